@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Prepares the cross-language toolchain, cached between runs:
+#   - a Python virtualenv with the pinned apache-beam from PyPI
+#   - the Prism runner, built with `go install` from the Go module proxy at the same Beam version
+# Prints two lines, `python=<path>` and `prism=<path>`.
+set -euo pipefail
+beam_version=${KBT_BEAM_VERSION:-2.77.0}
+cache=${KBT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-beam-ts}
+venv="$cache/beam-$beam_version/venv"
+gobin="$cache/beam-$beam_version/bin"
+python=${KBT_PYTHON:-python3}
+
+if [ ! -f "$venv/.complete" ]; then
+  echo "setup-xlang: creating $venv with apache-beam==$beam_version" >&2
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "apache-beam==$beam_version" >&2
+  touch "$venv/.complete"
+fi
+
+if [ ! -x "$gobin/prism" ]; then
+  echo "setup-xlang: building prism@v$beam_version with go install" >&2
+  mkdir -p "$gobin"
+  GOBIN="$gobin" GOFLAGS=-mod=mod go install "github.com/apache/beam/sdks/v2/go/cmd/prism@v$beam_version" >&2
+fi
+
+echo "python=$venv/bin/python"
+echo "prism=$gobin/prism"

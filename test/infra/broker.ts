@@ -1,0 +1,179 @@
+// A real single-node Apache Kafka 4.x broker (KRaft, broker+controller) for tests and the demo.
+// Jars come from Maven Central through scripts/kafka-jars.sh (cached); storage lives in a temp dir removed on stop.
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync, readdirSync, readFileSync, openSync, closeSync } from "node:fs";
+import { tmpdir, homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { Kafka, logLevel } from "kafkajs";
+import { repoRoot } from "./paths.js";
+import { freePort } from "./ports.js";
+
+const execFileAsync = promisify(execFile);
+
+export interface Broker {
+  /** host:port for bootstrap.servers */
+  readonly bootstrap: string;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+export interface BrokerOptions {
+  /** Extra server.properties lines, e.g. { "log.retention.ms": "1000" }. */
+  readonly properties?: Readonly<Record<string, string>>;
+  readonly startTimeoutMs?: number;
+}
+
+function cacheDir(): string {
+  return process.env.KBT_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "kafka-beam-ts");
+}
+
+/** Resolves (downloading once) the broker's jars and returns their directory. */
+export async function kafkaLibs(): Promise<string> {
+  const { stdout } = await execFileAsync("bash", [resolve(repoRoot(), "scripts/kafka-jars.sh")], {
+    maxBuffer: 1 << 20,
+  });
+  return stdout.trim().split("\n").pop()!;
+}
+
+function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+// Brokers whose owner died without stopping them (SIGKILL, OOM) are killed at the next start.
+function registryDir(): string {
+  const dir = join(cacheDir(), "brokers");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function reapOrphans(): void {
+  const dir = registryDir();
+  for (const name of readdirSync(dir)) {
+    try {
+      const entry = JSON.parse(readFileSync(join(dir, name), "utf8")) as { javaPid: number; ownerPid: number; dataDir: string };
+      if (isAlive(entry.ownerPid)) continue;
+      if (isAlive(entry.javaPid)) process.kill(entry.javaPid, "SIGKILL");
+      rmSync(entry.dataDir, { recursive: true, force: true });
+      rmSync(join(dir, name), { force: true });
+    } catch {
+      rmSync(join(dir, name), { force: true });
+    }
+  }
+}
+
+function serverProperties(dataDir: string, brokerPort: number, controllerPort: number, extra: Record<string, string>): string {
+  const props: Record<string, string> = {
+    "process.roles": "broker,controller",
+    "node.id": "1",
+    "controller.quorum.voters": `1@127.0.0.1:${controllerPort}`,
+    "listeners": `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    "advertised.listeners": `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    "controller.listener.names": "CONTROLLER",
+    "inter.broker.listener.name": "PLAINTEXT",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "log.dirs": join(dataDir, "logs"),
+    "num.partitions": "1",
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "5",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "transaction.state.log.num.partitions": "5",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    "auto.create.topics.enable": "true",
+    ...extra,
+  };
+  return Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+}
+
+async function java(libs: string, args: string[], logFd?: number): Promise<ChildProcess> {
+  return spawn("java", ["-Xms256m", "-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", `${libs}/*`, ...args], {
+    stdio: ["ignore", logFd ?? "pipe", logFd ?? "pipe"],
+  });
+}
+
+async function runJava(libs: string, args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync("java", ["-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", `${libs}/*`, ...args]);
+  return stdout.trim();
+}
+
+/** Waits until the broker answers metadata and its group coordinator is loaded (tests then need no sleeps). */
+async function waitUntilServing(bootstrap: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+  const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
+  const admin = kafka.admin();
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) {
+        throw new Error(`broker exited with code ${child.exitCode}; see ${logFile}:\n${tail(logFile)}`);
+      }
+      try {
+        await admin.connect();
+        await admin.describeCluster();
+        // Creates __consumer_offsets and waits for its coordinator.
+        await admin.fetchOffsets({ groupId: "kbt-broker-readiness", topics: [] });
+        return;
+      } catch (err) {
+        lastError = err;
+        await admin.disconnect().catch(() => undefined);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`broker at ${bootstrap} not serving after ${timeoutMs} ms: ${String(lastError)}; see ${logFile}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function tail(file: string): string {
+  try { return readFileSync(file, "utf8").split("\n").slice(-30).join("\n"); } catch { return "(no log)"; }
+}
+
+/** Starts a broker on free loopback ports; `stop()` kills it and deletes its data. */
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  reapOrphans();
+  const libs = await kafkaLibs();
+  const dataDir = mkdtempSync(join(tmpdir(), "kbt-kafka-"));
+  const brokerPort = await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === brokerPort) controllerPort = await freePort();
+  const propsFile = join(dataDir, "server.properties");
+  writeFileSync(propsFile, serverProperties(dataDir, brokerPort, controllerPort, { ...options.properties }));
+  const clusterId = await runJava(libs, ["kafka.tools.StorageTool", "random-uuid"]);
+  await runJava(libs, ["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", propsFile]);
+
+  const logFile = join(dataDir, "broker.log");
+  const logFd = openSync(logFile, "a");
+  const child = await java(libs, ["kafka.Kafka", propsFile], logFd);
+  closeSync(logFd);
+  const registryEntry = join(registryDir(), `${child.pid}.json`);
+  writeFileSync(registryEntry, JSON.stringify({ javaPid: child.pid, ownerPid: process.pid, dataDir }));
+
+  const bootstrap = `127.0.0.1:${brokerPort}`;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(registryEntry, { force: true });
+  };
+  try {
+    await waitUntilServing(bootstrap, child, logFile, options.startTimeoutMs ?? 60_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { bootstrap, logFile, stop };
+}
