@@ -1,5 +1,6 @@
 // The CLI: `serve`, `worker`, `demo`. See `--help`.
 import { runDemo } from "./demo.js";
+import { startServices, defaultProcessEnvironment } from "./serve.js";
 
 const HELP = `kafka-beam-ts — Kafka connector for Apache Beam in TypeScript
 
@@ -34,6 +35,16 @@ async function main(argv: string[]): Promise<void> {
       const records = Number(flagValue(args, "--records") ?? "10");
       if (!Number.isInteger(records) || records <= 0) usageError("--records must be a positive integer");
       await runDemo({ bootstrap: flagValue(args, "--bootstrap") ?? process.env.KBT_BOOTSTRAP, records }, (l) => console.log(l));
+      return;
+    }
+    case "serve": {
+      const host = flagValue(args, "--host") ?? process.env.KBT_HOST ?? "127.0.0.1";
+      const expansionPort = Number(flagValue(args, "--expansion-port") ?? process.env.KBT_EXPANSION_PORT ?? "8097");
+      if (!Number.isInteger(expansionPort) || expansionPort < 0 || expansionPort > 65535) usageError("--expansion-port must be a port number");
+      const running = await startServices({ host, expansionPort, environment: defaultProcessEnvironment() }, (l) => console.log(l));
+      const stop = () => void running.stop().then(() => process.exit(0));
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
       return;
     }
     default:

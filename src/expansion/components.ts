@@ -1,0 +1,96 @@
+// Builds the components of one expansion. Every id it creates starts with the request's namespace: the calling
+// SDK keeps only environments and windowing strategies in its namespace and asserts that new transforms are in it.
+import { fromBigInt, runnerApi, urns } from "../model/proto/index.js";
+import { coderToComponents, globalWindowCoder, type Coder, type CoderComponent } from "../model/coders/index.js";
+
+const GLOBAL_WINDOWS_URN = urns.GlobalWindowsPayload.Enum.PROPERTIES;
+
+export interface PCollectionSpec {
+  readonly coder: Coder<unknown>;
+  readonly bounded: boolean;
+}
+
+export class ExpansionBuilder {
+  readonly coders: Record<string, CoderComponent> = {};
+  readonly pcollections: Record<string, runnerApi.IPCollection> = {};
+  readonly transforms: Record<string, runnerApi.IPTransform> = {};
+  readonly windowingStrategies: Record<string, runnerApi.IWindowingStrategy> = {};
+  readonly environments: Record<string, runnerApi.IEnvironment> = {};
+  readonly requirements = new Set<string>();
+  private readonly usedIds = new Set<string>();
+
+  constructor(readonly namespace: string, readonly environmentId: string, environment: runnerApi.IEnvironment) {
+    this.environments[environmentId] = environment;
+  }
+
+  /** A fresh id under the namespace. */
+  id(name: string): string {
+    let id = `${this.namespace}${name}`;
+    for (let n = 2; this.usedIds.has(id); n++) id = `${this.namespace}${name}_${n}`;
+    this.usedIds.add(id);
+    return id;
+  }
+
+  coderId(coder: Coder<unknown>): string {
+    return coderToComponents(coder, this.namespace, this.coders).coderId;
+  }
+
+  /** The global windowing strategy, created once. */
+  globalWindowing(): string {
+    const id = `${this.namespace}global_windowing`;
+    if (!this.windowingStrategies[id]) {
+      this.windowingStrategies[id] = {
+        windowFn: { urn: GLOBAL_WINDOWS_URN },
+        mergeStatus: runnerApi.MergeStatus.Enum.NON_MERGING,
+        windowCoderId: this.coderId(globalWindowCoder),
+        trigger: { default: {} },
+        accumulationMode: runnerApi.AccumulationMode.Enum.DISCARDING,
+        outputTime: runnerApi.OutputTime.Enum.END_OF_WINDOW,
+        closingBehavior: runnerApi.ClosingBehavior.Enum.EMIT_ALWAYS,
+        onTimeBehavior: runnerApi.OnTimeBehavior.Enum.FIRE_ALWAYS,
+        allowedLateness: fromBigInt(0n),
+        assignsToOneWindow: true,
+        environmentId: this.environmentId,
+      };
+    }
+    return id;
+  }
+
+  pcollection(name: string, spec: PCollectionSpec, windowingStrategyId = this.globalWindowing()): string {
+    const id = this.id(name);
+    this.pcollections[id] = {
+      uniqueName: id,
+      coderId: this.coderId(spec.coder),
+      isBounded: spec.bounded ? runnerApi.IsBounded.Enum.BOUNDED : runnerApi.IsBounded.Enum.UNBOUNDED,
+      windowingStrategyId,
+    };
+    return id;
+  }
+
+  /** Adds a leaf transform; `environment: false` for runner primitives such as Impulse. */
+  transform(id: string, t: { uniqueName: string; spec: runnerApi.IFunctionSpec; inputs?: Record<string, string>;
+    outputs?: Record<string, string>; environment?: boolean }): string {
+    this.transforms[id] = {
+      uniqueName: t.uniqueName,
+      spec: t.spec,
+      inputs: t.inputs ?? {},
+      outputs: t.outputs ?? {},
+      environmentId: t.environment === false ? "" : this.environmentId,
+    };
+    return id;
+  }
+
+  components(extra: runnerApi.IComponents = {}): runnerApi.IComponents {
+    return {
+      transforms: { ...extra.transforms, ...this.transforms },
+      pcollections: { ...extra.pcollections, ...this.pcollections },
+      windowingStrategies: { ...extra.windowingStrategies, ...this.windowingStrategies },
+      coders: { ...extra.coders, ...(this.coders as Record<string, runnerApi.ICoder>) },
+      environments: { ...extra.environments, ...this.environments },
+    };
+  }
+}
+
+export function parDoSpec(payload: runnerApi.IParDoPayload): runnerApi.IFunctionSpec {
+  return { urn: urns.StandardPTransforms.Primitives.PAR_DO, payload: runnerApi.ParDoPayload.encode(payload).finish() };
+}

@@ -1,0 +1,56 @@
+// The environment our expanded transforms run in, chosen by service config:
+//   process  — a command the runner executes (our worker launcher): works on one machine with nothing else;
+//   external — the address of our worker pool (the sidecar), optionally with process as a fallback (anyof);
+//   docker   — our image.
+import { runnerApi, urns } from "../model/proto/index.js";
+import { WORKER_CAPABILITIES } from "../model/kbt-urns.js";
+
+const ENV = urns.StandardEnvironments.Environments;
+
+export interface ProcessEnvironment {
+  readonly kind: "process";
+  /** Absolute path of an executable launcher (runners execute it without a shell). */
+  readonly command: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface ExternalEnvironment {
+  readonly kind: "external";
+  /** host:port of a BeamFnExternalWorkerPool */
+  readonly address: string;
+  /** Offered beside the pool (beam:env:anyof:v1) so runners that cannot reach it still run. */
+  readonly fallback?: ProcessEnvironment;
+}
+
+export interface DockerEnvironment {
+  readonly kind: "docker";
+  readonly image: string;
+}
+
+export type EnvironmentConfig = ProcessEnvironment | ExternalEnvironment | DockerEnvironment;
+
+function withCapabilities(urn: string, payload: Uint8Array): runnerApi.IEnvironment {
+  return { urn, payload, capabilities: [...WORKER_CAPABILITIES], dependencies: [] };
+}
+
+function processEnvironment(config: ProcessEnvironment): runnerApi.IEnvironment {
+  return withCapabilities(ENV.PROCESS, runnerApi.ProcessPayload.encode({ command: config.command, env: { ...config.env } }).finish());
+}
+
+export function environmentProto(config: EnvironmentConfig): runnerApi.IEnvironment {
+  switch (config.kind) {
+    case "process":
+      return processEnvironment(config);
+    case "docker":
+      return withCapabilities(ENV.DOCKER, runnerApi.DockerPayload.encode({ containerImage: config.image }).finish());
+    case "external": {
+      const external = withCapabilities(ENV.EXTERNAL,
+        runnerApi.ExternalPayload.encode({ endpoint: { url: config.address } }).finish());
+      if (!config.fallback) return external;
+      const anyOf = runnerApi.AnyOfEnvironmentPayload.encode({
+        environments: [external, processEnvironment(config.fallback)],
+      }).finish();
+      return withCapabilities(ENV.ANYOF, anyOf);
+    }
+  }
+}

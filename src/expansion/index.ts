@@ -1,0 +1,14 @@
+// Public face of the expansion layer.
+export { addExpansionService, expansionServiceImplementation } from "./service.js";
+export type { ExpansionEvents } from "./service.js";
+export { expand } from "./expand.js";
+export type { ExpandOptions, ExpandOutcome } from "./expand.js";
+export { TransformRegistry } from "./registry.js";
+export type { TransformDefinition, ExpansionContext, ExpansionResult } from "./registry.js";
+export { kafkaTransformDefinitions } from "./kafka-transforms.js";
+export { environmentProto } from "./environment.js";
+export type { EnvironmentConfig, ProcessEnvironment, ExternalEnvironment, DockerEnvironment } from "./environment.js";
+export { ExpansionError } from "./errors.js";
+export type { ExpansionErrorCode } from "./errors.js";
+export { canonicalFieldName } from "./payload.js";
+export type { FieldSpec, FieldKind } from "./payload.js";

@@ -1,0 +1,54 @@
+// The transform registry: URN → payload fields → expander. Built from an explicit list of definitions, so a test
+// (or an operator) serves exactly the transforms it passes in.
+import type { runnerApi } from "../model/proto/index.js";
+import type { ExpansionBuilder } from "./components.js";
+import type { ConfigValues, FieldSpec } from "./payload.js";
+import { ExpansionError } from "./errors.js";
+
+export interface ExpansionContext {
+  readonly builder: ExpansionBuilder;
+  /** The caller's input PCollections by tag. */
+  readonly inputs: Readonly<Record<string, string>>;
+  /** The unique name the caller gave the transform. */
+  readonly uniqueName: string;
+  readonly requestComponents: runnerApi.IComponents;
+}
+
+export interface ExpansionResult {
+  readonly outputs: Readonly<Record<string, string>>;
+  /** Ids of the leaf transforms added to the builder. */
+  readonly subtransforms: readonly string[];
+}
+
+export interface TransformDefinition {
+  readonly name: string;
+  readonly urns: readonly string[];
+  /** The payload's fields, as served on /transforms and checked on every request. */
+  readonly fields: readonly FieldSpec[];
+  expand(values: ConfigValues, ctx: ExpansionContext): ExpansionResult;
+}
+
+export class TransformRegistry {
+  private readonly byUrn = new Map<string, TransformDefinition>();
+
+  constructor(readonly definitions: readonly TransformDefinition[]) {
+    for (const definition of definitions) {
+      for (const urn of definition.urns) {
+        if (this.byUrn.has(urn)) throw new Error(`TransformRegistry: ${urn} is registered twice`);
+        this.byUrn.set(urn, definition);
+      }
+    }
+  }
+
+  get urns(): string[] {
+    return [...this.byUrn.keys()].sort();
+  }
+
+  lookup(urn: string): TransformDefinition {
+    const definition = this.byUrn.get(urn);
+    if (!definition) {
+      throw new ExpansionError("UNIMPLEMENTED", `no transform registered for URN ${JSON.stringify(urn)}; known: ${this.urns.join(", ")}`, "transform.spec.urn");
+    }
+    return definition;
+  }
+}

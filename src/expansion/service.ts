@@ -1,0 +1,45 @@
+// The gRPC ExpansionService. Errors become status codes (INVALID_ARGUMENT naming the field, UNIMPLEMENTED listing
+// URNs); nothing a request carries can crash the server. Config values never reach logs.
+import * as grpc from "@grpc/grpc-js";
+import { expansionApi, grpcServiceDefinition } from "../model/proto/index.js";
+import { expand, type ExpandOptions } from "./expand.js";
+import { ExpansionError } from "./errors.js";
+
+export interface ExpansionEvents {
+  /** Called after every Expand with the URN and "ok" or the error code: for metrics and logs. */
+  onExpand?(urn: string, outcome: "ok" | ExpansionError["code"], millis: number, error?: ExpansionError): void;
+}
+
+const STATUS: Readonly<Record<ExpansionError["code"], grpc.status>> = {
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  UNIMPLEMENTED: grpc.status.UNIMPLEMENTED,
+  INTERNAL: grpc.status.INTERNAL,
+};
+
+export function expansionServiceImplementation(options: ExpandOptions, events: ExpansionEvents = {}): grpc.UntypedServiceImplementation {
+  return {
+    Expand(call: grpc.ServerUnaryCall<expansionApi.ExpansionRequest, expansionApi.IExpansionResponse>,
+      callback: grpc.sendUnaryData<expansionApi.IExpansionResponse>) {
+      const started = performance.now();
+      const urn = call.request.transform?.spec?.urn ?? "";
+      try {
+        const { response } = expand(call.request, options);
+        events.onExpand?.(urn, "ok", performance.now() - started);
+        callback(null, response);
+      } catch (err) {
+        const error = err instanceof ExpansionError ? err
+          : new ExpansionError("INTERNAL", `expansion failed: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+        events.onExpand?.(urn, error.code, performance.now() - started, error);
+        callback({ code: STATUS[error.code], details: error.message });
+      }
+    },
+    DiscoverSchemaTransform(_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<expansionApi.IDiscoverSchemaTransformResponse>) {
+      callback(null, { schemaTransformConfigs: {} });
+    },
+  };
+}
+
+export function addExpansionService(server: grpc.Server, options: ExpandOptions, events?: ExpansionEvents): void {
+  server.addService(grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"),
+    expansionServiceImplementation(options, events));
+}

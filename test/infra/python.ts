@@ -1,0 +1,35 @@
+// Runs a Python script of test/xlang/python with the pinned Beam venv (KBT_PYTHON), bounded in time.
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import { repoRoot } from "./paths.js";
+
+export interface PythonResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export async function runPython(script: string, args: string[], timeoutMs: number): Promise<PythonResult> {
+  const python = process.env.KBT_PYTHON;
+  if (!python) throw new Error("KBT_PYTHON is not set: run through test/runner.ts (xlang) or scripts/setup-xlang.sh");
+  const path = resolve(repoRoot(), "test/xlang/python", script);
+  return new Promise((done) => {
+    execFile(python, [path, ...args], { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20,
+      env: { ...process.env, PYTHONUNBUFFERED: "1" } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        done({ code, stdout, stderr: err && err.killed ? `${stderr}\n(killed after ${timeoutMs} ms)` : stderr });
+      });
+  });
+}
+
+/** The last line of stdout parsed as JSON: the scripts print their result that way. */
+export function lastJsonLine<T>(result: PythonResult): T {
+  const lines = result.stdout.trim().split("\n");
+  const last = lines[lines.length - 1] ?? "";
+  try {
+    return JSON.parse(last) as T;
+  } catch {
+    throw new Error(`python exited ${result.code} without a JSON result line.\nstdout:\n${result.stdout.slice(-4000)}\nstderr:\n${result.stderr.slice(-8000)}`);
+  }
+}

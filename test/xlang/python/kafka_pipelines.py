@@ -1,0 +1,112 @@
+"""Real Beam Python pipelines that use our expansion service, run on Prism by test/xlang.
+
+Usage: kafka_pipelines.py MODE --expansion HOST:PORT --job-endpoint HOST:PORT --bootstrap HOST:PORT --topic T [...]
+The last line of stdout is a JSON object with the result, read by the TypeScript test.
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+import tempfile
+
+import apache_beam as beam
+from apache_beam.io.kafka import ReadFromKafka, WriteToKafka
+from apache_beam.options.pipeline_options import PipelineOptions
+
+
+def options(args):
+    return PipelineOptions([
+        "--runner=PortableRunner",
+        f"--job_endpoint={args.job_endpoint}",
+        "--environment_type=LOOPBACK",
+    ])
+
+
+def write(args):
+    records = [(f"key-{i % 7}".encode(), f"value-{i}".encode()) for i in range(args.count)]
+    with beam.Pipeline(options=options(args)) as p:
+        (p
+         | beam.Create(records).with_output_types(tuple[bytes, bytes])
+         | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap},
+                        topic=args.topic, expansion_service=args.expansion))
+    return {"written": len(records)}
+
+
+def read(args, with_metadata):
+    out_dir = tempfile.mkdtemp(prefix="kbt-read-")
+    consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest"}
+    with beam.Pipeline(options=options(args)) as p:
+        records = p | ReadFromKafka(consumer_config=consumer_config, topics=[args.topic],
+                                    max_num_records=args.count, with_metadata=with_metadata,
+                                    expansion_service=args.expansion)
+        if with_metadata:
+            lines = records | beam.Map(lambda r: json.dumps({
+                "topic": r.topic, "partition": r.partition, "offset": r.offset, "timestamp": r.timestamp,
+                "key": r.key.decode() if r.key is not None else None,
+                "value": r.value.decode() if r.value is not None else None,
+                "headers": [[h.key, h.value.decode() if h.value is not None else None] for h in (r.headers or [])],
+                "timestampTypeId": r.timestampTypeId, "timestampTypeName": r.timestampTypeName}))
+        else:
+            lines = records | beam.Map(lambda kv: json.dumps([
+                kv[0].decode() if kv[0] is not None else None, kv[1].decode() if kv[1] is not None else None]))
+        lines | beam.io.WriteToText(os.path.join(out_dir, "out"))
+    rows = []
+    for path in sorted(glob.glob(os.path.join(out_dir, "out*"))):
+        with open(path) as f:
+            rows.extend(json.loads(line) for line in f if line.strip())
+    return {"records": rows}
+
+
+def expand_only(args):
+    """Builds (and serializes) a pipeline with our transforms without running it."""
+    p = beam.Pipeline(options=options(args))
+    consumer_config = {"bootstrap.servers": args.bootstrap}
+    p | "read" >> ReadFromKafka(consumer_config=consumer_config, topics=[args.topic],
+                                expansion_service=args.expansion)
+    p | "readmeta" >> ReadFromKafka(consumer_config=consumer_config, topics=[args.topic], with_metadata=True,
+                                    expansion_service=args.expansion)
+    (p | beam.Create([(b"k", b"v")]).with_output_types(tuple[bytes, bytes])
+       | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.topic,
+                      expansion_service=args.expansion))
+    proto = p.to_runner_api()
+    return {"transforms": sorted(t.spec.urn for t in proto.components.transforms.values() if t.spec.urn),
+            "environments": sorted(e.urn for e in proto.components.environments.values()),
+            "requirements": sorted(proto.requirements)}
+
+
+def bad_config(args):
+    """A config our service must refuse: the user sees our message."""
+    try:
+        p = beam.Pipeline(options=options(args))
+        p | ReadFromKafka(consumer_config={"bootstrap.servers": args.bootstrap}, topics=[args.topic],
+                          key_deserializer="com.example.NoSuchDeserializer", expansion_service=args.expansion)
+    except Exception as e:  # the expansion error surfaces at construction
+        return {"error_type": type(e).__name__, "error": str(e)}
+    return {"error": None}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["write", "read", "read-metadata", "expand-only", "bad-config"])
+    parser.add_argument("--expansion", required=True)
+    parser.add_argument("--job-endpoint", default="")
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--count", type=int, default=10)
+    args = parser.parse_args()
+    if args.mode == "write":
+        result = write(args)
+    elif args.mode == "read":
+        result = read(args, with_metadata=False)
+    elif args.mode == "read-metadata":
+        result = read(args, with_metadata=True)
+    elif args.mode == "expand-only":
+        result = expand_only(args)
+    else:
+        result = bad_config(args)
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
