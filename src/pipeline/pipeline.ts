@@ -1,0 +1,215 @@
+// The typed pipeline API: a Pipeline records applied transforms into a plain-data graph; PCollections are typed
+// handles onto that graph; a runner executes it.
+import { GLOBAL_WINDOW_FN, type Coder, type WindowFn } from "../sdf/index.js";
+import type { PCollectionNode, PipelineGraph, TransformNode, TransformPayload } from "./graph.js";
+
+export abstract class PTransform<I, O> {
+  constructor(readonly label: string) {}
+  abstract expand(input: I, context: ExpandContext): O;
+}
+
+/** The input of transforms applied to the pipeline itself (sources). */
+export class PBegin {
+  constructor(readonly pipeline: Pipeline) {}
+}
+
+export class PCollection<T> {
+  /** Phantom: keeps T in the type. */
+  declare readonly __element?: T;
+
+  constructor(readonly pipeline: Pipeline, readonly id: string) {}
+
+  apply<O>(transform: PTransform<PCollection<T>, O>): O;
+  apply<O>(label: string, transform: PTransform<PCollection<T>, O>): O;
+  apply<O>(labelOrTransform: string | PTransform<PCollection<T>, O>, maybeTransform?: PTransform<PCollection<T>, O>): O {
+    return this.pipeline.applyTransform(this, labelOrTransform, maybeTransform);
+  }
+
+  /** Declares the element coder (used when the pipeline is translated for a portable runner). */
+  withCoder(coder: Coder<T>): this {
+    this.pipeline.setCoder(this.id, coder as Coder<unknown>);
+    return this;
+  }
+
+  get coder(): Coder<unknown> | undefined {
+    return this.pipeline.graph.pcollections[this.id]!.coder;
+  }
+
+  get windowFn(): WindowFn {
+    return this.pipeline.graph.pcollections[this.id]!.windowFn;
+  }
+
+  get isBounded(): boolean {
+    return this.pipeline.graph.pcollections[this.id]!.isBounded;
+  }
+}
+
+export interface PrimitiveSpec {
+  readonly payload: Exclude<TransformPayload, { kind: "composite" }>;
+  readonly inputs: Readonly<Record<string, PCollection<unknown>>>;
+  readonly outputs: readonly string[];
+  /** Window function of the outputs (default: that of the first input, else global). */
+  readonly windowFn?: WindowFn;
+  /** Default: bounded unless an input is unbounded. */
+  readonly isBounded?: boolean;
+}
+
+/** Offered to expand(): turns the transform being expanded into a primitive of the graph. */
+export interface ExpandContext {
+  primitive(spec: PrimitiveSpec): Record<string, PCollection<unknown>>;
+}
+
+export type PipelineState = "RUNNING" | "DONE" | "FAILED" | "CANCELLED";
+
+export interface StepMetrics {
+  elementsIn: number;
+  elementsOut: number;
+  bundles: number;
+  /** User counters by name. */
+  counters: Record<string, number>;
+}
+
+export interface PipelineMetrics {
+  /** Per transform unique name (primitive transforms; user DoFns are ParDo primitives). */
+  readonly steps: Readonly<Record<string, StepMetrics>>;
+}
+
+export interface PipelineHandle {
+  readonly state: PipelineState;
+  /**
+   * Resolves with the final state (DONE or CANCELLED), or "RUNNING" if `timeoutMs` passed first. Rejects with the
+   * user's original error when the pipeline failed.
+   */
+  waitUntilFinish(timeoutMs?: number): Promise<PipelineState>;
+  /** Stops the pipeline cleanly; resolves once it stopped. */
+  cancel(): Promise<PipelineState>;
+  metrics(): PipelineMetrics;
+}
+
+export interface PipelineRunner<H extends PipelineHandle = PipelineHandle> {
+  run(pipeline: Pipeline): H;
+}
+
+interface MutableNode {
+  id: string;
+  label: string;
+  parent: string | undefined;
+  payload: TransformPayload;
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+  subtransforms: string[];
+}
+
+export class PipelineConstructionError extends Error {
+  override readonly name = "PipelineConstructionError";
+  readonly code = "PIPELINE_CONSTRUCTION";
+  readonly retriable = false;
+}
+
+export class Pipeline {
+  private readonly transforms: Record<string, MutableNode> = {};
+  private readonly pcollections: Record<string, PCollectionNode> = {};
+  private readonly roots: string[] = [];
+  private readonly stack: MutableNode[] = [];
+  readonly begin = new PBegin(this);
+
+  static create(): Pipeline {
+    return new Pipeline();
+  }
+
+  apply<O>(transform: PTransform<PBegin, O>): O;
+  apply<O>(label: string, transform: PTransform<PBegin, O>): O;
+  apply<O>(labelOrTransform: string | PTransform<PBegin, O>, maybeTransform?: PTransform<PBegin, O>): O {
+    return this.applyTransform(this.begin, labelOrTransform, maybeTransform);
+  }
+
+  /** The graph recorded so far (a live view; do not mutate). */
+  get graph(): PipelineGraph {
+    return { transforms: this.transforms, pcollections: this.pcollections, roots: this.roots };
+  }
+
+  run<H extends PipelineHandle>(runner: PipelineRunner<H>): H {
+    if (this.stack.length > 0) throw new PipelineConstructionError("cannot run a pipeline while a transform is being expanded");
+    return runner.run(this);
+  }
+
+  /** @internal Used by PCollection.apply and Pipeline.apply. */
+  applyTransform<I, O>(input: I, labelOrTransform: string | PTransform<I, O>, maybeTransform?: PTransform<I, O>): O {
+    const transform = typeof labelOrTransform === "string" ? maybeTransform : labelOrTransform;
+    if (transform === undefined) throw new PipelineConstructionError(`no transform given for label ${String(labelOrTransform)}`);
+    const label = typeof labelOrTransform === "string" ? labelOrTransform : transform.label;
+    if (!label || label.includes("/")) throw new PipelineConstructionError(`transform label must be non-empty and have no "/": ${JSON.stringify(label)}`);
+    const parent = this.stack[this.stack.length - 1];
+    const node: MutableNode = {
+      id: this.uniqueName(parent ? `${parent.id}/${label}` : label),
+      label,
+      parent: parent?.id,
+      payload: { kind: "composite" },
+      inputs: this.inputsOf(input),
+      outputs: {},
+      subtransforms: [],
+    };
+    this.transforms[node.id] = node;
+    if (parent) parent.subtransforms.push(node.id);
+    else this.roots.push(node.id);
+    this.stack.push(node);
+    let result: O;
+    try {
+      result = transform.expand(input, { primitive: (spec) => this.makePrimitive(node, spec) });
+    } finally {
+      this.stack.pop();
+    }
+    if (node.payload.kind === "composite") node.outputs = this.outputsOf(result);
+    return result;
+  }
+
+  /** @internal */
+  setCoder(pcollectionId: string, coder: Coder<unknown>): void {
+    const node = this.pcollections[pcollectionId];
+    if (node === undefined) throw new PipelineConstructionError(`unknown PCollection ${pcollectionId}`);
+    this.pcollections[pcollectionId] = { ...node, coder };
+  }
+
+  private makePrimitive(node: MutableNode, spec: PrimitiveSpec): Record<string, PCollection<unknown>> {
+    if (node.payload.kind !== "composite" || node.subtransforms.length > 0) {
+      throw new PipelineConstructionError(`${node.id}: a transform is either one primitive or a composite of others`);
+    }
+    node.payload = spec.payload;
+    node.inputs = {};
+    for (const [local, pc] of Object.entries(spec.inputs)) {
+      if (pc.pipeline !== this) throw new PipelineConstructionError(`${node.id}: input ${local} belongs to another pipeline`);
+      node.inputs[local] = pc.id;
+    }
+    const inputNodes = Object.values(node.inputs).map((id) => this.pcollections[id]!);
+    const windowFn = spec.windowFn ?? inputNodes[0]?.windowFn ?? GLOBAL_WINDOW_FN;
+    const isBounded = spec.isBounded ?? inputNodes.every((pc) => pc.isBounded);
+    const outputs: Record<string, PCollection<unknown>> = {};
+    for (const local of spec.outputs) {
+      const id = `${node.id}.${local}`;
+      this.pcollections[id] = { id, producer: node.id, windowFn, isBounded };
+      node.outputs[local] = id;
+      outputs[local] = new PCollection(this, id);
+    }
+    return outputs;
+  }
+
+  private uniqueName(name: string): string {
+    if (this.transforms[name] === undefined) return name;
+    for (let i = 2; ; i++) if (this.transforms[`${name}_${i}`] === undefined) return `${name}_${i}`;
+  }
+
+  private inputsOf(input: unknown): Record<string, string> {
+    if (input instanceof PBegin) return {};
+    if (input instanceof PCollection) return { input: input.id };
+    const out: Record<string, string> = {};
+    if (input !== null && typeof input === "object") {
+      for (const [k, v] of Object.entries(input)) if (v instanceof PCollection) out[k] = v.id;
+    }
+    return out;
+  }
+
+  private outputsOf(result: unknown): Record<string, string> {
+    if (result instanceof PCollection) return { output: result.id };
+    return this.inputsOf(result);
+  }
+}

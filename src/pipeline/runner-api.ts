@@ -1,0 +1,221 @@
+// Translation of a pipeline graph to a Runner API Pipeline proto: what the portable path submits (Job API) and
+// what a runner fuses into ProcessBundleDescriptors for our worker. Every PCollection needs a coder (declared
+// with withCoder, from a DoFn's outputCoder, or inferred: Impulse -> bytes, GroupByKey -> KV<K, Iterable<V>>,
+// Flatten/WindowInto/Filter -> the input's), and every ParDo a portable DoFn (doFnPayload()).
+import {
+  bytesCoder,
+  coderToComponents,
+  CoderUrns,
+  globalWindowCoder,
+  intervalWindowCoder,
+  iterableCoder,
+  kvCoder,
+  type Coder,
+  type CoderComponent,
+} from "../model/coders/index.js";
+import { fromBigInt, runnerApi, urns } from "../model/proto/index.js";
+import { doFnSpec } from "../model/dofn-payload.js";
+import type { AnyDoFn, AnySplittableDoFn, WindowFn } from "../sdf/index.js";
+import type { PipelineGraph, TransformNode } from "./graph.js";
+import type { Pipeline } from "./pipeline.js";
+import { structuralKey } from "./structural.js";
+
+export class PipelineTranslationError extends Error {
+  override readonly name = "PipelineTranslationError";
+  readonly code = "PIPELINE_TRANSLATION";
+  readonly retriable = false;
+}
+
+export interface RunnerApiOptions {
+  /** The environment our DoFns run in (e.g. beam:env:process:v1 booting our worker). */
+  readonly environment: runnerApi.IEnvironment;
+  /** Default "kbt-environment". */
+  readonly environmentId?: string;
+  /** Prefix of generated coder and windowing strategy ids (default ""). */
+  readonly idPrefix?: string;
+}
+
+const P = urns.StandardPTransforms.Primitives;
+const REQUIREMENTS = urns.StandardRequirements.Enum;
+
+function millisDuration(ms: bigint): { seconds: ReturnType<typeof fromBigInt>; nanos: number } {
+  const seconds = ms / 1000n;
+  return { seconds: fromBigInt(seconds), nanos: Number(ms - seconds * 1000n) * 1_000_000 };
+}
+
+function windowFnSpec(windowFn: WindowFn): runnerApi.IFunctionSpec {
+  if (windowFn.kind === "global") return { urn: urns.GlobalWindowsPayload.Enum.PROPERTIES };
+  const payload = runnerApi.FixedWindowsPayload.encode({
+    size: millisDuration(windowFn.sizeMs),
+    offset: millisDuration(windowFn.offsetMs),
+  }).finish();
+  return { urn: urns.FixedWindowsPayload.Enum.PROPERTIES, payload };
+}
+
+export function pipelineToRunnerApi(pipeline: Pipeline, options: RunnerApiOptions): runnerApi.Pipeline {
+  return new Translation(pipeline.graph, options).run();
+}
+
+class Translation {
+  private readonly coders: Record<string, CoderComponent> = {};
+  private readonly windowingStrategies: Record<string, runnerApi.IWindowingStrategy> = {};
+  private readonly strategyIds = new Map<string, string>();
+  private readonly inferred = new Map<string, Coder<unknown> | null>();
+  private readonly requirements = new Set<string>();
+  private readonly problems: string[] = [];
+  private readonly environmentId: string;
+  private readonly prefix: string;
+
+  constructor(private readonly graph: PipelineGraph, private readonly options: RunnerApiOptions) {
+    this.environmentId = options.environmentId ?? "kbt-environment";
+    this.prefix = options.idPrefix ?? "";
+  }
+
+  run(): runnerApi.Pipeline {
+    const transforms: Record<string, runnerApi.IPTransform> = {};
+    for (const node of Object.values(this.graph.transforms)) transforms[node.id] = this.transform(node);
+    const pcollections: Record<string, runnerApi.IPCollection> = {};
+    for (const pc of Object.values(this.graph.pcollections)) {
+      const coder = this.coderOf(pc.id);
+      if (coder === undefined) {
+        this.problems.push(`PCollection ${pc.id} (output of ${pc.producer}) has no coder: declare one with withCoder()`);
+        continue;
+      }
+      pcollections[pc.id] = {
+        uniqueName: pc.id,
+        coderId: this.coderId(coder, `PCollection ${pc.id}`),
+        isBounded: pc.isBounded ? runnerApi.IsBounded.Enum.BOUNDED : runnerApi.IsBounded.Enum.UNBOUNDED,
+        windowingStrategyId: this.windowingStrategyId(pc.windowFn),
+      };
+    }
+    if (this.problems.length > 0) {
+      throw new PipelineTranslationError(`cannot translate the pipeline to a Runner API proto:\n- ${this.problems.join("\n- ")}`);
+    }
+    return runnerApi.Pipeline.create({
+      components: {
+        transforms,
+        pcollections,
+        windowingStrategies: this.windowingStrategies,
+        coders: this.coders as Record<string, runnerApi.ICoder>,
+        environments: { [this.environmentId]: this.options.environment },
+      },
+      rootTransformIds: [...this.graph.roots],
+      requirements: [...this.requirements],
+    });
+  }
+
+  private transform(node: TransformNode): runnerApi.IPTransform {
+    const base: runnerApi.IPTransform = {
+      uniqueName: node.id,
+      inputs: { ...node.inputs },
+      outputs: { ...node.outputs },
+      subtransforms: [...node.subtransforms],
+    };
+    const p = node.payload;
+    switch (p.kind) {
+      case "composite":
+        return base;
+      case "impulse":
+        return { ...base, spec: { urn: P.IMPULSE } };
+      case "flatten":
+        return { ...base, spec: { urn: P.FLATTEN } };
+      case "group-by-key":
+        return { ...base, spec: { urn: P.GROUP_BY_KEY } };
+      case "window-into":
+        return {
+          ...base,
+          spec: { urn: P.ASSIGN_WINDOWS, payload: runnerApi.WindowIntoPayload.encode({ windowFn: windowFnSpec(p.windowFn) }).finish() },
+        };
+      case "pardo":
+        return { ...base, spec: { urn: P.PAR_DO, payload: this.parDoPayload(node, p.dofn, p.splittable) }, environmentId: this.environmentId };
+    }
+  }
+
+  private parDoPayload(node: TransformNode, dofn: AnyDoFn | AnySplittableDoFn, splittable: boolean): Uint8Array {
+    if (typeof dofn.doFnPayload !== "function") {
+      this.problems.push(`ParDo ${node.id}: its DoFn has no doFnPayload(), so a Fn API worker cannot rebuild it`);
+      return new Uint8Array(0);
+    }
+    const payload: runnerApi.IParDoPayload = { doFn: doFnSpec(dofn.doFnPayload()) };
+    if (splittable) {
+      this.requirements.add(REQUIREMENTS.REQUIRES_SPLITTABLE_DOFN);
+      // As Beam's SDKs do: the "restriction coder" is KV<restriction, watermark-estimator state>.
+      const sdf = dofn as AnySplittableDoFn;
+      payload.restrictionCoderId = this.coderId(kvCoder(sdf.restrictionCoder, sdf.watermarkStateCoder) as Coder<unknown>, `restriction coder of ${node.id}`);
+    }
+    if (dofn.requestsFinalization) {
+      this.requirements.add(REQUIREMENTS.REQUIRES_BUNDLE_FINALIZATION);
+      payload.requestsFinalization = true;
+    }
+    return runnerApi.ParDoPayload.encode(payload).finish();
+  }
+
+  private coderId(coder: Coder<unknown>, what: string): string {
+    try {
+      return coderToComponents(coder, this.prefix, this.coders).coderId;
+    } catch (err) {
+      this.problems.push(`${what}: ${(err as Error).message}`);
+      return "";
+    }
+  }
+
+  private windowingStrategyId(windowFn: WindowFn): string {
+    const key = structuralKey(windowFn);
+    const known = this.strategyIds.get(key);
+    if (known !== undefined) return known;
+    const id = `${this.prefix}${windowFn.kind === "global" ? "global-windows" : `fixed-windows-${windowFn.sizeMs}ms-${windowFn.offsetMs}ms`}`;
+    const windowCoder = windowFn.kind === "global" ? globalWindowCoder : intervalWindowCoder;
+    this.windowingStrategies[id] = {
+      windowFn: windowFnSpec(windowFn),
+      mergeStatus: runnerApi.MergeStatus.Enum.NON_MERGING,
+      windowCoderId: this.coderId(windowCoder as Coder<unknown>, `window coder of ${id}`),
+      trigger: { default: {} },
+      accumulationMode: runnerApi.AccumulationMode.Enum.DISCARDING,
+      outputTime: runnerApi.OutputTime.Enum.END_OF_WINDOW,
+      closingBehavior: runnerApi.ClosingBehavior.Enum.EMIT_IF_NONEMPTY,
+      allowedLateness: fromBigInt(0n),
+      onTimeBehavior: runnerApi.OnTimeBehavior.Enum.FIRE_IF_NONEMPTY,
+      assignsToOneWindow: true,
+      environmentId: this.environmentId,
+    };
+    this.strategyIds.set(key, id);
+    return id;
+  }
+
+  /** The declared coder, else one inferred from the producing primitive. */
+  private coderOf(pcId: string): Coder<unknown> | undefined {
+    const pc = this.graph.pcollections[pcId]!;
+    if (pc.coder !== undefined) return pc.coder;
+    if (this.inferred.has(pcId)) return this.inferred.get(pcId) ?? undefined;
+    this.inferred.set(pcId, null);
+    const producer = this.graph.transforms[pc.producer]!;
+    const firstInput = Object.values(producer.inputs)[0];
+    let coder: Coder<unknown> | undefined;
+    const p = producer.payload;
+    switch (p.kind) {
+      case "impulse":
+        coder = bytesCoder as Coder<unknown>;
+        break;
+      case "flatten":
+      case "window-into":
+        coder = firstInput === undefined ? undefined : this.coderOf(firstInput);
+        break;
+      case "group-by-key": {
+        const input = firstInput === undefined ? undefined : this.coderOf(firstInput);
+        if (input !== undefined && input.urn === CoderUrns.KV) {
+          coder = kvCoder(input.components[0]!, iterableCoder(input.components[1]!)) as Coder<unknown>;
+        }
+        break;
+      }
+      case "pardo":
+        if (producer.outputs[p.mainOutput] === pcId) {
+          coder = p.preservesCoder && firstInput !== undefined ? this.coderOf(firstInput) : (p.dofn.outputCoder as Coder<unknown> | undefined);
+        }
+        break;
+      case "composite":
+        break;
+    }
+    this.inferred.set(pcId, coder ?? null);
+    return coder;
+  }
+}

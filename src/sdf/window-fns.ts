@@ -1,0 +1,47 @@
+// Non-merging window functions as plain data (so a pipeline graph stays serialisable and maps onto Beam's
+// standard_window_fns payloads), and the one function that assigns windows from an element's timestamp.
+import { GLOBAL_WINDOW, type BoundedWindow, type Instant } from "../model/windowing.js";
+
+export interface GlobalWindowFn {
+  readonly kind: "global";
+}
+
+/** Beam's FixedWindows: [offset + k*size, offset + (k+1)*size). */
+export interface FixedWindowFn {
+  readonly kind: "fixed";
+  readonly sizeMs: bigint;
+  readonly offsetMs: bigint;
+}
+
+export type WindowFn = GlobalWindowFn | FixedWindowFn;
+
+export const GLOBAL_WINDOW_FN: GlobalWindowFn = Object.freeze({ kind: "global" });
+
+export function fixedWindowFn(sizeMs: bigint | number, offsetMs: bigint | number = 0n): FixedWindowFn {
+  const size = BigInt(sizeMs);
+  const offset = BigInt(offsetMs);
+  if (size <= 0n) throw new RangeError(`fixed window size must be positive, got ${size} ms`);
+  if (offset < 0n || offset >= size) throw new RangeError(`fixed window offset must be within [0, size), got ${offset} ms`);
+  return Object.freeze({ kind: "fixed", sizeMs: size, offsetMs: offset });
+}
+
+/** The windows an element with this timestamp belongs to. */
+export function assignWindows(windowFn: WindowFn, timestamp: Instant): BoundedWindow[] {
+  if (windowFn.kind === "global") return [GLOBAL_WINDOW];
+  const { sizeMs, offsetMs } = windowFn;
+  let phase = (timestamp - offsetMs) % sizeMs;
+  if (phase < 0n) phase += sizeMs;
+  const start = timestamp - phase;
+  return [Object.freeze({ kind: "interval", start, end: start + sizeMs })];
+}
+
+/** Two windows are the same window (interval windows compare by bounds). */
+export function sameWindow(a: BoundedWindow, b: BoundedWindow): boolean {
+  if (a.kind === "global" || b.kind === "global") return a.kind === b.kind;
+  return a.start === b.start && a.end === b.end;
+}
+
+/** A string that identifies a window, for grouping. */
+export function windowKey(window: BoundedWindow): string {
+  return window.kind === "global" ? "g" : `${window.start}:${window.end}`;
+}
