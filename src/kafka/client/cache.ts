@@ -1,0 +1,130 @@
+// Clients shared per (cluster, config): restrictions and bundles of one worker reuse one client (its connections,
+// metadata and merged fetches) instead of connecting per element. Leases count users; a client nobody holds is
+// closed after an idle period, unless acquired again before.
+import { consoleLogger, type ConsumerOptions, type KafkaLogger, type ProducerOptions } from "../config/index.js";
+import { createKafkajsClient } from "./kafkajs.js";
+import { createKafkajsProducer } from "./kafkajs-producer.js";
+import type { KafkaClient, KafkaProducer } from "./types.js";
+
+export interface ClientLease<T> {
+  readonly client: T;
+  /** Gives the client back; the lease must not be used afterwards. Idempotent. */
+  release(): void;
+}
+
+export interface ClientCacheSettings {
+  /** How long an unused client stays open for the next lease. Default 60 s. */
+  readonly idleCloseMs?: number;
+  readonly logger?: KafkaLogger;
+  readonly createClient?: (options: ConsumerOptions, logger: KafkaLogger) => KafkaClient;
+  readonly createProducer?: (options: ProducerOptions, logger: KafkaLogger) => KafkaProducer;
+}
+
+interface Entry<T extends { close(): Promise<void> }> {
+  readonly client: T;
+  leases: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+/** Stable text of an options object (keys sorted), the cache key: equal configs share a client. */
+export function optionsKey(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
+  if (Array.isArray(value)) return `[${value.map(optionsKey).join(",")}]`;
+  const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${optionsKey((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(",")}}`;
+}
+
+export class KafkaClientCache {
+  private readonly entries = new Map<string, Entry<KafkaClient | KafkaProducer>>();
+  private readonly closing = new Set<Promise<void>>();
+  private readonly idleCloseMs: number;
+  private readonly logger: KafkaLogger;
+  private readonly createClient: NonNullable<ClientCacheSettings["createClient"]>;
+  private readonly createProducer: NonNullable<ClientCacheSettings["createProducer"]>;
+
+  constructor(settings: ClientCacheSettings = {}) {
+    this.idleCloseMs = settings.idleCloseMs ?? 60_000;
+    this.logger = settings.logger ?? consoleLogger;
+    this.createClient = settings.createClient ?? ((options, logger) => createKafkajsClient(options, { logger }));
+    this.createProducer = settings.createProducer ?? ((options, logger) => createKafkajsProducer(options, { logger }));
+  }
+
+  /** A lease on the reading client for these options (created on first use, connected lazily). */
+  acquireClient(options: ConsumerOptions): ClientLease<KafkaClient> {
+    return this.acquire(`consumer ${optionsKey(options)}`, () => this.createClient(options, this.logger));
+  }
+
+  /**
+   * A lease on the producer for these options. A transactional producer (transactional.id) is one per id: callers
+   * must not run transactions on it concurrently.
+   */
+  acquireProducer(options: ProducerOptions): ClientLease<KafkaProducer> {
+    return this.acquire(`producer ${optionsKey(options)}`, () => this.createProducer(options, this.logger));
+  }
+
+  /** Number of open clients (leased or idle). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Closes every client now, leased or not (shutdown, tests). */
+  async closeAll(): Promise<void> {
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    for (const entry of entries) if (entry.idleTimer) clearTimeout(entry.idleTimer);
+    await Promise.all([...entries.map((e) => this.close(e)), ...this.closing]);
+  }
+
+  private acquire<T extends KafkaClient | KafkaProducer>(key: string, create: () => T): ClientLease<T> {
+    let entry = this.entries.get(key) as Entry<T> | undefined;
+    if (!entry) {
+      entry = { client: create(), leases: 0, idleTimer: undefined };
+      this.entries.set(key, entry);
+    }
+    if (entry.idleTimer) {
+      clearTimeout(entry.idleTimer);
+      entry.idleTimer = undefined;
+    }
+    entry.leases++;
+    const held = entry;
+    let released = false;
+    return {
+      client: held.client,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--held.leases > 0 || this.entries.get(key) !== held) return;
+        held.idleTimer = setTimeout(() => {
+          if (held.leases > 0 || this.entries.get(key) !== held) return;
+          this.entries.delete(key);
+          void this.close(held);
+        }, this.idleCloseMs);
+        held.idleTimer.unref();
+      },
+    };
+  }
+
+  private close(entry: Entry<KafkaClient | KafkaProducer>): Promise<void> {
+    const closing = entry.client.close().catch((err: unknown) => {
+      this.logger("warn", `closing an idle Kafka client failed: ${(err as Error).message}`);
+    });
+    this.closing.add(closing);
+    void closing.finally(() => this.closing.delete(closing));
+    return closing;
+  }
+}
+
+/** The process-wide cache behind acquireClient / acquireProducer. */
+export const defaultClientCache = new KafkaClientCache();
+
+export function acquireClient(options: ConsumerOptions): ClientLease<KafkaClient> {
+  return defaultClientCache.acquireClient(options);
+}
+
+export function acquireProducer(options: ProducerOptions): ClientLease<KafkaProducer> {
+  return defaultClientCache.acquireProducer(options);
+}
+
+export function closeAllClients(): Promise<void> {
+  return defaultClientCache.closeAll();
+}

@@ -1,0 +1,42 @@
+// Public face of the Kafka client layer: the interfaces the connector codes against, the default (kafkajs)
+// implementation and the per-(cluster, config) client cache.
+export type {
+  CommittedOffset,
+  FetchOptions,
+  FetchResult,
+  GroupOffset,
+  KafkaClient,
+  KafkaFetchClient,
+  KafkaGroupOffsetsClient,
+  KafkaMetadataClient,
+  KafkaOffsetsClient,
+  KafkaProducer,
+  KafkaRecord,
+  KafkaTransaction,
+  PartitionOffset,
+  PartitionOffsetForTime,
+  ProducerRecord,
+  RecordHeader,
+  TimestampType,
+  TopicPartition,
+  TopicPartitions,
+} from "./types.js";
+export { createKafkajsClient, registeredCompressionCodecs } from "./kafkajs.js";
+export type { KafkajsSettings } from "./kafkajs.js";
+export { createKafkajsProducer } from "./kafkajs-producer.js";
+export {
+  acquireClient,
+  acquireProducer,
+  closeAllClients,
+  defaultClientCache,
+  KafkaClientCache,
+} from "./cache.js";
+export type { ClientCacheSettings, ClientLease } from "./cache.js";
+export { decodeRecordSet } from "./record-batch.js";
+export type { AbortedTransaction, DecodedRecordSet, Decompressor, RecordSetInput } from "./record-batch.js";
+
+import { createKafkajsClient } from "./kafkajs.js";
+import { createKafkajsProducer } from "./kafkajs-producer.js";
+/** The default implementation's factories, under implementation-neutral names. */
+export const createKafkaClient = createKafkajsClient;
+export const createKafkaProducer = createKafkajsProducer;

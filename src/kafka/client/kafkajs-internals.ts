@@ -1,0 +1,105 @@
+// The part of kafkajs 2.2.4 below its public API that we use, typed in one place. kafkajs's public consumer cannot
+// fetch from an explicit offset without joining a group, but its cluster layer (metadata, broker connections with
+// SSL/SASL, coordinator lookup) can carry our own Fetch request. Checked at startup: a kafkajs upgrade that moves
+// these fails with a clear message instead of misbehaving.
+import type { Kafka } from "kafkajs";
+import { KafkaUnsupportedError } from "../errors.js";
+
+export interface ProtocolRequest {
+  readonly request: {
+    readonly apiKey: number;
+    readonly apiVersion: number;
+    readonly apiName: string;
+    encode(): Promise<{ readonly buf: Buffer; readonly buffer: Buffer }>;
+  };
+  readonly response: {
+    decode(payload: Buffer): Promise<unknown>;
+    parse(decoded: unknown): Promise<unknown>;
+  };
+  readonly requestTimeout?: number;
+  readonly logResponseError?: boolean;
+}
+
+export interface InternalPartitionMetadata {
+  readonly partitionErrorCode: number;
+  readonly partitionId: number;
+  readonly leader: number;
+}
+
+export interface InternalTopicMetadata {
+  readonly topic: string;
+  readonly isInternal?: boolean;
+  readonly partitionMetadata: readonly InternalPartitionMetadata[];
+}
+
+export interface InternalBroker {
+  readonly nodeId: number | null;
+  readonly versions: Readonly<Record<number, { readonly minVersion: number; readonly maxVersion: number }>> | null;
+  readonly connectionPool: { send(request: ProtocolRequest): Promise<unknown> };
+  disconnect(): Promise<void>;
+  metadata(topics: string[]): Promise<{ readonly topicMetadata: readonly InternalTopicMetadata[] }>;
+  listOffsets(args: {
+    replicaId?: number;
+    isolationLevel: number;
+    topics: { topic: string; partitions: { partition: number; timestamp: string }[] }[];
+  }): Promise<{ readonly responses: readonly { topic: string; partitions: readonly { partition: number; offset: string; timestamp?: string }[] }[] }>;
+  offsetCommit(args: {
+    groupId: string;
+    groupGenerationId: number;
+    memberId: string;
+    retentionTime?: number;
+    topics: { topic: string; partitions: { partition: number; offset: string; metadata?: string | null }[] }[];
+  }): Promise<unknown>;
+  offsetFetch(args: {
+    groupId: string;
+    topics: { topic: string; partitions: { partition: number }[] }[];
+  }): Promise<{ readonly responses: readonly { topic: string; partitions: readonly { partition: number; offset: string; metadata: string | null }[] }[] }>;
+}
+
+export interface InternalCluster {
+  readonly targetTopics: Set<string>;
+  readonly brokerPool: { findConnectedBroker(): Promise<InternalBroker> };
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  refreshMetadataIfNecessary(): Promise<void>;
+  addMultipleTargetTopics(topics: string[]): Promise<void>;
+  findTopicPartitionMetadata(topic: string): readonly InternalPartitionMetadata[];
+  findBroker(args: { nodeId: number | string }): Promise<InternalBroker>;
+  findGroupCoordinator(args: { groupId: string }): Promise<InternalBroker>;
+}
+
+export interface ClusterOptions {
+  readonly allowAutoTopicCreation: boolean;
+  readonly metadataMaxAge: number;
+  /** kafkajs encoding: 0 read_uncommitted, 1 read_committed (used only by kafkajs's own offset calls). */
+  readonly isolationLevel: 0 | 1;
+}
+
+const CLUSTER_METHODS = [
+  "connect", "disconnect", "refreshMetadata", "refreshMetadataIfNecessary", "addMultipleTargetTopics",
+  "findTopicPartitionMetadata", "findBroker", "findGroupCoordinator",
+] as const;
+
+/** Creates a kafkajs Cluster sharing the Kafka instance's brokers, SSL, SASL, logger and retry settings. */
+export function createInternalCluster(kafka: Kafka, options: ClusterOptions): InternalCluster {
+  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === "private:Kafka:createCluster");
+  const factory = symbol === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[symbol];
+  if (typeof factory !== "function") {
+    throw new KafkaUnsupportedError("this kafkajs version does not expose its cluster layer (kafkajs 2.2.x expected)");
+  }
+  const cluster = (factory as (o: Record<string, unknown>) => InternalCluster)({
+    allowAutoTopicCreation: options.allowAutoTopicCreation,
+    metadataMaxAge: options.metadataMaxAge,
+    isolationLevel: options.isolationLevel,
+  });
+  for (const method of CLUSTER_METHODS) {
+    if (typeof (cluster as unknown as Record<string, unknown>)[method] !== "function") {
+      throw new KafkaUnsupportedError(`kafkajs Cluster.${method} is missing (kafkajs 2.2.x expected)`);
+    }
+  }
+  if (!(cluster.targetTopics instanceof Set) || typeof cluster.brokerPool?.findConnectedBroker !== "function") {
+    throw new KafkaUnsupportedError("kafkajs Cluster internals changed (kafkajs 2.2.x expected)");
+  }
+  return cluster;
+}

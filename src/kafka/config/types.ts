@@ -1,0 +1,116 @@
+// The validated, frozen options the Kafka client layer runs on. Built only by parseConsumerConfig /
+// parseProducerConfig from Java-style Kafka keys; inner code never reads raw config maps.
+
+/** Config as Beam users pass it: Kafka's own keys, string values (numbers and booleans are stringified). */
+export type KafkaConfigMap = Readonly<Record<string, string | number | boolean>>;
+
+export type KafkaLogLevel = "debug" | "info" | "warn" | "error";
+/** Where the Kafka layer reports notes and warnings (config keys ignored, client library logs). */
+export type KafkaLogger = (level: KafkaLogLevel, message: string, fields?: Readonly<Record<string, unknown>>) => void;
+
+export interface BrokerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type SecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+
+export interface SaslOptions {
+  readonly mechanism: SaslMechanism;
+  readonly username: string;
+  readonly password: string;
+}
+
+/**
+ * TLS material: inline PEM text (from `ssl.truststore.certificates`, `ssl.keystore.key`, `ssl.ca.pem`, ...) or a file
+ * path read when the client is created, on the machine that runs it. `format` "auto" means the key did not say
+ * (Java's default would be JKS): the file is sniffed, PEM text or PKCS#12 bytes.
+ */
+export type TlsMaterial =
+  | { readonly source: "inline"; readonly pem: string }
+  | {
+      readonly source: "file";
+      readonly path: string;
+      readonly format: "PEM" | "PKCS12" | "auto";
+      /** The config key that named the file, for error messages when it is read. */
+      readonly configKey: string;
+    };
+
+export type TlsVersion = "TLSv1.2" | "TLSv1.3";
+
+export interface TlsOptions {
+  /** Certificates to trust; absent means Node's default root CAs (as Java's default cacerts). */
+  readonly trustedCertificates?: TlsMaterial;
+  /** Client certificate chain (PEM) for mutual TLS. A PEM keystore file holds chain and key together. */
+  readonly clientCertificateChain?: TlsMaterial;
+  /** Client private key (PEM, possibly encrypted with `keyPassword`), or a PKCS#12 keystore file. */
+  readonly clientKey?: TlsMaterial;
+  readonly keyPassword?: string;
+  /** `ssl.endpoint.identification.algorithm=https` (the default): the broker's name must match its certificate. */
+  readonly verifyHostname: boolean;
+  /** `enable.ssl.certificate.verification` (librdkafka's key): false only for tests against self-signed brokers. */
+  readonly verifyCertificate: boolean;
+  /** From `ssl.enabled.protocols`; absent means Node's defaults. */
+  readonly protocols?: readonly TlsVersion[];
+}
+
+export interface RetryOptions {
+  readonly retries: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+/** What every Kafka connection needs: where, who, how securely, how patiently. */
+export interface ConnectionOptions {
+  readonly bootstrapServers: readonly BrokerAddress[];
+  readonly clientId: string;
+  readonly securityProtocol: SecurityProtocol;
+  /** Present iff securityProtocol is SSL or SASL_SSL. */
+  readonly tls?: TlsOptions;
+  /** Present iff securityProtocol is SASL_PLAINTEXT or SASL_SSL. */
+  readonly sasl?: SaslOptions;
+  readonly requestTimeoutMs: number;
+  readonly connectionTimeoutMs: number;
+  readonly metadataMaxAgeMs: number;
+  readonly allowAutoTopicCreation: boolean;
+  readonly retry: RetryOptions;
+}
+
+export type IsolationLevel = "read_uncommitted" | "read_committed";
+export type AutoOffsetReset = "earliest" | "latest" | "none";
+
+export interface ConsumerOptions extends ConnectionOptions {
+  readonly kind: "consumer";
+  readonly groupId?: string;
+  readonly autoOffsetReset: AutoOffsetReset;
+  readonly isolationLevel: IsolationLevel;
+  /** fetch.max.bytes: bound of one fetch response (all partitions of one broker). */
+  readonly fetchMaxBytes: number;
+  /** max.partition.fetch.bytes: default bound per partition and fetch. */
+  readonly maxPartitionFetchBytes: number;
+  readonly fetchMinBytes: number;
+  readonly fetchMaxWaitMs: number;
+  readonly maxPollRecords: number;
+  readonly defaultApiTimeoutMs: number;
+  readonly excludeInternalTopics: boolean;
+}
+
+export type CompressionType = "none" | "gzip" | "snappy" | "lz4" | "zstd";
+/** -1 = all in-sync replicas. */
+export type Acks = -1 | 0 | 1;
+
+export interface ProducerOptions extends ConnectionOptions {
+  readonly kind: "producer";
+  readonly acks: Acks;
+  readonly compression: CompressionType;
+  readonly lingerMs: number;
+  /** Bytes of record payload per send request (kafkajs sends one request per broker for all its partitions). */
+  readonly batchSize: number;
+  readonly idempotent: boolean;
+  readonly transactionalId?: string;
+  readonly transactionTimeoutMs: number;
+  readonly maxInFlightRequests: number;
+  readonly deliveryTimeoutMs: number;
+  readonly maxRequestSize: number;
+}
