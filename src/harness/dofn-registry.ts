@@ -1,0 +1,7 @@
+// Our DoFns by name: a ParDo whose do_fn is { urn: KBT_DOFN_URN, payload: {fn, ...} } is built by the factory
+// registered for `fn`. Passed in explicitly, so a worker runs exactly the DoFns it was given.
+import type { AnyDoFn, AnySplittableDoFn } from "../sdf/index.js";
+import type { DoFnPayload } from "../model/dofn-payload.js";
+
+export type DoFnFactory = (payload: DoFnPayload) => AnyDoFn | AnySplittableDoFn;
+export type DoFnRegistry = Readonly<Record<string, DoFnFactory>>;

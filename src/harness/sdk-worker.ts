@@ -1,0 +1,258 @@
+// One Fn API SDK worker: the control stream and what it asks for. Bundles run on the shared bundle processor
+// (src/runners/bundle), the same code the local runner uses; several bundles run at once, each on its own
+// processor instance (reused after success, dropped after a failure).
+import type * as grpc from "@grpc/grpc-js";
+import { fnApi, fromBigInt, runnerApi, toBigInt } from "../model/proto/index.js";
+import { encodeToBytes, type Coder } from "../model/coders/index.js";
+import type { WindowedValue } from "../model/windowing.js";
+import { BundleProcessor, type Bundle, type BundleApplication, type BundleSplit, type DelayedBundleApplication, type DesiredSplit } from "../runners/bundle/index.js";
+import { translateDescriptor, type TranslatedDescriptor } from "./bundle-descriptor.js";
+import { DataChannels } from "./data-channel.js";
+import type { DoFnRegistry } from "./dofn-registry.js";
+import { beamClient, unary, workerMetadata, type GenericClient } from "./grpc.js";
+import { metricSamples, monitoringInfos, ShortIds } from "./monitoring.js";
+import type { WorkerLogger } from "./logging.js";
+import { durationProto, timestampProto } from "./time.js";
+
+export interface SdkWorkerOptions {
+  readonly id: string;
+  readonly controlUrl: string;
+  readonly dofns: DoFnRegistry;
+  readonly logger: WorkerLogger;
+  /** Bundles waiting for FinalizeBundle are dropped after this long (default 10 min). */
+  readonly finalizationTimeoutMs?: number;
+}
+
+export interface WorkerEvents {
+  onBundle?(outcome: "ok" | "error", elementsByPCollection: Readonly<Record<string, number>>): void;
+}
+
+interface ActiveBundle {
+  readonly bundle: Bundle;
+  readonly descriptor: TranslatedDescriptor;
+}
+
+interface Descriptor {
+  readonly translated: TranslatedDescriptor;
+  readonly idle: BundleProcessor[];
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.stack ?? `${err.name}: ${err.message}` : String(err);
+}
+
+export class SdkWorker {
+  private readonly client: GenericClient;
+  private readonly metadata: grpc.Metadata;
+  private readonly data: DataChannels;
+  private readonly shortIds = new ShortIds();
+  private readonly descriptors = new Map<string, Promise<Descriptor>>();
+  private readonly registered = new Map<string, fnApi.IProcessBundleDescriptor>();
+  private readonly active = new Map<string, ActiveBundle>();
+  private readonly awaitingFinalization = new Map<string, { bundle: Bundle; timer: NodeJS.Timeout }>();
+  private stream: grpc.ClientDuplexStream<fnApi.IInstructionResponse, fnApi.InstructionRequest> | undefined;
+  private stopping = false;
+
+  constructor(private readonly options: SdkWorkerOptions, private readonly events: WorkerEvents = {}) {
+    this.client = beamClient("org.apache.beam.model.fn_execution.v1.BeamFnControl", options.controlUrl);
+    this.metadata = workerMetadata(options.id);
+    this.data = new DataChannels(options.id);
+  }
+
+  get activeBundles(): number {
+    return this.active.size;
+  }
+
+  /** Serves the control stream until the runner closes it (or stop()); then cleans up. */
+  async run(): Promise<void> {
+    const stream = (this.client.Control as (m: grpc.Metadata) => grpc.ClientDuplexStream<fnApi.IInstructionResponse, fnApi.InstructionRequest>)
+      .call(this.client, this.metadata);
+    this.stream = stream;
+    this.options.logger.log("info", `worker ${this.options.id} connected to ${this.options.controlUrl}`);
+    await new Promise<void>((resolve) => {
+      stream.on("data", (request: fnApi.InstructionRequest) => void this.handle(request));
+      stream.on("error", (err: Error) => {
+        if (!this.stopping) this.options.logger.log("warn", `control stream failed: ${err.message}`);
+        resolve();
+      });
+      stream.on("end", () => resolve());
+    });
+    await this.cleanup();
+  }
+
+  /** Ends the worker: closes the control stream; run() then resolves. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.stream?.end();
+    this.stream?.cancel();
+  }
+
+  private respond(response: fnApi.IInstructionResponse): void {
+    this.stream?.write(response);
+  }
+
+  private async handle(request: fnApi.InstructionRequest): Promise<void> {
+    const instructionId = request.instructionId;
+    try {
+      const response = await this.dispatch(request);
+      this.respond({ instructionId, ...response });
+    } catch (err) {
+      this.options.logger.log("error", `instruction ${instructionId} (${request.request ?? "unknown"}) failed`, { instructionId }, err);
+      this.respond({ instructionId, error: errorText(err) });
+    }
+  }
+
+  private async dispatch(request: fnApi.InstructionRequest): Promise<fnApi.IInstructionResponse> {
+    switch (request.request) {
+      case "register":
+        for (const d of request.register?.processBundleDescriptor ?? []) this.registered.set(d.id ?? "", d);
+        return { register: {} };
+      case "processBundle":
+        return { processBundle: await this.processBundle(request.instructionId, request.processBundle!) };
+      case "processBundleProgress":
+        return { processBundleProgress: this.progress(request.processBundleProgress!.instructionId ?? "") };
+      case "processBundleSplit":
+        return { processBundleSplit: await this.split(request.processBundleSplit!) };
+      case "finalizeBundle":
+        return { finalizeBundle: await this.finalize(request.finalizeBundle!.instructionId ?? "") };
+      case "monitoringInfos":
+        return { monitoringInfos: { monitoringInfo: this.shortIds.describe(request.monitoringInfos!.monitoringInfoId ?? []) } };
+      case "harnessMonitoringInfos":
+        return { harnessMonitoringInfos: { monitoringData: {} } };
+      default:
+        throw new Error(`unsupported instruction ${String(request.request)}`);
+    }
+  }
+
+  private descriptor(id: string): Promise<Descriptor> {
+    let found = this.descriptors.get(id);
+    if (!found) {
+      found = (async () => {
+        const pbd = this.registered.get(id) ??
+          await unary<fnApi.IGetProcessBundleDescriptorRequest, fnApi.ProcessBundleDescriptor>(
+            this.client, "GetProcessBundleDescriptor", { processBundleDescriptorId: id }, this.metadata);
+        return { translated: translateDescriptor(pbd, this.options.dofns), idle: [] };
+      })();
+      found.catch(() => this.descriptors.delete(id));
+      this.descriptors.set(id, found);
+    }
+    return found;
+  }
+
+  private async processBundle(instructionId: string, request: fnApi.IProcessBundleRequest): Promise<fnApi.IProcessBundleResponse> {
+    const descriptor = await this.descriptor(request.processBundleDescriptorId ?? "");
+    const { translated } = descriptor;
+    const processor = descriptor.idle.pop() ?? new BundleProcessor(translated.graph);
+    const bundle = processor.newBundle(instructionId);
+    this.active.set(instructionId, { bundle, descriptor: translated });
+    const outputs = new Map([...translated.sinks].map(([id, port]) => [id, this.data.get(port.url).output(instructionId, id, port.coder)]));
+    try {
+      const inputs = Object.fromEntries([...translated.sources].map(([id, port]) =>
+        [id, this.data.get(port.url).receiveElements(instructionId, id, port.coder)]));
+      const result = await bundle.run({
+        inputs,
+        outputs: Object.fromEntries([...outputs].map(([id, out]) => [id, (e: WindowedValue<unknown>) => out.send(e)])),
+      });
+      await Promise.all([...outputs.values()].map((out) => out.close()));
+      descriptor.idle.push(processor);
+      if (result.requiresFinalization) this.awaitFinalization(instructionId, bundle);
+      const samples = metricSamples(result.metrics);
+      this.events.onBundle?.("ok", Object.fromEntries(Object.entries(result.metrics.pcollections).map(([pc, m]) => [pc, m.elements])));
+      return {
+        residualRoots: result.residualRoots.map((r) => this.delayedApplication(translated, r)),
+        requiresFinalization: result.requiresFinalization,
+        monitoringInfos: monitoringInfos(samples),
+        monitoringData: this.shortIds.monitoringData(samples),
+      };
+    } catch (err) {
+      this.events.onBundle?.("error", {});
+      void processor.teardown().catch(() => undefined);
+      throw err;
+    } finally {
+      this.active.delete(instructionId);
+      this.data.release(instructionId);
+    }
+  }
+
+  private progress(instructionId: string): fnApi.IProcessBundleProgressResponse {
+    const active = this.active.get(instructionId);
+    if (!active) return {};
+    const progress = active.bundle.progress();
+    const samples = metricSamples(progress.metrics, progress);
+    return { monitoringInfos: monitoringInfos(samples), monitoringData: this.shortIds.monitoringData(samples) };
+  }
+
+  private async split(request: fnApi.IProcessBundleSplitRequest): Promise<fnApi.IProcessBundleSplitResponse> {
+    const active = this.active.get(request.instructionId ?? "");
+    if (!active) return {};
+    const desired: Record<string, DesiredSplit> = {};
+    for (const [transformId, want] of Object.entries(request.desiredSplits ?? {})) {
+      desired[transformId] = {
+        fractionOfRemainder: want.fractionOfRemainder ?? 0,
+        estimatedInputElements: Number(toBigInt(want.estimatedInputElements)),
+        allowedSplitPoints: (want.allowedSplitPoints ?? []).map((p) => Number(toBigInt(p))),
+      };
+    }
+    const split: BundleSplit | undefined = await active.bundle.trySplit(desired);
+    if (!split) return {};
+    return {
+      primaryRoots: split.primaryRoots.map((a) => this.application(active.descriptor, a)),
+      residualRoots: split.residualRoots.map((r) => this.delayedApplication(active.descriptor, r)),
+      channelSplits: split.channelSplits.map((c) => ({
+        transformId: c.transformId,
+        lastPrimaryElement: fromBigInt(BigInt(c.lastPrimaryElement)),
+        firstResidualElement: fromBigInt(BigInt(c.firstResidualElement)),
+      })),
+    };
+  }
+
+  private awaitFinalization(instructionId: string, bundle: Bundle): void {
+    const timer = setTimeout(() => {
+      this.awaitingFinalization.delete(instructionId);
+      bundle.discard();
+    }, this.options.finalizationTimeoutMs ?? 600_000);
+    timer.unref();
+    this.awaitingFinalization.set(instructionId, { bundle, timer });
+  }
+
+  private async finalize(instructionId: string): Promise<fnApi.IFinalizeBundleResponse> {
+    const waiting = this.awaitingFinalization.get(instructionId);
+    if (!waiting) throw new Error(`no bundle ${instructionId} is waiting for finalization`);
+    this.awaitingFinalization.delete(instructionId);
+    clearTimeout(waiting.timer);
+    await waiting.bundle.finalize();
+    return {};
+  }
+
+  private application(descriptor: TranslatedDescriptor, application: BundleApplication): fnApi.IBundleApplication {
+    const coder = descriptor.applicationCoders.get(application.transformId) as Coder<WindowedValue<unknown>> | undefined;
+    if (!coder) throw new Error(`no coder for the roots of transform ${application.transformId}`);
+    return {
+      transformId: application.transformId,
+      inputId: application.inputId,
+      element: encodeToBytes(coder, application.element as WindowedValue<unknown>, "nested"),
+      outputWatermarks: Object.fromEntries(Object.entries(application.outputWatermarks).map(([name, wm]) => [name, timestampProto(wm)])),
+      isBounded: application.isBounded === "bounded" ? runnerApi.IsBounded.Enum.BOUNDED : runnerApi.IsBounded.Enum.UNBOUNDED,
+    };
+  }
+
+  private delayedApplication(descriptor: TranslatedDescriptor, residual: DelayedBundleApplication): fnApi.IDelayedBundleApplication {
+    return { application: this.application(descriptor, residual.application), requestedTimeDelay: durationProto(residual.requestedDelayMs) };
+  }
+
+  private async cleanup(): Promise<void> {
+    for (const { bundle, timer } of this.awaitingFinalization.values()) {
+      clearTimeout(timer);
+      bundle.discard();
+    }
+    this.awaitingFinalization.clear();
+    for (const pending of this.descriptors.values()) {
+      const descriptor = await pending.catch(() => undefined);
+      for (const processor of descriptor?.idle ?? []) await processor.teardown().catch(() => undefined);
+    }
+    this.data.shutdown();
+    this.client.close();
+    this.options.logger.log("info", `worker ${this.options.id} stopped`);
+    await this.options.logger.close();
+  }
+}
