@@ -108,14 +108,18 @@ export function translateDescriptor(pbd: fnApi.IProcessBundleDescriptor, registr
     throw new DescriptorError(`transform ${base.name}: URN ${urn || "(none)"} is not supported by this worker`);
   }
 
-  // A port feeding an SDF step decodes restrictions and watermark states with the DoFn's own coders: the wire
-  // carries them as standard coders (KV<from, to>, ...) while the DoFn works on its own types (OffsetRange, ...).
-  for (const [sourceId, port] of sources) {
-    const out = Object.values(transforms[sourceId]!.outputs)[0];
-    const consumer = Object.values(transforms).find((t) => Object.values(t.inputs).includes(out!));
-    if (!consumer || !("dofn" in consumer) || consumer.kind === "pardo" || consumer.kind === "sdf-pair-with-restriction") continue;
-    const sdfCoder = sdfInputCoder(port.coder, consumer.dofn as AnySplittableDoFn, consumer.kind === "sdf-split-and-size-restrictions");
-    if (sdfCoder) sources.set(sourceId, { url: port.url, coder: sdfCoder });
+  // Ports carrying an SDF step's paired or sized elements decode restrictions and watermark states with the DoFn's
+  // own coders: the wire has them as standard coders (KV<from, to>, ...), the DoFn works on its own types.
+  const shapes = sdfShapes(transforms);
+  for (const ports of [sources, sinks]) {
+    for (const [portId, port] of ports) {
+      const spec = transforms[portId]!;
+      const pc = Object.values(ports === sources ? spec.outputs : spec.inputs)[0];
+      const shape = pc !== undefined ? shapes.get(pc) : undefined;
+      if (!shape) continue;
+      const sdfCoder = sdfPortCoder(port.coder, shape.dofn, shape.kind === "paired");
+      if (sdfCoder) ports.set(portId, { url: port.url, coder: sdfCoder });
+    }
   }
 
   // Roots of an SDF-process transform are encoded like its input on the wire: the feeding source's coder, or the
@@ -138,11 +142,34 @@ export function translateDescriptor(pbd: fnApi.IProcessBundleDescriptor, registr
   return { graph: { transforms }, sources, sinks, applicationCoders };
 }
 
+/** Which PCollections hold paired (element, restriction+state) or sized (paired, size) elements, and of which DoFn. */
+function sdfShapes(transforms: Readonly<Record<string, TransformSpec>>): Map<string, { kind: "paired" | "sized"; dofn: AnySplittableDoFn }> {
+  const shapes = new Map<string, { kind: "paired" | "sized"; dofn: AnySplittableDoFn }>();
+  for (const spec of Object.values(transforms)) {
+    if (spec.kind === "source" || spec.kind === "sink" || spec.kind === "pardo" || spec.kind === "flatten" || spec.kind === "window-into") continue;
+    const dofn = spec.dofn;
+    const input = Object.values(spec.inputs)[0];
+    const output = Object.values(spec.outputs)[0];
+    if (spec.kind === "sdf-pair-with-restriction") {
+      if (output) shapes.set(output, { kind: "paired", dofn });
+    } else if (spec.kind === "sdf-split-and-size-restrictions") {
+      if (input) shapes.set(input, { kind: "paired", dofn });
+      if (output) shapes.set(output, { kind: "sized", dofn });
+    } else if (spec.kind === "sdf-truncate-sized-restrictions") {
+      if (input) shapes.set(input, { kind: "sized", dofn });
+      if (output) shapes.set(output, { kind: "sized", dofn });
+    } else if (input) {
+      shapes.set(input, { kind: "sized", dofn });
+    }
+  }
+  return shapes;
+}
+
 /**
  * windowed_value(kv(kv(E, R), double)) (sized) or windowed_value(kv(E, R)) (paired) rebuilt around the DoFn's
  * restriction/state coders; undefined when the wire coder has another shape (then it is used as it is).
  */
-function sdfInputCoder(wire: Coder<WindowedValue<unknown>>, dofn: AnySplittableDoFn, paired: boolean): Coder<WindowedValue<unknown>> | undefined {
+function sdfPortCoder(wire: Coder<WindowedValue<unknown>>, dofn: AnySplittableDoFn, paired: boolean): Coder<WindowedValue<unknown>> | undefined {
   const [value, window] = wire.components;
   if (wire.urn !== "beam:coder:windowed_value:v1" || !value || !window) return undefined;
   const pairedWire = paired ? value : value.components[0];
