@@ -1,0 +1,57 @@
+// Whole-pipeline throughput of the cross-language path: a Python pipeline on Prism writes N records with Beam's
+// own WriteToKafka through our expansion service and worker, then a second pipeline reads them back with
+// ReadFromKafka(max_num_records=N). Run for a large N (throughput) and a small one (fixed overhead).
+//   npx tsc -p . && node dist/bench/xlang.js [--records 100000] [--small 1000]
+// Needs scripts/setup-xlang.sh (run by it) and starts a broker, Prism and our service.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { resolve } from "node:path";
+import { repoRoot } from "../test/infra/paths.js";
+import { startBroker } from "../test/infra/broker.js";
+import { startPrism } from "../test/infra/prism.js";
+import { startServe } from "../test/infra/service.js";
+import { createTopic, uniqueTopic } from "../test/infra/fixtures.js";
+import { runPython, lastJsonLine } from "../test/infra/python.js";
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const records = arg("--records", 100_000);
+const small = arg("--small", 1_000);
+
+const { stdout } = await promisify(execFile)("bash", [resolve(repoRoot(), "scripts/setup-xlang.sh")]);
+for (const line of stdout.trim().split("\n")) {
+  const [k, v] = line.split("=", 2);
+  if (k === "python") process.env.KBT_PYTHON = v;
+  if (k === "prism") process.env.KBT_PRISM = v;
+}
+const broker = await startBroker();
+const [prism, service] = await Promise.all([startPrism(), startServe()]);
+
+async function timed(mode: string, topic: string, count: number): Promise<number> {
+  const t0 = performance.now();
+  const result = await runPython("kafka_pipelines.py", [mode, "--expansion", service.expansionAddress, "--job-endpoint",
+    prism.jobEndpoint, "--bootstrap", broker.bootstrap, "--topic", topic, "--count", String(count)], 600_000);
+  const out = lastJsonLine<{ written?: number; records?: unknown[] }>(result);
+  const got = out.written ?? out.records?.length;
+  if (got !== count) throw new Error(`${mode}: expected ${count} records, got ${got}`);
+  return (performance.now() - t0) / 1000;
+}
+
+try {
+  const rows: string[] = [];
+  for (const n of [small, records]) {
+    const topic = uniqueTopic("bench-xlang");
+    await createTopic(broker.bootstrap, topic, 4);
+    const write = await timed("write", topic, n);
+    const read = await timed("read", topic, n);
+    rows.push(`| ${n.toLocaleString("en")} | ${write.toFixed(1)} s | ${(n / write).toFixed(0)} rec/s | ${read.toFixed(1)} s | ${(n / read).toFixed(0)} rec/s |`);
+  }
+  console.log("| records | write pipeline | write rate | read pipeline | read rate |\n|---|---|---|---|---|");
+  for (const row of rows) console.log(row);
+} finally {
+  await Promise.all([prism.stop(), service.stop()]);
+  await broker.stop();
+}
