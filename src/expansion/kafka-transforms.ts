@@ -3,14 +3,13 @@
 //   read:  Impulse → ParDo(kafka_read_descriptors) → SDF ParDo(kafka_read)
 //   write: ParDo(kafka_write) on the caller's input
 import { urns } from "../model/proto/index.js";
-import { rowCoder, kvCoder, type Coder } from "../model/coders/index.js";
+import type { Coder } from "../model/coders/index.js";
 import { BEAM_KAFKA_URNS, KBT_TRANSFORM_URNS } from "../model/kbt-urns.js";
 import { doFnSpec } from "../model/dofn-payload.js";
 import { KafkaConfigError } from "../kafka/errors.js";
 import { readSpecFromOptions, isBoundedRead, type ReadFromKafkaOptions, type ReadSpec } from "../kafka/read/spec.js";
 import { writeSpecFromOptions, type WriteSpec } from "../kafka/write/spec.js";
-import { kafkaRecordRowSchema } from "../kafka/read/record-row.js";
-import { sourceDescriptorCoder, restrictionWithWatermarkCoder, kvPartCoder } from "../kafka/read/coders.js";
+import { sourceDescriptorCoder, restrictionWithWatermarkCoder, readOutputCoder } from "../kafka/read/coders.js";
 import { bytesCoder } from "../model/coders/index.js";
 import { invalidArgument } from "./errors.js";
 import { parDoSpec } from "./components.js";
@@ -140,27 +139,12 @@ function readOptions(values: ConfigValues, withMetadata: boolean): ReadFromKafka
   };
 }
 
-function readOutputCoder(spec: ReadSpec): Coder<unknown> {
-  if (spec.withMetadata) {
-    if (spec.keyFormat !== "bytes" || spec.valueFormat !== "bytes") {
-      const field = spec.keyFormat !== "bytes" ? "key_deserializer" : "value_deserializer";
-      throw invalidArgument(field, "a read with metadata emits key and value as bytes: use ByteArrayDeserializer");
-    }
-    return rowCoder(kafkaRecordRowSchema()) as Coder<unknown>;
-  }
-  const key = kvPartCoder(spec.keyFormat);
-  const value = kvPartCoder(spec.valueFormat);
-  if (!key) throw invalidArgument("key_deserializer", "JSON values have no cross-language coder: use StringDeserializer");
-  if (!value) throw invalidArgument("value_deserializer", "JSON values have no cross-language coder: use StringDeserializer");
-  return kvCoder(key, value) as Coder<unknown>;
-}
-
 function expandRead(spec: ReadSpec, ctx: ExpansionContext): ExpansionResult {
   const b = ctx.builder;
   const bounded = isBoundedRead(spec);
   const impulseOut = b.pcollection("kafka_read/impulse.out", { coder: bytesCoder, bounded: true });
   const descriptors = b.pcollection("kafka_read/descriptors.out", { coder: sourceDescriptorCoder, bounded: true });
-  const records = b.pcollection("kafka_read/read.out", { coder: readOutputCoder(spec), bounded });
+  const records = b.pcollection("kafka_read/read.out", { coder: validated("key_deserializer", () => readOutputCoder(spec)), bounded });
   const impulse = b.transform(b.id("kafka_read/Impulse"), {
     uniqueName: `${ctx.uniqueName}/Impulse`,
     spec: { urn: urns.StandardPTransforms.Primitives.IMPULSE },

@@ -1,6 +1,7 @@
 // Monitoring infos for progress and bundle responses, sent as short ids + payloads (monitoring_data) as runners
 // that declare MONITORING_INFO_SHORT_IDS expect; the runner resolves unknown short ids through
 // MonitoringInfosMetadata. Prism watches read_index and element_count to decide when to split a slow bundle.
+import { randomBytes } from "node:crypto";
 import { monitoringInfoSpecs, runnerApi } from "../model/proto/index.js";
 import { doubleCoder, encodeToBytes, iterableCoder, varIntCoder } from "../model/coders/index.js";
 import type { BundleMetrics, BundleProgress } from "../runners/bundle/index.js";
@@ -41,8 +42,12 @@ export function metricSamples(metrics: BundleMetrics, progress?: BundleProgress)
   return samples;
 }
 
-/** Short ids for (urn, labels), stable for the worker's lifetime. */
+/**
+ * Short ids for (urn, labels), stable for the worker's lifetime. Runners keep one short-id table per job, shared
+ * by every worker of every SDK (Prism does), so ours carry a prefix no other worker uses.
+ */
 export class ShortIds {
+  private readonly prefix = `kbt-${randomBytes(4).toString("hex")}-`;
   private readonly byKey = new Map<string, string>();
   private readonly infos = new Map<string, runnerApi.IMonitoringInfo>();
 
@@ -50,7 +55,7 @@ export class ShortIds {
     const key = `${sample.urn}|${Object.entries(sample.labels).sort().map(([k, v]) => `${k}=${v}`).join(",")}`;
     let id = this.byKey.get(key);
     if (id === undefined) {
-      id = String(this.byKey.size + 1);
+      id = `${this.prefix}${this.byKey.size + 1}`;
       this.byKey.set(key, id);
       this.infos.set(id, { urn: sample.urn, type: sample.type, labels: { ...sample.labels } });
     }

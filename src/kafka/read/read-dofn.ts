@@ -1,0 +1,237 @@
+// ReadFromKafka as a splittable DoFn, in Beam's order: initial restriction, tracker, size, split, watermark,
+// process. The element is a source descriptor (one topic-partition); the restriction an offset range, growing to
+// infinity for unbounded reads. processElement fetches from an explicit offset (no consumer group), claims each
+// record's offset, and checkpoints when caught up or after a bounded amount of work, so a runner always gets
+// residuals back — even for unbounded reads with nothing to read.
+import {
+  GrowableOffsetRangeTracker, ManualWatermarkEstimator, OFFSET_INFINITY, OffsetRangeTracker, ProcessContinuation,
+  offsetRange, offsetRangeCoder, watermarkInstantCoder,
+  type OffsetRange, type ProcessContext, type RestrictionTracker, type SplittableDoFn, type WatermarkEstimator,
+} from "../../sdf/index.js";
+import type { Coder } from "../../model/coders/index.js";
+import { MIN_TIMESTAMP, type Instant } from "../../model/windowing.js";
+import type { DoFnPayload } from "../../model/dofn-payload.js";
+import { parseConsumerConfig, type ConsumerOptions } from "../config/index.js";
+import { acquireClient, type ClientLease, type FetchResult, type KafkaClient, type KafkaRecord } from "../client/index.js";
+import { deserialize, DeserializationError } from "../serde.js";
+import { decodeSourceDescriptor, type SourceDescriptor } from "./source-descriptor.js";
+import { resolveStartOffsets } from "./start-offsets.js";
+import { LatestOffsets } from "./latest-offsets.js";
+import { timestampPolicy, type TimestampPolicy } from "./timestamps.js";
+import { readOutputCoder } from "./coders.js";
+import { TIMESTAMP_TYPE_IDS, TIMESTAMP_TYPE_NAMES, type KafkaRecordRow } from "./record-row.js";
+import type { ReadSpec } from "./spec.js";
+
+/** Work bounds of one processElement call before it checkpoints (keeps bundles short and splits cheap). */
+export interface ReadBounds {
+  readonly maxRecordsPerCall: number;
+  readonly maxMillisPerCall: number;
+}
+
+const DEFAULT_BOUNDS: ReadBounds = { maxRecordsPerCall: 200_000, maxMillisPerCall: 1_000 };
+/** How long a bundle's offset commit may wait for its finalization. */
+const FINALIZATION_EXPIRY_MS = 5 * 60_000;
+
+/** Drops the unclaimed rest of the restriction: the read stops here (stop time, deadline). */
+function finishEarly(tracker: RestrictionTracker<OffsetRange, bigint>): void {
+  if (!tracker.trySplit(0)) tracker.tryClaim(tracker.currentRestriction().to);
+}
+
+export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, OffsetRange, Instant, bigint> {
+  readonly restrictionCoder = offsetRangeCoder;
+  readonly watermarkStateCoder = watermarkInstantCoder;
+  readonly unboundedPerElement: boolean;
+  readonly outputCoder: Coder<unknown>;
+  readonly requestsFinalization: boolean;
+  private readonly options: ConsumerOptions;
+  private readonly policy: TimestampPolicy;
+  private lease: ClientLease<KafkaClient> | undefined;
+  private latest: LatestOffsets | undefined;
+  /** The next fetch of each partition, started while the previous batch is emitted (one per partition: bounded). */
+  private readonly prefetched = new Map<string, { offset: bigint; result: Promise<FetchResult> }>();
+  /** Since when each partition has been caught up with nothing new (idle watermark). */
+  private readonly quietSince = new Map<string, number>();
+
+  constructor(readonly spec: ReadSpec, private readonly bounds: ReadBounds = DEFAULT_BOUNDS) {
+    this.options = parseConsumerConfig(spec.consumerConfig, { logger: () => undefined });
+    this.policy = timestampPolicy(spec.timestampPolicy, spec.maxOutOfOrderDelayMs, spec.idlePartitionTimeoutMs);
+    this.unboundedPerElement = spec.stopReadTime === null && spec.maxNumRecords === null && !spec.stopAtEndOffsets;
+    this.outputCoder = readOutputCoder(spec);
+    this.requestsFinalization = spec.commitOffsetsInFinalize;
+  }
+
+  doFnPayload(): DoFnPayload {
+    return { fn: "kafka_read", read: this.spec };
+  }
+
+  setup(): void {
+    this.lease = acquireClient(this.options);
+    this.latest = new LatestOffsets(this.lease.client, this.options.isolationLevel);
+  }
+
+  teardown(): void {
+    this.prefetched.clear();
+    this.lease?.release();
+    this.lease = undefined;
+  }
+
+  private get client(): KafkaClient {
+    if (!this.lease) this.setup();
+    return this.lease!.client;
+  }
+
+  async initialRestriction(element: Uint8Array): Promise<OffsetRange> {
+    const d = decodeSourceDescriptor(element);
+    const start = d.startOffset ?? (await resolveStartOffsets(this.client, this.spec, this.options, [d]))[0]!;
+    return offsetRange(start, d.stopOffset !== undefined && d.stopOffset > start ? d.stopOffset : d.stopOffset ?? OFFSET_INFINITY);
+  }
+
+  newTracker(restriction: OffsetRange, element: Uint8Array): RestrictionTracker<OffsetRange, bigint> {
+    if (restriction.to !== OFFSET_INFINITY) return new OffsetRangeTracker(restriction);
+    const d = decodeSourceDescriptor(element);
+    return new GrowableOffsetRangeTracker(restriction, { estimate: () => this.endEstimate(d, restriction.from) });
+  }
+
+  private endEstimate(d: SourceDescriptor, fallback: bigint): bigint {
+    if (!this.latest) this.setup();
+    return this.latest!.estimate(d.topic, d.partition, fallback);
+  }
+
+  /** Backlog in records: to the end of a bounded range, or to the cached latest offset. */
+  getSize(element: Uint8Array, restriction: OffsetRange): number {
+    const end = restriction.to !== OFFSET_INFINITY ? restriction.to : this.endEstimate(decodeSourceDescriptor(element), restriction.from);
+    return end > restriction.from ? Number(end - restriction.from) : 0;
+  }
+
+  splitRestriction(_element: Uint8Array, restriction: OffsetRange): OffsetRange[] {
+    // A partition is read in order by one restriction; runners split it dynamically where it helps.
+    return [restriction];
+  }
+
+  initialWatermarkState(): Instant {
+    return MIN_TIMESTAMP;
+  }
+
+  newWatermarkEstimator(state: Instant): WatermarkEstimator<Instant> {
+    return new ManualWatermarkEstimator(state);
+  }
+
+  private fetch(d: SourceDescriptor, offset: bigint): Promise<FetchResult> {
+    const key = `${d.topic}\u0000${d.partition}`;
+    const ahead = this.prefetched.get(key);
+    this.prefetched.delete(key);
+    if (ahead && ahead.offset === offset) return ahead.result;
+    ahead?.result.catch(() => undefined);
+    return this.client.fetch(d.topic, d.partition, offset, {
+      isolationLevel: this.options.isolationLevel,
+      maxWaitMs: Math.min(this.spec.pollTimeoutMs, this.options.fetchMaxWaitMs),
+    });
+  }
+
+  private prefetch(d: SourceDescriptor, offset: bigint): void {
+    const result = this.client.fetch(d.topic, d.partition, offset, {
+      isolationLevel: this.options.isolationLevel,
+      maxWaitMs: Math.min(this.spec.pollTimeoutMs, this.options.fetchMaxWaitMs),
+    });
+    result.catch(() => undefined); // consumed (and its error seen) by the next fetch() of this offset
+    this.prefetched.set(`${d.topic}\u0000${d.partition}`, { offset, result });
+  }
+
+  private toOutput(d: SourceDescriptor, record: KafkaRecord): unknown {
+    if (this.spec.withMetadata) {
+      // The record's own timestamp, as Kafka stored it; the element's event time follows the timestamp policy.
+      const row: KafkaRecordRow = {
+        topic: d.topic,
+        partition: d.partition,
+        offset: record.offset,
+        timestamp: record.timestamp,
+        key: record.key,
+        value: record.value,
+        headers: record.headers.map((h) => ({ key: h.key, value: h.value })),
+        timestampTypeId: TIMESTAMP_TYPE_IDS[record.timestampType],
+        timestampTypeName: TIMESTAMP_TYPE_NAMES[record.timestampType],
+      };
+      return row;
+    }
+    try {
+      return { key: deserialize(this.spec.keyFormat, record.key), value: deserialize(this.spec.valueFormat, record.value) };
+    } catch (err) {
+      if (err instanceof DeserializationError) {
+        throw new DeserializationError(`${d.topic}-${d.partition}@${record.offset}: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private commitOnFinalize(context: ProcessContext<unknown>, d: SourceDescriptor, nextOffset: bigint): void {
+    const groupId = this.options.groupId;
+    if (!this.spec.commitOffsetsInFinalize || !groupId) return;
+    const client = this.client;
+    context.bundleFinalizer.afterBundleCommit(Date.now() + FINALIZATION_EXPIRY_MS,
+      () => client.commitOffsets(groupId, [{ topic: d.topic, partition: d.partition, offset: nextOffset }]));
+  }
+
+  async processElement(context: ProcessContext<unknown>, element: Uint8Array,
+    tracker: RestrictionTracker<OffsetRange, bigint>, watermark: WatermarkEstimator<Instant>): Promise<ProcessContinuation> {
+    const d = decodeSourceDescriptor(element);
+    const estimator = watermark as ManualWatermarkEstimator;
+    const key = `${d.topic}\u0000${d.partition}`;
+    const started = Date.now();
+    const range = tracker.currentRestriction();
+    let next = range.from;
+    let emitted = 0;
+    let newest: Instant | undefined;
+    const done = (continuation: ProcessContinuation): ProcessContinuation => {
+      if (emitted > 0) this.commitOnFinalize(context, d, next);
+      const wm = this.policy.watermarkAfterRecords(newest);
+      if (wm !== undefined) estimator.setWatermark(wm);
+      return continuation;
+    };
+
+    for (;;) {
+      if (d.deadlineMs !== undefined && Date.now() >= d.deadlineMs) {
+        finishEarly(tracker);
+        return done(ProcessContinuation.stop());
+      }
+      const end = tracker.currentRestriction().to;
+      if (next >= end) {
+        tracker.tryClaim(end); // past a bounded end (or a split): marks the range done
+        return done(ProcessContinuation.stop());
+      }
+      const result = await this.fetch(d, next);
+      this.latest?.observe(d.topic, d.partition, result.highWatermark);
+      if (result.records.length === 0) {
+        if (result.nextOffset > next) { // only transaction markers or aborted records: step over them
+          next = result.nextOffset;
+          continue;
+        }
+        const quiet = this.quietSince.get(key) ?? Date.now();
+        this.quietSince.set(key, quiet);
+        const idle = this.policy.watermarkWhenIdle(quiet);
+        if (idle !== undefined && emitted === 0) estimator.setWatermark(idle);
+        return done(ProcessContinuation.resume(this.spec.emptyPollResumeDelayMs));
+      }
+      this.quietSince.delete(key);
+      if (result.nextOffset < tracker.currentRestriction().to) this.prefetch(d, result.nextOffset);
+      for (const record of result.records) {
+        const timestamp = this.policy.timestampOf(record, d.topic, d.partition);
+        if (d.stopReadTime !== undefined && timestamp >= d.stopReadTime) {
+          finishEarly(tracker);
+          return done(ProcessContinuation.stop());
+        }
+        if (!tracker.tryClaim(record.offset)) return done(ProcessContinuation.stop());
+        const pending = context.outputWithTimestamp(this.toOutput(d, record), timestamp);
+        if (pending) await pending;
+        next = record.offset + 1n;
+        emitted++;
+        if (newest === undefined || timestamp > newest) newest = timestamp;
+      }
+      if (result.nextOffset > next) next = result.nextOffset;
+      context.metrics.counter(`records_read/${d.topic}`).inc(result.records.length);
+      context.metrics.counter(`bytes_read/${d.topic}`).inc(result.bytes);
+      if (emitted >= this.bounds.maxRecordsPerCall || Date.now() - started >= this.bounds.maxMillisPerCall) {
+        return done(ProcessContinuation.resume(0));
+      }
+    }
+  }
+}
