@@ -1,6 +1,7 @@
 // The CLI: `serve`, `worker`, `demo`. See `--help`.
 import { runDemo } from "./demo.js";
 import { startServices, defaultProcessEnvironment } from "./serve.js";
+import { runWorker } from "./worker.js";
 
 const HELP = `kafka-beam-ts — Kafka connector for Apache Beam in TypeScript
 
@@ -37,6 +38,9 @@ async function main(argv: string[]): Promise<void> {
       await runDemo({ bootstrap: flagValue(args, "--bootstrap") ?? process.env.KBT_BOOTSTRAP, records }, (l) => console.log(l));
       return;
     }
+    case "worker":
+      await runWorker(args);
+      process.exit(0);
     case "serve": {
       const host = flagValue(args, "--host") ?? process.env.KBT_HOST ?? "127.0.0.1";
       const expansionPort = Number(flagValue(args, "--expansion-port") ?? process.env.KBT_EXPANSION_PORT ?? "8097");
