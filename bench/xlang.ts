@@ -28,7 +28,8 @@ for (const line of stdout.trim().split("\n")) {
   if (k === "prism") process.env.KBT_PRISM = v;
 }
 const broker = await startBroker();
-const [prism, service] = await Promise.all([startPrism(), startServe()]);
+const prism = await startPrism();
+const service = await startServe();
 
 async function timed(mode: string, topic: string, count: number): Promise<number> {
   const t0 = performance.now();

@@ -2,7 +2,7 @@
 // executed by our worker (process environment), against the real broker.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
-import { brokerBootstrap, releaseBroker, createTopic, uniqueTopic, testKafka } from "../infra/fixtures.js";
+import { brokerBootstrap, releaseBroker, createTopic, uniqueTopic, testKafka, withAdmin } from "../infra/fixtures.js";
 import { runPython, lastJsonLine, type PythonResult } from "../infra/python.js";
 import { startPrism, type Prism } from "../infra/prism.js";
 import { startServe, type RunningCli } from "../infra/service.js";
@@ -14,7 +14,8 @@ let service: RunningCli;
 
 s.before(async () => {
   bootstrap = await brokerBootstrap();
-  [prism, service] = await Promise.all([startPrism(), startServe()]);
+  prism = await startPrism();
+  service = await startServe();
 });
 s.after(async () => {
   await Promise.all([prism?.stop(), service?.stop()]);
@@ -101,6 +102,46 @@ s.test("Python ReadFromKafka(with_metadata=True) decodes our rows: topic, partit
     assert.equal(row, { topic, partition, offset, timestamp: 1_700_000_000_000 + i, key: `k${i}`, value: `v${i}`,
       headers: [["n", String(i)]], timestampTypeId: 0, timestampTypeName: "CreateTime" });
   });
+});
+
+s.test("an unbounded Python read counts fixed windows while one partition is idle, commits offsets, cancels", async () => {
+  const topic = uniqueTopic("xu");
+  const results = uniqueTopic("xu-results");
+  const group = `g-${topic}`;
+  await createTopic(bootstrap, topic, 4);
+  await createTopic(bootstrap, results, 1);
+  // Three 2 s windows in the recent past, 100 records each, on partitions 0-2; partition 3 stays idle.
+  const base = (Math.floor(Date.now() / 2000) - 5) * 2000;
+  const producer = testKafka(bootstrap).producer();
+  await producer.connect();
+  await producer.send({ topic, acks: -1, messages: Array.from({ length: 300 }, (_, i) => ({
+    value: `v${i}`, partition: i % 3, timestamp: String(base + Math.floor(i / 100) * 2000 + (i % 100) * 10) })) });
+  await producer.disconnect();
+
+  const out = withLogs(await runPython("kafka_pipelines.py", ["unbounded", "--expansion", service.expansionAddress,
+    "--job-endpoint", prism.jobEndpoint, "--bootstrap", bootstrap, "--topic", topic, "--results-topic", results,
+    "--group", group, "--run-seconds", "25"], 200_000), (r) => lastJsonLine<{ state: string }>(r));
+  assert.match(out.state, /CANCELLED|DONE/);
+
+  const counts = new Map<number, number>();
+  const consumer = testKafka(bootstrap).consumer({ groupId: `check-${results}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: results, fromBeginning: true });
+  await new Promise<void>((done) => {
+    const timer = setTimeout(done, 15_000);
+    void consumer.run({ eachMessage: async ({ message }) => {
+      const start = Number(message.key!.toString());
+      counts.set(start, (counts.get(start) ?? 0) + Number(message.value!.toString()));
+      if (counts.size === 3 && [...counts.values()].every((c) => c === 100)) { clearTimeout(timer); done(); }
+    } });
+  });
+  await consumer.disconnect();
+  assert.equal([...counts.entries()].sort((a, b) => a[0] - b[0]),
+    [[base / 1000, 100], [base / 1000 + 2, 100], [base / 1000 + 4, 100]], "each window fired once with its 100 records");
+
+  const committed = await withAdmin(bootstrap, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
+  const byPartition = Object.fromEntries(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
+  assert.equal(byPartition, { 0: "100", 1: "100", 2: "100", 3: "-1" }, "finalized bundles committed the offsets read");
 });
 
 s.run();

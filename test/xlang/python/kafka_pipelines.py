@@ -58,6 +58,34 @@ def read(args, with_metadata):
     return {"records": rows}
 
 
+class _FormatWindow(beam.DoFn):
+    def process(self, kv, window=beam.DoFn.WindowParam):
+        yield (str(int(window.start)).encode(), str(kv[1]).encode())
+
+
+def unbounded(args):
+    """Reads without a bound, counts per 2 s event-time window, writes the counts to --results-topic, then cancels."""
+    from apache_beam.transforms.window import FixedWindows
+    from apache_beam.runners.runner import PipelineState
+    consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest", "group.id": args.group}
+    p = beam.Pipeline(options=options(args))
+    (p
+     | ReadFromKafka(consumer_config=consumer_config, topics=[args.topic], commit_offset_in_finalize=True,
+                     timestamp_policy="CreateTime", expansion_service=args.expansion)
+     | beam.WindowInto(FixedWindows(2))
+     | beam.Map(lambda kv: ("all", 1))
+     | beam.CombinePerKey(sum)
+     | beam.ParDo(_FormatWindow()).with_output_types(tuple[bytes, bytes])
+     | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.results_topic,
+                    expansion_service=args.expansion))
+    result = p.run()
+    state = result.wait_until_finish(duration=args.run_seconds * 1000)
+    if state not in PipelineState.TERMINAL_STATES:
+        result.cancel()
+        state = result.wait_until_finish(duration=30_000)
+    return {"state": str(state)}
+
+
 def expand_only(args):
     """Builds (and serializes) a pipeline with our transforms without running it."""
     p = beam.Pipeline(options=options(args))
@@ -88,12 +116,15 @@ def bad_config(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["write", "read", "read-metadata", "expand-only", "bad-config"])
+    parser.add_argument("mode", choices=["write", "read", "read-metadata", "expand-only", "bad-config", "unbounded"])
     parser.add_argument("--expansion", required=True)
     parser.add_argument("--job-endpoint", default="")
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--count", type=int, default=10)
+    parser.add_argument("--group", default="kbt-xlang")
+    parser.add_argument("--results-topic", default="")
+    parser.add_argument("--run-seconds", type=int, default=20)
     args = parser.parse_args()
     if args.mode == "write":
         result = write(args)
@@ -101,6 +132,8 @@ def main():
         result = read(args, with_metadata=False)
     elif args.mode == "read-metadata":
         result = read(args, with_metadata=True)
+    elif args.mode == "unbounded":
+        result = unbounded(args)
     elif args.mode == "expand-only":
         result = expand_only(args)
     else:
