@@ -139,7 +139,11 @@ function readOptions(values: ConfigValues, withMetadata: boolean): ReadFromKafka
   };
 }
 
-function expandRead(spec: ReadSpec, ctx: ExpansionContext): ExpansionResult {
+/**
+ * The read graph (Impulse → descriptors → SDF read) and the PCollection of its records, for expansions that map the
+ * records further (schema-transforms.ts).
+ */
+export function expandReadGraph(spec: ReadSpec, ctx: ExpansionContext): { records: string; subtransforms: string[] } {
   const b = ctx.builder;
   const bounded = isBoundedRead(spec);
   const impulseOut = b.pcollection("kafka_read/impulse.out", { coder: bytesCoder, bounded: true });
@@ -169,18 +173,27 @@ function expandRead(spec: ReadSpec, ctx: ExpansionContext): ExpansionResult {
   });
   b.requirements.add(REQUIREMENTS.REQUIRES_SPLITTABLE_DOFN);
   if (spec.commitOffsetsInFinalize) b.requirements.add(REQUIREMENTS.REQUIRES_BUNDLE_FINALIZATION);
-  return { outputs: { out: records }, subtransforms: [impulse, describe, read] };
+  return { records, subtransforms: [impulse, describe, read] };
+}
+
+function expandRead(spec: ReadSpec, ctx: ExpansionContext): ExpansionResult {
+  const { records, subtransforms } = expandReadGraph(spec, ctx);
+  return { outputs: { out: records }, subtransforms };
+}
+
+/** The write ParDo on one PCollection (of KVs or rows, per `input`); returns its transform id. */
+export function expandWriteOn(spec: WriteSpec, input: "kv" | "row", pcollection: string, ctx: ExpansionContext): string {
+  return ctx.builder.transform(ctx.builder.id("kafka_write/WriteToKafka"), {
+    uniqueName: `${ctx.uniqueName}/WriteToKafka`,
+    spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_write", write: spec, input }) }),
+    inputs: { in: pcollection },
+  });
 }
 
 function expandWrite(spec: WriteSpec, input: "kv" | "row", ctx: ExpansionContext): ExpansionResult {
   const inputs = Object.values(ctx.inputs);
   if (inputs.length !== 1) throw invalidArgument("inputs", `a Kafka write takes one input, got ${inputs.length}`);
-  const write = ctx.builder.transform(ctx.builder.id("kafka_write/WriteToKafka"), {
-    uniqueName: `${ctx.uniqueName}/WriteToKafka`,
-    spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_write", write: spec, input }) }),
-    inputs: { in: inputs[0]! },
-  });
-  return { outputs: {}, subtransforms: [write] };
+  return { outputs: {}, subtransforms: [expandWriteOn(spec, input, inputs[0]!, ctx)] };
 }
 
 function readDefinition(name: string, urnList: readonly string[], fields: readonly FieldSpec[], withMetadata: boolean): TransformDefinition {

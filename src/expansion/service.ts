@@ -2,7 +2,8 @@
 // URNs); nothing a request carries can crash the server. Config values never reach logs.
 import * as grpc from "@grpc/grpc-js";
 import { expansionApi, grpcServiceDefinition } from "../model/proto/index.js";
-import { expand, type ExpandOptions } from "./expand.js";
+import { expand, servedSchemaTransforms, type ExpandOptions } from "./expand.js";
+import { discoverSchemaTransforms } from "./schema-transforms.js";
 import { ExpansionError } from "./errors.js";
 
 export interface ExpansionEvents {
@@ -34,7 +35,12 @@ export function expansionServiceImplementation(options: ExpandOptions, events: E
       }
     },
     DiscoverSchemaTransform(_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<expansionApi.IDiscoverSchemaTransformResponse>) {
-      callback(null, { schemaTransformConfigs: {} });
+      try {
+        callback(null, { schemaTransformConfigs: discoverSchemaTransforms(servedSchemaTransforms(options)) });
+      } catch (err) {
+        // Beam's services report discovery failures in the response's error field.
+        callback(null, { error: `discovery failed: ${err instanceof Error ? err.message : String(err)}` });
+      }
     },
   };
 }

@@ -92,7 +92,8 @@ export function translateDescriptor(pbd: fnApi.IProcessBundleDescriptor, registr
         if (!isSplittableDoFn(dofn)) throw new DescriptorError(`transform ${base.name}: ${fnPayload.fn} is not a splittable DoFn`);
         transforms[id] = { kind: step, dofn, ...base };
       } else {
-        transforms[id] = { kind: "pardo", dofn: dofn as AnyDoFn, ...base };
+        const mainOutput = typeof fnPayload.mainOutput === "string" ? { mainOutput: fnPayload.mainOutput } : {};
+        transforms[id] = { kind: "pardo", dofn: dofn as AnyDoFn, ...base, ...mainOutput };
       }
       continue;
     }

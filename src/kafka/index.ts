@@ -4,6 +4,7 @@ import type { AnyDoFn, AnySplittableDoFn } from "../sdf/index.js";
 import type { DoFnPayload } from "../model/dofn-payload.js";
 import { SourceDescriptorsDoFn, ReadFromKafkaDoFn, type ReadSpec } from "./read/index.js";
 import { WriteToKafkaDoFn, type WriteSpec, type WriteInput } from "./write/index.js";
+import { schemaTransformDoFnFactories } from "./schematransform/index.js";
 
 export { readFromKafka, ReadFromKafka, readSpecFromOptions, isBoundedRead, SourceDescriptorsDoFn, ReadFromKafkaDoFn,
   kafkaRecordRowSchema, readOutputCoder } from "./read/index.js";
@@ -18,4 +19,5 @@ export const kafkaDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) 
   kafka_read_descriptors: (payload: DoFnPayload) => new SourceDescriptorsDoFn(payload.read as ReadSpec),
   kafka_read: (payload: DoFnPayload) => new ReadFromKafkaDoFn(payload.read as ReadSpec),
   kafka_write: (payload: DoFnPayload) => new WriteToKafkaDoFn(payload.write as WriteSpec, (payload.input as WriteInput | undefined) ?? "kv"),
+  ...schemaTransformDoFnFactories,
 });

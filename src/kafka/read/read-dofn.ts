@@ -32,6 +32,17 @@ const DEFAULT_BOUNDS: ReadBounds = { maxRecordsPerCall: 200_000, maxMillisPerCal
 /** How long a bundle's offset commit may wait for its finalization. */
 const FINALIZATION_EXPIRY_MS = 5 * 60_000;
 
+/**
+ * An unbounded partition read splits only at its current position (a checkpoint): a partition is read in order,
+ * so reading its two halves at once gains nothing, and a residual far ahead would report a watermark past records
+ * the primary has not emitted yet (their windows would fire without them).
+ */
+class PartitionTracker extends GrowableOffsetRangeTracker {
+  override trySplit(fractionOfRemainder: number) {
+    return fractionOfRemainder > 0 ? undefined : super.trySplit(0);
+  }
+}
+
 /** Drops the unclaimed rest of the restriction: the read stops here (stop time, deadline). */
 function finishEarly(tracker: RestrictionTracker<OffsetRange, bigint>): void {
   if (!tracker.trySplit(0)) tracker.tryClaim(tracker.currentRestriction().to);
@@ -89,7 +100,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
   newTracker(restriction: OffsetRange, element: Uint8Array): RestrictionTracker<OffsetRange, bigint> {
     if (restriction.to !== OFFSET_INFINITY) return new OffsetRangeTracker(restriction);
     const d = decodeSourceDescriptor(element);
-    return new GrowableOffsetRangeTracker(restriction, { estimate: () => this.endEstimate(d, restriction.from) });
+    return new PartitionTracker(restriction, { estimate: () => this.endEstimate(d, restriction.from) });
   }
 
   private endEstimate(d: SourceDescriptor, fallback: bigint): bigint {

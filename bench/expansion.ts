@@ -1,0 +1,53 @@
+// Expand latency under load: 50 concurrent callers send Python's ReadFromKafka request (the payload Beam's SDK
+// builds) to our ExpansionService over gRPC on loopback; prints p50/p99/max.
+//   npx tsc -p . && node dist/bench/expansion.js [--requests 5000] [--concurrency 50]
+import * as grpc from "@grpc/grpc-js";
+import { addExpansionService, kafkaTransformDefinitions, TransformRegistry } from "../src/expansion/index.js";
+import { expansionApi, externalTransforms, grpcServiceDefinition, runnerApi } from "../src/model/proto/index.js";
+import { encodeToBytes, rowCoder } from "../src/model/coders/index.js";
+import { array, encodeSchema, map, nullable, schema } from "../src/model/schema.js";
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const total = arg("--requests", 5000);
+const concurrency = arg("--concurrency", 50);
+
+const fields = schema({ consumer_config: map("string", "string"), topics: array("string"), key_deserializer: "string",
+  value_deserializer: "string", max_num_records: nullable("int64"), commit_offset_in_finalize: "boolean", timestamp_policy: "string" });
+const bytesDeserializer = "org.apache.kafka.common.serialization.ByteArrayDeserializer";
+const payload = externalTransforms.ExternalConfigurationPayload.encode({
+  schema: runnerApi.Schema.decode(encodeSchema(fields)),
+  payload: encodeToBytes(rowCoder(fields), { consumer_config: new Map([["bootstrap.servers", "127.0.0.1:9092"]]), topics: ["events"],
+    key_deserializer: bytesDeserializer, value_deserializer: bytesDeserializer, max_num_records: 1000n,
+    commit_offset_in_finalize: false, timestamp_policy: "ProcessingTime" }),
+}).finish();
+
+const server = new grpc.Server();
+addExpansionService(server, { registry: new TransformRegistry(kafkaTransformDefinitions()), environment: { kind: "process", command: "/bin/true" } });
+const port = await new Promise<number>((done, fail) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : done(p))));
+const Client = grpc.makeGenericClientConstructor(grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"), "ExpansionService");
+const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as {
+  Expand(r: expansionApi.IExpansionRequest, cb: (e: Error | null, r: expansionApi.ExpansionResponse) => void): void; close(): void };
+
+function expandOnce(i: number): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((done, fail) => client.Expand({ namespace: `external_${i}`,
+    transform: { uniqueName: "ReadFromKafka", spec: { urn: "beam:transform:org.apache.beam:kafka_read_without_metadata:v1", payload } } },
+  (err) => (err ? fail(err) : done(performance.now() - t0))));
+}
+
+for (let i = 0; i < 200; i++) await expandOnce(i); // warm-up
+const latencies: number[] = [];
+let next = 0;
+const started = performance.now();
+await Promise.all(Array.from({ length: concurrency }, async () => {
+  while (next < total) latencies.push(await expandOnce(next++));
+}));
+const seconds = (performance.now() - started) / 1000;
+latencies.sort((a, b) => a - b);
+const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(2);
+console.log(`${total} Expand calls, ${concurrency} concurrent: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)!.toFixed(2)} ms, ${(total / seconds).toFixed(0)} req/s (Node ${process.version})`);
+client.close();
+server.forceShutdown();
