@@ -142,7 +142,7 @@ export class SdkWorker {
   private async processBundle(instructionId: string, request: fnApi.IProcessBundleRequest): Promise<fnApi.IProcessBundleResponse> {
     const descriptor = await this.descriptor(request.processBundleDescriptorId ?? "");
     const { translated } = descriptor;
-    const processor = descriptor.idle.pop() ?? new BundleProcessor(translated.graph);
+    const processor = descriptor.idle.pop() ?? new BundleProcessor(translated.graph, { boundarySplitsBeforeSdf: false });
     const bundle = processor.newBundle(instructionId);
     this.active.set(instructionId, { bundle, descriptor: translated });
     const outputs = new Map([...translated.sinks].map(([id, port]) => [id, this.data.get(port.url).output(instructionId, id, port.coder)]));

@@ -71,6 +71,26 @@ s.test("Python WriteToKafka writes 10,000 records through our worker, exactly", 
   for (let i = 0; i < 10_000; i++) assert.is(seen.get(`value-${i}`), 1, `value-${i} exactly once`);
 });
 
+s.test("Python WriteToKafka(with_headers=True) writes rows: key, value, headers and timestamp round-trip", async () => {
+  const topic = uniqueTopic("xh");
+  await createTopic(bootstrap, topic, 1);
+  const out = withLogs(await pipeline("write-headers", topic, 50), (r) => lastJsonLine<{ written: number }>(r));
+  assert.is(out.written, 50);
+  const consumer = testKafka(bootstrap).consumer({ groupId: `g-${topic}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seen: { key: string; value: string; n: string; timestamp: string }[] = [];
+  await new Promise<void>((done) => {
+    void consumer.run({ eachMessage: async ({ message }) => {
+      seen.push({ key: message.key!.toString(), value: message.value!.toString(), n: message.headers!.n!.toString(), timestamp: message.timestamp });
+      if (seen.length === 50) done();
+    } });
+  });
+  await consumer.disconnect();
+  seen.sort((a, b) => Number(a.n) - Number(b.n));
+  assert.equal(seen, Array.from({ length: 50 }, (_, i) => ({ key: `key-${i}`, value: `value-${i}`, n: String(i), timestamp: String(1_700_000_000_000 + i) })));
+});
+
 s.test("Python ReadFromKafka(max_num_records=10000) reads 4 unequal partitions and finishes, exactly", async () => {
   const topic = uniqueTopic("xr");
   await createTopic(bootstrap, topic, 4);

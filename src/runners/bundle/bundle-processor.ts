@@ -85,6 +85,12 @@ export class BundleProcessorError extends Error {
 export interface BundleProcessorOptions {
   /** Wall clock for finalization expiry (ms since epoch). */
   readonly clock?: () => number;
+  /**
+   * Whether a split may cut the element list in front of a splittable DoFn (default true). Prism 2.77 does not hold
+   * the watermark for elements returned by such a channel split, so their output arrives late: the Fn API worker
+   * turns this off and splits only inside the running element.
+   */
+  readonly boundarySplitsBeforeSdf?: boolean;
 }
 
 export class BundleProcessor {
@@ -95,6 +101,7 @@ export class BundleProcessor {
   private readonly sources = new Map<TransformId, SourceOperation>();
   private readonly sinks = new Map<TransformId, SinkOperation>();
   private readonly clock: () => number;
+  private readonly boundarySplitsBeforeSdf: boolean;
   private setupDone: Promise<void> | undefined;
   private torndown = false;
   private active: Bundle | undefined;
@@ -103,6 +110,7 @@ export class BundleProcessor {
 
   constructor(readonly descriptor: BundleDescriptor, options: BundleProcessorOptions = {}) {
     this.clock = options.clock ?? Date.now;
+    this.boundarySplitsBeforeSdf = options.boundarySplitsBeforeSdf ?? true;
     const specs = Object.entries(descriptor.transforms);
     const producers = new Map<PCollectionId, TransformId>();
     for (const [id, spec] of specs) {
@@ -298,7 +306,7 @@ export class BundleProcessor {
           continue;
         }
       }
-      if (plan.boundaryStop !== undefined) {
+      if (plan.boundaryStop !== undefined && (sdf === undefined || this.boundarySplitsBeforeSdf)) {
         source.stop = plan.boundaryStop;
         channelSplits.push({ transformId: id, lastPrimaryElement: plan.boundaryStop - 1, firstResidualElement: plan.boundaryStop });
       }

@@ -33,6 +33,19 @@ def write(args):
     return {"written": len(records)}
 
 
+def write_headers(args):
+    """WriteToKafka(with_headers=True): Rows with key, value, headers and a timestamp."""
+    rows = [beam.Row(key=f"key-{i}".encode(), value=f"value-{i}".encode(),
+                     headers=[beam.Row(key="n", value=str(i).encode())], timestamp=1_700_000_000_000 + i)
+            for i in range(args.count)]
+    with beam.Pipeline(options=options(args)) as p:
+        (p
+         | beam.Create(rows)
+         | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.topic, with_headers=True,
+                        expansion_service=args.expansion))
+    return {"written": len(rows)}
+
+
 def read(args, with_metadata):
     out_dir = tempfile.mkdtemp(prefix="kbt-read-")
     consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest"}
@@ -121,7 +134,7 @@ def bad_config(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["write", "read", "read-metadata", "expand-only", "bad-config", "unbounded"])
+    parser.add_argument("mode", choices=["write", "write-headers", "read", "read-metadata", "expand-only", "bad-config", "unbounded"])
     parser.add_argument("--expansion", required=True)
     parser.add_argument("--job-endpoint", default="")
     parser.add_argument("--bootstrap", required=True)
@@ -137,6 +150,8 @@ def main():
         result = read(args, with_metadata=False)
     elif args.mode == "read-metadata":
         result = read(args, with_metadata=True)
+    elif args.mode == "write-headers":
+        result = write_headers(args)
     elif args.mode == "unbounded":
         result = unbounded(args)
     elif args.mode == "expand-only":
