@@ -98,7 +98,7 @@ def unbounded(args):
         try:
             state = result.wait_until_finish(duration=30_000)
         except RuntimeError as e:  # the portable runner reports a cancelled job as a failure
-            if "CANCELLED" not in str(e):
+            if "CANCEL" not in str(e):
                 raise
             state = PipelineState.CANCELLED
     return {"state": str(state)}
