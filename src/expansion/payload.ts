@@ -1,8 +1,8 @@
 // Decoding of an ExternalConfigurationPayload (a Schema plus a Row encoded with it) into named values, and the
 // checks every transform's config goes through: field-name spellings, unknown fields, value kinds.
 import { externalTransforms, runnerApi } from "../model/proto/index.js";
-import { decodeFromBytes, rowCoder } from "../model/coders/index.js";
-import { decodeSchema } from "../model/schema.js";
+import { decodeFromBytes, rowCoder, type Coder } from "../model/coders/index.js";
+import { decodeSchema, type Row } from "../model/schema.js";
 import { invalidArgument } from "./errors.js";
 
 /**
@@ -10,6 +10,18 @@ import { invalidArgument } from "./errors.js";
  * `consumer_config` (Python), `ConsumerConfig` (Go) and `consumerConfig` all name the same field.
  */
 export function canonicalFieldName(name: string): string {
+  let canonical = canonicalNames.get(name);
+  if (canonical === undefined) {
+    canonical = snakeCase(name);
+    if (canonicalNames.size < 10_000) canonicalNames.set(name, canonical);
+  }
+  return canonical;
+}
+
+// Field names repeat across requests (one payload schema per SDK version): computed once each.
+const canonicalNames = new Map<string, string>();
+
+function snakeCase(name: string): string {
   return name
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
     .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
@@ -36,6 +48,21 @@ export type ConfigValue = string | boolean | bigint | readonly string[] | Readon
 /** Values by canonical field name; absent and null fields are left out. */
 export type ConfigValues = ReadonlyMap<string, ConfigValue>;
 
+// A payload schema is the same for every request of one SDK version: its row coder is built once.
+const rowCoders = new Map<string, Coder<Row>>();
+
+function payloadRowCoder(schemaProto: runnerApi.ISchema): Coder<Row> {
+  const bytes = runnerApi.Schema.encode(schemaProto).finish();
+  const key = Buffer.from(bytes).toString("base64");
+  let coder = rowCoders.get(key);
+  if (!coder) {
+    coder = rowCoder(decodeSchema(bytes));
+    if (rowCoders.size >= 256) rowCoders.delete(rowCoders.keys().next().value!);
+    rowCoders.set(key, coder);
+  }
+  return coder;
+}
+
 /** Decodes the payload's Row with its own schema into values keyed by the field names as sent. */
 export function decodeConfigurationRow(payload: Uint8Array): Record<string, unknown> {
   let message: externalTransforms.ExternalConfigurationPayload;
@@ -46,8 +73,7 @@ export function decodeConfigurationRow(payload: Uint8Array): Record<string, unkn
   }
   if (!message.schema) throw invalidArgument("payload.schema", "missing");
   try {
-    const schema = decodeSchema(runnerApi.Schema.encode(message.schema).finish());
-    return decodeFromBytes(rowCoder(schema), message.payload ?? new Uint8Array(0)) as Record<string, unknown>;
+    return decodeFromBytes(payloadRowCoder(message.schema), message.payload ?? new Uint8Array(0)) as Record<string, unknown>;
   } catch (err) {
     throw invalidArgument("payload", `the row does not decode with its schema: ${(err as Error).message}`, err);
   }
