@@ -33,9 +33,9 @@ export class ReadFromKafka<T> extends PTransform<PBegin, PCollection<T>> {
 
   expand(input: PBegin, _context: ExpandContext): PCollection<T> {
     return input.pipeline
-      .apply(`${this.label}/Impulse`, new Impulse())
-      .apply(`${this.label}/SourceDescriptors`, ParDo.of(new SourceDescriptorsDoFn(this.spec)))
-      .apply(`${this.label}/Read`, ParDo.of(new ReadFromKafkaDoFn(this.spec))) as PCollection<T>;
+      .apply("Impulse", new Impulse())
+      .apply("SourceDescriptors", ParDo.of(new SourceDescriptorsDoFn(this.spec)))
+      .apply("Read", ParDo.of(new ReadFromKafkaDoFn(this.spec))) as PCollection<T>;
   }
 }
 
