@@ -1,62 +1,121 @@
-// The CLI: `serve`, `worker`, `demo`. See `--help`.
+// The CLI (package.json `bin`, bin/kafka-beam-ts): `serve`, `worker`, `demo`, `healthcheck`. See `--help`.
+// Exit codes: 0 done, 1 failure, 2 bad flag or environment value (one line on stderr naming it).
+import { BootError } from "../src/harness/index.js";
+import { closeAllClients, kafkaDoFnFactories } from "../src/kafka/index.js";
+import { COMMANDS, ConfigError, helpText, parseDemoConfig, parseHealthcheckConfig, parseServeConfig, type Command } from "./config.js";
 import { runDemo } from "./demo.js";
-import { startServices, defaultProcessEnvironment } from "./serve.js";
+import { jsonLogger } from "./log.js";
+import { BindError, packageVersion, startServices } from "./serve.js";
 import { runWorker } from "./worker.js";
 
-const HELP = `kafka-beam-ts — Kafka connector for Apache Beam in TypeScript
-
-Usage: kafka-beam-ts <command> [flags]
-
-Commands:
-  demo [--bootstrap host:port] [--records N]
-        Write sample records and read them back. Without --bootstrap, starts a local Kafka broker.
-`;
-
-function flagValue(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const value = args[i + 1];
-  if (value === undefined || value.startsWith("--")) usageError(`${name} needs a value`);
-  return value;
+/** Exits once stdout and stderr have flushed (a pipe drops what process.exit() cuts off). */
+function finish(code: number): void {
+  process.exitCode = code;
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
 
-function usageError(message: string): never {
-  process.stderr.write(`kafka-beam-ts: ${message} (see --help)\n`);
-  process.exit(2);
+/** finish(), and unwinds the caller up to main() (only for code under main's await, not in callbacks). */
+function exit(code: number): never {
+  finish(code);
+  throw new ExitSignal(code);
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [command, ...args] = argv;
-  if (!command || command === "--help" || command === "-h") {
-    process.stdout.write(HELP);
+class ExitSignal extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+function usageError(command: string | undefined, message: string): never {
+  const who = command ? `kafka-beam-ts ${command}` : "kafka-beam-ts";
+  process.stderr.write(`${who}: ${message} (see ${who} --help)\n`);
+  return exit(2);
+}
+
+async function serve(args: readonly string[]): Promise<void> {
+  const config = parseServeConfig(args);
+  const logger = jsonLogger(config.logLevel);
+  let running;
+  try {
+    running = await startServices(config, { logger, dofns: kafkaDoFnFactories, closeKafkaClients: closeAllClients });
+  } catch (err) {
+    if (err instanceof BindError) {
+      logger.error("cannot start", { error: err.message });
+      exit(1);
+    }
+    throw err;
+  }
+  const service = running;
+  // A crash still leaves one structured line (the process then exits as Node decides).
+  process.on("uncaughtExceptionMonitor", (error, origin) => logger.error("crash", { origin, error: error.stack ?? String(error) }));
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      logger.warn("second signal: exiting now", { signal });
+      finish(1);
+      return;
+    }
+    void service.stop(signal).then(
+      (clean) => finish(clean ? 0 : 1),
+      (err: unknown) => { logger.error("shutdown failed", { error: err }); finish(1); });
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+}
+
+async function healthcheck(args: readonly string[]): Promise<void> {
+  const config = parseHealthcheckConfig(args);
+  try {
+    const response = await fetch(config.url, { signal: AbortSignal.timeout(config.timeoutMs) });
+    if (response.ok) exit(0);
+    process.stderr.write(`kafka-beam-ts healthcheck: ${config.url} answered ${response.status}\n`);
+  } catch (err) {
+    if (err instanceof ExitSignal) throw err;
+    process.stderr.write(`kafka-beam-ts healthcheck: ${config.url}: ${(err as Error).message}\n`);
+  }
+  exit(1);
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  // A docker environment starts our image with only the boot flags (`--id=... --provision_endpoint=...`): a worker.
+  const bootFlagsOnly = argv[0]?.startsWith("--") === true && argv.some((a) => /^--(id|worker_id)(=|$)/.test(a));
+  const [command, ...args] = bootFlagsOnly ? ["worker", ...argv] : argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(helpText());
     return;
   }
-  switch (command) {
-    case "demo": {
-      const records = Number(flagValue(args, "--records") ?? "10");
-      if (!Number.isInteger(records) || records <= 0) usageError("--records must be a positive integer");
-      await runDemo({ bootstrap: flagValue(args, "--bootstrap") ?? process.env.KBT_BOOTSTRAP, records }, (l) => console.log(l));
-      return;
+  if (command === "--version" || command === "-v") {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) usageError(undefined, `unknown command ${JSON.stringify(command)}; commands: ${COMMANDS.join(", ")}`);
+  const cmd = command as Command;
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(helpText(cmd));
+    return;
+  }
+  try {
+    switch (cmd) {
+      case "serve":
+        return await serve(args);
+      case "worker":
+        await runWorker(args);
+        return exit(0);
+      case "demo": {
+        const config = parseDemoConfig(args);
+        return exit(await runDemo(config, (line) => process.stdout.write(`${line}\n`)));
+      }
+      case "healthcheck":
+        return await healthcheck(args);
     }
-    case "worker":
-      await runWorker(args);
-      process.exit(0);
-    case "serve": {
-      const host = flagValue(args, "--host") ?? process.env.KBT_HOST ?? "127.0.0.1";
-      const expansionPort = Number(flagValue(args, "--expansion-port") ?? process.env.KBT_EXPANSION_PORT ?? "8097");
-      if (!Number.isInteger(expansionPort) || expansionPort < 0 || expansionPort > 65535) usageError("--expansion-port must be a port number");
-      const running = await startServices({ host, expansionPort, environment: defaultProcessEnvironment() }, (l) => console.log(l));
-      const stop = () => void running.stop().then(() => process.exit(0));
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      return;
-    }
-    default:
-      usageError(`unknown command ${command}`);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof BootError) usageError(cmd, err.message.replace(/^worker: /, ""));
+    throw err;
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  console.error(err instanceof Error ? err.stack : err);
-  process.exit(1);
+  if (err instanceof ExitSignal) return;
+  process.stderr.write(`kafka-beam-ts: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  finish(1);
 });

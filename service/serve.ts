@@ -1,46 +1,313 @@
-// `serve`: the expansion service (and, with the harness, the worker pool) on gRPC.
+// `serve`: the expansion service and the worker pool (two gRPC servers) and the HTTP server, in one process, with a
+// bounded graceful shutdown. The pieces come from the layers' public faces; this file wires and observes them.
 import * as grpc from "@grpc/grpc-js";
-import { resolve, dirname } from "node:path";
+import { connect } from "node:net";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { addExpansionService, kafkaTransformDefinitions, TransformRegistry, type EnvironmentConfig } from "../src/expansion/index.js";
+import type { FastifyInstance } from "fastify";
+import { addExpansionService, kafkaTransformDefinitions, TransformRegistry, type EnvironmentConfig, type ProcessEnvironment } from "../src/expansion/index.js";
+import { addWorkerPoolService, WorkerPool, type DoFnRegistry, type WorkerEvents } from "../src/harness/index.js";
+import type { fnApi } from "../src/model/proto/index.js";
+// Not on the expansion layer's face yet: the SchemaTransform definitions (Beam YAML, managed).
+import { kafkaSchemaTransformDefinitions, SCHEMA_TRANSFORM_PAYLOAD_URN, type SchemaTransformDefinition } from "../src/expansion/index.js";
+import { formatAddress, type ServeConfig } from "./config.js";
+import { buildHttpServer, type ReadinessCheck } from "./http.js";
+import type { Logger } from "./log.js";
+import { MetricsRegistry, serviceMetrics, type ServiceMetrics } from "./metrics.js";
 
-export interface ServeOptions {
-  readonly host: string;
-  readonly expansionPort: number;
-  readonly environment: EnvironmentConfig;
-}
-
-export interface RunningService {
-  readonly expansionPort: number;
-  stop(): Promise<void>;
-}
+const here = dirname(fileURLToPath(import.meta.url));
 
 /** Absolute path of the worker launcher runners execute (bin/kafka-beam-ts-worker of this installation). */
 export function workerLauncherPath(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), "../../bin/kafka-beam-ts-worker");
+  return resolve(here, "../../bin/kafka-beam-ts-worker");
 }
 
-export function defaultProcessEnvironment(): EnvironmentConfig {
+export function defaultProcessEnvironment(): ProcessEnvironment {
   return { kind: "process", command: workerLauncherPath(), env: { KBT_NODE: process.execPath } };
 }
 
-function bind(server: grpc.Server, address: string): Promise<number> {
+/** The version in package.json of this installation. */
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(resolve(here, "../../package.json"), "utf8")) as { version?: string }).version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+export interface ServeDependencies {
+  readonly logger: Logger;
+  /** The DoFns the worker pool's workers run (the Kafka layer's). */
+  readonly dofns: DoFnRegistry;
+  /** Closes every cached Kafka client (at shutdown). */
+  readonly closeKafkaClients: () => Promise<void>;
+  /** Default: every Kafka transform. */
+  readonly transforms?: TransformRegistry;
+  /** Default: the Kafka SchemaTransforms and managed. */
+  readonly schemaTransforms?: readonly SchemaTransformDefinition[];
+}
+
+export interface RunningService {
+  readonly expansionAddress: string;
+  readonly workerPoolAddress: string;
+  readonly httpAddress: string;
+  readonly environment: EnvironmentConfig;
+  readonly metrics: ServiceMetrics;
+  readiness(): Promise<ReadinessCheck>;
+  /** Graceful stop, bounded by the config's shutdown timeout; resolves true if everything finished in time. */
+  stop(reason: string): Promise<boolean>;
+}
+
+/** A bind failure (port taken, address not local): the CLI reports it in one line. */
+export class BindError extends Error {
+  override readonly name = "BindError";
+  readonly code = "BIND";
+  readonly retriable = false;
+}
+
+function bind(server: grpc.Server, address: string, credentials: grpc.ServerCredentials, what: string): Promise<number> {
   return new Promise((done, fail) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? fail(err) : done(port)));
+    server.bindAsync(address, credentials, (err, port) =>
+      err ? fail(new BindError(`cannot listen on ${address} (${what}): ${err.message}`, { cause: err })) : done(port));
   });
 }
 
-export async function startServices(options: ServeOptions, log: (line: string) => void): Promise<RunningService> {
-  const server = new grpc.Server({ "grpc.max_receive_message_length": -1, "grpc.max_send_message_length": -1 });
-  const registry = new TransformRegistry(kafkaTransformDefinitions());
-  addExpansionService(server, { registry, environment: options.environment }, {
-    onExpand: (urn, outcome, millis, error) =>
-      log(JSON.stringify({ msg: "expand", urn, outcome, ms: Math.round(millis * 10) / 10, ...(error ? { error: error.message } : {}) })),
+/** A worker pool that counts StartWorker/StopWorker for /metrics. */
+class ObservedWorkerPool extends WorkerPool {
+  constructor(dofns: DoFnRegistry, events: WorkerEvents, private readonly metrics: ServiceMetrics, private readonly logger: Logger) {
+    super(dofns, events);
+  }
+
+  override start(request: fnApi.IStartWorkerRequest): string | undefined {
+    const error = this.stopping ? "StartWorker: the worker pool is shutting down" : super.start(request);
+    this.metrics.workerStarts.inc({ outcome: error ? "error" : "ok" });
+    if (error) {
+      this.metrics.errors.inc({ kind: "worker_pool" });
+      this.logger.warn("worker not started", { workerId: request.workerId, error });
+    } else {
+      this.logger.info("worker started", { workerId: request.workerId, control: request.controlEndpoint?.url });
+    }
+    return error;
+  }
+
+  override async stop(id: string): Promise<string | undefined> {
+    this.metrics.workerStops.inc();
+    const error = await super.stop(id);
+    this.logger.info("worker stopped", { workerId: id });
+    return error;
+  }
+
+  stopping = false;
+}
+
+/** Resolves true if a TCP connection to the address is accepted within the time. */
+function accepts(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port });
+    const finish = (ok: boolean) => { clearTimeout(timer); socket.destroy(); done(ok); };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.once("connect", () => finish(true));
+    socket.once("error", () => finish(false));
   });
-  const expansionPort = await bind(server, `${options.host}:${options.expansionPort}`);
-  log(JSON.stringify({ msg: "expansion service listening", address: `${options.host}:${expansionPort}`, environment: options.environment.kind }));
-  return {
-    expansionPort,
-    stop: () => new Promise<void>((done) => server.tryShutdown(() => done())),
+}
+
+/** Where to dial a server bound to `host` from this machine. */
+function localTarget(host: string): string {
+  if (host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::") return "::1";
+  return host;
+}
+
+const KAFKA_COUNTERS = {
+  records_read: "recordsRead",
+  bytes_read: "bytesRead",
+  records_written: "recordsWritten",
+  bytes_written: "bytesWritten",
+} as const;
+
+/** Adds the Kafka DoFns' per-topic user counters (`records_read/<topic>`, ...) to the service's metrics. */
+export function recordKafkaCounters(metrics: ServiceMetrics, counters: Readonly<Record<string, number>>): void {
+  for (const [name, value] of Object.entries(counters)) {
+    const slash = name.indexOf("/");
+    if (slash < 0 || value <= 0) continue;
+    const kind = name.slice(0, slash) as keyof typeof KAFKA_COUNTERS;
+    if (!Object.hasOwn(KAFKA_COUNTERS, kind)) continue;
+    metrics[KAFKA_COUNTERS[kind]].inc({ topic: name.slice(slash + 1) }, value);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function startServices(config: ServeConfig, deps: ServeDependencies): Promise<RunningService> {
+  const { logger } = deps;
+  const version = packageVersion();
+  const transforms = deps.transforms ?? new TransformRegistry(kafkaTransformDefinitions());
+  const schemaTransforms = deps.schemaTransforms ?? kafkaSchemaTransformDefinitions();
+  // Metric labels: URNs we serve, else "unknown" (a caller cannot grow the label set).
+  const knownUrns = new Set([...transforms.urns, SCHEMA_TRANSFORM_PAYLOAD_URN]);
+  const credentials = config.tls
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: config.tls.cert, private_key: config.tls.key }], false)
+    : grpc.ServerCredentials.createInsecure();
+  const serverOptions = { "grpc.max_receive_message_length": -1, "grpc.max_send_message_length": -1 };
+
+  let state: "starting" | "serving" | "stopping" = "starting";
+  let pool: ObservedWorkerPool | undefined;
+  const metricsRegistry = new MetricsRegistry();
+  const metrics = serviceMetrics(metricsRegistry, {
+    workersActive: () => pool?.size ?? 0,
+    bundlesActive: () => pool?.activeBundles ?? 0,
+    ready: () => state === "serving",
+  }, version);
+
+  const workerEvents: WorkerEvents = {
+    // `counters` (the bundle's user counters summed over its transforms) is fed once the harness passes them:
+    // the Kafka DoFns count `records_read/<topic>`, `bytes_read/<topic>`, `records_written/<topic>`, ...
+    onBundle: (outcome, _elements, counters?: Readonly<Record<string, number>>) => {
+      metrics.bundles.inc({ outcome });
+      if (outcome === "error") metrics.errors.inc({ kind: "bundle" });
+      if (counters) recordKafkaCounters(metrics, counters);
+    },
   };
+  pool = new ObservedWorkerPool(deps.dofns, workerEvents, metrics, logger);
+  const poolServer = new grpc.Server(serverOptions);
+  addWorkerPoolService(poolServer, pool);
+  const expansionServer = new grpc.Server(serverOptions);
+  let http: FastifyInstance | undefined;
+
+  try {
+    const workerPoolPort = await bind(poolServer, formatAddress(config.host, config.workerPoolPort), credentials, "--worker-pool-port");
+    const workerPoolAddress = formatAddress(config.host, workerPoolPort);
+
+    let environment: EnvironmentConfig;
+    switch (config.environment.kind) {
+      case "process":
+        environment = defaultProcessEnvironment();
+        break;
+      case "docker":
+        environment = { kind: "docker", image: config.environment.image };
+        break;
+      case "external":
+        environment = {
+          kind: "external",
+          address: config.environment.address ?? formatAddress(config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host, workerPoolPort),
+          fallback: defaultProcessEnvironment(),
+        };
+        break;
+    }
+
+    addExpansionService(expansionServer, { registry: transforms, environment, schemaTransforms }, {
+      onExpand: (urn, outcome, millis, error) => {
+        const known = knownUrns.has(urn) ? urn : "unknown";
+        metrics.expansions.inc({ urn: known, outcome });
+        metrics.expansionSeconds.observe({ urn: known }, millis / 1000);
+        if (outcome !== "ok") metrics.errors.inc({ kind: "expansion" });
+        // The error message names fields, never their values (the expansion layer's contract).
+        const fields = { urn, outcome, ms: Math.round(millis * 10) / 10, ...(error ? { error: error.message } : {}) };
+        if (outcome === "ok") logger.info("expand", fields);
+        else logger.warn("expand", fields);
+      },
+    });
+    const expansionPort = await bind(expansionServer, formatAddress(config.host, config.expansionPort), credentials, "--expansion-port");
+    const expansionAddress = formatAddress(config.host, expansionPort);
+
+    const readiness = async (): Promise<ReadinessCheck> => {
+      if (state !== "serving") return { ready: false, checks: { expansion: state, workerPool: state } };
+      const target = localTarget(config.host);
+      const [expansionOk, poolOk] = await Promise.all([accepts(target, expansionPort, 1000), accepts(target, workerPoolPort, 1000)]);
+      return {
+        ready: expansionOk && poolOk,
+        checks: { expansion: expansionOk ? "ok" : "not accepting", workerPool: poolOk ? "ok" : "not accepting" },
+      };
+    };
+
+    http = buildHttpServer({ logger, metricsRegistry, metrics, transforms, schemaTransforms, environment: environment.kind, version, readiness });
+    try {
+      await http.listen({ host: config.host, port: config.httpPort });
+    } catch (err) {
+      throw new BindError(`cannot listen on ${formatAddress(config.host, config.httpPort)} (--http-port): ${(err as Error).message}`, { cause: err });
+    }
+    const httpAddress = formatAddress(config.host, (http.server.address() as { port: number }).port);
+
+    state = "serving";
+    // test/infra/service.ts (and operators' scripts) look for exactly this line: keep `msg` then `address`.
+    logger.info("expansion service listening", { address: expansionAddress, environment: environment.kind });
+    logger.info("worker pool listening", { address: workerPoolAddress });
+    logger.info("http listening", { address: httpAddress, url: `http://${httpAddress}/` });
+    logger.info("serving", {
+      version, node: process.versions.node, expansion: expansionAddress, workerPool: workerPoolAddress, http: httpAddress,
+      environment: environment.kind,
+      ...(environment.kind === "external" ? { externalAddress: environment.address } : {}),
+      ...(environment.kind === "docker" ? { image: environment.image } : {}),
+      tls: config.tls ? { cert: config.tls.certPath, key: config.tls.keyPath } : false,
+      transforms: transforms.urns.length,
+      schemaTransforms: schemaTransforms.map((d) => d.identifier),
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    });
+
+    let stopping: Promise<boolean> | undefined;
+    const stop = (reason: string): Promise<boolean> => {
+      stopping ??= shutdown(reason);
+      return stopping;
+    };
+
+    const shutdown = async (reason: string): Promise<boolean> => {
+      state = "stopping";
+      pool!.stopping = true;
+      const started = Date.now();
+      const deadline = started + config.shutdownTimeoutMs;
+      logger.info("shutting down", { reason, timeoutMs: config.shutdownTimeoutMs, workers: pool!.size, activeBundles: pool!.activeBundles });
+      const steps = (async () => {
+        // 1. No new Expand or StartWorker calls (calls in flight finish).
+        await Promise.all([
+          new Promise<void>((r) => expansionServer.tryShutdown(() => r())),
+          new Promise<void>((r) => poolServer.tryShutdown(() => r())),
+        ]);
+        // 2. Bundles in flight finish (a read returns a checkpoint when it reaches its bundle limit); leave room
+        // for the rest of the shutdown.
+        const drainUntil = started + config.shutdownTimeoutMs * 0.7;
+        while (pool!.activeBundles > 0 && Date.now() < drainUntil) await sleep(50);
+        if (pool!.activeBundles > 0) logger.warn("bundles still running; stopping their workers", { activeBundles: pool!.activeBundles });
+        // 3. Workers close their control streams (finalization callbacks not yet sent are dropped: the runner
+        //    re-reads from the last committed offsets).
+        await pool!.stopAll();
+        // 4. Kafka clients: producers flush, connections close.
+        await deps.closeKafkaClients();
+        // 5. HTTP last, so /readyz reports the shutdown until the end.
+        await http!.close();
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((r) => { timer = setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now())); });
+      const outcome = await Promise.race([steps.then(() => "done" as const), timedOut]).catch((err: unknown) => {
+        logger.error("shutdown step failed", { error: err });
+        return "failed" as const;
+      });
+      clearTimeout(timer);
+      if (outcome !== "done") {
+        expansionServer.forceShutdown();
+        poolServer.forceShutdown();
+        if (outcome === "timeout") logger.warn("shutdown timed out; exiting anyway", { afterMs: Date.now() - started, workers: pool!.size });
+        return false;
+      }
+      logger.info("stopped", { afterMs: Date.now() - started });
+      return true;
+    };
+
+    return {
+      expansionAddress,
+      workerPoolAddress,
+      httpAddress,
+      environment,
+      metrics,
+      readiness,
+      stop,
+    };
+  } catch (err) {
+    expansionServer.forceShutdown();
+    poolServer.forceShutdown();
+    await http?.close().catch(() => undefined);
+    throw err;
+  }
 }

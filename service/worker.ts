@@ -1,7 +1,9 @@
-// `worker`: the process-environment entry a runner executes (through bin/kafka-beam-ts-worker).
+// `worker`: the process-environment entry a runner executes (through bin/kafka-beam-ts-worker, with `--id='...'`
+// and `--provision_endpoint=...`). Serves the control stream until the runner closes it or SIGTERM/SIGINT.
 import { parseWorkerFlags, resolveEndpoints, RunnerLogger, SdkWorker, stderrLogger } from "../src/harness/index.js";
-import { kafkaDoFnFactories } from "../src/kafka/index.js";
+import { closeAllClients, kafkaDoFnFactories } from "../src/kafka/index.js";
 
+/** Throws BootError (a usage mistake: exit 2) when the runner's flags are incomplete. */
 export async function runWorker(args: readonly string[]): Promise<void> {
   const flags = parseWorkerFlags(args);
   const endpoints = await resolveEndpoints(flags);
@@ -10,5 +12,12 @@ export async function runWorker(args: readonly string[]): Promise<void> {
   const stop = () => void worker.stop();
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
-  await worker.run();
+  try {
+    await worker.run();
+  } finally {
+    process.off("SIGTERM", stop);
+    process.off("SIGINT", stop);
+    await closeAllClients().catch((err: unknown) => logger.log("warn", "closing Kafka clients failed", {}, err));
+    await logger.close();
+  }
 }

@@ -24,7 +24,9 @@ export interface SdkWorkerOptions {
 }
 
 export interface WorkerEvents {
-  onBundle?(outcome: "ok" | "error", elementsByPCollection: Readonly<Record<string, number>>): void;
+  /** After each bundle: element counts per PCollection and the DoFns' counters summed over transforms. */
+  onBundle?(outcome: "ok" | "error", elementsByPCollection: Readonly<Record<string, number>>,
+    counters?: Readonly<Record<string, number>>): void;
 }
 
 interface ActiveBundle {
@@ -157,7 +159,11 @@ export class SdkWorker {
       descriptor.idle.push(processor);
       if (result.requiresFinalization) this.awaitFinalization(instructionId, bundle);
       const samples = metricSamples(result.metrics);
-      this.events.onBundle?.("ok", Object.fromEntries(Object.entries(result.metrics.pcollections).map(([pc, m]) => [pc, m.elements])));
+      const counters: Record<string, number> = {};
+      for (const m of Object.values(result.metrics.transforms)) {
+        for (const [name, value] of Object.entries(m.counters)) counters[name] = (counters[name] ?? 0) + value;
+      }
+      this.events.onBundle?.("ok", Object.fromEntries(Object.entries(result.metrics.pcollections).map(([pc, m]) => [pc, m.elements])), counters);
       return {
         residualRoots: result.residualRoots.map((r) => this.delayedApplication(translated, r)),
         requiresFinalization: result.requiresFinalization,
