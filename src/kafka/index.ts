@@ -3,14 +3,14 @@
 import type { AnyDoFn, AnySplittableDoFn } from "../sdf/index.js";
 import type { DoFnPayload } from "../model/dofn-payload.js";
 import { SourceDescriptorsDoFn, ReadFromKafkaDoFn, type ReadSpec } from "./read/index.js";
-import { WriteToKafkaDoFn, type WriteSpec, type WriteInput } from "./write/index.js";
+import { kafkaWriteDoFnFactory } from "./write/index.js";
 import { schemaTransformDoFnFactories } from "./schematransform/index.js";
 
 export { readFromKafka, ReadFromKafka, readSpecFromOptions, isBoundedRead, SourceDescriptorsDoFn, ReadFromKafkaDoFn,
   kafkaRecordRowSchema, readOutputCoder } from "./read/index.js";
 export type { ReadFromKafkaOptions, ReadSpec, KafkaKV, KafkaRecordRow, TimestampPolicyName, SourceDescriptor } from "./read/index.js";
-export { writeToKafka, WriteToKafka, writeSpecFromOptions, WriteToKafkaDoFn } from "./write/index.js";
-export type { WriteToKafkaOptions, WriteSpec, WriteFunctions } from "./write/index.js";
+export { writeToKafka, WriteToKafka, writeSpecFromOptions, WriteToKafkaDoFn, KafkaWriteResult, KafkaWriteError, kafkaWriteDoFnFactory } from "./write/index.js";
+export type { WriteToKafkaOptions, WriteToKafkaNativeOptions, WriteSpec, WriteFunctions, WriteRecord, Partitioner } from "./write/index.js";
 export { KafkaConfigError, KafkaClientError, KafkaTimeoutError } from "./errors.js";
 export { closeAllClients } from "./client/index.js";
 
@@ -18,6 +18,6 @@ export { closeAllClients } from "./client/index.js";
 export const kafkaDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) => AnyDoFn | AnySplittableDoFn>> = Object.freeze({
   kafka_read_descriptors: (payload: DoFnPayload) => new SourceDescriptorsDoFn(payload.read as ReadSpec),
   kafka_read: (payload: DoFnPayload) => new ReadFromKafkaDoFn(payload.read as ReadSpec),
-  kafka_write: (payload: DoFnPayload) => new WriteToKafkaDoFn(payload.write as WriteSpec, (payload.input as WriteInput | undefined) ?? "kv"),
+  kafka_write: kafkaWriteDoFnFactory,
   ...schemaTransformDoFnFactories,
 });

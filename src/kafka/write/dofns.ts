@@ -1,0 +1,295 @@
+// The sink's DoFns, the same in the local runner and the Fn API worker:
+//   KafkaWriteDoFn               at-least-once: records go to the worker's shared producer as they come; finishBundle
+//                                resolves only when Kafka acknowledged every record of the bundle, and fails the
+//                                bundle with the Kafka error of any send that failed (after the producer's retries).
+//   KafkaShardDoFn               exactly-once, before the GroupByKey: element → final record → KV<shard, bytes>.
+//   KafkaTransactionalWriteDoFn  exactly-once, after it: KV<shard, records> → one transaction per batch (shard-writer.ts).
+import type { DoFn, FinishBundleContext, ProcessContext, StartBundleContext } from "../../sdf/index.js";
+import type { KafkaLogger, ProducerOptions } from "../config/index.js";
+import { parseProducerConfig } from "../config/index.js";
+import type { ClientLease, KafkaClient, KafkaProducer, ProducerRecord } from "../client/index.js";
+import { ByteReader, ByteWriter } from "../../model/coders/index.js";
+import { KafkaWriteError } from "./errors.js";
+import { metadataClientOptions, writeEnvironment, type WriteEnvironment } from "./environment.js";
+import { applyPartitioner, PartitionCounts, type Partitioner } from "./partitioner.js";
+import { recordMapper, type RecordFunctions, type RecordMapper, type WriteInputKind } from "./record.js";
+import { BatchDigest, batchIdOf, decodeShardRecord, encodeShardRecord, shardOf } from "./shard-record.js";
+import { defaultShardWriterPool, ShardWriter, type ShardWriterPool } from "./shard-writer.js";
+import { shardTransactionalId, type WriteSpec } from "./spec.js";
+
+/** Native-only functions (they cannot travel in a payload). */
+export interface WriteFunctions extends RecordFunctions {
+  readonly partitioner?: Partitioner;
+}
+
+/** Records handed to the producer per call: amortizes its per-call promise without delaying sends. */
+const CHUNK_RECORDS = 1000;
+/** Unacknowledged bytes one DoFn instance may have queued before process() waits for the oldest chunk. */
+const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+export const WRITE_METRICS = Object.freeze({
+  RECORDS_WRITTEN: "kafka_records_written",
+  BATCHES_COMMITTED: "kafka_transactions_committed",
+  BATCHES_SKIPPED: "kafka_batches_already_committed",
+});
+
+function recordBytes(record: ProducerRecord): number {
+  const size = (v: Buffer | string | null | undefined): number => (v == null ? 0 : typeof v === "string" ? v.length : v.length);
+  return 24 + size(record.key) + size(record.value);
+}
+
+/** Shared by the DoFns that map elements: producer options, the mapper and the optional partitioner. */
+class RecordMaking {
+  readonly mapper: RecordMapper;
+  private counts: PartitionCounts | undefined;
+  private clientLease: ClientLease<KafkaClient> | undefined;
+
+  constructor(readonly spec: WriteSpec, input: WriteInputKind, private readonly fns: WriteFunctions, private readonly env: WriteEnvironment) {
+    this.mapper = recordMapper(spec, input, fns);
+  }
+
+  open(producerOptions: ProducerOptions): void {
+    if (this.fns.partitioner && !this.clientLease) {
+      this.clientLease = this.env.cache.acquireClient(metadataClientOptions(producerOptions));
+      this.counts = new PartitionCounts(this.clientLease.client, producerOptions.metadataMaxAgeMs);
+    }
+  }
+
+  make(element: unknown, timestamp: bigint): ProducerRecord | Promise<ProducerRecord> {
+    const record = this.mapper(element, timestamp);
+    return this.fns.partitioner ? applyPartitioner(record, element, this.fns.partitioner, this.counts!) : record;
+  }
+
+  close(): void {
+    this.clientLease?.release();
+    this.clientLease = undefined;
+    this.counts = undefined;
+  }
+}
+
+/** Text of a plain-data value with sorted keys: equal configs, equal keys. */
+function stableKey(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
+  if (Array.isArray(value)) return `[${value.map(stableKey).join(",")}]`;
+  return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableKey((value as Record<string, unknown>)[k])}`).join(",")}}`;
+}
+
+function producerOptionsOf(spec: WriteSpec, logger: KafkaLogger, transactionalId?: string): ProducerOptions {
+  const config = transactionalId === undefined ? spec.producerConfig : { ...spec.producerConfig, "transactional.id": transactionalId };
+  return parseProducerConfig(config, { logger });
+}
+
+export class KafkaWriteDoFn implements DoFn<unknown, never> {
+  private readonly making: RecordMaking;
+  private lease: ClientLease<KafkaProducer> | undefined;
+  private chunk: ProducerRecord[] = [];
+  private chunkBytes = 0;
+  private readonly pending: { done: Promise<void>; bytes: number; records: number }[] = [];
+  private pendingBytes = 0;
+  private acked = 0;
+  private failure: unknown;
+
+  constructor(readonly spec: WriteSpec, input: WriteInputKind = "kv", fns: WriteFunctions = {}, private readonly env: WriteEnvironment = writeEnvironment()) {
+    if (spec.exactlyOnce) throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", "an exactly-once write runs as shard → GroupByKey → transactional write, not as one DoFn");
+    this.making = new RecordMaking(spec, input, fns, env);
+  }
+
+  setup(): void {
+    const options = producerOptionsOf(this.spec, this.env.logger);
+    this.lease = this.env.cache.acquireProducer(options);
+    this.making.open(options);
+  }
+
+  startBundle(_context: StartBundleContext): void {
+    this.chunk = [];
+    this.chunkBytes = 0;
+    this.pending.length = 0;
+    this.pendingBytes = 0;
+    this.acked = 0;
+    this.failure = undefined;
+  }
+
+  process(element: unknown, context: ProcessContext<never>): void | Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    const record = this.making.make(element, context.timestamp);
+    if (record instanceof Promise) return record.then((r) => this.add(r));
+    return this.add(record);
+  }
+
+  private add(record: ProducerRecord): void | Promise<void> {
+    this.chunk.push(record);
+    this.chunkBytes += recordBytes(record);
+    if (this.chunk.length >= CHUNK_RECORDS) this.send();
+    if (this.pendingBytes > MAX_PENDING_BYTES) return this.drainOldest();
+  }
+
+  private send(): void {
+    if (this.chunk.length === 0) return;
+    const records = this.chunk;
+    const entry = { done: Promise.resolve(), bytes: this.chunkBytes, records: records.length };
+    entry.done = this.lease!.client.produce(records).then(
+      () => {
+        this.acked += entry.records;
+      },
+      (err: unknown) => {
+        this.failure ??= err;
+      },
+    ).finally(() => {
+      this.pendingBytes -= entry.bytes;
+    });
+    this.pending.push(entry);
+    this.pendingBytes += entry.bytes;
+    this.chunk = [];
+    this.chunkBytes = 0;
+  }
+
+  private async drainOldest(): Promise<void> {
+    while (this.pendingBytes > MAX_PENDING_BYTES && this.pending.length > 0) await this.pending.shift()!.done;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  async finishBundle(context: FinishBundleContext<never>): Promise<void> {
+    this.send();
+    if (this.pending.length > 0) await this.lease!.client.flush();
+    await Promise.all(this.pending.map((p) => p.done));
+    this.pending.length = 0;
+    context.metrics.counter(WRITE_METRICS.RECORDS_WRITTEN).inc(this.acked);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  teardown(): void {
+    this.making.close();
+    this.lease?.release();
+    this.lease = undefined;
+  }
+}
+
+/** Exactly-once, step 1: each element becomes its final record, encoded, keyed by its shard. */
+export class KafkaShardDoFn implements DoFn<unknown, { key: bigint; value: Uint8Array }> {
+  private readonly making: RecordMaking;
+  private readonly writer = new ByteWriter(1024);
+  private readonly numShards: number;
+
+  constructor(readonly spec: WriteSpec, input: WriteInputKind, fns: WriteFunctions, private readonly env: WriteEnvironment) {
+    if (!spec.exactlyOnce) throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", "the shard step belongs to an exactly-once write");
+    this.numShards = spec.exactlyOnce.numShards;
+    this.making = new RecordMaking(spec, input, fns, env);
+  }
+
+  setup(): void {
+    this.making.open(producerOptionsOf(this.spec, this.env.logger, shardTransactionalId(this.spec.exactlyOnce!, 0)));
+  }
+
+  process(element: unknown, context: ProcessContext<{ key: bigint; value: Uint8Array }>): void | Promise<void> {
+    const record = this.making.make(element, context.timestamp);
+    if (record instanceof Promise) return record.then((r) => this.emit(r, context));
+    return this.emit(record, context);
+  }
+
+  private emit(record: ProducerRecord, context: ProcessContext<{ key: bigint; value: Uint8Array }>): void | Promise<void> {
+    const value = encodeShardRecord(record, this.writer);
+    return context.output({ key: BigInt(shardOf(record, this.numShards)), value });
+  }
+
+  teardown(): void {
+    this.making.close();
+  }
+}
+
+/** A GroupByKey output: the shard and its records (an array, or any iterable a runner hands over). */
+export interface ShardBatch {
+  readonly key: bigint | number;
+  readonly value: Iterable<Uint8Array>;
+}
+
+export interface TransactionalWriteSettings {
+  readonly pool?: ShardWriterPool;
+}
+
+/** Exactly-once, step 2: each shard batch in one transaction, at most once (see shard-writer.ts). */
+export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
+  private readonly pool: ShardWriterPool;
+  private readonly leases = new Map<number, { writer: ShardWriter; release: () => void }>();
+  private readonly reader = new ByteReader();
+  private pending: Promise<void>[] = [];
+  private failure: unknown;
+  private committed = 0;
+  private skipped = 0;
+  private written = 0;
+
+  constructor(readonly spec: WriteSpec, private readonly env: WriteEnvironment, settings: TransactionalWriteSettings = {}) {
+    if (!spec.exactlyOnce) throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", "the transactional write step belongs to an exactly-once write");
+    this.pool = settings.pool ?? defaultShardWriterPool;
+  }
+
+  startBundle(): void {
+    this.pending = [];
+    this.failure = undefined;
+    this.committed = 0;
+    this.skipped = 0;
+    this.written = 0;
+  }
+
+  private writerFor(shard: number): ShardWriter {
+    let lease = this.leases.get(shard);
+    if (!lease) {
+      const eos = this.spec.exactlyOnce!;
+      const options = producerOptionsOf(this.spec, this.env.logger, shardTransactionalId(eos, shard));
+      const key = `${stableKey(options)} ${eos.sinkGroupId} ${eos.metadataTopic}`;
+      lease = this.pool.acquire(key, () => {
+        const offsets = this.env.cache.acquireClient(metadataClientOptions(options));
+        return new ShardWriter(eos, shard, options, {
+          createProducer: this.env.createProducer,
+          offsets: offsets.client,
+          onClose: () => offsets.release(),
+        });
+      });
+      this.leases.set(shard, lease);
+    }
+    return lease.writer;
+  }
+
+  process(batch: ShardBatch, context: ProcessContext<never>): void {
+    if (this.failure !== undefined) throw this.failure;
+    const shard = Number(batch.key);
+    const numShards = this.spec.exactlyOnce!.numShards;
+    if (!Number.isInteger(shard) || shard < 0 || shard >= numShards) {
+      throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", `batch for shard ${String(batch.key)}: this sink has shards 0..${numShards - 1}`);
+    }
+    const digest = new BatchDigest();
+    const records: ProducerRecord[] = [];
+    for (const bytes of batch.value) {
+      digest.add(bytes);
+      records.push(decodeShardRecord(bytes, this.reader));
+    }
+    const batchId = batchIdOf(context.window, context.pane);
+    // Shards of one bundle commit in parallel (each has its own producer); finishBundle waits for all of them.
+    this.pending.push(this.writerFor(shard).writeBatch(batchId, digest.toString(), records).then(
+      (outcome) => {
+        if (outcome.kind === "committed") {
+          this.committed++;
+          this.written += outcome.records;
+        } else {
+          this.skipped++;
+        }
+      },
+      (err: unknown) => {
+        this.failure ??= err;
+      },
+    ));
+  }
+
+  async finishBundle(context: FinishBundleContext<never>): Promise<void> {
+    await Promise.all(this.pending);
+    this.pending = [];
+    context.metrics.counter(WRITE_METRICS.RECORDS_WRITTEN).inc(this.written);
+    context.metrics.counter(WRITE_METRICS.BATCHES_COMMITTED).inc(this.committed);
+    context.metrics.counter(WRITE_METRICS.BATCHES_SKIPPED).inc(this.skipped);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  teardown(): void {
+    for (const lease of this.leases.values()) lease.release();
+    this.leases.clear();
+  }
+}

@@ -1,0 +1,154 @@
+// The exactly-once path's wire form. Records are made final (serialized, topic/partition/timestamp decided) before
+// the GroupByKey on shard, then travel as bytes: KV<varint shard, bytes record> is made of standard coders every
+// runner can group by, and a record decided once cannot change when a later step is retried.
+//
+// Record bytes (version 1):
+//   u8 version=1 | u8 flags (1 partition, 2 timestamp, 4 key, 8 value, 16 headers) | topic: varint length + UTF-8
+//   | partition: varint | timestamp: int64 BE | key: varint length + bytes | value: varint length + bytes
+//   | headers: varint count, each (key: varint length + UTF-8, value: varint length + bytes)
+// Optional parts are present only when their flag is set; a null key/value is an absent part.
+import { ByteReader, ByteWriter } from "../../model/coders/index.js";
+import type { BoundedWindow, PaneInfo } from "../../model/windowing.js";
+import type { ProducerRecord } from "../client/index.js";
+import { KafkaWriteError } from "./errors.js";
+import { bytesOf } from "./record.js";
+
+const VERSION = 1;
+const HAS_PARTITION = 1;
+const HAS_TIMESTAMP = 2;
+const HAS_KEY = 4;
+const HAS_VALUE = 8;
+const HAS_HEADERS = 16;
+
+/** Encodes a final record; `out` is reset first and reusable (finish() copies). */
+export function encodeShardRecord(record: ProducerRecord, out: ByteWriter = new ByteWriter()): Uint8Array {
+  out.reset();
+  const key = bytesOf(record.key);
+  const value = bytesOf(record.value);
+  const headers = record.headers ?? [];
+  let flags = 0;
+  if (record.partition !== undefined) flags |= HAS_PARTITION;
+  if (record.timestamp !== undefined) flags |= HAS_TIMESTAMP;
+  if (key !== null) flags |= HAS_KEY;
+  if (value !== null) flags |= HAS_VALUE;
+  if (headers.length > 0) flags |= HAS_HEADERS;
+  out.writeByte(VERSION);
+  out.writeByte(flags);
+  out.writeUtf8LengthPrefixed(record.topic);
+  if (record.partition !== undefined) out.writeVarInt(record.partition);
+  if (record.timestamp !== undefined) out.writeInt64BE(BigInt(record.timestamp));
+  if (key !== null) {
+    out.writeVarInt(key.length);
+    out.writeBytes(key);
+  }
+  if (value !== null) {
+    out.writeVarInt(value.length);
+    out.writeBytes(value);
+  }
+  if (headers.length > 0) {
+    out.writeVarInt(headers.length);
+    for (const h of headers) {
+      out.writeUtf8LengthPrefixed(h.key);
+      const v = bytesOf(h.value) ?? Buffer.alloc(0);
+      out.writeVarInt(v.length);
+      out.writeBytes(v);
+    }
+  }
+  return out.finish();
+}
+
+function view(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Decodes record bytes; key, value and header values are views into `bytes`. */
+export function decodeShardRecord(bytes: Uint8Array, reader: ByteReader = new ByteReader()): ProducerRecord {
+  try {
+    reader.reset(bytes);
+    const version = reader.readByte();
+    if (version !== VERSION) throw new Error(`unknown version ${version}`);
+    const flags = reader.readByte();
+    const topic = reader.readUtf8(reader.readLength("topic"));
+    const record: { -readonly [K in keyof ProducerRecord]: ProducerRecord[K] } = { topic, key: null, value: null };
+    if (flags & HAS_PARTITION) record.partition = reader.readVarInt32();
+    if (flags & HAS_TIMESTAMP) record.timestamp = reader.readInt64BE();
+    if (flags & HAS_KEY) record.key = view(reader.readBytesView(reader.readLength("key")));
+    if (flags & HAS_VALUE) record.value = view(reader.readBytesView(reader.readLength("value")));
+    if (flags & HAS_HEADERS) {
+      const count = reader.readLength("header count");
+      const headers: { key: string; value: Buffer }[] = [];
+      for (let i = 0; i < count; i++) {
+        const key = reader.readUtf8(reader.readLength("header key"));
+        headers.push({ key, value: view(reader.readBytesView(reader.readLength("header value"))) });
+      }
+      record.headers = headers;
+    }
+    if (!reader.atEnd) throw new Error(`${reader.remaining} trailing bytes`);
+    return record;
+  } catch (err) {
+    throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", `a sharded record (${bytes.length} bytes) does not decode: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** FNV-1a (32 bit) of bytes, from `seed`. */
+export function hash32(bytes: Uint8Array, seed = 0x811c9dc5): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function finalMix(h: number): number {
+  // murmur3's fmix32: spreads FNV's weak low bits before the modulo.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * The shard of a record: a hash of its key (of its value when it has none, then of its topic) modulo numShards.
+ * Deterministic, so a replayed input lands in the same shards, and one key's records share a shard and keep their
+ * relative order inside a batch.
+ */
+export function shardOf(record: ProducerRecord, numShards: number): number {
+  if (numShards === 1) return 0;
+  const basis = bytesOf(record.key) ?? bytesOf(record.value) ?? Buffer.from(record.topic, "utf8");
+  return finalMix(hash32(basis)) % numShards;
+}
+
+/**
+ * The identity of one batch of a shard: the GroupByKey firing that produced it (window and pane index). A runner
+ * fires a key's window pane once and delivers that same element to every retry of the write (stable input).
+ */
+export function batchIdOf(window: BoundedWindow, pane: PaneInfo): string {
+  const where = window.kind === "global" ? "g" : `${window.start}~${window.end}`;
+  return `${where}/${pane.index}`;
+}
+
+/** Order-independent fingerprint of a batch's records: count and two sums of per-record hashes. */
+export class BatchDigest {
+  private count = 0;
+  private sum1 = 0;
+  private sum2 = 0;
+
+  add(recordBytes: Uint8Array): void {
+    const h = hash32(recordBytes);
+    this.count++;
+    this.sum1 = (this.sum1 + h) >>> 0;
+    this.sum2 = (this.sum2 + finalMix(h ^ 0x9e3779b9)) >>> 0;
+  }
+
+  get records(): number {
+    return this.count;
+  }
+
+  /** `<count>:<16 hex digits>`. */
+  toString(): string {
+    return `${this.count}:${this.sum1.toString(16).padStart(8, "0")}${this.sum2.toString(16).padStart(8, "0")}`;
+  }
+}

@@ -1,0 +1,214 @@
+// One exactly-once shard: a transactional producer with the stable id `<prefix>-<shard>`, and the protocol that
+// writes a batch at most once:
+//   1. beginTransaction — the producer's first one runs InitProducerId, which bumps the id's epoch: any older
+//      producer with this id (a zombie worker, the attempt that failed) is fenced, and a transaction it left open
+//      is aborted (or, if it was already committing, completed) before this returns.
+//   2. read the shard's committed state (group offset metadata, see sequence.ts) — stable now, since only this
+//      id writes it and its previous transaction is resolved. Known in memory after our own commits.
+//   3. skip the batch if it was committed before; else send its records, put the new state into the transaction
+//      (sendOffsets) and commit: records and state land together or not at all.
+// Any failure discards the producer (best-effort abort, close) and the remembered state, so the retry starts at 1.
+import { hostname } from "node:os";
+import type { ProducerOptions } from "../config/index.js";
+import type { KafkaGroupOffsetsClient, KafkaMetadataClient, KafkaProducer, KafkaTransaction, ProducerRecord } from "../client/index.js";
+import { KafkaWriteError } from "./errors.js";
+import { decideBatch, formatShardMetadata, parseShardState, type ShardState } from "./sequence.js";
+import type { ExactlyOnceSpec } from "./spec.js";
+
+export type ShardOffsetsClient = KafkaGroupOffsetsClient & KafkaMetadataClient;
+
+export interface BatchOutcome {
+  readonly kind: "committed" | "skipped";
+  /** The shard's sequence number of this batch. */
+  readonly seq: bigint;
+  readonly records: number;
+}
+
+export interface ShardWriterDeps {
+  readonly createProducer: (options: ProducerOptions) => KafkaProducer;
+  readonly offsets: ShardOffsetsClient;
+  /** Recorded in the metadata for whoever debugs a shard later. */
+  readonly writerId?: string;
+  /** Called once when the writer is closed (releases what the deps hold). */
+  readonly onClose?: () => void;
+}
+
+const DEFAULT_WRITER_ID = `${hostname()}/${process.pid}`;
+
+export class ShardWriter {
+  private producer: KafkaProducer | undefined;
+  private state: ShardState | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private metadataTopicChecked = false;
+
+  constructor(
+    readonly spec: ExactlyOnceSpec,
+    readonly shard: number,
+    /** The producer options, transactional.id included. */
+    readonly producerOptions: ProducerOptions,
+    private readonly deps: ShardWriterDeps,
+  ) {
+    if (!Number.isInteger(shard) || shard < 0 || shard >= spec.numShards) {
+      throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", `shard ${shard} is outside 0..${spec.numShards - 1}`);
+    }
+  }
+
+  get transactionalId(): string {
+    return this.producerOptions.transactionalId!;
+  }
+
+  private get where(): string {
+    return `sink group ${this.spec.sinkGroupId}, ${this.spec.metadataTopic}-${this.shard}`;
+  }
+
+  /** Writes one batch exactly once; batches of this shard run one at a time, in call order. */
+  writeBatch(batchId: string, digest: string, records: readonly ProducerRecord[]): Promise<BatchOutcome> {
+    const run = this.tail.then(() => this.write(batchId, digest, records));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(batchId: string, digest: string, records: readonly ProducerRecord[]): Promise<BatchOutcome> {
+    if (this.closed) throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", `shard ${this.transactionalId}: the writer is closed`);
+    this.producer ??= this.deps.createProducer(this.producerOptions);
+    let transaction: KafkaTransaction | undefined;
+    try {
+      transaction = await this.producer.beginTransaction();
+      this.state ??= await this.readState();
+      const decision = decideBatch(this.state, batchId, digest);
+      if (decision.kind !== "write") {
+        const open = transaction;
+        transaction = undefined;
+        await open.abort(); // nothing was added: ends locally, no request
+        if (decision.kind === "conflict") {
+          throw new KafkaWriteError(
+            "KAFKA_WRITE_EXACTLY_ONCE",
+            `${this.where}: batch ${batchId} was committed as sequence ${decision.committed.seq} with other records ` +
+              `(${decision.committed.digest}, now ${digest}); the runner re-formed the batch (input not stable) or ` +
+              `another job uses this sink group`,
+          );
+        }
+        return { kind: "skipped", seq: decision.committed.seq, records: 0 };
+      }
+      if (records.length > 0) await transaction.produce(records);
+      await transaction.sendOffsets(this.spec.sinkGroupId, [{
+        topic: this.spec.metadataTopic,
+        partition: this.shard,
+        offset: decision.seq,
+        metadata: formatShardMetadata(decision.next, this.deps.writerId ?? DEFAULT_WRITER_ID),
+      }]);
+      const open = transaction;
+      transaction = undefined;
+      try {
+        await open.commit();
+      } catch (err) {
+        // The outcome is unknown (a timeout may still commit): only a new producer's fencing settles it.
+        await this.discard(undefined);
+        throw err;
+      }
+      this.state = decision.next;
+      return { kind: "committed", seq: decision.seq, records: records.length };
+    } catch (err) {
+      if (this.producer) await this.discard(transaction);
+      throw err;
+    }
+  }
+
+  private async readState(): Promise<ShardState> {
+    const { metadataTopic } = this.spec;
+    if (!this.metadataTopicChecked) {
+      const [described] = await this.deps.offsets.partitionsFor([metadataTopic]);
+      const count = described?.partitions.length ?? 0;
+      if (count <= this.shard) {
+        throw new KafkaWriteError(
+          "KAFKA_WRITE_EXACTLY_ONCE",
+          `exactly-once shard ${this.shard} keeps its sequence in partition ${this.shard} of topic ${metadataTopic}, ` +
+            `which has ${count === 0 ? "no partitions (does it exist?)" : `only ${count}`}: use numShards <= ${Math.max(count, 1)} ` +
+            `or a metadataTopic with >= ${this.spec.numShards} partitions`,
+        );
+      }
+      this.metadataTopicChecked = true;
+    }
+    const [committed] = await this.deps.offsets.fetchCommittedOffsets(this.spec.sinkGroupId, [{ topic: metadataTopic, partition: this.shard }]);
+    return parseShardState(committed ?? null, this.where);
+  }
+
+  /** Forgets the producer and what it knew; the next batch starts with a new producer that fences this one. */
+  private async discard(transaction: KafkaTransaction | undefined): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    this.state = undefined;
+    if (transaction) await transaction.abort().catch(() => undefined);
+    await producer?.close().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    const producer = this.producer;
+    this.producer = undefined;
+    this.state = undefined;
+    await producer?.close().catch(() => undefined);
+    this.deps.onClose?.();
+  }
+}
+
+interface PoolEntry {
+  readonly writer: ShardWriter;
+  users: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The process's shard writers, one per transactional id and config: DoFn instances that handle the same shard
+ * (several bundle processors of one stage) share its producer and take turns, instead of fencing each other.
+ * A writer nobody holds is closed after an idle period.
+ */
+export class ShardWriterPool {
+  private readonly entries = new Map<string, PoolEntry>();
+
+  constructor(private readonly idleCloseMs = 60_000) {}
+
+  acquire(key: string, create: () => ShardWriter): { writer: ShardWriter; release: () => void } {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { writer: create(), users: 0, idleTimer: undefined };
+      this.entries.set(key, entry);
+    }
+    if (entry.idleTimer) clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+    entry.users++;
+    const held = entry;
+    let released = false;
+    return {
+      writer: held.writer,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--held.users > 0 || this.entries.get(key) !== held) return;
+        held.idleTimer = setTimeout(() => {
+          if (held.users > 0 || this.entries.get(key) !== held) return;
+          this.entries.delete(key);
+          void held.writer.close();
+        }, this.idleCloseMs);
+        held.idleTimer.unref();
+      },
+    };
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Closes every writer now (shutdown, tests). */
+  async closeAll(): Promise<void> {
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    for (const e of entries) if (e.idleTimer) clearTimeout(e.idleTimer);
+    await Promise.all(entries.map((e) => e.writer.close()));
+  }
+}
+
+export const defaultShardWriterPool = new ShardWriterPool();

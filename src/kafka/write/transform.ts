@@ -1,0 +1,88 @@
+// writeToKafka: the sink in the native TypeScript API.
+//   at-least-once:  input → ParDo(KafkaWriteDoFn)
+//   exactly-once:   input [→ WindowInto(fixed) if global and unbounded] → ParDo(KafkaShardDoFn)
+//                   → GroupByKey (shard) → ParDo(KafkaTransactionalWriteDoFn)
+// The expansion service builds the same graphs for foreign pipelines from the same DoFns.
+import { FixedWindows, GroupByKey, ParDo, PTransform, WindowInto, type PCollection, type Pipeline } from "../../pipeline/index.js";
+import type { KV } from "../../sdf/index.js";
+import { writeEnvironment, type WriteEnvironmentOptions } from "./environment.js";
+import { KafkaShardDoFn, KafkaTransactionalWriteDoFn, KafkaWriteDoFn, type ShardBatch, type WriteFunctions } from "./dofns.js";
+import type { WriteRecord } from "./record.js";
+import type { ShardWriterPool } from "./shard-writer.js";
+import { writeSpecFromOptions, type WriteSpec, type WriteToKafkaOptions } from "./spec.js";
+import { KafkaConfigError } from "../errors.js";
+
+export interface WriteToKafkaNativeOptions extends WriteToKafkaOptions, WriteFunctions {
+  /** "kv" (default): KV<K, V> elements; "record": WriteRecord elements (own topic, partition, headers, timestamp). */
+  readonly input?: "kv" | "record";
+  /**
+   * Exactly-once on an unbounded PCollection in the global window: the runner's GroupByKey fires only at the end of
+   * a window, so the sink batches in event-time windows of this many ms (default 1000). Records keep their own
+   * timestamps; only the batching changes.
+   */
+  readonly exactlyOnceWindowMs?: number;
+  /** The client cache, logger and transactional producer factory (tests wrap the producer to inject faults). */
+  readonly environment?: WriteEnvironmentOptions;
+  readonly shardWriterPool?: ShardWriterPool;
+}
+
+/** What a write returns: nothing to consume (Beam's PDone); the pipeline it was applied to. */
+export class KafkaWriteResult {
+  constructor(readonly pipeline: Pipeline) {}
+}
+
+/** The sink as a transform class (writeToKafka() is the typed shorthand). */
+export class WriteToKafka<E> extends PTransform<PCollection<E>, KafkaWriteResult> {
+  readonly spec: WriteSpec;
+
+  constructor(private readonly options: WriteToKafkaNativeOptions, label = "WriteToKafka") {
+    super(label);
+    this.spec = writeSpecFromOptions(options);
+    const windowMs = options.exactlyOnceWindowMs;
+    if (windowMs !== undefined && (!Number.isInteger(windowMs) || windowMs < 1)) {
+      throw new KafkaConfigError("exactlyOnceWindowMs", `must be an integer >= 1, got ${windowMs}`);
+    }
+  }
+
+  expand(input: PCollection<E>): KafkaWriteResult {
+    const env = writeEnvironment(this.options.environment);
+    const kind = this.options.input ?? "kv";
+    const fns: WriteFunctions = {
+      ...(this.options.timestampFn ? { timestampFn: this.options.timestampFn } : {}),
+      ...(this.options.topicFn ? { topicFn: this.options.topicFn } : {}),
+      ...(this.options.partitioner ? { partitioner: this.options.partitioner } : {}),
+    };
+    if (!this.spec.exactlyOnce) {
+      input.apply("Write", ParDo.of(new KafkaWriteDoFn(this.spec, kind, fns, env) as never));
+      return new KafkaWriteResult(input.pipeline);
+    }
+    let batched: PCollection<E> = input;
+    if (input.windowFn.kind === "global" && !input.isBounded) {
+      batched = input.apply("BatchWindows", WindowInto<E>(FixedWindows(this.options.exactlyOnceWindowMs ?? 1000)));
+    }
+    batched
+      .apply("Shard", ParDo.of<E, KV<bigint, Uint8Array>>(new KafkaShardDoFn(this.spec, kind, fns, env) as never))
+      .apply("GroupByShard", GroupByKey<bigint, Uint8Array>())
+      .apply("WriteTransactions", ParDo.of<KV<bigint, Uint8Array[]>, never>(
+        new KafkaTransactionalWriteDoFn(this.spec, env, this.options.shardWriterPool ? { pool: this.options.shardWriterPool } : {}) as never,
+      ));
+    return new KafkaWriteResult(input.pipeline);
+  }
+}
+
+/**
+ * Writes a PCollection to Kafka. KV input by default (key and value serialized by keySerializer/valueSerializer);
+ * `input: "record"` takes WriteRecords. With `exactlyOnce`, records are written through Kafka transactions in a fixed
+ * number of shards, each batch exactly once across retries and restarts (read them with isolation.level=read_committed).
+ */
+export function writeToKafka<K = unknown, V = unknown>(
+  options: WriteToKafkaNativeOptions & { readonly input?: "kv" },
+): PTransform<PCollection<KV<K, V>>, KafkaWriteResult>;
+export function writeToKafka<K = unknown, V = unknown>(
+  options: WriteToKafkaNativeOptions & { readonly input: "record" },
+): PTransform<PCollection<WriteRecord<K, V>>, KafkaWriteResult>;
+export function writeToKafka(options: WriteToKafkaNativeOptions): PTransform<PCollection<unknown>, KafkaWriteResult> {
+  return new WriteToKafka<unknown>(options);
+}
+
+export type { ShardBatch };
