@@ -17,6 +17,10 @@ import type { Logger } from "./log.js";
 import { MetricsRegistry, serviceMetrics, type ServiceMetrics } from "./metrics.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** How long the runner waits before resuming a read handed back during a drain (on another worker). */
+const DRAIN_RESUME_DELAY_MS = 1000;
+/** A drain ends once no bundle other than handed-back reads has finished for this long. */
+const DRAIN_QUIET_MS = 1500;
 
 /** Absolute path of the worker launcher runners execute (bin/kafka-beam-ts-worker of this installation). */
 export function workerLauncherPath(): string {
@@ -265,10 +269,16 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
           new Promise<void>((r) => expansionServer.tryShutdown(() => r())),
           new Promise<void>((r) => poolServer.tryShutdown(() => r())),
         ]);
-        // 2. Bundles in flight finish (a read returns a checkpoint when it reaches its bundle limit); leave room
-        // for the rest of the shutdown.
+        // 2. Drain: reads start nothing new (their restrictions go back to the runner), everything else keeps
+        //    running until the pipeline is quiet here, so records already read (and whose offsets may already be
+        //    committed) reach the downstream stages, our writes included. Leave room for the rest of the shutdown.
         const drainUntil = started + config.shutdownTimeoutMs * 0.7;
-        while (pool!.activeBundles > 0 && Date.now() < drainUntil) await sleep(50);
+        if (pool!.size > 0) {
+          pool!.drain(DRAIN_RESUME_DELAY_MS);
+          const quiet = () => pool!.activeBundles === 0 && Date.now() - Math.max(pool!.lastWorkAt, started) >= DRAIN_QUIET_MS;
+          while (!quiet() && Date.now() < drainUntil) await sleep(50);
+          logger.info("drained", { quiet: quiet(), afterMs: Date.now() - started, activeBundles: pool!.activeBundles });
+        }
         if (pool!.activeBundles > 0) logger.warn("bundles still running; stopping their workers", { activeBundles: pool!.activeBundles });
         // 3. Workers close their control streams (finalization callbacks not yet sent are dropped: the runner
         //    re-reads from the last committed offsets).

@@ -54,6 +54,8 @@ export class SdkWorker {
   private readonly awaitingFinalization = new Map<string, { bundle: Bundle; timer: NodeJS.Timeout }>();
   private stream: grpc.ClientDuplexStream<fnApi.IInstructionResponse, fnApi.InstructionRequest> | undefined;
   private stopping = false;
+  private deferDelayMs: number | undefined;
+  private lastWork = Date.now();
 
   constructor(private readonly options: SdkWorkerOptions, private readonly events: WorkerEvents = {}) {
     this.client = beamClient("org.apache.beam.model.fn_execution.v1.BeamFnControl", options.controlUrl);
@@ -63,6 +65,20 @@ export class SdkWorker {
 
   get activeBundles(): number {
     return this.active.size;
+  }
+
+  /** When a bundle last finished that did more than hand deferred restrictions back (ms since epoch). */
+  get lastWorkAt(): number {
+    return this.lastWork;
+  }
+
+  /**
+   * Starts draining: splittable DoFns (the Kafka reads) start no new restriction and hand each one back to the runner
+   * whole, to resume after `resumeDelayMs` (on another worker); every other transform keeps processing, so records
+   * read before the drain still flow through the rest of the pipeline.
+   */
+  drain(resumeDelayMs: number): void {
+    this.deferDelayMs = resumeDelayMs;
   }
 
   /** Serves the control stream until the runner closes it (or stop()); then cleans up. */
@@ -144,7 +160,10 @@ export class SdkWorker {
   private async processBundle(instructionId: string, request: fnApi.IProcessBundleRequest): Promise<fnApi.IProcessBundleResponse> {
     const descriptor = await this.descriptor(request.processBundleDescriptorId ?? "");
     const { translated } = descriptor;
-    const processor = descriptor.idle.pop() ?? new BundleProcessor(translated.graph, { boundarySplitsBeforeSdf: false });
+    const processor = descriptor.idle.pop() ?? new BundleProcessor(translated.graph, {
+      boundarySplitsBeforeSdf: false,
+      deferSplittableWork: () => this.deferDelayMs,
+    });
     const bundle = processor.newBundle(instructionId);
     this.active.set(instructionId, { bundle, descriptor: translated });
     const outputs = new Map([...translated.sinks].map(([id, port]) => [id, this.data.get(port.url).output(instructionId, id, port.coder)]));
@@ -157,6 +176,7 @@ export class SdkWorker {
       });
       await Promise.all([...outputs.values()].map((out) => out.close()));
       descriptor.idle.push(processor);
+      if (result.inputElements > result.deferredRestrictions) this.lastWork = Date.now();
       if (result.requiresFinalization) this.awaitFinalization(instructionId, bundle);
       const samples = metricSamples(result.metrics);
       const counters: Record<string, number> = {};

@@ -21,6 +21,18 @@ export class WorkerPool {
     return n;
   }
 
+  /** When a worker last finished a bundle that did real work (ms since epoch; 0 without workers). */
+  get lastWorkAt(): number {
+    let last = 0;
+    for (const { worker } of this.workers.values()) last = Math.max(last, worker.lastWorkAt);
+    return last;
+  }
+
+  /** Every worker stops starting reads (see SdkWorker.drain) and keeps processing the rest. */
+  drain(resumeDelayMs: number): void {
+    for (const { worker } of this.workers.values()) worker.drain(resumeDelayMs);
+  }
+
   start(request: fnApi.IStartWorkerRequest): string | undefined {
     const id = request.workerId ?? "";
     const controlUrl = request.controlEndpoint?.url ?? "";

@@ -166,6 +166,30 @@ s.test("sdf process: resume checkpoints the unclaimed rest with the estimator's 
   assert.equal(decodeFromBytes(wire, bytes, "nested"), residual!.application.element);
 });
 
+s.test("sdf process: while deferring, restrictions go back whole and unstarted; the rest of the graph still runs", async () => {
+  const dofn = new CounterSdf({ perCall: 3, resumeDelayMs: 250 });
+  let deferMs: number | undefined;
+  const processor = new BundleProcessor(sdfDescriptor(dofn), { deferSplittableWork: () => deferMs });
+  const first = await processor.newBundle().run({ inputs: { src: [sized(offsetRange(10n, OFFSET_INFINITY))] }, outputs: { sink: collect().sink } });
+  assert.is(first.deferredRestrictions, 0);
+  assert.is(first.inputElements, 1);
+  deferMs = 1000;
+  const out = collect();
+  const calls = dofn.calls;
+  const result = await processor.newBundle().run({
+    inputs: { src: [sized(offsetRange(13n, OFFSET_INFINITY), 12n), sized(offsetRange(40n, 50n), 39n)] },
+    outputs: { sink: out.sink },
+  });
+  assert.equal(out.items, []);
+  assert.is(dofn.calls, calls, "processElement was not called");
+  assert.is(result.inputElements, 2);
+  assert.is(result.deferredRestrictions, 2);
+  assert.equal(result.residualRoots.map((r) => [r.requestedDelayMs, r.application.element.value, r.application.outputWatermarks]), [
+    [1000, sizedElement("counter", offsetRange(13n, OFFSET_INFINITY), 12n, 1000), { out: 12n }],
+    [1000, sizedElement("counter", offsetRange(40n, 50n), 39n, 10), { out: 39n }],
+  ]);
+});
+
 s.test("sdf process: dynamic split at 0.5 of a running restriction covers exactly the original range", async () => {
   const paused = latch();
   const reached = latch();

@@ -42,6 +42,9 @@ export interface BundleResult {
   /** True when finalize() has callbacks to run once the output is committed. */
   readonly requiresFinalization: boolean;
   readonly metrics: BundleMetrics;
+  /** Elements the bundle's sources delivered, and how many of them were restrictions deferred unstarted. */
+  readonly inputElements: number;
+  readonly deferredRestrictions: number;
 }
 
 export interface ChannelSplit {
@@ -91,6 +94,12 @@ export interface BundleProcessorOptions {
    * turns this off and splits only inside the running element.
    */
   readonly boundarySplitsBeforeSdf?: boolean;
+  /**
+   * While this returns a delay (ms), splittable DoFns do not start new restrictions: each one goes back to the runner
+   * whole, as a residual to resume after that delay. A worker draining for shutdown hands its reads back this way
+   * while it keeps processing what is already in flight downstream.
+   */
+  readonly deferSplittableWork?: () => number | undefined;
 }
 
 export class BundleProcessor {
@@ -102,6 +111,8 @@ export class BundleProcessor {
   private readonly sinks = new Map<TransformId, SinkOperation>();
   private readonly clock: () => number;
   private readonly boundarySplitsBeforeSdf: boolean;
+  /** @internal */
+  readonly deferSplittableWork: () => number | undefined;
   private setupDone: Promise<void> | undefined;
   private torndown = false;
   private active: Bundle | undefined;
@@ -111,6 +122,7 @@ export class BundleProcessor {
   constructor(readonly descriptor: BundleDescriptor, options: BundleProcessorOptions = {}) {
     this.clock = options.clock ?? Date.now;
     this.boundarySplitsBeforeSdf = options.boundarySplitsBeforeSdf ?? true;
+    this.deferSplittableWork = options.deferSplittableWork ?? (() => undefined);
     const specs = Object.entries(descriptor.transforms);
     const producers = new Map<PCollectionId, TransformId>();
     for (const [id, spec] of specs) {
@@ -322,6 +334,13 @@ export class BundleProcessor {
     return { primaryRoots, residualRoots, channelSplits };
   }
 
+  /** @internal Elements delivered by the source operations in this bundle. */
+  sourceElements(scope: BundleScope): number {
+    let n = 0;
+    for (const id of this.sources.keys()) n += scope.metrics.transforms[id]?.elementsOut ?? 0;
+    return n;
+  }
+
   /** @internal */
   now(): number {
     return this.clock();
@@ -335,7 +354,12 @@ export class Bundle {
   private readonly scope: BundleScope;
 
   constructor(readonly id: string, private readonly processor: BundleProcessor) {
-    this.scope = { finalizer: this.finalizer, metrics: { transforms: {}, pcollections: {} }, checkpoints: [] };
+    this.scope = {
+      finalizer: this.finalizer,
+      metrics: { transforms: {}, pcollections: {} },
+      checkpoints: [],
+      deferral: { delayMs: processor.deferSplittableWork, restrictions: 0 },
+    };
   }
 
   get state(): BundleState {
@@ -361,6 +385,8 @@ export class Bundle {
       residualRoots: [...this.scope.checkpoints],
       requiresFinalization: this.finalizer.size > 0,
       metrics: copyMetrics(this.scope.metrics),
+      inputElements: this.processor.sourceElements(this.scope),
+      deferredRestrictions: this.scope.deferral.restrictions,
     };
   }
 

@@ -57,6 +57,8 @@ export interface BundleScope {
   readonly metrics: BundleMetrics;
   /** Residuals of self-checkpoints (ProcessContinuation.resume). */
   readonly checkpoints: DelayedBundleApplication[];
+  /** Restrictions handed back unstarted (see BundleProcessorOptions.deferSplittableWork). */
+  readonly deferral: { readonly delayMs: () => number | undefined; restrictions: number };
 }
 
 export class PCollectionReceiver implements Receiver {
@@ -451,6 +453,8 @@ export class SdfProcessOperation extends DoFnOperation {
     const tracker = this.dofn.newTracker(restriction, input) as RestrictionTracker<unknown, unknown>;
     const estimator = this.dofn.newWatermarkEstimator(state) as WatermarkEstimator<unknown>;
     const running: RunningRestriction = { element, input, state, tracker, estimator };
+    const deferMs = this.scope!.deferral.delayMs();
+    if (deferMs !== undefined && await this.defer(running, deferMs)) return;
     this.context.current = element;
     this.context.windows = element.windows;
     this.observer = isTimestampObserving(estimator) ? estimator : undefined;
@@ -475,6 +479,17 @@ export class SdfProcessOperation extends DoFnOperation {
       }
     }
     tracker.checkDone();
+  }
+
+  /** Hands the whole restriction back as a residual without processing it; false if it cannot be split. */
+  private async defer(running: RunningRestriction, delayMs: number): Promise<boolean> {
+    const split = running.tracker.trySplit(0);
+    if (split === undefined) return false;
+    const pending = { running, split, residualState: running.estimator.getState(), watermark: running.estimator.currentWatermark() };
+    this.scope!.checkpoints.push({ application: await this.residualApplication(pending), requestedDelayMs: delayMs });
+    this.scope!.deferral.restrictions++;
+    running.tracker.checkDone();
+    return true;
   }
 
   isRunning(): boolean {
