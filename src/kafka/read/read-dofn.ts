@@ -216,10 +216,14 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
           next = result.nextOffset;
           continue;
         }
-        const quiet = this.quietSince.get(key) ?? Date.now();
-        this.quietSince.set(key, quiet);
-        const idle = this.policy.watermarkWhenIdle(quiet);
-        if (idle !== undefined && emitted === 0) estimator.setWatermark(idle);
+        if (emitted === 0) {
+          const quiet = this.quietSince.get(key) ?? Date.now();
+          this.quietSince.set(key, quiet);
+          const idle = this.policy.watermarkWhenIdle(quiet);
+          if (idle !== undefined) estimator.setWatermark(idle);
+        }
+        // The broker holds this fetch until data arrives (or its wait ends) while other partitions are processed.
+        this.prefetch(d, next);
         return done(ProcessContinuation.resume(this.spec.emptyPollResumeDelayMs));
       }
       this.quietSince.delete(key);
@@ -240,7 +244,16 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
       if (result.nextOffset > next) next = result.nextOffset;
       context.metrics.counter(`records_read/${d.topic}`).inc(result.records.length);
       context.metrics.counter(`bytes_read/${d.topic}`).inc(result.bytes);
+      // After every batch, not only at the end of the call: a runner split in the middle of a long call captures
+      // the estimator's state for the residual, and that state must include what was emitted so far.
+      const wm = this.policy.watermarkAfterRecords(newest);
+      if (wm !== undefined) estimator.setWatermark(wm);
       if (emitted >= this.bounds.maxRecordsPerCall || Date.now() - started >= this.bounds.maxMillisPerCall) {
+        return done(ProcessContinuation.resume(0));
+      }
+      // Caught up with the log as of this response: give the other partitions their turn while the prefetch
+      // (already in flight) waits on the broker for more.
+      if (next >= result.highWatermark && tracker.currentRestriction().to === OFFSET_INFINITY) {
         return done(ProcessContinuation.resume(0));
       }
     }

@@ -51,6 +51,7 @@ function recordError(message: string, cause?: unknown): KafkaWriteError {
 }
 
 function serialized(format: SerdeFormat, part: "key" | "value", value: unknown): Buffer | null {
+  if (format === "bytes" && Buffer.isBuffer(value)) return value; // the common case, without a new view per record
   try {
     return serialize(format, value);
   } catch (err) {

@@ -5,6 +5,7 @@
 // The expansion service builds the same graphs for foreign pipelines from the same DoFns.
 import { FixedWindows, GroupByKey, ParDo, PTransform, WindowInto, type PCollection, type Pipeline } from "../../pipeline/index.js";
 import type { KV } from "../../sdf/index.js";
+import { bytesCoder, iterableCoder, kvCoder, varIntCoder } from "../../model/coders/index.js";
 import { writeEnvironment, type WriteEnvironmentOptions } from "./environment.js";
 import { KafkaShardDoFn, KafkaTransactionalWriteDoFn, KafkaWriteDoFn, type ShardBatch, type WriteFunctions } from "./dofns.js";
 import type { WriteRecord } from "./record.js";
@@ -60,9 +61,12 @@ export class WriteToKafka<E> extends PTransform<PCollection<E>, KafkaWriteResult
     if (input.windowFn.kind === "global" && !input.isBounded) {
       batched = input.apply("BatchWindows", WindowInto<E>(FixedWindows(this.options.exactlyOnceWindowMs ?? 1000)));
     }
+    // Standard coders on the way through the GroupByKey, so a portable runner can group and move the records.
     batched
       .apply("Shard", ParDo.of<E, KV<bigint, Uint8Array>>(new KafkaShardDoFn(this.spec, kind, fns, env) as never))
+      .withCoder(kvCoder(varIntCoder, bytesCoder))
       .apply("GroupByShard", GroupByKey<bigint, Uint8Array>())
+      .withCoder(kvCoder(varIntCoder, iterableCoder(bytesCoder)) as never)
       .apply("WriteTransactions", ParDo.of<KV<bigint, Uint8Array[]>, never>(
         new KafkaTransactionalWriteDoFn(this.spec, env, this.options.shardWriterPool ? { pool: this.options.shardWriterPool } : {}) as never,
       ));
