@@ -2,7 +2,8 @@
 # Prepares the cross-language toolchain, cached between runs:
 #   - a Python virtualenv with the pinned apache-beam from PyPI
 #   - the Prism runner, built with `go install` from the Go module proxy at the same Beam version
-# Prints two lines, `python=<path>` and `prism=<path>`.
+#   - the Go example pipeline (examples/go/kafka_roundtrip, Beam Go SDK at that version), rebuilt when it changes
+# Prints `python=<path>`, `prism=<path>` and `go_example=<path>`.
 set -euo pipefail
 beam_version=${KBT_BEAM_VERSION:-2.77.0}
 cache=${KBT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-beam-ts}
@@ -24,5 +25,16 @@ if [ ! -x "$gobin/prism" ]; then
   GOBIN="$gobin" GOFLAGS=-mod=mod go install "github.com/apache/beam/sdks/v2/go/cmd/prism@v$beam_version" >&2
 fi
 
+# The Go example pins the Beam Go SDK in its own go.mod/go.sum; its binary is cached per source checksum.
+example_dir="$(cd "$(dirname "$0")/.." && pwd)/examples/go/kafka_roundtrip"
+example_sum=$(cat "$example_dir"/go.mod "$example_dir"/go.sum "$example_dir"/*.go | sha256sum | cut -c1-16)
+example="$gobin/kafka_roundtrip-$example_sum"
+if [ ! -x "$example" ]; then
+  echo "setup-xlang: building the Go example pipeline" >&2
+  (cd "$example_dir" && go build -o "$example.tmp" .) >&2
+  mv "$example.tmp" "$example"
+fi
+
 echo "python=$venv/bin/python"
 echo "prism=$gobin/prism"
+echo "go_example=$example"

@@ -1,7 +1,7 @@
 // Runs the uvu suites, one child process per file, and prints the total as `N passed, N failed`.
 // Usage: node dist/test/runner.js [unit|integration|xlang|all ...] [--filter substring]
 // Integration and xlang files share one real broker started here (KBT_BOOTSTRAP); xlang also gets the
-// Python/Prism toolchain (KBT_PYTHON, KBT_PRISM). A file that hangs is killed and named, never a CI timeout.
+// Python/Prism/Go toolchain (KBT_PYTHON, KBT_PRISM, KBT_GO_EXAMPLE). A file that hangs is killed and named, never a CI timeout.
 import { spawn, execFile } from "node:child_process";
 import { readdirSync, statSync, readFileSync, rmSync, mkdtempSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -58,6 +58,7 @@ async function xlangToolchain(): Promise<Record<string, string>> {
     const [key, value] = line.split("=", 2);
     if (key === "python" && value) env.KBT_PYTHON = value;
     if (key === "prism" && value) env.KBT_PRISM = value;
+    if (key === "go_example" && value) env.KBT_GO_EXAMPLE = value;
   }
   return env;
 }

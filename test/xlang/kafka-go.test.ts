@@ -1,0 +1,75 @@
+// Beam Go SDK's own kafkaio (examples/go/kafka_roundtrip, built by scripts/setup-xlang.sh) on Prism: Read and
+// Write are expanded by our service from the PascalCase payloads Go sends, executed by our worker; the Go DoFn in
+// between runs in the Go SDK's loopback worker. Exact output, against the real broker.
+import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
+import { suite } from "../harness.js";
+import { brokerBootstrap, createTopic, releaseBroker, testKafka, uniqueTopic } from "../infra/fixtures.js";
+import { startPrism, type Prism } from "../infra/prism.js";
+import { startServe, type RunningCli } from "../infra/service.js";
+
+const s = suite("xlang: Beam Go kafkaio on Prism", { timeoutMs: 240_000 });
+const RECORDS = 3000;
+let bootstrap = "";
+let prism: Prism;
+let service: RunningCli;
+
+s.before(async () => {
+  bootstrap = await brokerBootstrap();
+  prism = await startPrism();
+  service = await startServe();
+});
+s.after(async () => {
+  await Promise.all([prism?.stop(), service?.stop()]);
+  await releaseBroker();
+});
+
+function runGo(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  const binary = process.env.KBT_GO_EXAMPLE;
+  if (!binary) throw new Error("KBT_GO_EXAMPLE is not set: run through test/runner.ts (xlang)");
+  return new Promise((resolve) => {
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let output = "";
+    const collect = (c: Buffer) => { output = (output + c.toString()).slice(-100_000); };
+    child.stdout!.on("data", collect);
+    child.stderr!.on("data", collect);
+    const timer = setTimeout(() => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ } }, timeoutMs);
+    child.once("exit", (code) => { clearTimeout(timer); resolve({ code, output }); });
+  });
+}
+
+s.test("Go kafkaio.Read (MaxNumRecords) → Go ParDo → kafkaio.Write: every record once, upper-cased, keys kept", async () => {
+  const input = uniqueTopic("go-in");
+  const output = uniqueTopic("go-out");
+  await createTopic(bootstrap, input, 3);
+  await createTopic(bootstrap, output, 2);
+  const producer = testKafka(bootstrap).producer();
+  await producer.connect();
+  const messages = Array.from({ length: RECORDS }, (_, i) => ({ key: `key-${i}`, value: `value-${i}`, partition: i % 3 }));
+  await producer.send({ topic: input, acks: -1, messages });
+  await producer.disconnect();
+
+  const run = await runGo(["--expansion_addr", service.expansionAddress, "--bootstrap", bootstrap, "--input", input, "--output", output,
+    "--max_records", String(RECORDS), "--runner", "universal", "--endpoint", prism.jobEndpoint, "--environment_type", "LOOPBACK"], 200_000);
+  assert.is(run.code, 0, `go pipeline failed:\n${run.output.slice(-5000)}\n--- prism ---\n${prism.output().slice(-4000)}\n--- service ---\n${service.output().slice(-3000)}`);
+
+  const consumer = testKafka(bootstrap).consumer({ groupId: uniqueTopic("go-check") });
+  await consumer.connect();
+  await consumer.subscribe({ topic: output, fromBeginning: true });
+  const seen = new Map<string, string[]>();
+  await new Promise<void>((done) => {
+    let n = 0;
+    void consumer.run({ eachMessage: async ({ message }) => {
+      const key = message.key!.toString();
+      seen.set(key, [...(seen.get(key) ?? []), message.value!.toString()]);
+      if (++n === RECORDS) done();
+    } });
+  });
+  // Nothing beyond the expected count arrives either.
+  await new Promise((r) => setTimeout(r, 500));
+  await consumer.disconnect();
+  assert.is(seen.size, RECORDS);
+  for (let i = 0; i < RECORDS; i++) assert.equal(seen.get(`key-${i}`), [`VALUE-${i}`], `key-${i}`);
+});
+
+s.run();
