@@ -4,25 +4,12 @@
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { suite } from "../harness.js";
-import { brokerBootstrap, createTopic, releaseBroker, testKafka, uniqueTopic } from "../infra/fixtures.js";
-import { startPrism, type Prism } from "../infra/prism.js";
-import { startServe, type RunningCli } from "../infra/service.js";
+import { createTopic, testKafka, uniqueTopic } from "../infra/fixtures.js";
+import { useXlangStack } from "../infra/xlang-stack.js";
 
 const s = suite("xlang: Beam Go kafkaio on Prism", { timeoutMs: 240_000 });
 const RECORDS = 3000;
-let bootstrap = "";
-let prism: Prism;
-let service: RunningCli;
-
-s.before(async () => {
-  bootstrap = await brokerBootstrap();
-  prism = await startPrism();
-  service = await startServe();
-});
-s.after(async () => {
-  await Promise.all([prism?.stop(), service?.stop()]);
-  await releaseBroker();
-});
+const stack = useXlangStack(s);
 
 function runGo(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
   const binary = process.env.KBT_GO_EXAMPLE;
@@ -39,6 +26,7 @@ function runGo(args: string[], timeoutMs: number): Promise<{ code: number | null
 }
 
 s.test("Go kafkaio.Read (MaxNumRecords) → Go ParDo → kafkaio.Write: every record once, upper-cased, keys kept", async () => {
+  const { bootstrap, prism, service } = stack;
   const input = uniqueTopic("go-in");
   const output = uniqueTopic("go-out");
   await createTopic(bootstrap, input, 3);
@@ -51,7 +39,7 @@ s.test("Go kafkaio.Read (MaxNumRecords) → Go ParDo → kafkaio.Write: every re
 
   const run = await runGo(["--expansion_addr", service.expansionAddress, "--bootstrap", bootstrap, "--input", input, "--output", output,
     "--max_records", String(RECORDS), "--runner", "universal", "--endpoint", prism.jobEndpoint, "--environment_type", "LOOPBACK"], 200_000);
-  assert.is(run.code, 0, `go pipeline failed:\n${run.output.slice(-5000)}\n--- prism ---\n${prism.output().slice(-4000)}\n--- service ---\n${service.output().slice(-3000)}`);
+  assert.is(run.code, 0, `go pipeline failed:\n${run.output.slice(-5000)}\n${stack.logs()}`);
 
   const consumer = testKafka(bootstrap).consumer({ groupId: uniqueTopic("go-check") });
   await consumer.connect();

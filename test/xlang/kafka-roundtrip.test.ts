@@ -2,42 +2,29 @@
 // executed by our worker (process environment), against the real broker.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
-import { brokerBootstrap, releaseBroker, createTopic, uniqueTopic, testKafka, withAdmin } from "../infra/fixtures.js";
+import { createTopic, uniqueTopic, testKafka, withAdmin } from "../infra/fixtures.js";
 import { runPython, lastJsonLine, type PythonResult } from "../infra/python.js";
-import { startPrism, type Prism } from "../infra/prism.js";
-import { startServe, type RunningCli } from "../infra/service.js";
+import { useXlangStack } from "../infra/xlang-stack.js";
 
 const s = suite("xlang Kafka roundtrip on Prism", { timeoutMs: 240_000 });
-let bootstrap = "";
-let prism: Prism;
-let service: RunningCli;
-
-s.before(async () => {
-  bootstrap = await brokerBootstrap();
-  prism = await startPrism();
-  service = await startServe();
-});
-s.after(async () => {
-  await Promise.all([prism?.stop(), service?.stop()]);
-  await releaseBroker();
-});
+const stack = useXlangStack(s);
 
 function pipeline(mode: string, topic: string, count: number): Promise<PythonResult> {
-  return runPython("kafka_pipelines.py", [mode, "--expansion", service.expansionAddress, "--job-endpoint", prism.jobEndpoint,
-    "--bootstrap", bootstrap, "--topic", topic, "--count", String(count)], 200_000);
+  return runPython("kafka_pipelines.py", [mode, "--expansion", stack.service.expansionAddress, "--job-endpoint", stack.prism.jobEndpoint,
+    "--bootstrap", stack.bootstrap, "--topic", topic, "--count", String(count)], 200_000);
 }
 
 function withLogs<T>(result: PythonResult, parse: (r: PythonResult) => T): T {
   try {
     return parse(result);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n--- prism/worker output ---\n${prism.output().slice(-6000)}\n--- service ---\n${service.output().slice(-3000)}`);
+    throw new Error(`${(err as Error).message}\n${stack.logs()}`);
   }
 }
 
 /** Unequal partition sizes on purpose: Java's KafkaIO hangs reading N records from such a topic. */
 async function produceUnequal(topic: string, count: number): Promise<Map<string, string>> {
-  const producer = testKafka(bootstrap).producer();
+  const producer = testKafka(stack.bootstrap).producer();
   await producer.connect();
   const expected = new Map<string, string>();
   const messages = Array.from({ length: count }, (_, i) => {
@@ -51,10 +38,10 @@ async function produceUnequal(topic: string, count: number): Promise<Map<string,
 
 s.test("Python WriteToKafka writes 10,000 records through our worker, exactly", async () => {
   const topic = uniqueTopic("xw");
-  await createTopic(bootstrap, topic, 4);
+  await createTopic(stack.bootstrap, topic, 4);
   const out = withLogs(await pipeline("write", topic, 10_000), (r) => lastJsonLine<{ written: number }>(r));
   assert.is(out.written, 10_000);
-  const consumer = testKafka(bootstrap).consumer({ groupId: `g-${topic}` });
+  const consumer = testKafka(stack.bootstrap).consumer({ groupId: `g-${topic}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const seen = new Map<string, number>();
@@ -73,10 +60,10 @@ s.test("Python WriteToKafka writes 10,000 records through our worker, exactly", 
 
 s.test("Python WriteToKafka(with_headers=True) writes rows: key, value, headers and timestamp round-trip", async () => {
   const topic = uniqueTopic("xh");
-  await createTopic(bootstrap, topic, 1);
+  await createTopic(stack.bootstrap, topic, 1);
   const out = withLogs(await pipeline("write-headers", topic, 50), (r) => lastJsonLine<{ written: number }>(r));
   assert.is(out.written, 50);
-  const consumer = testKafka(bootstrap).consumer({ groupId: `g-${topic}` });
+  const consumer = testKafka(stack.bootstrap).consumer({ groupId: `g-${topic}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const seen: { key: string; value: string; n: string; timestamp: string }[] = [];
@@ -93,7 +80,7 @@ s.test("Python WriteToKafka(with_headers=True) writes rows: key, value, headers 
 
 s.test("Python ReadFromKafka(max_num_records=10000) reads 4 unequal partitions and finishes, exactly", async () => {
   const topic = uniqueTopic("xr");
-  await createTopic(bootstrap, topic, 4);
+  await createTopic(stack.bootstrap, topic, 4);
   const expected = await produceUnequal(topic, 10_000);
   const out = withLogs(await pipeline("read", topic, 10_000), (r) => lastJsonLine<{ records: [string | null, string | null][] }>(r));
   assert.is(out.records.length, 10_000);
@@ -104,8 +91,8 @@ s.test("Python ReadFromKafka(max_num_records=10000) reads 4 unequal partitions a
 
 s.test("Python ReadFromKafka(with_metadata=True) decodes our rows: topic, partition, offsets, headers", async () => {
   const topic = uniqueTopic("xm");
-  await createTopic(bootstrap, topic, 2);
-  const producer = testKafka(bootstrap).producer();
+  await createTopic(stack.bootstrap, topic, 2);
+  const producer = testKafka(stack.bootstrap).producer();
   await producer.connect();
   await producer.send({ topic, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({
     key: `k${i}`, value: `v${i}`, partition: i % 2, timestamp: String(1_700_000_000_000 + i), headers: { n: String(i) } })) });
@@ -128,23 +115,23 @@ s.test("an unbounded Python read counts fixed windows while one partition is idl
   const topic = uniqueTopic("xu");
   const results = uniqueTopic("xu-results");
   const group = `g-${topic}`;
-  await createTopic(bootstrap, topic, 4);
-  await createTopic(bootstrap, results, 1);
+  await createTopic(stack.bootstrap, topic, 4);
+  await createTopic(stack.bootstrap, results, 1);
   // Three 2 s windows in the recent past, 100 records each, on partitions 0-2; partition 3 stays idle.
   const base = (Math.floor(Date.now() / 2000) - 5) * 2000;
-  const producer = testKafka(bootstrap).producer();
+  const producer = testKafka(stack.bootstrap).producer();
   await producer.connect();
   await producer.send({ topic, acks: -1, messages: Array.from({ length: 300 }, (_, i) => ({
     value: `v${i}`, partition: i % 3, timestamp: String(base + Math.floor(i / 100) * 2000 + (i % 100) * 10) })) });
   await producer.disconnect();
 
-  const out = withLogs(await runPython("kafka_pipelines.py", ["unbounded", "--expansion", service.expansionAddress,
-    "--job-endpoint", prism.jobEndpoint, "--bootstrap", bootstrap, "--topic", topic, "--results-topic", results,
+  const out = withLogs(await runPython("kafka_pipelines.py", ["unbounded", "--expansion", stack.service.expansionAddress,
+    "--job-endpoint", stack.prism.jobEndpoint, "--bootstrap", stack.bootstrap, "--topic", topic, "--results-topic", results,
     "--group", group, "--run-seconds", "25"], 200_000), (r) => lastJsonLine<{ state: string }>(r));
   assert.match(out.state, /CANCEL|DONE/);
 
   const counts = new Map<number, number>();
-  const consumer = testKafka(bootstrap).consumer({ groupId: `check-${results}` });
+  const consumer = testKafka(stack.bootstrap).consumer({ groupId: `check-${results}` });
   await consumer.connect();
   await consumer.subscribe({ topic: results, fromBeginning: true });
   await new Promise<void>((done) => {
@@ -159,7 +146,7 @@ s.test("an unbounded Python read counts fixed windows while one partition is idl
   assert.equal([...counts.entries()].sort((a, b) => a[0] - b[0]),
     [[base / 1000, 100], [base / 1000 + 2, 100], [base / 1000 + 4, 100]], "each window fired once with its 100 records");
 
-  const committed = await withAdmin(bootstrap, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
+  const committed = await withAdmin(stack.bootstrap, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
   const byPartition = Object.fromEntries(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
   assert.equal(byPartition, { 0: "100", 1: "100", 2: "100", 3: "-1" }, "finalized bundles committed the offsets read");
 });
