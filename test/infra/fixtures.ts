@@ -44,3 +44,52 @@ export async function withAdmin<T>(bootstrap: string, fn: (admin: Admin) => Prom
     await admin.disconnect();
   }
 }
+
+/** A record as a test checks it: text key/value/headers (null when absent). */
+export interface ConsumedRecord {
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timestamp: bigint;
+}
+
+/**
+ * Reads a topic from the beginning (a throwaway group) until `count` records arrived, then `settleMs` more so that
+ * records beyond the expected count are seen too: callers assert the exact list. Fails after `timeoutMs` naming
+ * how many arrived.
+ */
+export async function consumeTopic(bootstrap: string, topic: string, count: number,
+  options: { timeoutMs?: number; settleMs?: number } = {}): Promise<ConsumedRecord[]> {
+  const records: ConsumedRecord[] = [];
+  if (count === 0 && !options.settleMs) return records;
+  const consumer = testKafka(bootstrap).consumer({ groupId: uniqueTopic("check") });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let reached: () => void = () => undefined;
+    const enough = new Promise<void>((r) => { reached = r; });
+    await consumer.run({ eachMessage: async ({ partition, message }) => {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(message.headers ?? {})) if (value !== undefined) headers[name] = value.toString();
+      records.push({ partition, offset: BigInt(message.offset), key: message.key?.toString() ?? null,
+        value: message.value?.toString() ?? null, headers, timestamp: BigInt(message.timestamp) });
+      if (records.length >= count) reached();
+    } });
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${topic}: ${records.length} of ${count} records after ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([enough, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+    await new Promise((r) => setTimeout(r, options.settleMs ?? 300));
+    return [...records];
+  } finally {
+    await consumer.disconnect();
+  }
+}

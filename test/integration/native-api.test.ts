@@ -1,7 +1,7 @@
 // The native TypeScript API on the local runner against the real broker: readFromKafka → Map → writeToKafka.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
-import { brokerBootstrap, releaseBroker, createTopic, uniqueTopic, testKafka } from "../infra/fixtures.js";
+import { brokerBootstrap, releaseBroker, consumeTopic, createTopic, uniqueTopic, testKafka } from "../infra/fixtures.js";
 import { Pipeline, Map as MapT } from "../../src/pipeline/index.js";
 import { LocalRunner } from "../../src/runners/local/index.js";
 import { readFromKafka, writeToKafka, closeAllClients, type KafkaKV } from "../../src/kafka/index.js";
@@ -33,17 +33,9 @@ s.test("a bounded read of 3 unequal partitions transforms and writes every recor
   const handle = p.run(new LocalRunner());
   assert.is(await handle.waitUntilFinish(60_000), "DONE");
 
-  const consumer = testKafka(bootstrap).consumer({ groupId: `g-${output}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: output, fromBeginning: true });
-  const seen = new Map<string, string>();
-  await new Promise<void>((done) => {
-    void consumer.run({ eachMessage: async ({ message }) => {
-      seen.set(message.key!.toString(), message.value!.toString());
-      if (seen.size === 3000) done();
-    } });
-  });
-  await consumer.disconnect();
+  const written = await consumeTopic(bootstrap, output, 3000);
+  assert.is(written.length, 3000);
+  const seen = new Map(written.map((r) => [r.key, r.value]));
   for (let i = 0; i < 3000; i++) assert.is(seen.get(`k${i}`), `V${i}`);
 });
 

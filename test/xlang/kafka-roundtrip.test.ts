@@ -2,7 +2,7 @@
 // executed by our worker (process environment), against the real broker.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
-import { createTopic, uniqueTopic, testKafka, withAdmin } from "../infra/fixtures.js";
+import { consumeTopic, createTopic, uniqueTopic, testKafka, withAdmin } from "../infra/fixtures.js";
 import { runPython, lastJsonLine, type PythonResult } from "../infra/python.js";
 import { useXlangStack } from "../infra/xlang-stack.js";
 
@@ -41,20 +41,10 @@ s.test("Python WriteToKafka writes 10,000 records through our worker, exactly", 
   await createTopic(stack.bootstrap, topic, 4);
   const out = withLogs(await pipeline("write", topic, 10_000), (r) => lastJsonLine<{ written: number }>(r));
   assert.is(out.written, 10_000);
-  const consumer = testKafka(stack.bootstrap).consumer({ groupId: `g-${topic}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const seen = new Map<string, number>();
-  await new Promise<void>((done) => {
-    let n = 0;
-    void consumer.run({ eachMessage: async ({ message }) => {
-      const value = message.value!.toString();
-      seen.set(value, (seen.get(value) ?? 0) + 1);
-      if (++n === 10_000) done();
-    } });
-  });
-  await consumer.disconnect();
-  assert.is(seen.size, 10_000);
+  const written = await consumeTopic(stack.bootstrap, topic, 10_000);
+  assert.is(written.length, 10_000);
+  const seen = new Map<string | null, number>();
+  for (const { value } of written) seen.set(value, (seen.get(value) ?? 0) + 1);
   for (let i = 0; i < 10_000; i++) assert.is(seen.get(`value-${i}`), 1, `value-${i} exactly once`);
 });
 
@@ -63,19 +53,9 @@ s.test("Python WriteToKafka(with_headers=True) writes rows: key, value, headers 
   await createTopic(stack.bootstrap, topic, 1);
   const out = withLogs(await pipeline("write-headers", topic, 50), (r) => lastJsonLine<{ written: number }>(r));
   assert.is(out.written, 50);
-  const consumer = testKafka(stack.bootstrap).consumer({ groupId: `g-${topic}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const seen: { key: string; value: string; n: string; timestamp: string }[] = [];
-  await new Promise<void>((done) => {
-    void consumer.run({ eachMessage: async ({ message }) => {
-      seen.push({ key: message.key!.toString(), value: message.value!.toString(), n: message.headers!.n!.toString(), timestamp: message.timestamp });
-      if (seen.length === 50) done();
-    } });
-  });
-  await consumer.disconnect();
-  seen.sort((a, b) => Number(a.n) - Number(b.n));
-  assert.equal(seen, Array.from({ length: 50 }, (_, i) => ({ key: `key-${i}`, value: `value-${i}`, n: String(i), timestamp: String(1_700_000_000_000 + i) })));
+  const seen = (await consumeTopic(stack.bootstrap, topic, 50)).map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }));
+  seen.sort((a, b) => Number(a.headers.n) - Number(b.headers.n));
+  assert.equal(seen, Array.from({ length: 50 }, (_, i) => ({ key: `key-${i}`, value: `value-${i}`, headers: { n: String(i) }, timestamp: 1_700_000_000_000n + BigInt(i) })));
 });
 
 s.test("Python ReadFromKafka(max_num_records=10000) reads 4 unequal partitions and finishes, exactly", async () => {

@@ -2,7 +2,7 @@
 // against our expansion service: discovery, construction, our error text, and a RAW roundtrip on Prism.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
-import { brokerBootstrap, releaseBroker, createTopic, uniqueTopic, testKafka } from "../infra/fixtures.js";
+import { brokerBootstrap, releaseBroker, consumeTopic, createTopic, uniqueTopic, testKafka } from "../infra/fixtures.js";
 import { runPython, lastJsonLine, type PythonResult } from "../infra/python.js";
 import { startPrism, type Prism } from "../infra/prism.js";
 import { startServe, type RunningCli } from "../infra/service.js";
@@ -86,19 +86,9 @@ s.test("Prism: managed.Write RAW of 100 rows, then managed.Read RAW reads exactl
   assert.is(written.written, 100);
 
   // What Kafka holds: 100 records, values value-0..99, no keys.
-  const consumer = testKafka(bootstrap).consumer({ groupId: `g-${topic}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const inKafka: string[] = [];
-  const keys = new Set<string | null>();
-  await new Promise<void>((done) => {
-    void consumer.run({ eachMessage: async ({ message }) => {
-      inKafka.push(message.value!.toString());
-      keys.add(message.key === null ? null : message.key.toString("hex"));
-      if (inKafka.length === 100) done();
-    } });
-  });
-  await consumer.disconnect();
+  const inTopic = await consumeTopic(bootstrap, topic, 100);
+  const inKafka = inTopic.map((r) => r.value);
+  const keys = new Set(inTopic.map((r) => r.key));
   const expected = Array.from({ length: 100 }, (_, i) => `value-${i}`).sort();
   assert.equal([...inKafka].sort(), expected);
   assert.equal([...keys], [null]);

@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { suite } from "../harness.js";
-import { brokerBootstrap, createTopic, releaseBroker, testKafka, uniqueTopic, withAdmin } from "../infra/fixtures.js";
+import { brokerBootstrap, consumeTopic, createTopic, releaseBroker, testKafka, uniqueTopic, withAdmin } from "../infra/fixtures.js";
 import { repoRoot } from "../infra/paths.js";
 import { startPrism, type Prism } from "../infra/prism.js";
 import { metricValue, startServeProcess, type ServeProcess } from "../integration/service-fixtures.js";
@@ -65,20 +65,11 @@ async function committed(groupId: string, topic: string): Promise<Map<number, bi
   });
 }
 
-/** Every value in the topic (read with a throwaway group up to the current end offsets). */
+/** Every value in the topic (up to its current end offsets). */
 async function valuesIn(topic: string): Promise<string[]> {
   const ends = await highWatermarks(topic);
   const total = [...ends.values()].reduce((a, b) => a + Number(b), 0);
-  const values: string[] = [];
-  if (total === 0) return values;
-  const consumer = testKafka(bootstrap).consumer({ groupId: uniqueTopic("peek") });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((done) => {
-    void consumer.run({ eachMessage: async ({ message }) => { values.push(message.value!.toString()); if (values.length >= total) done(); } });
-  });
-  await consumer.disconnect();
-  return values;
+  return (await consumeTopic(bootstrap, topic, total, { settleMs: 0 })).map((r) => r.value ?? "");
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, context: () => string): Promise<void> {
