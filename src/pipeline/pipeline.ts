@@ -1,7 +1,7 @@
 // The typed pipeline API: a Pipeline records applied transforms into a plain-data graph; PCollections are typed
 // handles onto that graph; a runner executes it.
 import { GLOBAL_WINDOW_FN, type Coder, type WindowFn } from "../sdf/index.js";
-import type { PCollectionNode, PipelineGraph, TransformNode, TransformPayload } from "./graph.js";
+import type { PCollectionNode, PipelineGraph, TransformPayload } from "./graph.js";
 
 export abstract class PTransform<I, O> {
   constructor(readonly label: string) {}

@@ -20,7 +20,13 @@ class CheckDoFn<T> implements DoFn<KV<null, Entry<T>[]>, never> {
   process(group: KV<null, Entry<T>[]>): void {
     const values: T[] = [];
     for (const entry of group.value) if (!entry.marker) values.push(entry.value);
-    this.check(values);
+    try {
+      this.check(values);
+    } catch (err) {
+      // Name the assertion: a pipeline can hold several, and the failure surfaces far from where it was declared.
+      if (err instanceof Error && !err.message.startsWith(`${this.label}: `)) err.message = `${this.label}: ${err.message}`;
+      throw err;
+    }
   }
 }
 
