@@ -16,6 +16,12 @@ export interface DataChannelOptions {
   readonly flushIntervalMs?: number;
 }
 
+export interface BundleOutput<T> {
+  send(element: T): Promise<void> | undefined;
+  close(): Promise<void>;
+  discard(): void;
+}
+
 class Inbox {
   private readonly chunks: Uint8Array[] = [];
   private ended = false;
@@ -64,22 +70,38 @@ class Inbox {
 class Outbox<T> {
   private readonly writer = new ByteWriter(64 * 1024);
   private timer: NodeJS.Timeout | undefined;
+  /** A failed timed flush: the next send or flush reports it (a timer has nobody to throw to). */
+  private failure: Error | undefined;
+  private discarded = false;
   constructor(private readonly channel: DataChannel, private readonly instructionId: string,
     private readonly transformId: string, private readonly coder: Coder<T>) {}
 
   send(element: T): Promise<void> | undefined {
+    if (this.failure) throw this.failure;
     this.coder.encode(element, this.writer, "nested");
     if (this.writer.length >= this.channel.flushBytes) return this.flush(false);
-    this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(false); }, this.channel.flushIntervalMs);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.flush(false).catch((err: unknown) => { this.failure ??= err instanceof Error ? err : new Error(String(err)); });
+    }, this.channel.flushIntervalMs);
     return undefined;
   }
 
   flush(isLast: boolean): Promise<void> {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.discarded) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
     if (this.writer.length === 0 && !isLast) return Promise.resolve();
     const data = this.writer.finish();
     this.writer.reset();
     return this.channel.write({ data: [{ instructionId: this.instructionId, transformId: this.transformId, data, isLast }] });
+  }
+
+  /** A failed bundle's output: nothing more is sent. */
+  discard(): void {
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    this.discarded = true;
+    this.writer.reset();
   }
 }
 
@@ -149,10 +171,13 @@ export class DataChannel {
     return this.inbox(instructionId, transformId).elements(coder);
   }
 
-  /** An output for a bundle's sink transform: `send` per element, then `close()` (flush with is_last). */
-  output<T>(instructionId: string, transformId: string, coder: Coder<T>): { send(element: T): Promise<void> | undefined; close(): Promise<void> } {
+  /**
+   * An output for a bundle's sink transform: `send` per element, then `close()` (flush with is_last), or
+   * `discard()` when the bundle failed.
+   */
+  output<T>(instructionId: string, transformId: string, coder: Coder<T>): BundleOutput<T> {
     const outbox = new Outbox(this, instructionId, transformId, coder);
-    return { send: (e) => outbox.send(e), close: () => outbox.flush(true) };
+    return { send: (e) => outbox.send(e), close: () => outbox.flush(true), discard: () => outbox.discard() };
   }
 
   /** Forgets a finished (or failed) bundle's inboxes. */

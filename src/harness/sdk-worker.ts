@@ -191,6 +191,7 @@ export class SdkWorker {
         monitoringData: this.shortIds.monitoringData(samples),
       };
     } catch (err) {
+      for (const out of outputs.values()) out.discard();
       this.events.onBundle?.("error", {});
       void processor.teardown().catch(() => undefined);
       throw err;
