@@ -2,13 +2,14 @@
 // the pieces other layers need (specs, coders, client, config, errors).
 import type { AnyDoFn, AnySplittableDoFn } from "../sdf/index.js";
 import type { DoFnPayload } from "../model/dofn-payload.js";
-import { SourceDescriptorsDoFn, ReadFromKafkaDoFn, type ReadSpec } from "./read/index.js";
+import { SourceDescriptorsDoFn, ReadFromKafkaDoFn, PartitionDiscoveryDoFn, type ReadSpec } from "./read/index.js";
 import { kafkaWriteDoFnFactory } from "./write/index.js";
 import { schemaTransformDoFnFactories } from "./schematransform/index.js";
 
 export { readFromKafka, ReadFromKafka, readSpecFromOptions, isBoundedRead, SourceDescriptorsDoFn, ReadFromKafkaDoFn,
+  PartitionDiscoveryDoFn, discoversPartitions, readFromKafkaWithDeadLetters, ReadFromKafkaWithDeadLetters, DEAD_LETTER_TAG,
   kafkaRecordRowSchema, readOutputCoder } from "./read/index.js";
-export type { ReadFromKafkaOptions, ReadSpec, KafkaKV, KafkaRecordRow, TimestampPolicyName, SourceDescriptor } from "./read/index.js";
+export type { ReadFromKafkaOptions, ReadSpec, ReadWithDeadLetters, KafkaDeadLetter, KafkaKV, KafkaRecordRow, TimestampFn, TimestampPolicyName, SourceDescriptor } from "./read/index.js";
 export { writeToKafka, WriteToKafka, writeSpecFromOptions, WriteToKafkaDoFn, KafkaWriteResult, KafkaWriteError, kafkaWriteDoFnFactory } from "./write/index.js";
 export type { WriteToKafkaOptions, WriteToKafkaNativeOptions, WriteSpec, WriteFunctions, WriteRecord, Partitioner } from "./write/index.js";
 export { KafkaConfigError, KafkaClientError, KafkaTimeoutError } from "./errors.js";
@@ -17,6 +18,7 @@ export { closeAllClients } from "./client/index.js";
 /** The DoFns a worker builds from their JSON payloads (ParDoPayload.do_fn under KBT_DOFN_URN). */
 export const kafkaDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) => AnyDoFn | AnySplittableDoFn>> = Object.freeze({
   kafka_read_descriptors: (payload: DoFnPayload) => new SourceDescriptorsDoFn(payload.read as ReadSpec),
+  kafka_read_discovery: (payload: DoFnPayload) => new PartitionDiscoveryDoFn(payload.read as ReadSpec),
   kafka_read: (payload: DoFnPayload) => new ReadFromKafkaDoFn(payload.read as ReadSpec),
   kafka_write: kafkaWriteDoFnFactory,
   ...schemaTransformDoFnFactories,

@@ -141,6 +141,23 @@ s.test("windows over an unbounded source fire as the watermark passes them, with
   assert.equal(fired, fired.map((_, i) => ({ count: 10, end: BigInt((i + 1) * 1000) })));
 });
 
+s.test("an upstream SDF that resumes after a delay still runs while a downstream SDF always has work", async () => {
+  // Upstream: one element per call, every 20 ms (as partition discovery). Downstream: each element is an endless
+  // counter that resumes at once, so its stage never runs dry; the upstream stage must still get its turns.
+  const upstream = new CounterSdf({ perCall: 1, resumeDelayMs: 20 });
+  const downstream = new CounterSdf({ perCall: 1 });
+  const p = Pipeline.create();
+  p.apply(Create.of(["source"]))
+    .apply("Upstream", ParDo.of(upstream))
+    .apply("ToName", ParDo.of<bigint, string>({ process(n, ctx) { ctx.output(`counter-${n}`); } }))
+    .apply("Downstream", ParDo.of(downstream));
+  const handle = p.run(new LocalRunner({ maxBundleDurationMs: 100 }));
+  await new Promise((r) => setTimeout(r, 1_000));
+  await handle.cancel();
+  assert.ok(upstream.calls >= 5, `the upstream SDF ran ${upstream.calls} time(s) in 1 s`);
+  assert.ok(downstream.calls > upstream.calls, "the downstream SDF ran too");
+});
+
 s.test("a bounded run finishes on its own; waitUntilFinish times out with RUNNING for an unbounded one", async () => {
   const p = Pipeline.create();
   p.apply(Create.of(["counter"])).apply("Counter", ParDo.of(new CounterSdf({ perCall: 3, resumeDelayMs: 5 })));

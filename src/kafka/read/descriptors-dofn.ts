@@ -35,7 +35,8 @@ export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
     }
   }
 
-  private async partitions(client: KafkaClient): Promise<TopicPartition[]> {
+  /** The partitions the read covers right now: the explicit ones, or every partition of its topics / pattern. */
+  async partitions(client: KafkaClient): Promise<TopicPartition[]> {
     if (this.spec.topicPartitions.length > 0) return [...this.spec.topicPartitions];
     const topics = this.spec.topicPattern !== null ? await client.listTopics(new RegExp(this.spec.topicPattern)) : [...this.spec.topics];
     const found = await client.partitionsFor(topics);

@@ -1,14 +1,19 @@
 // The read's public pieces and its native API transform.
-import { PTransform, PCollection, PBegin, Impulse, ParDo, type ExpandContext } from "../../pipeline/index.js";
-import { readSpecFromOptions, type ReadFromKafkaOptions, type ReadSpec } from "./spec.js";
+import { PTransform, PCollection, PBegin, Impulse, ParDo, MAIN_OUTPUT, type ExpandContext } from "../../pipeline/index.js";
+import { KafkaConfigError } from "../errors.js";
+import { isBoundedRead, readSpecFromOptions, type ReadFromKafkaOptions, type ReadSpec, type TimestampFn } from "./spec.js";
 import { SourceDescriptorsDoFn } from "./descriptors-dofn.js";
-import { ReadFromKafkaDoFn } from "./read-dofn.js";
+import { ReadFromKafkaDoFn, DEAD_LETTER_TAG, type KafkaDeadLetter } from "./read-dofn.js";
+import { PartitionDiscoveryDoFn } from "./discovery-dofn.js";
 import type { KafkaRecordRow } from "./record-row.js";
 
 export { readSpecFromOptions, isBoundedRead, READ_DEFAULTS } from "./spec.js";
-export type { ReadFromKafkaOptions, ReadSpec, TimestampPolicyName, TopicPartitionRef } from "./spec.js";
+export type { ReadFromKafkaOptions, ReadSpec, TimestampFn, TimestampPolicyName, TopicPartitionRef } from "./spec.js";
 export { SourceDescriptorsDoFn } from "./descriptors-dofn.js";
-export { ReadFromKafkaDoFn } from "./read-dofn.js";
+export { ReadFromKafkaDoFn, DEAD_LETTER_TAG } from "./read-dofn.js";
+export type { KafkaDeadLetter } from "./read-dofn.js";
+export { PartitionDiscoveryDoFn, DiscoveryTracker, discoveryRestrictionCoder } from "./discovery-dofn.js";
+export type { DiscoveryRestriction } from "./discovery-dofn.js";
 export type { ReadBounds } from "./read-dofn.js";
 export { kafkaRecordRowSchema, TIMESTAMP_TYPE_IDS, TIMESTAMP_TYPE_NAMES } from "./record-row.js";
 export type { KafkaRecordRow } from "./record-row.js";
@@ -23,20 +28,63 @@ export interface KafkaKV<K = Buffer, V = Buffer> {
   readonly value: V | null;
 }
 
+/**
+ * True when the read's first step keeps looking for new partitions: an unbounded read of topics (or a pattern) with
+ * a discovery interval. Bounded reads fix their partitions and end offsets at start.
+ */
+export function discoversPartitions(spec: ReadSpec): boolean {
+  return spec.partitionDiscoveryIntervalMs !== null && spec.topicPartitions.length === 0 && !isBoundedRead(spec);
+}
+
 /** Impulse → source descriptors → the read SDF: the same graph the expansion service builds for other SDKs. */
 export class ReadFromKafka<T> extends PTransform<PBegin, PCollection<T>> {
   readonly spec: ReadSpec;
+  private readonly timestampFn: TimestampFn | undefined;
   constructor(options: ReadFromKafkaOptions, label = "ReadFromKafka") {
     super(label);
     this.spec = readSpecFromOptions(options);
+    this.timestampFn = options.timestampFn;
   }
 
   expand(input: PBegin, _context: ExpandContext): PCollection<T> {
-    return input.pipeline
-      .apply("Impulse", new Impulse())
-      .apply("SourceDescriptors", ParDo.of(new SourceDescriptorsDoFn(this.spec)))
-      .apply("Read", ParDo.of(new ReadFromKafkaDoFn(this.spec))) as PCollection<T>;
+    if (this.spec.deadLetters) throw new KafkaConfigError("deadLetters", "use readFromKafkaWithDeadLetters, which returns the dead-letter output");
+    return descriptorsOf(input, this.spec).apply("Read", ParDo.of(new ReadFromKafkaDoFn(this.spec, undefined, this.timestampFn))) as PCollection<T>;
   }
+}
+
+function descriptorsOf(input: PBegin, spec: ReadSpec): PCollection<Uint8Array> {
+  const descriptors = discoversPartitions(spec) ? new PartitionDiscoveryDoFn(spec) : new SourceDescriptorsDoFn(spec);
+  return input.pipeline
+    .apply("Impulse", new Impulse())
+    .apply("SourceDescriptors", ParDo.of<Uint8Array, Uint8Array>(descriptors));
+}
+
+export interface ReadWithDeadLetters<T> {
+  readonly records: PCollection<T>;
+  /** Records whose key or value failed to deserialize, with the error; their offsets count as read. */
+  readonly deadLetters: PCollection<KafkaDeadLetter>;
+}
+
+/** The read with a second output for records that fail to deserialize (instead of failing the pipeline). */
+export class ReadFromKafkaWithDeadLetters<T> extends PTransform<PBegin, ReadWithDeadLetters<T>> {
+  readonly spec: ReadSpec;
+  private readonly timestampFn: TimestampFn | undefined;
+  constructor(options: ReadFromKafkaOptions, label = "ReadFromKafka") {
+    super(label);
+    this.spec = readSpecFromOptions({ ...options, deadLetters: true });
+    this.timestampFn = options.timestampFn;
+  }
+
+  expand(input: PBegin, _context: ExpandContext): ReadWithDeadLetters<T> {
+    const outputs = descriptorsOf(input, this.spec)
+      .apply("Read", ParDo.of(new ReadFromKafkaDoFn(this.spec, undefined, this.timestampFn)).withOutputs(MAIN_OUTPUT, [DEAD_LETTER_TAG]));
+    return { records: outputs[MAIN_OUTPUT] as PCollection<T>, deadLetters: outputs[DEAD_LETTER_TAG] as PCollection<KafkaDeadLetter> };
+  }
+}
+
+/** `p.apply(readFromKafkaWithDeadLetters({...}))` → `{ records, deadLetters }`. */
+export function readFromKafkaWithDeadLetters<K = Buffer, V = Buffer>(options: ReadFromKafkaOptions): ReadFromKafkaWithDeadLetters<KafkaKV<K, V>> {
+  return new ReadFromKafkaWithDeadLetters(options);
 }
 
 /** Reads Kafka in a TypeScript pipeline: `p.apply(readFromKafka({ consumerConfig, topics, ... }))`. */

@@ -20,7 +20,27 @@ import { LatestOffsets } from "./latest-offsets.js";
 import { timestampPolicy, type TimestampPolicy } from "./timestamps.js";
 import { readOutputCoder } from "./coders.js";
 import { TIMESTAMP_TYPE_IDS, TIMESTAMP_TYPE_NAMES, type KafkaRecordRow } from "./record-row.js";
-import type { ReadSpec } from "./spec.js";
+import type { ReadSpec, TimestampFn } from "./spec.js";
+
+/** The local output name of the dead-letter output (a read with spec.deadLetters). */
+export const DEAD_LETTER_TAG = "deadLetters";
+
+/** A record that could not be deserialized, as the dead-letter output carries it (key and value copied). */
+export interface KafkaDeadLetter {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly timestamp: bigint;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly { readonly key: string; readonly value: Buffer | null }[];
+  /** What failed, e.g. "value: invalid JSON (12 bytes)". */
+  readonly error: string;
+}
+
+function copyOf(bytes: Buffer | null): Buffer | null {
+  return bytes === null ? null : Buffer.from(bytes);
+}
 
 /** Work bounds of one processElement call before it checkpoints (keeps bundles short and splits cheap). */
 export interface ReadBounds {
@@ -52,7 +72,8 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
   readonly restrictionCoder = offsetRangeCoder;
   readonly watermarkStateCoder = watermarkInstantCoder;
   readonly unboundedPerElement: boolean;
-  readonly outputCoder: Coder<unknown>;
+  /** Undefined for JSON values: they have no standard coder, so such a read runs in-process only. */
+  readonly outputCoder: Coder<unknown> | undefined;
   readonly requestsFinalization: boolean;
   private readonly options: ConsumerOptions;
   private readonly policy: TimestampPolicy;
@@ -63,16 +84,16 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
   /** Since when each partition has been caught up with nothing new (idle watermark). */
   private readonly quietSince = new Map<string, number>();
 
-  constructor(readonly spec: ReadSpec, private readonly bounds: ReadBounds = DEFAULT_BOUNDS) {
-    this.options = parseConsumerConfig(spec.consumerConfig, { logger: () => undefined });
-    this.policy = timestampPolicy(spec.timestampPolicy, spec.maxOutOfOrderDelayMs, spec.idlePartitionTimeoutMs);
-    this.unboundedPerElement = spec.stopReadTime === null && spec.maxNumRecords === null && !spec.stopAtEndOffsets;
-    this.outputCoder = readOutputCoder(spec);
-    this.requestsFinalization = spec.commitOffsetsInFinalize;
-  }
+  /** Absent for a read with a custom timestamp function: it cannot be rebuilt from a payload. */
+  readonly doFnPayload?: () => DoFnPayload;
 
-  doFnPayload(): DoFnPayload {
-    return { fn: "kafka_read", read: this.spec };
+  constructor(readonly spec: ReadSpec, private readonly bounds: ReadBounds = DEFAULT_BOUNDS, timestampFn?: TimestampFn) {
+    this.options = parseConsumerConfig(spec.consumerConfig, { logger: () => undefined });
+    this.policy = timestampPolicy(spec.timestampPolicy, spec.maxOutOfOrderDelayMs, spec.idlePartitionTimeoutMs, Date.now, timestampFn);
+    if (spec.timestampPolicy !== "Custom") this.doFnPayload = () => ({ fn: "kafka_read", read: this.spec });
+    this.unboundedPerElement = spec.stopReadTime === null && spec.maxNumRecords === null && !spec.stopAtEndOffsets;
+    this.outputCoder = spec.valueFormat === "json" || spec.keyFormat === "json" ? undefined : readOutputCoder(spec);
+    this.requestsFinalization = spec.commitOffsetsInFinalize;
   }
 
   setup(): void {
@@ -164,14 +185,34 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
       };
       return row;
     }
+    let part = "key";
     try {
-      return { key: deserialize(this.spec.keyFormat, record.key), value: deserialize(this.spec.valueFormat, record.value) };
+      const key = deserialize(this.spec.keyFormat, record.key);
+      part = "value";
+      return { key, value: deserialize(this.spec.valueFormat, record.value) };
     } catch (err) {
       if (err instanceof DeserializationError) {
-        throw new DeserializationError(`${d.topic}-${d.partition}@${record.offset}: ${err.message}`, { cause: err });
+        throw new DeserializationError(`${d.topic}-${d.partition}@${record.offset}: ${part}: ${err.message}`, { cause: err });
       }
       throw err;
     }
+  }
+
+  /** A record that failed to deserialize: to the dead-letter output when there is one, else the read fails. */
+  private deadLetter(context: ProcessContext<unknown>, d: SourceDescriptor, record: KafkaRecord, err: unknown, timestamp: Instant): void | Promise<void> {
+    if (!this.spec.deadLetters || !(err instanceof DeserializationError)) throw err;
+    context.metrics.counter(`deserialization_errors/${d.topic}`).inc();
+    const letter: KafkaDeadLetter = {
+      topic: d.topic,
+      partition: d.partition,
+      offset: record.offset,
+      timestamp: record.timestamp,
+      key: copyOf(record.key),
+      value: copyOf(record.value),
+      headers: record.headers.map((h) => ({ key: h.key, value: copyOf(h.value) })),
+      error: err.message,
+    };
+    return context.outputTagged(DEAD_LETTER_TAG, letter, timestamp);
   }
 
   private commitOnFinalize(context: ProcessContext<unknown>, d: SourceDescriptor, nextOffset: bigint): void {
@@ -235,7 +276,14 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
           return done(ProcessContinuation.stop());
         }
         if (!tracker.tryClaim(record.offset)) return done(ProcessContinuation.stop());
-        const pending = context.outputWithTimestamp(this.toOutput(d, record), timestamp);
+        let output: unknown;
+        let pending;
+        try {
+          output = this.toOutput(d, record);
+        } catch (err) {
+          pending = this.deadLetter(context, d, record, err, timestamp);
+        }
+        if (output !== undefined) pending = context.outputWithTimestamp(output, timestamp);
         if (pending) await pending;
         next = record.offset + 1n;
         emitted++;

@@ -4,8 +4,16 @@
 import { KafkaConfigError } from "../errors.js";
 import { parseConsumerConfig } from "../config/index.js";
 import { resolveSerdeFormat, type SerdeFormat } from "../serde.js";
+import type { KafkaRecord } from "../client/index.js";
 
 export type TimestampPolicyName = "ProcessingTime" | "CreateTime" | "LogAppendTime";
+
+/**
+ * A custom event time for each record (Beam's custom TimestampPolicy): ms since the epoch. The watermark trails the
+ * newest timestamp by maxOutOfOrderDelayMs, and idle partitions advance it as for CreateTime. A function cannot
+ * travel in a payload: a read with one runs in-process only (the local runner), not on a Fn API worker.
+ */
+export type TimestampFn = (record: KafkaRecord, topic: string, partition: number) => bigint | number;
 
 export interface TopicPartitionRef {
   readonly topic: string;
@@ -37,6 +45,8 @@ export interface ReadFromKafkaOptions {
   /** Commit the offsets of finalized bundles to group.id (needs group.id). */
   readonly commitOffsetsInFinalize?: boolean;
   readonly timestampPolicy?: TimestampPolicyName;
+  /** A custom event time per record, instead of timestampPolicy (in-process pipelines only). */
+  readonly timestampFn?: TimestampFn;
   /** CreateTime: how far behind the newest create time the watermark trails (out-of-order tolerance). */
   readonly maxOutOfOrderDelayMs?: number;
   /** A partition with no new records for this long advances its watermark to wall time minus the delay. */
@@ -49,6 +59,11 @@ export interface ReadFromKafkaOptions {
   readonly partitionDiscoveryIntervalMs?: number;
   /** Resume delay after a fetch returned nothing. */
   readonly emptyPollResumeDelayMs?: number;
+  /**
+   * Records whose key or value fail to deserialize go to a dead-letter output (record + error) instead of failing
+   * the read. Set by readFromKafkaWithDeadLetters, which returns that output.
+   */
+  readonly deadLetters?: boolean;
 }
 
 /** The validated, JSON-able form. bigint values are decimal strings. */
@@ -65,13 +80,15 @@ export interface ReadSpec {
   readonly maxNumRecords: string | null;
   readonly maxReadTimeMs: number | null;
   readonly commitOffsetsInFinalize: boolean;
-  readonly timestampPolicy: TimestampPolicyName;
+  /** "Custom" when the native API was given a timestampFn (it is not part of the spec). */
+  readonly timestampPolicy: TimestampPolicyName | "Custom";
   readonly maxOutOfOrderDelayMs: number;
   readonly idlePartitionTimeoutMs: number;
   readonly withMetadata: boolean;
   readonly pollTimeoutMs: number;
   readonly partitionDiscoveryIntervalMs: number | null;
   readonly emptyPollResumeDelayMs: number;
+  readonly deadLetters: boolean;
 }
 
 export const READ_DEFAULTS = Object.freeze({
@@ -124,10 +141,17 @@ export function readSpecFromOptions(options: ReadFromKafkaOptions): ReadSpec {
     }
   }
 
-  const timestampPolicy = options.timestampPolicy ?? READ_DEFAULTS.timestampPolicy;
-  if (!POLICIES.includes(timestampPolicy)) {
-    throw new KafkaConfigError("timestampPolicy", `must be one of ${POLICIES.join(", ")}, got ${JSON.stringify(timestampPolicy)}`);
+  const namedPolicy = options.timestampPolicy ?? READ_DEFAULTS.timestampPolicy;
+  if (!POLICIES.includes(namedPolicy)) {
+    throw new KafkaConfigError("timestampPolicy", `must be one of ${POLICIES.join(", ")}, got ${JSON.stringify(namedPolicy)}`);
   }
+  if (options.timestampFn !== undefined && typeof options.timestampFn !== "function") {
+    throw new KafkaConfigError("timestampFn", "must be a function (record, topic, partition) => ms");
+  }
+  if (options.timestampFn !== undefined && options.timestampPolicy !== undefined) {
+    throw new KafkaConfigError("timestampFn", "give either timestampPolicy or timestampFn, not both");
+  }
+  const timestampPolicy = options.timestampFn !== undefined ? "Custom" as const : namedPolicy;
   const maxNumRecords = nonNegativeInt("maxNumRecords", options.maxNumRecords);
   if (maxNumRecords === 0n) throw new KafkaConfigError("maxNumRecords", "must be at least 1");
   const commitOffsetsInFinalize = options.commitOffsetsInFinalize ?? false;
@@ -161,6 +185,7 @@ export function readSpecFromOptions(options: ReadFromKafkaOptions): ReadSpec {
     partitionDiscoveryIntervalMs: options.partitionDiscoveryIntervalMs === undefined ? null
       : positiveMs("partitionDiscoveryIntervalMs", options.partitionDiscoveryIntervalMs, 0),
     emptyPollResumeDelayMs: positiveMs("emptyPollResumeDelayMs", options.emptyPollResumeDelayMs, READ_DEFAULTS.emptyPollResumeDelayMs),
+    deadLetters: options.deadLetters ?? false,
   });
 }
 

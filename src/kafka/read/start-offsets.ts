@@ -29,6 +29,20 @@ export async function resolveStartOffsets(client: KafkaClient, spec: ReadSpec, o
 }
 
 /**
+ * Where a partition found while the read runs starts: every record in it was written after the read began, so its
+ * beginning (or the group's committed offset, or the start time) — never auto.offset.reset=latest, which would skip
+ * what was written between its creation and its discovery.
+ */
+export async function resolveDiscoveredStartOffsets(client: KafkaClient, spec: ReadSpec, options: ConsumerOptions,
+  partitions: readonly TopicPartition[]): Promise<bigint[]> {
+  if (partitions.length === 0) return [];
+  if (spec.startReadTime !== null) return resolveStartOffsets(client, spec, options, partitions);
+  const committed = options.groupId ? await client.fetchCommittedOffsets(options.groupId, partitions) : [];
+  const earliest = await client.listOffsets(partitions, "earliest", options.isolationLevel);
+  return partitions.map((_, i) => committed[i]?.offset ?? earliest[i]!.offset);
+}
+
+/**
  * Splits `total` records over partitions that hold `available[i]` each: everyone gets an equal share, what a small
  * partition cannot use goes to the others. The sum is exactly min(total, sum(available)).
  */

@@ -1,12 +1,13 @@
 // Timestamp policies: the event time of each record and the watermark of its partition.
 //   ProcessingTime: now; the watermark follows wall time.
 //   CreateTime / LogAppendTime: the record's timestamp; the watermark trails the newest one by maxOutOfOrderDelay.
+//   Custom: a user function's timestamp; the watermark as for CreateTime.
 // A partition that is caught up and quiet for idleTimeout advances its watermark to wall time minus the delay, so
 // one idle partition does not hold every window back.
 import type { KafkaRecord } from "../client/index.js";
-import { KafkaClientError } from "../errors.js";
-import type { Instant } from "../../model/windowing.js";
-import type { TimestampPolicyName } from "./spec.js";
+import { KafkaClientError, KafkaConfigError } from "../errors.js";
+import { MAX_TIMESTAMP, MIN_TIMESTAMP, type Instant } from "../../model/windowing.js";
+import type { TimestampFn, TimestampPolicyName } from "./spec.js";
 
 export interface TimestampPolicy {
   timestampOf(record: KafkaRecord, topic: string, partition: number): Instant;
@@ -16,12 +17,42 @@ export interface TimestampPolicy {
   watermarkWhenIdle(quietSinceMs: number): Instant | undefined;
 }
 
-export function timestampPolicy(name: TimestampPolicyName, maxDelayMs: number, idleTimeoutMs: number,
-  clock: () => number = Date.now): TimestampPolicy {
+export function timestampPolicy(name: TimestampPolicyName | "Custom", maxDelayMs: number, idleTimeoutMs: number,
+  clock: () => number = Date.now, custom?: TimestampFn): TimestampPolicy {
   const delay = BigInt(Math.floor(maxDelayMs));
-  if (name === "ProcessingTime") {
+  const trailing = {
+    watermarkAfterRecords: (newest: Instant | undefined) => (newest === undefined ? undefined : newest - delay),
+    watermarkWhenIdle: (quietSinceMs: number) => (clock() - quietSinceMs >= idleTimeoutMs ? BigInt(clock()) - delay : undefined),
+  };
+  if (name === "Custom") {
+    if (custom === undefined) {
+      throw new KafkaConfigError("timestampFn", "a read with a custom timestamp function runs in-process only (the function is not part of its payload)");
+    }
     return {
-      timestampOf: () => BigInt(clock()),
+      timestampOf(record, topic, partition) {
+        const ts = custom(record, topic, partition);
+        const instant = typeof ts === "bigint" ? ts : Number.isFinite(ts) ? BigInt(Math.floor(ts)) : undefined;
+        if (instant === undefined || instant < MIN_TIMESTAMP || instant > MAX_TIMESTAMP) {
+          throw new KafkaClientError(`timestampFn returned ${String(ts)} for ${topic}-${partition}@${record.offset}: not a ms instant`);
+        }
+        return instant;
+      },
+      ...trailing,
+    };
+  }
+  if (name === "ProcessingTime") {
+    // One bigint per millisecond, not per record: a batch of thousands of records is read within a few ms.
+    let lastMs = Number.NaN;
+    let last = 0n;
+    return {
+      timestampOf: () => {
+        const now = clock();
+        if (now !== lastMs) {
+          lastMs = now;
+          last = BigInt(now);
+        }
+        return last;
+      },
       watermarkAfterRecords: () => BigInt(clock()),
       watermarkWhenIdle: () => BigInt(clock()),
     };
@@ -34,7 +65,6 @@ export function timestampPolicy(name: TimestampPolicyName, maxDelayMs: number, i
       }
       return record.timestamp < 0n ? BigInt(clock()) : record.timestamp;
     },
-    watermarkAfterRecords: (newest) => (newest === undefined ? undefined : newest - delay),
-    watermarkWhenIdle: (quietSinceMs) => (clock() - quietSinceMs >= idleTimeoutMs ? BigInt(clock()) - delay : undefined),
+    ...trailing,
   };
 }

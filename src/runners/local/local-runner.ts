@@ -75,6 +75,8 @@ interface Stage {
   producers: WatermarkNode[];
   inFlightHold: Instant | undefined;
   outputWatermark: Instant;
+  /** Since when the queue has held elements without a bundle taking them (fairness). */
+  waitingSinceMs: number | undefined;
 }
 
 interface Gbk {
@@ -142,6 +144,7 @@ class LocalExecution {
         producers: [],
         inFlightHold: undefined,
         outputWatermark: MIN_TIMESTAMP,
+        waitingSinceMs: undefined,
       };
       this.stages.push(stage);
       this.stagesByRoot.set(p.rootPc, stage);
@@ -198,6 +201,8 @@ class LocalExecution {
         const stage = this.nextReadyStage();
         if (stage !== undefined) {
           await this.runBundle(stage);
+          // Bundles that never wait on I/O would otherwise starve timers and I/O callbacks (and cancel()).
+          await new Promise((resolve) => setImmediate(resolve));
           continue;
         }
         const nextReady = this.earliestDelayed();
@@ -239,11 +244,26 @@ class LocalExecution {
         }
       }
     }
+    // Downstream first, so results flow out before more input is read; but a stage whose elements have waited
+    // longer than a bundle may run goes first, or an always-busy downstream SDF (an unbounded read resuming at once)
+    // would starve the stages that feed it (partition discovery).
+    let ready: Stage | undefined;
+    let oldest: Stage | undefined;
     for (let i = this.order.length - 1; i >= 0; i--) {
       const node = this.order[i]!;
-      if (node.kind === "stage" && node.stage.queue.length > 0) return node.stage;
+      if (node.kind !== "stage") continue;
+      const candidate = node.stage;
+      if (candidate.queue.length === 0) {
+        candidate.waitingSinceMs = undefined;
+        continue;
+      }
+      candidate.waitingSinceMs ??= now;
+      ready ??= candidate;
+      if (now - candidate.waitingSinceMs >= this.maxBundleDurationMs && (oldest === undefined || candidate.waitingSinceMs < oldest.waitingSinceMs!)) {
+        oldest = candidate;
+      }
     }
-    return undefined;
+    return oldest ?? ready;
   }
 
   private earliestDelayed(): number | undefined {
@@ -268,6 +288,7 @@ class LocalExecution {
 
   private async runBundle(stage: Stage): Promise<void> {
     const taken = stage.queue.splice(0, this.maxBundleSize);
+    stage.waitingSinceMs = undefined;
     stage.inFlightHold = taken.reduce((h, p) => minInstant(h, p.hold), MAX_TIMESTAMP);
     const bundle = stage.processor.newBundle();
     const outputs = new Map<string, WindowedValue<unknown>[]>();
