@@ -1,13 +1,15 @@
 // The Kafka transforms the expansion service serves: payload fields (Beam's schemas, and our superset), their
 // mapping to the read/write specs, and the expanded graphs:
 //   read:  Impulse → ParDo(kafka_read_descriptors) → SDF ParDo(kafka_read)
+//          (with dynamic_read_poll_interval_seconds: Impulse → SDF ParDo(kafka_read_discovery) → SDF ParDo(kafka_read))
 //   write: ParDo(kafka_write) on the caller's input
 import { urns } from "../model/proto/index.js";
 import type { Coder } from "../model/coders/index.js";
 import { BEAM_KAFKA_URNS, KBT_TRANSFORM_URNS } from "../model/kbt-urns.js";
 import { doFnSpec } from "../model/dofn-payload.js";
 import { KafkaConfigError } from "../kafka/errors.js";
-import { readSpecFromOptions, isBoundedRead, type ReadFromKafkaOptions, type ReadSpec } from "../kafka/read/spec.js";
+import { readSpecFromOptions, isBoundedRead, discoversPartitions, type ReadFromKafkaOptions, type ReadSpec } from "../kafka/read/spec.js";
+import { discoveryRestrictionWithWatermarkCoder } from "../kafka/read/discovery-dofn.js";
 import { writeSpecFromOptions, type WriteSpec } from "../kafka/write/spec.js";
 import { sourceDescriptorCoder, restrictionWithWatermarkCoder, readOutputCoder } from "../kafka/read/coders.js";
 import { bytesCoder } from "../model/coders/index.js";
@@ -147,7 +149,9 @@ export function expandReadGraph(spec: ReadSpec, ctx: ExpansionContext): { record
   const b = ctx.builder;
   const bounded = isBoundedRead(spec);
   const impulseOut = b.pcollection("kafka_read/impulse.out", { coder: bytesCoder, bounded: true });
-  const descriptors = b.pcollection("kafka_read/descriptors.out", { coder: sourceDescriptorCoder, bounded: true });
+  // With a discovery interval the descriptors step is itself an SDF that never ends (it polls for new partitions).
+  const discovery = discoversPartitions(spec);
+  const descriptors = b.pcollection("kafka_read/descriptors.out", { coder: sourceDescriptorCoder, bounded: !discovery });
   const records = b.pcollection("kafka_read/read.out", { coder: validated("key_deserializer", () => readOutputCoder(spec)), bounded });
   const impulse = b.transform(b.id("kafka_read/Impulse"), {
     uniqueName: `${ctx.uniqueName}/Impulse`,
@@ -157,7 +161,12 @@ export function expandReadGraph(spec: ReadSpec, ctx: ExpansionContext): { record
   });
   const describe = b.transform(b.id("kafka_read/SourceDescriptors"), {
     uniqueName: `${ctx.uniqueName}/SourceDescriptors`,
-    spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_read_descriptors", read: spec }) }),
+    spec: discovery
+      ? parDoSpec({
+        doFn: doFnSpec({ fn: "kafka_read_discovery", read: spec }),
+        restrictionCoderId: b.coderId(discoveryRestrictionWithWatermarkCoder as Coder<unknown>),
+      })
+      : parDoSpec({ doFn: doFnSpec({ fn: "kafka_read_descriptors", read: spec }) }),
     inputs: { in: impulseOut },
     outputs: { out: descriptors },
   });

@@ -131,4 +131,39 @@ s.test("an unbounded Python read counts fixed windows while one partition is idl
   assert.equal(byPartition, { 0: "100", 1: "100", 2: "100", 3: "-1" }, "finalized bundles committed the offsets read");
 });
 
+s.test("an unbounded Python read with dynamic_read_poll_interval_seconds picks up a partition added mid-run", async () => {
+  const topic = uniqueTopic("xd");
+  const results = uniqueTopic("xd-results");
+  await createTopic(stack.bootstrap, topic, 2);
+  await createTopic(stack.bootstrap, results, 1);
+  const producer = testKafka(stack.bootstrap).producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })) });
+    const run = runPython("kafka_pipelines.py", ["discover", "--expansion", stack.service.expansionAddress,
+      "--job-endpoint", stack.prism.jobEndpoint, "--bootstrap", stack.bootstrap, "--topic", topic, "--results-topic", results,
+      "--run-seconds", "30"], 200_000);
+    const before = await consumeTopic(stack.bootstrap, results, 200, { timeoutMs: 60_000, settleMs: 0 });
+    assert.is(before.length, 200);
+    await withAdmin(stack.bootstrap, (admin) => admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] }));
+    // A new producer: kafkajs's producer silently drops records for a partition its metadata does not know yet.
+    const late = testKafka(stack.bootstrap).producer();
+    await late.connect();
+    await late.send({ topic, acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ key: `n${i}`, value: `new${i}`, partition: 2 })) });
+    await late.disconnect();
+    const ends = await withAdmin(stack.bootstrap, (admin) => admin.fetchTopicOffsets(topic));
+    assert.equal(ends.map((o) => [o.partition, o.high]).sort(), [[0, "100"], [1, "100"], [2, "100"]]);
+    const after = await consumeTopic(stack.bootstrap, results, 300, { timeoutMs: 30_000 })
+      .catch((err: Error) => { throw new Error(`${err.message}\n${stack.logs()}`); });
+    const out = withLogs(await run, (r) => lastJsonLine<{ state: string }>(r));
+    assert.match(out.state, /CANCEL|DONE/);
+    assert.equal(after.map((r) => `${r.key}=${r.value}`).sort(), [
+      ...Array.from({ length: 200 }, (_, i) => `k${i}=V${i}`),
+      ...Array.from({ length: 100 }, (_, i) => `n${i}=NEW${i}`),
+    ].sort(), "every record once, the new partition's included");
+  } finally {
+    await producer.disconnect();
+  }
+});
+
 s.run();

@@ -8,7 +8,7 @@ import {
   type Coder, type ProcessContext, type RestrictionTracker, type SplittableDoFn, type SplitResult, type WatermarkEstimator,
   type IsBounded, TrackerStateError, watermarkInstantCoder,
 } from "../../sdf/index.js";
-import { bytesCoder, CoderUrns, type ByteReader, type ByteWriter, type CoderContext } from "../../model/coders/index.js";
+import { bytesCoder, CoderUrns, kvCoder, type ByteReader, type ByteWriter, type CoderContext } from "../../model/coders/index.js";
 import { MIN_TIMESTAMP, type Instant } from "../../model/windowing.js";
 import type { DoFnPayload } from "../../model/dofn-payload.js";
 import { parseConsumerConfig, type ConsumerOptions } from "../config/index.js";
@@ -42,6 +42,9 @@ export const discoveryRestrictionCoder: Coder<DiscoveryRestriction> = Object.fre
     return Object.freeze({ emitted: raw.emitted === null ? null : Object.freeze({ ...raw.emitted }), done: raw.done === true });
   },
 });
+
+/** The SDF's restriction coder as the expansion declares it: KV<restriction, watermark state>. */
+export const discoveryRestrictionWithWatermarkCoder = kvCoder(discoveryRestrictionCoder, watermarkInstantCoder);
 
 /**
  * Claims discovery rounds: each claim is the emitted-partitions state after the round. A checkpoint (split at 0)

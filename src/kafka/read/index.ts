@@ -1,18 +1,18 @@
 // The read's public pieces and its native API transform.
 import { PTransform, PCollection, PBegin, Impulse, ParDo, MAIN_OUTPUT, type ExpandContext } from "../../pipeline/index.js";
 import { KafkaConfigError } from "../errors.js";
-import { isBoundedRead, readSpecFromOptions, type ReadFromKafkaOptions, type ReadSpec, type TimestampFn } from "./spec.js";
+import { discoversPartitions, readSpecFromOptions, type ReadFromKafkaOptions, type ReadSpec, type TimestampFn } from "./spec.js";
 import { SourceDescriptorsDoFn } from "./descriptors-dofn.js";
 import { ReadFromKafkaDoFn, DEAD_LETTER_TAG, type KafkaDeadLetter } from "./read-dofn.js";
 import { PartitionDiscoveryDoFn } from "./discovery-dofn.js";
 import type { KafkaRecordRow } from "./record-row.js";
 
-export { readSpecFromOptions, isBoundedRead, READ_DEFAULTS } from "./spec.js";
+export { readSpecFromOptions, isBoundedRead, discoversPartitions, READ_DEFAULTS } from "./spec.js";
 export type { ReadFromKafkaOptions, ReadSpec, TimestampFn, TimestampPolicyName, TopicPartitionRef } from "./spec.js";
 export { SourceDescriptorsDoFn } from "./descriptors-dofn.js";
 export { ReadFromKafkaDoFn, DEAD_LETTER_TAG } from "./read-dofn.js";
 export type { KafkaDeadLetter } from "./read-dofn.js";
-export { PartitionDiscoveryDoFn, DiscoveryTracker, discoveryRestrictionCoder } from "./discovery-dofn.js";
+export { PartitionDiscoveryDoFn, DiscoveryTracker, discoveryRestrictionCoder, discoveryRestrictionWithWatermarkCoder } from "./discovery-dofn.js";
 export type { DiscoveryRestriction } from "./discovery-dofn.js";
 export type { ReadBounds } from "./read-dofn.js";
 export { kafkaRecordRowSchema, TIMESTAMP_TYPE_IDS, TIMESTAMP_TYPE_NAMES } from "./record-row.js";
@@ -26,14 +26,6 @@ export { allocateRecords } from "./start-offsets.js";
 export interface KafkaKV<K = Buffer, V = Buffer> {
   readonly key: K | null;
   readonly value: V | null;
-}
-
-/**
- * True when the read's first step keeps looking for new partitions: an unbounded read of topics (or a pattern) with
- * a discovery interval. Bounded reads fix their partitions and end offsets at start.
- */
-export function discoversPartitions(spec: ReadSpec): boolean {
-  return spec.partitionDiscoveryIntervalMs !== null && spec.topicPartitions.length === 0 && !isBoundedRead(spec);
 }
 
 /** Impulse → source descriptors → the read SDF: the same graph the expansion service builds for other SDKs. */

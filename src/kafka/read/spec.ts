@@ -193,3 +193,12 @@ export function readSpecFromOptions(options: ReadFromKafkaOptions): ReadSpec {
 export function isBoundedRead(spec: ReadSpec): boolean {
   return spec.stopAtEndOffsets || spec.stopReadTime !== null || spec.maxNumRecords !== null || spec.maxReadTimeMs !== null;
 }
+
+/**
+ * True when the read's first step keeps looking for new partitions: an unbounded read of topics (or a pattern) with
+ * a discovery interval. Bounded reads fix their partitions and end offsets at start.
+ */
+export function discoversPartitions(spec: ReadSpec): boolean {
+  return spec.partitionDiscoveryIntervalMs !== null && spec.topicPartitions.length === 0 && !isBoundedRead(spec);
+}
+

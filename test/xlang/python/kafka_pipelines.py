@@ -23,6 +23,23 @@ def options(args):
     ])
 
 
+def run_then_cancel(p, seconds):
+    """Runs an unbounded pipeline for `seconds`, then cancels it; returns its final state."""
+    from apache_beam.runners.runner import PipelineState
+    result = p.run()
+    state = result.wait_until_finish(duration=seconds * 1000)
+    if not PipelineState.is_terminal(state):
+        result.cancel()
+        try:
+            state = result.wait_until_finish(duration=30_000)
+        except RuntimeError as e:
+            # The portable runner reports a job it cancelled as failed, sometimes as "unknown error" (Prism 2.77).
+            if "CANCEL" not in str(e) and "unknown error" not in str(e):
+                raise
+            state = PipelineState.CANCELLED
+    return state
+
+
 def write(args):
     records = [(f"key-{i % 7}".encode(), f"value-{i}".encode()) for i in range(args.count)]
     with beam.Pipeline(options=options(args)) as p:
@@ -79,7 +96,6 @@ class _FormatWindow(beam.DoFn):
 def unbounded(args):
     """Reads without a bound, counts per 2 s event-time window, writes the counts to --results-topic, then cancels."""
     from apache_beam.transforms.window import FixedWindows
-    from apache_beam.runners.runner import PipelineState
     consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest", "group.id": args.group}
     p = beam.Pipeline(options=options(args))
     (p
@@ -91,17 +107,20 @@ def unbounded(args):
      | beam.ParDo(_FormatWindow()).with_output_types(tuple[bytes, bytes])
      | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.results_topic,
                     expansion_service=args.expansion))
-    result = p.run()
-    state = result.wait_until_finish(duration=args.run_seconds * 1000)
-    if not PipelineState.is_terminal(state):
-        result.cancel()
-        try:
-            state = result.wait_until_finish(duration=30_000)
-        except RuntimeError as e:  # the portable runner reports a cancelled job as a failure
-            if "CANCEL" not in str(e):
-                raise
-            state = PipelineState.CANCELLED
-    return {"state": str(state)}
+    return {"state": str(run_then_cancel(p, args.run_seconds))}
+
+
+def discover(args):
+    """Copies --topic to --results-topic (values upper-cased) with partition discovery, then cancels."""
+    consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest"}
+    p = beam.Pipeline(options=options(args))
+    (p
+     | ReadFromKafka(consumer_config=consumer_config, topics=[args.topic], dynamic_read_poll_interval_seconds=1,
+                     expansion_service=args.expansion)
+     | beam.Map(lambda kv: (kv[0], kv[1].upper())).with_output_types(tuple[bytes, bytes])
+     | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.results_topic,
+                    expansion_service=args.expansion))
+    return {"state": str(run_then_cancel(p, args.run_seconds))}
 
 
 def expand_only(args):
@@ -134,7 +153,7 @@ def bad_config(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["write", "write-headers", "read", "read-metadata", "expand-only", "bad-config", "unbounded"])
+    parser.add_argument("mode", choices=["write", "write-headers", "read", "read-metadata", "expand-only", "bad-config", "unbounded", "discover"])
     parser.add_argument("--expansion", required=True)
     parser.add_argument("--job-endpoint", default="")
     parser.add_argument("--bootstrap", required=True)
@@ -152,6 +171,8 @@ def main():
         result = read(args, with_metadata=True)
     elif args.mode == "write-headers":
         result = write_headers(args)
+    elif args.mode == "discover":
+        result = discover(args)
     elif args.mode == "unbounded":
         result = unbounded(args)
     elif args.mode == "expand-only":
