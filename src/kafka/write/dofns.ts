@@ -26,16 +26,60 @@ export interface WriteFunctions extends RecordFunctions {
 const CHUNK_RECORDS = 1000;
 /** Unacknowledged bytes one DoFn instance may have queued before process() waits for the oldest chunk. */
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+/** What a record costs beside its key and value, for the pending-bytes bound. */
+const RECORD_OVERHEAD_BYTES = 24;
 
+/**
+ * The sink's user counters. Per topic, as the read's `records_read/<topic>` (the service exports them as
+ * kbt_kafka_records_written_total / kbt_kafka_bytes_written_total): records Kafka acknowledged (at-least-once) or
+ * committed (exactly-once), and their key + value bytes. Exactly-once also counts batches committed and batches a
+ * retry found already committed.
+ */
 export const WRITE_METRICS = Object.freeze({
-  RECORDS_WRITTEN: "kafka_records_written",
+  recordsWritten: (topic: string): string => `records_written/${topic}`,
+  bytesWritten: (topic: string): string => `bytes_written/${topic}`,
   BATCHES_COMMITTED: "kafka_transactions_committed",
   BATCHES_SKIPPED: "kafka_batches_already_committed",
 });
 
-function recordBytes(record: ProducerRecord): number {
-  const size = (v: Buffer | string | null | undefined): number => (v == null ? 0 : typeof v === "string" ? v.length : v.length);
-  return 24 + size(record.key) + size(record.value);
+function payloadBytes(record: ProducerRecord): number {
+  const size = (v: Buffer | string | null | undefined): number => (v == null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.length);
+  return size(record.key) + size(record.value);
+}
+
+/** Records and key + value bytes per topic, added up record by record and reported as counters. */
+class TopicTally {
+  private readonly byTopic = new Map<string, { records: number; bytes: number }>();
+  private last: { topic: string; entry: { records: number; bytes: number } } | undefined;
+
+  add(topic: string, bytes: number): void {
+    // Most writes go to one topic: skip the map lookup while the topic does not change.
+    let entry = this.last?.topic === topic ? this.last.entry : undefined;
+    if (!entry) {
+      entry = this.byTopic.get(topic);
+      if (!entry) this.byTopic.set(topic, (entry = { records: 0, bytes: 0 }));
+      this.last = { topic, entry };
+    }
+    entry.records++;
+    entry.bytes += bytes;
+  }
+
+  addAll(other: TopicTally): void {
+    for (const [topic, { records, bytes }] of other.byTopic) {
+      let entry = this.byTopic.get(topic);
+      if (!entry) this.byTopic.set(topic, (entry = { records: 0, bytes: 0 }));
+      entry.records += records;
+      entry.bytes += bytes;
+    }
+  }
+
+  report(metrics: FinishBundleContext<never>["metrics"]): void {
+    for (const [topic, { records, bytes }] of this.byTopic) {
+      if (records === 0) continue;
+      metrics.counter(WRITE_METRICS.recordsWritten(topic)).inc(records);
+      metrics.counter(WRITE_METRICS.bytesWritten(topic)).inc(bytes);
+    }
+  }
 }
 
 /** Shared by the DoFns that map elements: producer options, the mapper and the optional partitioner. */
@@ -84,9 +128,10 @@ export class KafkaWriteDoFn implements DoFn<unknown, never> {
   private lease: ClientLease<KafkaProducer> | undefined;
   private chunk: ProducerRecord[] = [];
   private chunkBytes = 0;
-  private readonly pending: { done: Promise<void>; bytes: number; records: number }[] = [];
+  private chunkTally = new TopicTally();
+  private readonly pending: { done: Promise<void>; bytes: number }[] = [];
   private pendingBytes = 0;
-  private acked = 0;
+  private acked = new TopicTally();
   private failure: unknown;
 
   constructor(readonly spec: WriteSpec, input: WriteInputKind = "kv", fns: WriteFunctions = {}, private readonly env: WriteEnvironment = writeEnvironment()) {
@@ -103,9 +148,10 @@ export class KafkaWriteDoFn implements DoFn<unknown, never> {
   startBundle(_context: StartBundleContext): void {
     this.chunk = [];
     this.chunkBytes = 0;
+    this.chunkTally = new TopicTally();
     this.pending.length = 0;
     this.pendingBytes = 0;
-    this.acked = 0;
+    this.acked = new TopicTally();
     this.failure = undefined;
   }
 
@@ -117,8 +163,10 @@ export class KafkaWriteDoFn implements DoFn<unknown, never> {
   }
 
   private add(record: ProducerRecord): void | Promise<void> {
+    const bytes = payloadBytes(record);
     this.chunk.push(record);
-    this.chunkBytes += recordBytes(record);
+    this.chunkBytes += RECORD_OVERHEAD_BYTES + bytes;
+    this.chunkTally.add(record.topic, bytes);
     if (this.chunk.length >= CHUNK_RECORDS) this.send();
     if (this.pendingBytes > MAX_PENDING_BYTES) return this.drainOldest();
   }
@@ -126,10 +174,11 @@ export class KafkaWriteDoFn implements DoFn<unknown, never> {
   private send(): void {
     if (this.chunk.length === 0) return;
     const records = this.chunk;
-    const entry = { done: Promise.resolve(), bytes: this.chunkBytes, records: records.length };
+    const tally = this.chunkTally;
+    const entry = { done: Promise.resolve(), bytes: this.chunkBytes };
     entry.done = this.lease!.client.produce(records).then(
       () => {
-        this.acked += entry.records;
+        this.acked.addAll(tally);
       },
       (err: unknown) => {
         this.failure ??= err;
@@ -141,6 +190,7 @@ export class KafkaWriteDoFn implements DoFn<unknown, never> {
     this.pendingBytes += entry.bytes;
     this.chunk = [];
     this.chunkBytes = 0;
+    this.chunkTally = new TopicTally();
   }
 
   private async drainOldest(): Promise<void> {
@@ -153,7 +203,7 @@ export class KafkaWriteDoFn implements DoFn<unknown, never> {
     if (this.pending.length > 0) await this.lease!.client.flush();
     await Promise.all(this.pending.map((p) => p.done));
     this.pending.length = 0;
-    context.metrics.counter(WRITE_METRICS.RECORDS_WRITTEN).inc(this.acked);
+    this.acked.report(context.metrics);
     if (this.failure !== undefined) throw this.failure;
   }
 
@@ -215,7 +265,7 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
   private failure: unknown;
   private committed = 0;
   private skipped = 0;
-  private written = 0;
+  private written = new TopicTally();
 
   constructor(readonly spec: WriteSpec, private readonly env: WriteEnvironment, settings: TransactionalWriteSettings = {}) {
     if (!spec.exactlyOnce) throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", "the transactional write step belongs to an exactly-once write");
@@ -227,7 +277,7 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
     this.failure = undefined;
     this.committed = 0;
     this.skipped = 0;
-    this.written = 0;
+    this.written = new TopicTally();
   }
 
   private writerFor(shard: number): ShardWriter {
@@ -258,9 +308,12 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
     }
     const digest = new BatchDigest();
     const records: ProducerRecord[] = [];
+    const tally = new TopicTally();
     for (const bytes of batch.value) {
       digest.add(bytes);
-      records.push(decodeShardRecord(bytes, this.reader));
+      const record = decodeShardRecord(bytes, this.reader);
+      records.push(record);
+      tally.add(record.topic, payloadBytes(record));
     }
     const batchId = batchIdOf(context.window, context.pane);
     // Shards of one bundle commit in parallel (each has its own producer); finishBundle waits for all of them.
@@ -268,7 +321,7 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
       (outcome) => {
         if (outcome.kind === "committed") {
           this.committed++;
-          this.written += outcome.records;
+          this.written.addAll(tally);
         } else {
           this.skipped++;
         }
@@ -282,7 +335,7 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
   async finishBundle(context: FinishBundleContext<never>): Promise<void> {
     await Promise.all(this.pending);
     this.pending = [];
-    context.metrics.counter(WRITE_METRICS.RECORDS_WRITTEN).inc(this.written);
+    this.written.report(context.metrics);
     context.metrics.counter(WRITE_METRICS.BATCHES_COMMITTED).inc(this.committed);
     context.metrics.counter(WRITE_METRICS.BATCHES_SKIPPED).inc(this.skipped);
     if (this.failure !== undefined) throw this.failure;
