@@ -15,6 +15,10 @@ export interface Broker {
   /** host:port for bootstrap.servers */
   readonly bootstrap: string;
   readonly logFile: string;
+  /** Freezes the broker process (SIGSTOP): connections stay open but nothing answers, as with a hung or partitioned broker. */
+  pause(): void;
+  /** Lets a paused broker run again (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -156,10 +160,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   const bootstrap = `127.0.0.1:${brokerPort}`;
   let stopped = false;
+  const signal = (name: NodeJS.Signals) => { if (child.exitCode === null) child.kill(name); };
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGCONT"); // a paused broker would not see the SIGTERM
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
@@ -175,5 +181,5 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await stop();
     throw err;
   }
-  return { bootstrap, logFile, stop };
+  return { bootstrap, logFile, stop, pause: () => signal("SIGSTOP"), resume: () => signal("SIGCONT") };
 }
