@@ -18,8 +18,9 @@ import {
   windowedValueCoder,
   type Coder,
 } from "../src/model/coders/index.js";
-import { array, nullable, row, schema, type RowOf } from "../src/model/schema.js";
+import { kafkaRecordRowSchema, type KafkaRecordRow } from "../src/kafka/index.js";
 import { GLOBAL_WINDOW, NO_FIRING_PANE, type WindowedValue } from "../src/model/windowing.js";
+import { median } from "./common.js";
 
 const records = Number(process.argv[2] ?? 1_000_000);
 const runs = Number(process.argv[3] ?? 5);
@@ -32,18 +33,6 @@ function bytes(n: number, seed: number): Uint8Array {
   return out;
 }
 
-const kafkaRecord = schema({
-  topic: "string",
-  partition: "int32",
-  offset: "int64",
-  timestamp: "int64",
-  key: nullable("bytes"),
-  value: nullable("bytes"),
-  headers: nullable(array(row({ key: "string", value: nullable("bytes") }))),
-  timestampTypeId: "int32",
-  timestampTypeName: "string",
-});
-
 function windowedKvs(n: number): WindowedValue<{ key: Uint8Array; value: Uint8Array }>[] {
   return Array.from({ length: n }, (_, i) => ({
     value: { key: bytes(16, i), value: bytes(100, i + 1) },
@@ -53,7 +42,7 @@ function windowedKvs(n: number): WindowedValue<{ key: Uint8Array; value: Uint8Ar
   }));
 }
 
-function kafkaRows(n: number): RowOf<typeof kafkaRecord>[] {
+function kafkaRows(n: number): KafkaRecordRow[] {
   return Array.from({ length: n }, (_, i) => ({
     topic: "orders",
     partition: i % 12,
@@ -74,11 +63,6 @@ interface Result {
   encodePerSecond: number;
   decodePerSecond: number;
   bytesPerRecord: number;
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /**
@@ -130,7 +114,7 @@ function report(name: string, r: Result): void {
 const CASES: Record<string, () => Result> = {
   "windowed_value(kv(bytes,bytes)), global window": () =>
     measure(windowedValueCoder(kvCoder(bytesCoder, bytesCoder), globalWindowCoder), windowedKvs(10_000), records),
-  "row: Kafka record with metadata (9 fields)": () => measure(rowCoder(kafkaRecord), kafkaRows(10_000), records),
+  "row: Kafka record with metadata (9 fields)": () => measure(rowCoder(kafkaRecordRowSchema()), kafkaRows(10_000), records),
 };
 
 if (only !== undefined) {

@@ -6,13 +6,10 @@ import { addExpansionService, kafkaTransformDefinitions, TransformRegistry } fro
 import { expansionApi, externalTransforms, grpcServiceDefinition, runnerApi } from "../src/model/proto/index.js";
 import { encodeToBytes, rowCoder } from "../src/model/coders/index.js";
 import { array, encodeSchema, map, nullable, schema } from "../src/model/schema.js";
+import { numberFlag } from "./common.js";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const total = arg("--requests", 5000);
-const concurrency = arg("--concurrency", 50);
+const total = numberFlag("requests", 5000);
+const concurrency = numberFlag("concurrency", 50);
 
 const fields = schema({ consumer_config: map("string", "string"), topics: array("string"), key_deserializer: "string",
   value_deserializer: "string", max_num_records: nullable("int64"), commit_offset_in_finalize: "boolean", timestamp_policy: "string" });

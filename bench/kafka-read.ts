@@ -2,132 +2,42 @@
 // KafkaClient.fetch loop and kafkajs's own group consumer. Peak RSS is sampled per phase.
 // Usage: npx tsc -p . && node --expose-gc dist/bench/kafka-read.js [--records N] [--sizes 100,1024] [--rounds R]
 // Uses KBT_BOOTSTRAP if set, else starts a throwaway broker (test/infra/broker.ts).
-import { randomBytes } from "node:crypto";
-import kafkajs from "kafkajs";
-import { startBroker, type Broker } from "../test/infra/broker.js";
+import { brokerBootstrap, createTopic, releaseBroker } from "../test/infra/fixtures.js";
 import { parseConsumerConfig } from "../src/kafka/config/index.js";
 import { createKafkaClient, type KafkaClient } from "../src/kafka/client/index.js";
 import { readFromKafka, closeAllClients, type KafkaKV } from "../src/kafka/index.js";
 import { ParDo, Pipeline } from "../src/pipeline/index.js";
 import { LocalRunner } from "../src/runners/local/index.js";
+import { flag, fmt, median, mib, numberFlag, PeakRss } from "./common.js";
+import {
+  consumeWithGroup, fetchAll, PARTITION_BYTES, PARTITIONS, produceRaw, readRate, type ReadRate, type ReadTiming,
+} from "./kafka-load.js";
 
-const { Kafka, logLevel } = kafkajs;
+const RECORDS = numberFlag("records", 1_000_000);
+const SIZES = flag("sizes", "100,1024").split(",").map(Number);
+const ROUNDS = numberFlag("rounds", 3);
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
+const rss = new PeakRss(50);
 
-const RECORDS = Number(arg("records", "1000000"));
-const SIZES = arg("sizes", "100,1024").split(",").map(Number);
-const ROUNDS = Number(arg("rounds", "3"));
-const PARTITIONS = 4;
-const PARTITION_BYTES = 4 * 1024 * 1024;
-
-let peakRss = 0;
-const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-const fmt = (n: number): string => Math.round(n).toLocaleString("en");
-const mib = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`;
-
-async function produce(bootstrap: string, topic: string, size: number): Promise<number> {
-  const kafka = new Kafka({ brokers: [bootstrap], clientId: "bench-read-producer", logLevel: logLevel.ERROR });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-  await admin.disconnect();
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const value = randomBytes(size);
-  // Each partition's batch stays under the broker's 1 MiB message.max.bytes.
-  const perSend = Math.min(5_000, Math.floor(2_000_000 / size));
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (next < RECORDS) {
-      const first = next;
-      next += perSend;
-      const count = Math.min(perSend, RECORDS - first);
-      await producer.send({ topic, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ partition: (first + i) % PARTITIONS, value })) });
-    }
-  }));
-  const rate = RECORDS / ((performance.now() - started) / 1000);
-  await producer.disconnect();
-  return rate;
-}
-
-interface Result {
-  /** records/s from the first record to the last */
-  readonly rate: number;
-  /** seconds from start (connect, group join, pipeline start included) to the end */
-  readonly wall: number;
-  readonly bytes: number;
+interface Result extends ReadRate {
   /** peak RSS during this phase, and RSS when it started */
   readonly peakRss: number;
   readonly startRss: number;
 }
 
-async function measured(run: () => Promise<{ first: number; end: number; started: number; bytes: number }>): Promise<Result> {
+async function measured(run: () => Promise<ReadTiming>): Promise<Result> {
   (globalThis as { gc?: () => void }).gc?.();
-  const startRss = process.memoryUsage().rss;
-  peakRss = startRss;
-  const { first, end, started, bytes } = await run();
-  return { rate: RECORDS / ((end - first) / 1000), wall: (end - started) / 1000, bytes, peakRss, startRss };
+  const startRss = rss.restart();
+  const timing = await run();
+  return { ...readRate(timing, RECORDS), peakRss: rss.peak, startRss };
 }
 
 function consumeKafkajs(bootstrap: string, topic: string, round: number): Promise<Result> {
-  return measured(async () => {
-    const kafka = new Kafka({ brokers: [bootstrap], clientId: "bench-read-kafkajs", logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `bench-read-${topic}-${round}`, maxBytesPerPartition: PARTITION_BYTES, maxBytes: PARTITION_BYTES * PARTITIONS, readUncommitted: true });
-    const started = performance.now();
-    let first = 0;
-    let count = 0;
-    let bytes = 0;
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          if (first === 0) first = performance.now();
-          for (const m of batch.messages) bytes += m.value?.length ?? 0;
-          count += batch.messages.length;
-          if (count >= RECORDS) resolve();
-        },
-      });
-    });
-    const end = performance.now();
-    await consumer.disconnect();
-    return { first, end, started, bytes };
-  });
+  return measured(() => consumeWithGroup(bootstrap, topic, RECORDS, `bench-read-${topic}-${round}`, "bench-read-kafkajs"));
 }
 
 function consumeFetch(client: KafkaClient, topic: string): Promise<Result> {
-  return measured(async () => {
-    const started = performance.now();
-    let first = 0;
-    let count = 0;
-    let bytes = 0;
-    const ends = await client.listOffsets(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })), "latest");
-    await Promise.all(ends.map(async ({ partition, offset: end }) => {
-      let offset = 0n;
-      while (offset < end) {
-        const result = await client.fetch(topic, partition, offset, { maxBytes: PARTITION_BYTES });
-        if (first === 0) first = performance.now();
-        for (const r of result.records) bytes += r.value?.length ?? 0;
-        count += result.records.length;
-        offset = result.nextOffset;
-      }
-    }));
-    const end = performance.now();
-    if (count !== RECORDS) throw new Error(`fetch loop read ${count} records, expected ${RECORDS}`);
-    return { first, end, started, bytes };
-  });
+  return measured(() => fetchAll(client, topic, RECORDS));
 }
 
 /** readFromKafka (bounded at the end offsets) → a ParDo that counts: the native API on the local runner. */
@@ -159,7 +69,8 @@ function consumePipeline(bootstrap: string, topic: string): Promise<Result> {
 
 async function benchSize(bootstrap: string, size: number): Promise<void> {
   const topic = `bench-read-${size}-${Date.now().toString(36)}`;
-  const produceRate = await produce(bootstrap, topic, size);
+  await createTopic(bootstrap, topic, PARTITIONS);
+  const produceRate = await produceRaw(bootstrap, topic, RECORDS, size, "bench-read-producer");
   console.log(`\n${fmt(RECORDS)} records x ${size} B (produced at ${fmt(produceRate)} rec/s)`);
   const client = createKafkaClient(parseConsumerConfig({ "bootstrap.servers": bootstrap, "client.id": "bench-read-fetch" }, { logger: () => undefined }));
   const runs: Record<"pipeline" | "fetch" | "kafkajs", Result[]> = { pipeline: [], fetch: [], kafkajs: [] };
@@ -189,14 +100,13 @@ async function benchSize(bootstrap: string, size: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  let broker: Broker | undefined;
-  const bootstrap = process.env.KBT_BOOTSTRAP ?? (broker = await startBroker()).bootstrap;
+  const bootstrap = await brokerBootstrap();
   try {
     console.log(`kafka-read bench: ${fmt(RECORDS)} records, sizes ${SIZES.join(", ")} B, ${PARTITIONS} partitions, ${PARTITION_BYTES / 1048576} MiB per partition fetch, ${ROUNDS} rounds, node ${process.version}`);
     for (const size of SIZES) await benchSize(bootstrap, size);
   } finally {
-    clearInterval(rssTimer);
-    await broker?.stop();
+    rss.stop();
+    await releaseBroker();
   }
 }
 

@@ -12,77 +12,34 @@
 //   eos   the same pipeline with exactlyOnce (S shards → GroupByKey → one transaction per shard); --eos-records of them
 // Every topic is then checked to hold exactly the number of records written.
 import { randomBytes } from "node:crypto";
-import kafkajs from "kafkajs";
-import { startBroker, type Broker } from "../test/infra/broker.js";
+import { brokerBootstrap, createTopic, releaseBroker } from "../test/infra/fixtures.js";
 import { parseConsumerConfig } from "../src/kafka/config/index.js";
 import { closeAllClients, createKafkaClient } from "../src/kafka/client/index.js";
 import { Impulse, ParDo, Pipeline, type DoFn } from "../src/pipeline/index.js";
 import { LocalRunner } from "../src/runners/local/index.js";
 import { defaultShardWriterPool, writeToKafka } from "../src/kafka/write/index.js";
+import { flag, fmt, median, mib, numberFlag, PeakRss } from "./common.js";
+import { PARTITIONS, produceRaw } from "./kafka-load.js";
 
-const { Kafka, logLevel } = kafkajs;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
-
-const RECORDS = Number(arg("records", "1000000"));
-const SIZES = arg("sizes", "100,1000").split(",").map(Number);
-const ROUNDS = Number(arg("rounds", "3"));
-const EOS_RECORDS = Number(arg("eos-records", "0")) || undefined;
-const EOS_SHARDS = Number(arg("eos-shards", "4"));
+const RECORDS = numberFlag("records", 1_000_000);
+const SIZES = flag("sizes", "100,1000").split(",").map(Number);
+const ROUNDS = numberFlag("rounds", 3);
+const EOS_RECORDS = numberFlag("eos-records", 0) || undefined;
+const EOS_SHARDS = numberFlag("eos-shards", 4);
 /** Extra producer config for the sink, "key=value,key=value" (e.g. enable.idempotence=false). */
 const SINK_CONFIG: Record<string, string> = Object.fromEntries(
-  arg("producer-config", "").split(",").filter(Boolean).map((kv) => kv.split("=", 2) as [string, string]),
+  flag("producer-config", "").split(",").filter(Boolean).map((kv) => kv.split("=", 2) as [string, string]),
 );
-const SKIP = new Set(arg("skip", "").split(",").filter(Boolean));
-const PARTITIONS = 4;
+const SKIP = new Set(flag("skip", "").split(",").filter(Boolean));
 const quiet = (): void => undefined;
 
-let peakRss = 0;
-const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 100);
-rssTimer.unref();
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
+const rss = new PeakRss();
 
 let topicCounter = 0;
 async function newTopic(bootstrap: string, what: string): Promise<string> {
   const topic = `bench-write-${what}-${Date.now().toString(36)}-${topicCounter++}`;
-  const kafka = new Kafka({ brokers: [bootstrap], clientId: "bench-admin", logLevel: logLevel.ERROR });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  await createTopic(bootstrap, topic, PARTITIONS);
   return topic;
-}
-
-async function raw(bootstrap: string, topic: string, records: number, size: number): Promise<number> {
-  const kafka = new Kafka({ brokers: [bootstrap], clientId: "bench-raw", logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const value = randomBytes(size);
-  const perSend = Math.min(5_000, Math.floor(2_000_000 / size));
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (next < records) {
-      const first = next;
-      next += perSend;
-      const count = Math.min(perSend, records - first);
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: Array.from({ length: count }, (_, i) => ({ partition: (first + i) % PARTITIONS, key: null, value })),
-      });
-    }
-  }));
-  const seconds = (performance.now() - started) / 1000;
-  await producer.disconnect();
-  return records / seconds;
 }
 
 /** Emits `records` KV<null, bytes> for the impulse, with backpressure from downstream. */
@@ -135,9 +92,7 @@ async function count(bootstrap: string, topic: string, isolationLevel: "read_com
 }
 
 async function main(): Promise<void> {
-  let broker: Broker | undefined;
-  const bootstrap = process.env.KBT_BOOTSTRAP ?? (broker = await startBroker()).bootstrap;
-  const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+  const bootstrap = await brokerBootstrap();
   console.log(`bench kafka-write: ${fmt(RECORDS)} records, sizes ${SIZES.join("/")} B, ${ROUNDS} rounds, ${PARTITIONS} partitions, Node ${process.version}`);
   try {
     for (const size of SIZES) {
@@ -145,7 +100,7 @@ async function main(): Promise<void> {
       const eosRecords = EOS_RECORDS ?? RECORDS;
       for (let round = 0; round < ROUNDS; round++) {
         const rawTopic = await newTopic(bootstrap, "raw");
-        rates.raw.push(SKIP.has("raw") ? NaN : await raw(bootstrap, rawTopic, RECORDS, size));
+        rates.raw.push(SKIP.has("raw") ? NaN : await produceRaw(bootstrap, rawTopic, RECORDS, size, "bench-raw"));
         const sinkTopic = await newTopic(bootstrap, "sink");
         rates.sink.push(SKIP.has("sink") ? NaN : await sink(bootstrap, sinkTopic, RECORDS, size, false));
         const eosTopic = await newTopic(bootstrap, "eos");
@@ -165,12 +120,12 @@ async function main(): Promise<void> {
       console.log(`${size} B median: raw kafkajs ${fmt(raw_)} rec/s | writeToKafka ${fmt(sink_)} rec/s = ${(sink_ / raw_).toFixed(2)}x raw | ` +
         `exactly-once ${fmt(eos_)} rec/s = ${(eos_ / sink_).toFixed(2)}x at-least-once`);
     }
-    console.log(`peak RSS ${Math.round(peakRss / 1048576)} MiB`);
+    console.log(`peak RSS ${mib(rss.peak)}`);
   } finally {
     await defaultShardWriterPool.closeAll();
     await closeAllClients();
-    await broker?.stop();
-    clearInterval(rssTimer);
+    await releaseBroker();
+    rss.stop();
   }
 }
 

@@ -12,14 +12,10 @@ import { startPrism } from "../test/infra/prism.js";
 import { startServe } from "../test/infra/service.js";
 import { createTopic, uniqueTopic } from "../test/infra/fixtures.js";
 import { runPython, lastJsonLine } from "../test/infra/python.js";
+import { numberFlag } from "./common.js";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const records = arg("--records", 100_000);
-const small = arg("--small", 1_000);
+const records = numberFlag("records", 100_000);
+const small = numberFlag("small", 1_000);
 
 const { stdout } = await promisify(execFile)("bash", [resolve(repoRoot(), "scripts/setup-xlang.sh")]);
 for (const line of stdout.trim().split("\n")) {
