@@ -33,6 +33,8 @@ class ScriptedRunner {
   private data: grpc.ServerDuplexStream<fnApi.Elements, fnApi.IElements> | undefined;
   private readonly responses = new Map<string, (r: fnApi.InstructionResponse) => void>();
   private readonly outputs = new Map<string, Buffer[]>();
+  /** Instructions whose output stream ended (is_last): the data stream is separate from control, so it can lag. */
+  private readonly ended = new Set<string>();
   private connected: () => void = () => undefined;
   readonly workerConnected = new Promise<void>((r) => { this.connected = r; });
   dataReady: Promise<void>;
@@ -56,6 +58,7 @@ class ScriptedRunner {
           for (const d of e.data ?? []) {
             const id = d.instructionId ?? "";
             if (d.data && d.data.length > 0) this.outputs.set(id, [...(this.outputs.get(id) ?? []), Buffer.from(d.data)]);
+            if (d.isLast) this.ended.add(id);
           }
         });
         call.on("error", () => undefined);
@@ -82,7 +85,14 @@ class ScriptedRunner {
     this.data!.write({ data: [{ instructionId, transformId: "in", data: bytes, isLast: true }] });
   }
 
-  output(instructionId: string): string[] {
+  /** The values a bundle sent, once its output ended. */
+  async output(instructionId: string): Promise<string[]> {
+    const deadline = Date.now() + 5_000;
+    while (!this.ended.has(instructionId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    return this.sentSoFar(instructionId);
+  }
+
+  sentSoFar(instructionId: string): string[] {
     const reader = new ByteReader(Buffer.concat(this.outputs.get(instructionId) ?? []));
     const values: string[] = [];
     while (!reader.atEnd) values.push(Buffer.from((wire.decode(reader, "nested") as WindowedValue<Uint8Array>).value).toString());
@@ -133,7 +143,7 @@ s.test("a failing bundle returns its error and stack; bundles run at once; closi
     assert.match(failed.error, /RangeError: cannot process boom/);
     assert.match(failed.error, /at .*harness-worker\.test/, "the stack reaches the runner");
     await new Promise((r) => setTimeout(r, 300)); // past the data channel's time-based flush
-    assert.equal(runner.output("b1"), [], "a failed bundle's partial output is not sent");
+    assert.equal(runner.sentSoFar("b1"), [], "a failed bundle's partial output is not sent");
 
     // The worker keeps serving: one bundle held open while another completes.
     const slow = runner.instruct({ instructionId: "b2", processBundle: { processBundleDescriptorId: "upper" } });
@@ -144,8 +154,8 @@ s.test("a failing bundle returns its error and stack; bundles run at once; closi
     assert.is(worker.activeBundles, 1, "b2 is still running");
     releaseSlow();
     assert.is((await slow).error, "");
-    assert.equal(runner.output("b3"), ["P", "Q"]);
-    assert.equal(runner.output("b2"), ["X", "SLOW"]);
+    assert.equal(await runner.output("b3"), ["P", "Q"]);
+    assert.equal(await runner.output("b2"), ["X", "SLOW"]);
   } finally {
     runner.closeControl();
     await running;
