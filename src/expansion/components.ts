@@ -1,13 +1,20 @@
 // Builds the components of one expansion. Every id it creates starts with the request's namespace: the calling
 // SDK keeps only environments and windowing strategies in its namespace and asserts that new transforms are in it.
 import { fromBigInt, runnerApi, urns } from "../model/proto/index.js";
-import { coderToComponents, globalWindowCoder, type Coder, type CoderComponent } from "../model/coders/index.js";
+import { coderToComponents, globalWindowCoder, intervalWindowCoder, type Coder, type CoderComponent } from "../model/coders/index.js";
 
 const GLOBAL_WINDOWS_URN = urns.GlobalWindowsPayload.Enum.PROPERTIES;
+const FIXED_WINDOWS_URN = urns.FixedWindowsPayload.Enum.PROPERTIES;
 
 export interface PCollectionSpec {
-  readonly coder: Coder<unknown>;
+  /** A coder we add to the components, or the id of one already there (the caller's element coder). */
+  readonly coder: Coder<unknown> | { readonly id: string };
   readonly bounded: boolean;
+}
+
+function millisDuration(ms: bigint): { seconds: ReturnType<typeof fromBigInt>; nanos: number } {
+  const seconds = ms / 1000n;
+  return { seconds: fromBigInt(seconds), nanos: Number(ms - seconds * 1000n) * 1_000_000 };
 }
 
 export class ExpansionBuilder {
@@ -56,11 +63,38 @@ export class ExpansionBuilder {
     return id;
   }
 
+  /**
+   * Fixed event-time windows of `sizeMs` (offset 0) with the default trigger, created once per size. Interval
+   * windows: the runner groups by them with the standard interval window coder.
+   */
+  fixedWindowing(sizeMs: bigint): string {
+    const id = `${this.namespace}fixed_windowing_${sizeMs}ms`;
+    if (!this.windowingStrategies[id]) {
+      this.windowingStrategies[id] = {
+        windowFn: {
+          urn: FIXED_WINDOWS_URN,
+          payload: runnerApi.FixedWindowsPayload.encode({ size: millisDuration(sizeMs), offset: millisDuration(0n) }).finish(),
+        },
+        mergeStatus: runnerApi.MergeStatus.Enum.NON_MERGING,
+        windowCoderId: this.coderId(intervalWindowCoder as Coder<unknown>),
+        trigger: { default: {} },
+        accumulationMode: runnerApi.AccumulationMode.Enum.DISCARDING,
+        outputTime: runnerApi.OutputTime.Enum.END_OF_WINDOW,
+        closingBehavior: runnerApi.ClosingBehavior.Enum.EMIT_IF_NONEMPTY,
+        onTimeBehavior: runnerApi.OnTimeBehavior.Enum.FIRE_IF_NONEMPTY,
+        allowedLateness: fromBigInt(0n),
+        assignsToOneWindow: true,
+        environmentId: this.environmentId,
+      };
+    }
+    return id;
+  }
+
   pcollection(name: string, spec: PCollectionSpec, windowingStrategyId = this.globalWindowing()): string {
     const id = this.id(name);
     this.pcollections[id] = {
       uniqueName: id,
-      coderId: this.coderId(spec.coder),
+      coderId: "id" in spec.coder ? spec.coder.id : this.coderId(spec.coder),
       isBounded: spec.bounded ? runnerApi.IsBounded.Enum.BOUNDED : runnerApi.IsBounded.Enum.UNBOUNDED,
       windowingStrategyId,
     };

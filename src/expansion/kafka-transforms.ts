@@ -3,16 +3,19 @@
 //   read:  Impulse → ParDo(kafka_read_descriptors) → SDF ParDo(kafka_read)
 //          (with dynamic_read_poll_interval_seconds: Impulse → SDF ParDo(kafka_read_discovery) → SDF ParDo(kafka_read))
 //   write: ParDo(kafka_write) on the caller's input
-import { urns } from "../model/proto/index.js";
+//          exactly-once (our URN with exactly_once_shards): [WindowInto(fixed) if the input is globally windowed and
+//          unbounded] → ParDo(kafka_write step "shard") → GroupByKey (runner) → ParDo(kafka_write step
+//          "transactional_write"), the same graph as the native WriteToKafka (src/kafka/write/transform.ts)
+import { runnerApi, urns } from "../model/proto/index.js";
 import type { Coder } from "../model/coders/index.js";
 import { BEAM_KAFKA_URNS, KBT_TRANSFORM_URNS } from "../model/kbt-urns.js";
 import { doFnSpec } from "../model/dofn-payload.js";
 import { KafkaConfigError } from "../kafka/errors.js";
 import { readSpecFromOptions, isBoundedRead, discoversPartitions, type ReadFromKafkaOptions, type ReadSpec } from "../kafka/read/spec.js";
 import { discoveryRestrictionWithWatermarkCoder } from "../kafka/read/discovery-dofn.js";
-import { writeSpecFromOptions, type WriteSpec } from "../kafka/write/spec.js";
+import { writeSpecFromOptions, type ExactlyOnceOptions, type WriteSpec } from "../kafka/write/spec.js";
 import { sourceDescriptorCoder, restrictionWithWatermarkCoder, readOutputCoder } from "../kafka/read/coders.js";
-import { bytesCoder } from "../model/coders/index.js";
+import { bytesCoder, iterableCoder, kvCoder, varIntCoder } from "../model/coders/index.js";
 import { invalidArgument } from "./errors.js";
 import { parDoSpec } from "./components.js";
 import type { ConfigValues, FieldSpec } from "./payload.js";
@@ -59,6 +62,31 @@ const BEAM_WRITE_FIELDS: readonly FieldSpec[] = [
   { name: "value_serializer", kind: "string", description: "Java Serializer class name" },
 ];
 
+/**
+ * Our own write (`beam:transform:kafka_write:v1`): Beam's fields plus the exactly-once sink. Beam's write URNs keep
+ * Beam's schema exactly.
+ */
+const OUR_WRITE_FIELDS: readonly FieldSpec[] = [
+  ...BEAM_WRITE_FIELDS,
+  { name: "exactly_once_shards", kind: "int", description: "exactly-once: write through Kafka transactions in this many shards (keep it stable across restarts)" },
+  { name: "sink_group_id", kind: "string", description: "exactly-once: consumer group holding each shard's committed sequence (required with exactly_once_shards)" },
+  { name: "metadata_topic", kind: "string", description: "exactly-once: topic whose partition <shard> carries shard metadata in the sink group (default: topic)" },
+  { name: "exactly_once_window_ms", kind: "int", description: "exactly-once: event-time batching window for globally windowed input (default 1000 when unbounded)" },
+];
+
+/** The fields only an exactly-once write takes. */
+const EXACTLY_ONCE_FIELDS = ["sink_group_id", "metadata_topic", "exactly_once_window_ms"] as const;
+
+/** Default batching window of an unbounded, globally windowed exactly-once input (as the native WriteToKafka). */
+const DEFAULT_EXACTLY_ONCE_WINDOW_MS = 1000n;
+
+/** Full option keys of the specs → payload field name, for error messages (before the prefix rule below). */
+const OPTION_KEY_FIELDS: Readonly<Record<string, string>> = {
+  "exactlyOnce.numShards": "exactly_once_shards",
+  "exactlyOnce.sinkGroupId": "sink_group_id",
+  "exactlyOnce.metadataTopic": "metadata_topic",
+};
+
 /** Option name in the specs → payload field name, for error messages. */
 const OPTION_FIELDS: Readonly<Record<string, string>> = {
   topics: "topics", topicPartitions: "topic_partitions", topicPattern: "topic_pattern",
@@ -78,7 +106,8 @@ function validated<T>(configField: string, fn: () => T): T {
   } catch (err) {
     if (err instanceof KafkaConfigError) {
       const [option, ...rest] = err.key.split(/(?=[.[])/);
-      const field = OPTION_FIELDS[option!] ? `${OPTION_FIELDS[option!]}${rest.join("")}` : `${configField}['${err.key}']`;
+      const field = OPTION_KEY_FIELDS[err.key]
+        ?? (OPTION_FIELDS[option!] ? `${OPTION_FIELDS[option!]}${rest.join("")}` : `${configField}['${err.key}']`);
       throw invalidArgument(field, err.message.slice(err.key.length + 2), err);
     }
     throw err;
@@ -199,10 +228,107 @@ export function expandWriteOn(spec: WriteSpec, input: "kv" | "row", pcollection:
   });
 }
 
+/** The caller's one input: its tag, id and proto. */
+function singleInput(ctx: ExpansionContext): { tag: string; id: string; pcollection: runnerApi.IPCollection } {
+  const entries = Object.entries(ctx.inputs);
+  if (entries.length !== 1) throw invalidArgument("inputs", `a Kafka write takes one input, got ${entries.length}`);
+  const [tag, id] = entries[0]!;
+  return { tag, id, pcollection: ctx.requestComponents.pcollections?.[id] ?? {} };
+}
+
+/** The input's windowing: its strategy id (empty: none given) and whether it is the global window. */
+function inputWindowing(tag: string, pcollection: runnerApi.IPCollection, ctx: ExpansionContext): { strategyId: string; global: boolean; windowFnUrn: string } {
+  const strategyId = pcollection.windowingStrategyId ?? "";
+  if (!strategyId) return { strategyId, global: true, windowFnUrn: urns.GlobalWindowsPayload.Enum.PROPERTIES };
+  const strategy = ctx.requestComponents.windowingStrategies?.[strategyId];
+  if (!strategy) throw invalidArgument(`transform.inputs[${tag}]`, `windowing strategy ${strategyId} is not in the request's components`);
+  const windowFnUrn = strategy.windowFn?.urn ?? "";
+  return { strategyId, global: windowFnUrn === urns.GlobalWindowsPayload.Enum.PROPERTIES, windowFnUrn };
+}
+
+/**
+ * The exactly-once graph on the caller's input, as the native WriteToKafka builds it: the runner's GroupByKey fires
+ * at the end of a window, so an unbounded input in the global window is first batched into fixed event-time windows
+ * (`windowMs`, default 1000; given explicitly, it batches a bounded global input too). Standard coders around the
+ * GroupByKey (KV<varint, bytes> in, KV<varint, iterable<bytes>> out) so any runner can group them.
+ */
+function expandExactlyOnceWrite(spec: WriteSpec, input: "kv" | "row", windowMs: bigint | undefined, ctx: ExpansionContext): ExpansionResult {
+  const b = ctx.builder;
+  const { tag, id: inputId, pcollection } = singleInput(ctx);
+  const bounded = pcollection.isBounded !== runnerApi.IsBounded.Enum.UNBOUNDED;
+  const windowing = inputWindowing(tag, pcollection, ctx);
+  if (windowMs !== undefined && !windowing.global) {
+    throw invalidArgument("exactly_once_window_ms", `the input is already windowed (${windowing.windowFnUrn}); ` +
+      "the batching window applies only to globally windowed input: leave it unset");
+  }
+  const subtransforms: string[] = [];
+  let batched = inputId;
+  let strategyId = windowing.strategyId || b.globalWindowing();
+  if (windowing.global && (windowMs !== undefined || !bounded)) {
+    strategyId = b.fixedWindowing(windowMs ?? DEFAULT_EXACTLY_ONCE_WINDOW_MS);
+    const elementCoderId = pcollection.coderId;
+    if (!elementCoderId) throw invalidArgument(`transform.inputs[${tag}]`, `PCollection ${inputId} has no coder`);
+    batched = b.pcollection("kafka_write/windowed.out", { coder: { id: elementCoderId }, bounded }, strategyId);
+    subtransforms.push(b.transform(b.id("kafka_write/BatchWindows"), {
+      uniqueName: `${ctx.uniqueName}/BatchWindows`,
+      spec: {
+        urn: urns.StandardPTransforms.Primitives.ASSIGN_WINDOWS,
+        payload: runnerApi.WindowIntoPayload.encode({ windowFn: ctx.builder.windowingStrategies[strategyId]!.windowFn! }).finish(),
+      },
+      inputs: { in: inputId },
+      outputs: { out: batched },
+    }));
+  }
+  const sharded = b.pcollection("kafka_write/shard.out", { coder: kvCoder(varIntCoder, bytesCoder) as Coder<unknown>, bounded }, strategyId);
+  const grouped = b.pcollection("kafka_write/group.out", { coder: kvCoder(varIntCoder, iterableCoder(bytesCoder)) as Coder<unknown>, bounded }, strategyId);
+  subtransforms.push(
+    b.transform(b.id("kafka_write/Shard"), {
+      uniqueName: `${ctx.uniqueName}/Shard`,
+      spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_write", write: spec, input, step: "shard" }) }),
+      inputs: { in: batched },
+      outputs: { out: sharded },
+    }),
+    b.transform(b.id("kafka_write/GroupByShard"), {
+      uniqueName: `${ctx.uniqueName}/GroupByShard`,
+      spec: { urn: urns.StandardPTransforms.Primitives.GROUP_BY_KEY },
+      inputs: { in: sharded },
+      outputs: { out: grouped },
+      environment: false,
+    }),
+    b.transform(b.id("kafka_write/WriteTransactions"), {
+      uniqueName: `${ctx.uniqueName}/WriteTransactions`,
+      spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_write", write: spec, input, step: "transactional_write" }) }),
+      inputs: { in: grouped },
+    }),
+  );
+  return { outputs: {}, subtransforms };
+}
+
 function expandWrite(spec: WriteSpec, input: "kv" | "row", ctx: ExpansionContext): ExpansionResult {
-  const inputs = Object.values(ctx.inputs);
-  if (inputs.length !== 1) throw invalidArgument("inputs", `a Kafka write takes one input, got ${inputs.length}`);
-  return { outputs: {}, subtransforms: [expandWriteOn(spec, input, inputs[0]!, ctx)] };
+  return { outputs: {}, subtransforms: [expandWriteOn(spec, input, singleInput(ctx).id, ctx)] };
+}
+
+/** The exactly-once options of our write's payload, or undefined for an at-least-once write. */
+function exactlyOnceOptions(values: ConfigValues): ExactlyOnceOptions | undefined {
+  const shards = num(values, "exactly_once_shards");
+  if (shards === undefined) {
+    for (const name of EXACTLY_ONCE_FIELDS) {
+      if (values.has(name)) throw invalidArgument(name, "belongs to an exactly-once write: set exactly_once_shards as well");
+    }
+    return undefined;
+  }
+  const sinkGroupId = values.get("sink_group_id") as string | undefined;
+  if (sinkGroupId === undefined) throw invalidArgument("sink_group_id", "is required with exactly_once_shards (the group holding the shards' committed sequences)");
+  const metadataTopic = values.get("metadata_topic") as string | undefined;
+  return { numShards: Number(shards), sinkGroupId, ...(metadataTopic !== undefined ? { metadataTopic } : {}) };
+}
+
+function exactlyOnceWindowMs(values: ConfigValues): bigint | undefined {
+  const ms = num(values, "exactly_once_window_ms");
+  if (ms !== undefined && (ms < 1n || ms > BigInt(Number.MAX_SAFE_INTEGER))) {
+    throw invalidArgument("exactly_once_window_ms", `must be an integer >= 1 (ms), got ${ms}`);
+  }
+  return ms;
 }
 
 function readDefinition(name: string, urnList: readonly string[], fields: readonly FieldSpec[], withMetadata: boolean): TransformDefinition {
@@ -214,19 +340,22 @@ function readDefinition(name: string, urnList: readonly string[], fields: readon
   };
 }
 
-function writeDefinition(name: string, urnList: readonly string[], input: "kv" | "row"): TransformDefinition {
+function writeDefinition(name: string, urnList: readonly string[], fields: readonly FieldSpec[], input: "kv" | "row"): TransformDefinition {
   return {
     name,
     urns: urnList,
-    fields: BEAM_WRITE_FIELDS,
+    fields,
     expand: (values, ctx) => {
+      const exactlyOnce = exactlyOnceOptions(values);
+      const windowMs = exactlyOnceWindowMs(values);
       const spec = validated("producer_config", () => writeSpecFromOptions({
         producerConfig: values.get("producer_config") as Record<string, string>,
         topic: values.get("topic") as string,
         keySerializer: (values.get("key_serializer") as string | undefined) ?? "bytes",
         valueSerializer: (values.get("value_serializer") as string | undefined) ?? "bytes",
+        ...(exactlyOnce ? { exactlyOnce } : {}),
       }));
-      return expandWrite(spec, input, ctx);
+      return spec.exactlyOnce ? expandExactlyOnceWrite(spec, input, windowMs, ctx) : expandWrite(spec, input, ctx);
     },
   };
 }
@@ -237,8 +366,9 @@ export function kafkaTransformDefinitions(): TransformDefinition[] {
     readDefinition("ReadFromKafka (ours)", [KBT_TRANSFORM_URNS.KAFKA_READ], OUR_READ_FIELDS, false),
     readDefinition("ReadFromKafka with metadata", [BEAM_KAFKA_URNS.READ_WITH_METADATA, BEAM_KAFKA_URNS.LEGACY_READ], BEAM_READ_FIELDS, true),
     readDefinition("ReadFromKafka without metadata", [BEAM_KAFKA_URNS.READ_WITHOUT_METADATA, BEAM_KAFKA_URNS.LEGACY_READ_WITHOUT_METADATA], BEAM_READ_FIELDS, false),
-    writeDefinition("WriteToKafka", [KBT_TRANSFORM_URNS.KAFKA_WRITE, BEAM_KAFKA_URNS.WRITE, BEAM_KAFKA_URNS.LEGACY_WRITE], "kv"),
-    writeDefinition("WriteToKafka with headers", [BEAM_KAFKA_URNS.WRITE_WITH_HEADERS], "row"),
+    writeDefinition("WriteToKafka (ours)", [KBT_TRANSFORM_URNS.KAFKA_WRITE], OUR_WRITE_FIELDS, "kv"),
+    writeDefinition("WriteToKafka", [BEAM_KAFKA_URNS.WRITE, BEAM_KAFKA_URNS.LEGACY_WRITE], BEAM_WRITE_FIELDS, "kv"),
+    writeDefinition("WriteToKafka with headers", [BEAM_KAFKA_URNS.WRITE_WITH_HEADERS], BEAM_WRITE_FIELDS, "row"),
   ];
 }
 

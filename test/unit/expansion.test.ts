@@ -5,8 +5,10 @@ import { expand, kafkaTransformDefinitions, TransformRegistry, ExpansionError, c
 import { encodeToBytes, rowCoder } from "../../src/model/coders/index.js";
 import { schema, nullable, array, map, type RowDescription } from "../../src/model/schema.js";
 import { encodeSchema } from "../../src/model/schema.js";
-import { externalTransforms, runnerApi, type expansionApi } from "../../src/model/proto/index.js";
+import { externalTransforms, fromBigInt, runnerApi, type expansionApi } from "../../src/model/proto/index.js";
 import { decodeDoFnPayload } from "../../src/model/dofn-payload.js";
+import { kafkaDoFnFactories } from "../../src/kafka/index.js";
+import { KafkaShardDoFn, KafkaTransactionalWriteDoFn } from "../../src/kafka/write/index.js";
 
 const s = suite("expansion");
 const registry = new TransformRegistry(kafkaTransformDefinitions());
@@ -136,6 +138,159 @@ s.test("a write takes the caller's input PCollection and adds no outputs", () =>
   assert.equal(response.transform!.outputs, {});
   const fn = decodeDoFnPayload(runnerApi.ParDoPayload.decode(leaf.spec!.payload!).doFn!.payload!);
   assert.equal([fn.fn, (fn.write as { topic: string }).topic, (fn.write as { valueFormat: string }).valueFormat], ["kafka_write", "out", "string"]);
+});
+
+// Our write URN with the exactly-once fields, on an input as Python describes it (bounded or not, global windows).
+const ourWriteFields: RowDescription = {
+  producer_config: map("string", "string"), topic: "string", exactly_once_shards: nullable("int64"),
+  sink_group_id: nullable("string"), metadata_topic: nullable("string"), exactly_once_window_ms: nullable("int64"),
+};
+const eosValues = {
+  producer_config: new Map([["bootstrap.servers", "h:1"], ["transactional.id", "orders-sink"]]), topic: "out",
+  exactly_once_shards: 4n, sink_group_id: "sink-orders", metadata_topic: null, exactly_once_window_ms: null,
+};
+const GLOBAL = "beam:window_fn:global_windows:v1";
+
+function callerComponents(isBounded: number, windowFn: runnerApi.IFunctionSpec = { urn: GLOBAL }): runnerApi.IComponents {
+  return {
+    pcollections: { ref_PCollection_1: { uniqueName: "in", coderId: "ref_Coder_KV_1", isBounded, windowingStrategyId: "ref_Windowing_1" } },
+    windowingStrategies: { ref_Windowing_1: { windowFn, windowCoderId: "ref_Coder_Window_1" } },
+    coders: { ref_Coder_KV_1: { spec: { urn: "beam:coder:kv:v1" }, componentCoderIds: ["ref_Coder_B", "ref_Coder_B"] }, ref_Coder_B: { spec: { urn: "beam:coder:bytes:v1" } } },
+  };
+}
+
+function expandOurWrite(values: Record<string, unknown>, isBounded = runnerApi.IsBounded.Enum.BOUNDED, windowFn?: runnerApi.IFunctionSpec,
+  urn = "beam:transform:kafka_write:v1", fields: RowDescription = ourWriteFields): expansionApi.IExpansionResponse {
+  const bytes = payload(fields, values);
+  return expand(request(urn, bytes, {
+    transform: { uniqueName: "WriteEOS", spec: { urn, payload: bytes }, inputs: { "0": "ref_PCollection_1" } },
+    components: callerComponents(isBounded, windowFn),
+  }), { registry, environment }).response;
+}
+
+/** The expansion's leaves in order, with their payloads decoded. */
+function leavesOf(response: expansionApi.IExpansionResponse) {
+  const c = response.components!;
+  return response.transform!.subtransforms!.map((id) => {
+    const t = c.transforms![id]!;
+    const fn = t.spec!.urn === "beam:transform:pardo:v1" ? decodeDoFnPayload(runnerApi.ParDoPayload.decode(t.spec!.payload!).doFn!.payload!) : undefined;
+    return { id, t, fn };
+  });
+}
+
+/** A coder id's structure as URNs: "kv(varint,iterable(bytes))". */
+function coderShape(c: runnerApi.IComponents, id: string): string {
+  const coder = c.coders![id]!;
+  const name = coder.spec!.urn!.replace(/^beam:coder:/, "").replace(/:v1$/, "");
+  const parts = (coder.componentCoderIds ?? []).map((cid) => coderShape(c, cid));
+  return parts.length ? `${name}(${parts.join(",")})` : name;
+}
+
+s.test("our write with exactly_once_shards, bounded input: Shard → GroupByKey (runner) → WriteTransactions, standard coders", () => {
+  const response = expandOurWrite(eosValues);
+  const c = response.components!;
+  const leaves = leavesOf(response);
+  assert.equal(leaves.map((l) => l.t.spec!.urn), ["beam:transform:pardo:v1", "beam:transform:group_by_key:v1", "beam:transform:pardo:v1"]);
+  assert.equal(leaves.map((l) => l.t.environmentId), ["external_7kafka-beam-ts", "", "external_7kafka-beam-ts"]);
+  assert.equal(leaves.map((l) => l.t.uniqueName), ["WriteEOS/Shard", "WriteEOS/GroupByShard", "WriteEOS/WriteTransactions"]);
+  const [shard, group, write] = leaves as [typeof leaves[0], typeof leaves[0], typeof leaves[0]];
+  assert.equal(shard.t.inputs, { in: "ref_PCollection_1" });
+  assert.equal(group.t.inputs, { in: shard.t.outputs!.out });
+  assert.equal(write.t.inputs, { in: group.t.outputs!.out });
+  assert.equal(write.t.outputs, {});
+  assert.equal(response.transform!.outputs, {});
+  assert.is(coderShape(c, c.pcollections![shard.t.outputs!.out!]!.coderId!), "kv(varint,bytes)");
+  assert.is(coderShape(c, c.pcollections![group.t.outputs!.out!]!.coderId!), "kv(varint,iterable(bytes))");
+  for (const pc of [shard.t.outputs!.out!, group.t.outputs!.out!]) {
+    assert.is(c.pcollections![pc]!.windowingStrategyId, "ref_Windowing_1", "a bounded global input is not re-windowed");
+    assert.is(c.pcollections![pc]!.isBounded, runnerApi.IsBounded.Enum.BOUNDED);
+  }
+  assert.equal([shard.fn!.fn, shard.fn!.step, shard.fn!.input], ["kafka_write", "shard", "kv"]);
+  assert.equal([write.fn!.fn, write.fn!.step], ["kafka_write", "transactional_write"]);
+  assert.equal((write.fn!.write as { exactlyOnce: unknown }).exactlyOnce,
+    { numShards: 4, sinkGroupId: "sink-orders", metadataTopic: "out", transactionalIdPrefix: "orders-sink" });
+  for (const id of [...Object.keys(c.transforms!), ...Object.keys(c.windowingStrategies!)].filter((id) => !id.startsWith("ref_"))) {
+    assert.ok(id.startsWith("external_7"), `${id} is in the namespace`);
+  }
+  // The worker's DoFn registry builds both steps from these payloads.
+  assert.instance(kafkaDoFnFactories[shard.fn!.fn]!(shard.fn!), KafkaShardDoFn);
+  assert.instance(kafkaDoFnFactories[write.fn!.fn]!(write.fn!), KafkaTransactionalWriteDoFn);
+});
+
+s.test("our exactly-once write on an unbounded global input batches into fixed 1 s windows first (window_into, interval windows)", () => {
+  const response = expandOurWrite({ ...eosValues, metadata_topic: "sink-meta" }, runnerApi.IsBounded.Enum.UNBOUNDED);
+  const c = response.components!;
+  const leaves = leavesOf(response);
+  assert.equal(leaves.map((l) => l.t.spec!.urn), ["beam:transform:window_into:v1", "beam:transform:pardo:v1", "beam:transform:group_by_key:v1", "beam:transform:pardo:v1"]);
+  assert.equal(leaves.map((l) => l.t.environmentId), ["external_7kafka-beam-ts", "external_7kafka-beam-ts", "", "external_7kafka-beam-ts"]);
+  const windowInto = leaves[0]!.t;
+  assert.equal(windowInto.inputs, { in: "ref_PCollection_1" });
+  const windowed = c.pcollections![windowInto.outputs!.out!]!;
+  assert.is(windowed.coderId, "ref_Coder_KV_1", "the window_into keeps the caller's element coder");
+  assert.is(windowed.isBounded, runnerApi.IsBounded.Enum.UNBOUNDED);
+  assert.equal(leaves[1]!.t.inputs, { in: windowInto.outputs!.out });
+  const strategyId = windowed.windowingStrategyId!;
+  assert.ok(strategyId.startsWith("external_7"), strategyId);
+  const strategy = c.windowingStrategies![strategyId]!;
+  assert.is(strategy.windowFn!.urn, "beam:window_fn:fixed_windows:v1");
+  const fixed = runnerApi.FixedWindowsPayload.decode(strategy.windowFn!.payload!);
+  assert.equal([Number(fixed.size!.seconds), fixed.size!.nanos, Number(fixed.offset?.seconds ?? 0), fixed.offset?.nanos ?? 0], [1, 0, 0, 0]);
+  assert.is(coderShape(c, strategy.windowCoderId!), "interval_window");
+  assert.ok(strategy.trigger!.default, "default trigger: fires when the watermark passes the window");
+  const into = runnerApi.WindowIntoPayload.decode(windowInto.spec!.payload!);
+  assert.is(into.windowFn!.urn, "beam:window_fn:fixed_windows:v1");
+  assert.equal(into.windowFn!.payload, strategy.windowFn!.payload);
+  for (const l of leaves.slice(1, 3)) assert.is(c.pcollections![l.t.outputs!.out!]!.windowingStrategyId, strategyId);
+  assert.is((leaves[3]!.fn!.write as { exactlyOnce: { metadataTopic: string } }).exactlyOnce.metadataTopic, "sink-meta");
+});
+
+s.test("exactly_once_window_ms sets the batching window (and batches a bounded global input too)", () => {
+  for (const isBounded of [runnerApi.IsBounded.Enum.UNBOUNDED, runnerApi.IsBounded.Enum.BOUNDED]) {
+    const response = expandOurWrite({ ...eosValues, exactly_once_window_ms: 250n }, isBounded);
+    const leaves = leavesOf(response);
+    assert.is(leaves[0]!.t.spec!.urn, "beam:transform:window_into:v1");
+    const strategy = response.components!.windowingStrategies![response.components!.pcollections![leaves[0]!.t.outputs!.out!]!.windowingStrategyId!]!;
+    const fixed = runnerApi.FixedWindowsPayload.decode(strategy.windowFn!.payload!);
+    assert.equal([Number(fixed.size!.seconds), fixed.size!.nanos], [0, 250_000_000]);
+  }
+});
+
+s.test("an input the caller already windowed keeps its windows: no window_into, the caller's strategy downstream", () => {
+  const callerFixed = { urn: "beam:window_fn:fixed_windows:v1", payload: runnerApi.FixedWindowsPayload.encode({ size: { seconds: fromBigInt(2n) } }).finish() };
+  const response = expandOurWrite(eosValues, runnerApi.IsBounded.Enum.UNBOUNDED, callerFixed);
+  const leaves = leavesOf(response);
+  assert.equal(leaves.map((l) => l.t.spec!.urn), ["beam:transform:pardo:v1", "beam:transform:group_by_key:v1", "beam:transform:pardo:v1"]);
+  for (const l of leaves.slice(0, 2)) assert.is(response.components!.pcollections![l.t.outputs!.out!]!.windowingStrategyId, "ref_Windowing_1");
+  expectError(() => expandOurWrite({ ...eosValues, exactly_once_window_ms: 500n }, runnerApi.IsBounded.Enum.UNBOUNDED, callerFixed),
+    "INVALID_ARGUMENT", /^exactly_once_window_ms: the input is already windowed \(beam:window_fn:fixed_windows:v1\)/);
+});
+
+s.test("our write without exactly_once_shards stays one at-least-once ParDo", () => {
+  const response = expandOurWrite({ ...eosValues, producer_config: new Map([["bootstrap.servers", "h:1"]]), exactly_once_shards: null, sink_group_id: null });
+  const leaves = leavesOf(response);
+  assert.equal(leaves.map((l) => [l.t.spec!.urn, l.fn?.step ?? "write"]), [["beam:transform:pardo:v1", "write"]]);
+  assert.is((leaves[0]!.fn!.write as { exactlyOnce: unknown }).exactlyOnce, null);
+});
+
+s.test("bad exactly-once combinations name the field; Beam's write URN keeps Beam's schema", () => {
+  const bad = (changes: Record<string, unknown>) => () => expandOurWrite({ ...eosValues, ...changes });
+  const alo = { exactly_once_shards: null, producer_config: new Map([["bootstrap.servers", "h:1"]]) };
+  expectError(bad({ ...alo, sink_group_id: "g" }), "INVALID_ARGUMENT", /^sink_group_id: belongs to an exactly-once write: set exactly_once_shards/);
+  expectError(bad({ ...alo, sink_group_id: null, metadata_topic: "m" }), "INVALID_ARGUMENT", /^metadata_topic: belongs to an exactly-once write/);
+  expectError(bad({ ...alo, sink_group_id: null, exactly_once_window_ms: 100n }), "INVALID_ARGUMENT", /^exactly_once_window_ms: belongs to an exactly-once write/);
+  expectError(bad({ exactly_once_shards: null, sink_group_id: null }), "INVALID_ARGUMENT", /^producer_config\['transactional\.id'\]: is the prefix/);
+  expectError(bad({ sink_group_id: null }), "INVALID_ARGUMENT", /^sink_group_id: is required with exactly_once_shards/);
+  expectError(bad({ sink_group_id: "" }), "INVALID_ARGUMENT", /^sink_group_id: must be a non-empty group id/);
+  expectError(bad({ exactly_once_shards: 0n }), "INVALID_ARGUMENT", /^exactly_once_shards: must be an integer from 1 to 10000, got 0/);
+  expectError(bad({ exactly_once_shards: 10_001n }), "INVALID_ARGUMENT", /^exactly_once_shards: must be an integer from 1 to 10000/);
+  expectError(bad({ metadata_topic: "no spaces" }), "INVALID_ARGUMENT", /^metadata_topic: "no spaces" is not a valid topic name/);
+  expectError(bad({ exactly_once_window_ms: 0n }), "INVALID_ARGUMENT", /^exactly_once_window_ms: must be an integer >= 1/);
+  expectError(bad({ producer_config: new Map([["bootstrap.servers", "h:1"], ["acks", "1"]]) }), "INVALID_ARGUMENT", /^producer_config\['acks'\]/);
+  // Beam's URNs: the exactly-once fields are not part of Beam's schema.
+  for (const urn of ["beam:transform:org.apache.beam:kafka_write:v1", "beam:transform:org.apache.beam:kafka_write_with_headers:v1"]) {
+    expectError(() => expandOurWrite({ ...eosValues, producer_config: new Map([["bootstrap.servers", "h:1"]]) }, runnerApi.IsBounded.Enum.BOUNDED, undefined, urn),
+      "INVALID_ARGUMENT", /^exactly_once_shards: unknown field; known fields: producer_config, topic, key_serializer, value_serializer$/);
+  }
 });
 
 s.run();

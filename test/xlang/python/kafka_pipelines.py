@@ -9,10 +9,33 @@ import json
 import os
 import sys
 import tempfile
+import time
+import typing
 
 import apache_beam as beam
 from apache_beam.io.kafka import ReadFromKafka, WriteToKafka
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.transforms.external import NamedTupleBasedPayloadBuilder
+
+KAFKA_WRITE_URN = "beam:transform:kafka_write:v1"
+
+
+class KafkaWriteEosConfig(typing.NamedTuple):
+    """The payload of our own write URN with the exactly-once fields (README, "Payload fields")."""
+    producer_config: typing.Mapping[str, str]
+    topic: str
+    exactly_once_shards: int
+    sink_group_id: str
+    metadata_topic: typing.Optional[str]
+    exactly_once_window_ms: typing.Optional[int]
+
+
+def write_eos_transform(args, topic):
+    config = KafkaWriteEosConfig(
+        producer_config={"bootstrap.servers": args.bootstrap, "transactional.id": f"xlang-{args.sink_group}"},
+        topic=topic, exactly_once_shards=args.shards, sink_group_id=args.sink_group,
+        metadata_topic=args.metadata_topic or None, exactly_once_window_ms=args.window_ms or None)
+    return beam.ExternalTransform(KAFKA_WRITE_URN, NamedTupleBasedPayloadBuilder(config), args.expansion)
 
 
 def options(args):
@@ -40,6 +63,26 @@ def run_then_cancel(p, seconds):
     return state
 
 
+def run_until_stopped(p, seconds, stop_file):
+    """Runs an unbounded pipeline until `stop_file` exists (the test saw what it waits for) or `seconds` passed,
+    then cancels it; returns its final state. A job that fails on its own raises its error."""
+    from apache_beam.runners.runner import PipelineState
+    result = p.run()
+    deadline = time.time() + seconds
+    while time.time() < deadline and not os.path.exists(stop_file):
+        if PipelineState.is_terminal(result.state):
+            return result.wait_until_finish()
+        time.sleep(0.5)
+    result.cancel()
+    try:
+        return result.wait_until_finish(duration=30_000)
+    except RuntimeError as e:
+        # As in run_then_cancel: Prism 2.77 reports a cancelled job as failed, sometimes as "unknown error".
+        if "CANCEL" not in str(e) and "unknown error" not in str(e):
+            raise
+        return PipelineState.CANCELLED
+
+
 def write(args):
     records = [(f"key-{i % 7}".encode(), f"value-{i}".encode()) for i in range(args.count)]
     with beam.Pipeline(options=options(args)) as p:
@@ -61,6 +104,27 @@ def write_headers(args):
          | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.topic, with_headers=True,
                         expansion_service=args.expansion))
     return {"written": len(rows)}
+
+
+def write_eos(args):
+    """Our URN's exactly-once sink on a bounded input: shard, GroupByKey (Prism), one transaction per shard."""
+    records = [(f"key-{i}".encode(), f"value-{i}".encode()) for i in range(args.count)]
+    with beam.Pipeline(options=options(args)) as p:
+        (p
+         | beam.Create(records).with_output_types(tuple[bytes, bytes])
+         | write_eos_transform(args, args.topic))
+    return {"written": len(records)}
+
+
+def write_eos_unbounded(args):
+    """Copies --topic (unbounded read) to --results-topic through the exactly-once sink, then cancels."""
+    consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest"}
+    p = beam.Pipeline(options=options(args))
+    (p
+     | ReadFromKafka(consumer_config=consumer_config, topics=[args.topic], expansion_service=args.expansion)
+     | beam.Map(lambda kv: (kv[0], kv[1])).with_output_types(tuple[bytes, bytes])
+     | write_eos_transform(args, args.results_topic))
+    return {"state": str(run_until_stopped(p, args.run_seconds, args.stop_file))}
 
 
 def read(args, with_metadata):
@@ -153,7 +217,8 @@ def bad_config(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["write", "write-headers", "read", "read-metadata", "expand-only", "bad-config", "unbounded", "discover"])
+    parser.add_argument("mode", choices=["write", "write-headers", "read", "read-metadata", "expand-only", "bad-config", "unbounded", "discover",
+                                         "write-eos", "write-eos-unbounded"])
     parser.add_argument("--expansion", required=True)
     parser.add_argument("--job-endpoint", default="")
     parser.add_argument("--bootstrap", required=True)
@@ -162,6 +227,11 @@ def main():
     parser.add_argument("--group", default="kbt-xlang")
     parser.add_argument("--results-topic", default="")
     parser.add_argument("--run-seconds", type=int, default=20)
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--sink-group", default="kbt-xlang-sink")
+    parser.add_argument("--metadata-topic", default="")
+    parser.add_argument("--window-ms", type=int, default=0)
+    parser.add_argument("--stop-file", default="")
     args = parser.parse_args()
     if args.mode == "write":
         result = write(args)
@@ -175,6 +245,10 @@ def main():
         result = discover(args)
     elif args.mode == "unbounded":
         result = unbounded(args)
+    elif args.mode == "write-eos":
+        result = write_eos(args)
+    elif args.mode == "write-eos-unbounded":
+        result = write_eos_unbounded(args)
     elif args.mode == "expand-only":
         result = expand_only(args)
     else:
