@@ -1,15 +1,18 @@
 // Expand latency under load: 50 concurrent callers send Python's ReadFromKafka request (the payload Beam's SDK
-// builds) to our ExpansionService over gRPC on loopback; prints p50/p99/max.
-//   npx tsc -p . && node dist/bench/expansion.js [--requests 5000] [--concurrency 50]
+// builds) to our ExpansionService over gRPC on loopback; prints p50/p99/max. By default the service is `serve` in its
+// own process, as users run it (the callers are another process too); `--server in-process` shares one event loop.
+//   npx tsc -p . && node dist/bench/expansion.js [--requests 5000] [--concurrency 50] [--server process|in-process|HOST:PORT]
 import * as grpc from "@grpc/grpc-js";
 import { addExpansionService, kafkaTransformDefinitions, TransformRegistry } from "../src/expansion/index.js";
 import { expansionApi, externalTransforms, grpcServiceDefinition, runnerApi } from "../src/model/proto/index.js";
 import { encodeToBytes, rowCoder } from "../src/model/coders/index.js";
 import { array, encodeSchema, map, nullable, schema } from "../src/model/schema.js";
-import { numberFlag } from "./common.js";
+import { startServe } from "../test/infra/service.js";
+import { flag, numberFlag } from "./common.js";
 
 const total = numberFlag("requests", 5000);
 const concurrency = numberFlag("concurrency", 50);
+const serverMode = flag("server", "process");
 
 const fields = schema({ consumer_config: map("string", "string"), topics: array("string"), key_deserializer: "string",
   value_deserializer: "string", max_num_records: nullable("int64"), commit_offset_in_finalize: "boolean", timestamp_policy: "string" });
@@ -21,11 +24,21 @@ const payload = externalTransforms.ExternalConfigurationPayload.encode({
     commit_offset_in_finalize: false, timestamp_policy: "ProcessingTime" }),
 }).finish();
 
-const server = new grpc.Server();
-addExpansionService(server, { registry: new TransformRegistry(kafkaTransformDefinitions()), environment: { kind: "process", command: "/bin/true" } });
-const port = await new Promise<number>((done, fail) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : done(p))));
+async function startServer(): Promise<{ address: string; stop(): Promise<void> }> {
+  if (serverMode.includes(":")) return { address: serverMode, stop: async () => undefined }; // a running service
+  if (serverMode === "process") {
+    const served = await startServe(); // default log level: one JSON line per Expand, as in production
+    return { address: served.expansionAddress, stop: served.stop };
+  }
+  const server = new grpc.Server();
+  addExpansionService(server, { registry: new TransformRegistry(kafkaTransformDefinitions()), environment: { kind: "process", command: "/bin/true" } });
+  const port = await new Promise<number>((done, fail) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : done(p))));
+  return { address: `127.0.0.1:${port}`, stop: async () => server.forceShutdown() };
+}
+
+const server = await startServer();
 const Client = grpc.makeGenericClientConstructor(grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"), "ExpansionService");
-const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as {
+const client = new Client(server.address, grpc.credentials.createInsecure()) as unknown as {
   Expand(r: expansionApi.IExpansionRequest, cb: (e: Error | null, r: expansionApi.ExpansionResponse) => void): void; close(): void };
 
 function expandOnce(i: number): Promise<number> {
@@ -45,6 +58,6 @@ await Promise.all(Array.from({ length: concurrency }, async () => {
 const seconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(2);
-console.log(`${total} Expand calls, ${concurrency} concurrent: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)!.toFixed(2)} ms, ${(total / seconds).toFixed(0)} req/s (Node ${process.version})`);
+console.log(`${total} Expand calls, ${concurrency} concurrent (${serverMode} server): p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)!.toFixed(2)} ms, ${(total / seconds).toFixed(0)} req/s (Node ${process.version})`);
 client.close();
-server.forceShutdown();
+await server.stop();
