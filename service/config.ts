@@ -81,7 +81,7 @@ const WORKER_HELP = `flags (given by the runner; unknown flags are ignored):
   --provision_endpoint=H:P    ProvisionService to ask for the other endpoints     env PROVISION_API_SERVICE_DESCRIPTOR
   --control_endpoint=H:P      BeamFnControl, when there is no provision endpoint   env CONTROL_API_SERVICE_DESCRIPTOR
   --logging_endpoint=H:P      BeamFnLogging                                        env LOGGING_API_SERVICE_DESCRIPTOR
-Environment: KBT_NODE = the Node binary bin/kafka-beam-ts-worker runs (serve sets it to its own).
+Environment: KBT_NODE = the Node binary bin/kafka-beam-ts-worker runs (serve passes on its own KBT_NODE, else its own Node).
 `;
 
 function flagLines(command: Command): string {

@@ -28,7 +28,8 @@ export function workerLauncherPath(): string {
 }
 
 export function defaultProcessEnvironment(): ProcessEnvironment {
-  return { kind: "process", command: workerLauncherPath(), env: { KBT_NODE: process.execPath } };
+  // KBT_NODE set for serve itself is passed on (another Node, or a wrapper adding flags such as --cpu-prof).
+  return { kind: "process", command: workerLauncherPath(), env: { KBT_NODE: process.env.KBT_NODE ?? process.execPath } };
 }
 
 /** The version in package.json of this installation. */
