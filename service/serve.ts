@@ -124,11 +124,14 @@ function localTarget(host: string): string {
   return host;
 }
 
+/** The Kafka DoFns' per-topic counter kinds → the service metric and the factor to its unit. */
 const KAFKA_COUNTERS = {
-  records_read: "recordsRead",
-  bytes_read: "bytesRead",
-  records_written: "recordsWritten",
-  bytes_written: "bytesWritten",
+  records_read: ["recordsRead", 1],
+  bytes_read: ["bytesRead", 1],
+  fetches: ["fetches", 1],
+  fetch_wait_ms: ["fetchWaitSeconds", 1 / 1000],
+  records_written: ["recordsWritten", 1],
+  bytes_written: ["bytesWritten", 1],
 } as const;
 
 /** Adds the Kafka DoFns' per-topic user counters (`records_read/<topic>`, ...) to the service's metrics. */
@@ -138,7 +141,8 @@ export function recordKafkaCounters(metrics: ServiceMetrics, counters: Readonly<
     if (slash < 0 || value <= 0) continue;
     const kind = name.slice(0, slash) as keyof typeof KAFKA_COUNTERS;
     if (!Object.hasOwn(KAFKA_COUNTERS, kind)) continue;
-    metrics[KAFKA_COUNTERS[kind]].inc({ topic: name.slice(slash + 1) }, value);
+    const [metric, factor] = KAFKA_COUNTERS[kind];
+    metrics[metric].inc({ topic: name.slice(slash + 1) }, value * factor);
   }
 }
 

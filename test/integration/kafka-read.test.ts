@@ -43,6 +43,9 @@ s.test("read: a bounded read of 100,000 records over 4 partitions yields exactly
   assertExactly(seen, produced);
   const counters = handle.metrics().steps["ReadFromKafka/Read"]?.counters ?? {};
   assert.is(counters[`records_read/${topic}`], 100_000, "records_read counter");
+  // Every fetch result consumed is counted (at least one per partition; 4 MiB fetches of 100,000 small records).
+  assert.ok((counters[`fetches/${topic}`] ?? 0) >= 4, `fetches counter ${counters[`fetches/${topic}`]}`);
+  assert.ok(`fetch_wait_ms/${topic}` in counters, "fetch wait counter");
 });
 
 s.test("read: max_num_records reads exactly N records spread over the partitions, then finishes", async () => {
