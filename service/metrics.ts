@@ -173,6 +173,8 @@ export function serviceMetrics(registry: MetricsRegistry, sources: ServiceGaugeS
     bundles: registry.counter("kbt_bundles_total", "Bundles processed by this process's workers, by outcome", ["outcome"]),
     recordsRead: registry.counter("kbt_kafka_records_read_total", "Kafka records read, by topic", ["topic"]),
     bytesRead: registry.counter("kbt_kafka_bytes_read_total", "Kafka record bytes (key + value) read, by topic", ["topic"]),
+    partitionRecordsRead: registry.counter("kbt_kafka_partition_records_read_total", "Kafka records read, by topic and partition",
+      ["topic", "partition"]),
     fetches: registry.counter("kbt_kafka_fetches_total", "Fetch results the Kafka reads consumed, by topic", ["topic"]),
     fetchWaitSeconds: registry.counter("kbt_kafka_fetch_wait_seconds_total",
       "Time the Kafka reads waited for a fetch (prefetch not ready), by topic", ["topic"]),

@@ -144,6 +144,11 @@ export function recordKafkaCounters(metrics: ServiceMetrics, counters: Readonly<
     const [metric, factor] = KAFKA_COUNTERS[kind];
     metrics[metric].inc({ topic: name.slice(slash + 1) }, value * factor);
   }
+  for (const [name, value] of Object.entries(counters)) {
+    // partition_records_read/<topic>/<partition>: Kafka topic names cannot contain "/".
+    const match = /^partition_records_read\/([^/]+)\/(\d+)$/.exec(name);
+    if (match && value > 0) metrics.partitionRecordsRead.inc({ topic: match[1]!, partition: match[2]! }, value);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -46,6 +46,9 @@ s.test("read: a bounded read of 100,000 records over 4 partitions yields exactly
   // Every fetch result consumed is counted (at least one per partition; 4 MiB fetches of 100,000 small records).
   assert.ok((counters[`fetches/${topic}`] ?? 0) >= 4, `fetches counter ${counters[`fetches/${topic}`]}`);
   assert.ok(`fetch_wait_ms/${topic}` in counters, "fetch wait counter");
+  for (let partition = 0; partition < 4; partition++) {
+    assert.is(counters[`partition_records_read/${topic}/${partition}`], produced.filter((r) => r.partition === partition).length, `partition ${partition}`);
+  }
 });
 
 s.test("read: max_num_records reads exactly N records spread over the partitions, then finishes", async () => {

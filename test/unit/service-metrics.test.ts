@@ -43,12 +43,12 @@ s.test("the Kafka DoFns' per-topic counters feed kbt_kafka_*_total by topic; oth
   const registry = new MetricsRegistry();
   const metrics = serviceMetrics(registry, { workersActive: () => 2, bundlesActive: () => 1, ready: () => true }, "9.9.9");
   recordKafkaCounters(metrics, { "records_read/events": 10, "bytes_read/events": 1000, "records_written/out": 4, "bytes_written/out": 40, "mystery/x": 5, records_read: 3,
-    "fetches/events": 7, "fetch_wait_ms/events": 1500 });
+    "fetches/events": 7, "fetch_wait_ms/events": 1500, "partition_records_read/events/3": 6 });
   recordKafkaCounters(metrics, { "records_read/events": 5 });
   const text = registry.render();
   for (const line of ['kbt_kafka_records_read_total{topic="events"} 15', 'kbt_kafka_bytes_read_total{topic="events"} 1000',
     'kbt_kafka_records_written_total{topic="out"} 4', 'kbt_kafka_fetches_total{topic="events"} 7',
-    'kbt_kafka_fetch_wait_seconds_total{topic="events"} 1.5', 'kbt_kafka_bytes_written_total{topic="out"} 40',
+    'kbt_kafka_fetch_wait_seconds_total{topic="events"} 1.5', 'kbt_kafka_partition_records_read_total{topic="events",partition="3"} 6', 'kbt_kafka_bytes_written_total{topic="out"} 40',
     "kbt_workers_active 2", "kbt_bundles_active 1", "kbt_ready 1", 'kbt_build_info{version="9.9.9",node_version="']) {
     assert.ok(text.includes(line), line);
   }

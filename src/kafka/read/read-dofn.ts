@@ -295,6 +295,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
       }
       if (result.nextOffset > next) next = result.nextOffset;
       context.metrics.counter(`records_read/${d.topic}`).inc(result.records.length);
+      context.metrics.counter(`partition_records_read/${d.topic}/${d.partition}`).inc(result.records.length);
       context.metrics.counter(`bytes_read/${d.topic}`).inc(result.bytes);
       // After every batch, not only at the end of the call: a runner split in the middle of a long call captures
       // the estimator's state for the residual, and that state must include what was emitted so far.
