@@ -1,8 +1,9 @@
 // Expand latency under load: 50 concurrent callers send Python's ReadFromKafka request (the payload Beam's SDK
 // builds) to our ExpansionService over gRPC on loopback; prints p50/p99/max. By default the service is `serve` in its
 // own process, as users run it (the callers are another process too); `--server in-process` shares one event loop.
-//   npx tsc -p . && node dist/bench/expansion.js [--requests 5000] [--concurrency 50] [--server process|in-process|HOST:PORT]
+//   npx tsc -p . && node dist/bench/expansion.js [--requests 5000] [--concurrency 50] [--server process|in-process|HOST:PORT] [--client grpc|http2]
 import * as grpc from "@grpc/grpc-js";
+import * as http2 from "node:http2";
 import { addExpansionService, kafkaTransformDefinitions, TransformRegistry } from "../src/expansion/index.js";
 import { expansionApi, externalTransforms, grpcServiceDefinition, runnerApi } from "../src/model/proto/index.js";
 import { encodeToBytes, rowCoder } from "../src/model/coders/index.js";
@@ -13,6 +14,7 @@ import { flag, numberFlag } from "./common.js";
 const total = numberFlag("requests", 5000);
 const concurrency = numberFlag("concurrency", 50);
 const serverMode = flag("server", "process");
+const clientMode = flag("client", "grpc");
 
 const fields = schema({ consumer_config: map("string", "string"), topics: array("string"), key_deserializer: "string",
   value_deserializer: "string", max_num_records: nullable("int64"), commit_offset_in_finalize: "boolean", timestamp_policy: "string" });
@@ -36,17 +38,61 @@ async function startServer(): Promise<{ address: string; stop(): Promise<void> }
   return { address: `127.0.0.1:${port}`, stop: async () => server.forceShutdown() };
 }
 
-const server = await startServer();
-const Client = grpc.makeGenericClientConstructor(grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"), "ExpansionService");
-const client = new Client(server.address, grpc.credentials.createInsecure()) as unknown as {
-  Expand(r: expansionApi.IExpansionRequest, cb: (e: Error | null, r: expansionApi.ExpansionResponse) => void): void; close(): void };
+/** One caller: `expand(i)` resolves with the call's latency in ms. */
+interface Caller { expand(i: number): Promise<number>; close(): void }
 
-function expandOnce(i: number): Promise<number> {
-  const t0 = performance.now();
-  return new Promise((done, fail) => client.Expand({ namespace: `external_${i}`,
-    transform: { uniqueName: "ReadFromKafka", spec: { urn: "beam:transform:org.apache.beam:kafka_read_without_metadata:v1", payload } } },
-  (err) => (err ? fail(err) : done(performance.now() - t0))));
+function request(i: number): expansionApi.IExpansionRequest {
+  return { namespace: `external_${i}`,
+    transform: { uniqueName: "ReadFromKafka", spec: { urn: "beam:transform:org.apache.beam:kafka_read_without_metadata:v1", payload } } };
 }
+
+function grpcCaller(address: string): Caller {
+  const Client = grpc.makeGenericClientConstructor(grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"), "ExpansionService");
+  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as {
+    Expand(r: expansionApi.IExpansionRequest, cb: (e: Error | null) => void): void; close(): void };
+  return {
+    expand: (i) => {
+      const t0 = performance.now();
+      return new Promise((done, fail) => client.Expand(request(i), (err) => (err ? fail(err) : done(performance.now() - t0))));
+    },
+    close: () => client.close(),
+  };
+}
+
+/**
+ * The same calls as raw HTTP/2 gRPC frames (a pre-encoded request, the grpc-status trailer checked): a lighter load
+ * generator than grpc-js's client, which on 2 cores otherwise takes more CPU than the service it measures.
+ */
+function http2Caller(address: string): Caller {
+  const session = http2.connect(`http://${address}`);
+  const frame = (i: number) => {
+    const body = expansionApi.ExpansionRequest.encode(request(i)).finish();
+    const out = Buffer.alloc(5 + body.length);
+    out.writeUInt32BE(body.length, 1);
+    out.set(body, 5);
+    return out;
+  };
+  return {
+    expand: (i) => {
+      const t0 = performance.now();
+      return new Promise((done, fail) => {
+        const stream = session.request({ ":method": "POST", ":path": "/org.apache.beam.model.expansion.v1.ExpansionService/Expand",
+          "content-type": "application/grpc", te: "trailers" });
+        let status: string | undefined;
+        stream.on("trailers", (t) => { status = String(t["grpc-status"]); });
+        stream.on("data", () => undefined);
+        stream.on("end", () => (status === "0" ? done(performance.now() - t0) : fail(new Error(`grpc-status ${status}`))));
+        stream.on("error", fail);
+        stream.end(frame(i));
+      });
+    },
+    close: () => session.close(),
+  };
+}
+
+const server = await startServer();
+const caller = clientMode === "http2" ? http2Caller(server.address) : grpcCaller(server.address);
+const expandOnce = (i: number) => caller.expand(i);
 
 for (let i = 0; i < 200; i++) await expandOnce(i); // warm-up
 const latencies: number[] = [];
@@ -58,6 +104,6 @@ await Promise.all(Array.from({ length: concurrency }, async () => {
 const seconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(2);
-console.log(`${total} Expand calls, ${concurrency} concurrent (${serverMode} server): p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)!.toFixed(2)} ms, ${(total / seconds).toFixed(0)} req/s (Node ${process.version})`);
-client.close();
+console.log(`${total} Expand calls, ${concurrency} concurrent (${serverMode} server, ${clientMode} client): p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)!.toFixed(2)} ms, ${(total / seconds).toFixed(0)} req/s (Node ${process.version})`);
+caller.close();
 await server.stop();

@@ -155,6 +155,8 @@ export interface ServiceGaugeSources {
   readonly workersActive: () => number;
   readonly bundlesActive: () => number;
   readonly ready: () => boolean;
+  /** Per-partition state of the reads in this process (watermark, backlog); none by default. */
+  readonly partitionReads?: () => readonly { topic: string; partition: number; watermarkMs: number; backlogRecords: number }[];
 }
 
 /** The service's metrics, by name. Label values are URNs, outcomes, topics: never config values. */
@@ -184,6 +186,15 @@ export function serviceMetrics(registry: MetricsRegistry, sources: ServiceGaugeS
     httpRequests: registry.counter("kbt_http_requests_total", "HTTP requests by route and status code", ["route", "status"]),
   };
   registry.gauge("kbt_workers_active", "Fn API workers running in this process (worker pool)", [], sources.workersActive);
+  const reads = () => sources.partitionReads?.() ?? [];
+  registry.gauge("kbt_kafka_backlog_records", "Records between each partition read's position and the partition's high watermark at its last fetch",
+    ["topic", "partition"], () => reads().map((r) => [{ topic: r.topic, partition: String(r.partition) }, r.backlogRecords] as const));
+  registry.gauge("kbt_kafka_watermark_lag_seconds", "Wall time minus each partition read's output watermark",
+    ["topic", "partition"], () => {
+      const now = Date.now();
+      // A watermark before the epoch (nothing read yet: Beam's minimum) has no meaningful lag.
+      return reads().filter((r) => r.watermarkMs > 0).map((r) => [{ topic: r.topic, partition: String(r.partition) }, (now - r.watermarkMs) / 1000] as const);
+    });
   registry.gauge("kbt_bundles_active", "Bundles being processed right now by this process's workers", [], sources.bundlesActive);
   registry.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds", [], () => started);
   registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes", [], () => process.memoryUsage.rss());

@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { addExpansionService, kafkaTransformDefinitions, TransformRegistry, type EnvironmentConfig, type ProcessEnvironment } from "../src/expansion/index.js";
 import { addWorkerPoolService, WorkerPool, type DoFnRegistry, type WorkerEvents } from "../src/harness/index.js";
 import type { fnApi } from "../src/model/proto/index.js";
+import { partitionReadGauges } from "../src/kafka/index.js";
 // Not on the expansion layer's face yet: the SchemaTransform definitions (Beam YAML, managed).
 import { kafkaSchemaTransformDefinitions, SCHEMA_TRANSFORM_PAYLOAD_URN, type SchemaTransformDefinition } from "../src/expansion/index.js";
 import { formatAddress, type ServeConfig } from "./config.js";
@@ -174,6 +175,7 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
     workersActive: () => pool?.size ?? 0,
     bundlesActive: () => pool?.activeBundles ?? 0,
     ready: () => state === "serving",
+    partitionReads: () => partitionReadGauges(),
   }, version);
 
   const workerEvents: WorkerEvents = {

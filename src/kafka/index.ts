@@ -7,9 +7,9 @@ import { kafkaWriteDoFnFactory } from "./write/index.js";
 import { schemaTransformDoFnFactories } from "./schematransform/index.js";
 
 export { readFromKafka, ReadFromKafka, readSpecFromOptions, isBoundedRead, SourceDescriptorsDoFn, ReadFromKafkaDoFn,
-  PartitionDiscoveryDoFn, discoversPartitions, readFromKafkaWithDeadLetters, ReadFromKafkaWithDeadLetters, DEAD_LETTER_TAG,
+  PartitionDiscoveryDoFn, discoversPartitions, partitionReadGauges, readFromKafkaWithDeadLetters, ReadFromKafkaWithDeadLetters, DEAD_LETTER_TAG,
   kafkaRecordRowSchema, readOutputCoder } from "./read/index.js";
-export type { ReadFromKafkaOptions, ReadSpec, ReadWithDeadLetters, KafkaDeadLetter, KafkaKV, KafkaRecordRow, TimestampFn, TimestampPolicyName, SourceDescriptor } from "./read/index.js";
+export type { PartitionReadGauge, ReadFromKafkaOptions, ReadSpec, ReadWithDeadLetters, KafkaDeadLetter, KafkaKV, KafkaRecordRow, TimestampFn, TimestampPolicyName, SourceDescriptor } from "./read/index.js";
 export { writeToKafka, WriteToKafka, writeSpecFromOptions, WriteToKafkaDoFn, KafkaWriteResult, KafkaWriteError, kafkaWriteDoFnFactory } from "./write/index.js";
 export type { WriteToKafkaOptions, WriteToKafkaNativeOptions, WriteSpec, WriteFunctions, WriteRecord, Partitioner } from "./write/index.js";
 export { KafkaConfigError, KafkaClientError, KafkaTimeoutError } from "./errors.js";

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import { startBroker, type Broker } from "./broker.js";
+import { silenceKafkajsTimeoutWarning } from "../../src/kafka/client/node-warnings.js";
 
 let ownBroker: Broker | undefined;
 
@@ -25,6 +26,7 @@ export function uniqueTopic(prefix = "t"): string {
 }
 
 export function testKafka(bootstrap: string, clientId = "kbt-test"): Kafka {
+  silenceKafkajsTimeoutWarning();
   return new Kafka({ brokers: [bootstrap], clientId, logLevel: logLevel.ERROR });
 }
 

@@ -53,6 +53,7 @@ s.test("the Kafka DoFns' per-topic counters feed kbt_kafka_*_total by topic; oth
     assert.ok(text.includes(line), line);
   }
   assert.not.ok(text.includes("mystery"));
+  assert.not.ok(text.includes("kbt_kafka_backlog_records{"), "no partition gauges without reads");
   assert.match(text, /^process_cpu_seconds_total [\d.e-]+$/m);
 });
 
@@ -89,6 +90,21 @@ s.test("demo and healthcheck config", () => {
   assert.throws(() => parseDemoConfig(["--bootstrap", "a:9092,b"], {}), /--bootstrap="a:9092,b": expected HOST:PORT/);
   assert.is(parseHealthcheckConfig([], { KBT_HOST: "0.0.0.0", KBT_HTTP_PORT: "8081" }).url, "http://127.0.0.1:8081/healthz");
   assert.is(parseHealthcheckConfig(["--host", "::"], {}).url, "http://[::1]:8080/healthz");
+});
+
+s.test("partition reads become backlog and watermark-lag gauges (no lag before a first watermark)", () => {
+  const registry = new MetricsRegistry();
+  const now = Date.now();
+  serviceMetrics(registry, { workersActive: () => 0, bundlesActive: () => 0, ready: () => true, partitionReads: () => [
+    { topic: "events", partition: 0, watermarkMs: now - 30_000, backlogRecords: 1200 },
+    { topic: "events", partition: 1, watermarkMs: -9223372036854776, backlogRecords: 0 },
+  ] }, "9.9.9");
+  const text = registry.render();
+  assert.ok(text.includes('kbt_kafka_backlog_records{topic="events",partition="0"} 1200'), text);
+  assert.ok(text.includes('kbt_kafka_backlog_records{topic="events",partition="1"} 0'));
+  const lag = Number(/kbt_kafka_watermark_lag_seconds\{topic="events",partition="0"\} ([\d.]+)/.exec(text)?.[1]);
+  assert.ok(lag >= 30 && lag < 40, `lag ${lag}`);
+  assert.not.ok(text.includes('kbt_kafka_watermark_lag_seconds{topic="events",partition="1"}'));
 });
 
 s.run();

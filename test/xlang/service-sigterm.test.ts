@@ -123,6 +123,12 @@ s.test("SIGTERM mid-run: exit 0 in bounded time, committed offsets were all writ
   assert.ok((metricValue(metrics, "kbt_workers_active") ?? 0) >= 1, "the runner started workers in our pool");
   assert.ok((metricValue(metrics, "kbt_bundles_total", { outcome: "ok" }) ?? 0) >= 1, "bundles counted");
   assert.ok((metricValue(metrics, "kbt_worker_starts_total", { outcome: "ok" }) ?? 0) >= 1);
+  // The reads run in this process (worker pool), so their per-partition state shows in its /metrics.
+  for (let partition = 0; partition < PARTITIONS; partition++) {
+    const labels = { topic: input, partition: String(partition) };
+    assert.ok((metricValue(metrics, "kbt_kafka_partition_records_read_total", labels) ?? 0) > 0, `records read from p${partition}`);
+    assert.ok((metricValue(metrics, "kbt_kafka_backlog_records", labels) ?? -1) >= 0, `backlog of p${partition}`);
+  }
 
   const t0 = Date.now();
   first.signal("SIGTERM");

@@ -12,6 +12,8 @@ export type { ReadFromKafkaOptions, ReadSpec, TimestampFn, TimestampPolicyName, 
 export { SourceDescriptorsDoFn } from "./descriptors-dofn.js";
 export { ReadFromKafkaDoFn, DEAD_LETTER_TAG } from "./read-dofn.js";
 export type { KafkaDeadLetter } from "./read-dofn.js";
+export { partitionReadGauges } from "./partition-gauges.js";
+export type { PartitionReadGauge } from "./partition-gauges.js";
 export { PartitionDiscoveryDoFn, DiscoveryTracker, discoveryRestrictionCoder, discoveryRestrictionWithWatermarkCoder } from "./discovery-dofn.js";
 export type { DiscoveryRestriction } from "./discovery-dofn.js";
 export type { ReadBounds } from "./read-dofn.js";

@@ -17,6 +17,7 @@ import { deserialize, DeserializationError } from "../serde.js";
 import { decodeSourceDescriptor, type SourceDescriptor } from "./source-descriptor.js";
 import { resolveStartOffsets } from "./start-offsets.js";
 import { LatestOffsets } from "./latest-offsets.js";
+import { notePartitionRead } from "./partition-gauges.js";
 import { timestampPolicy, type TimestampPolicy } from "./timestamps.js";
 import { readOutputCoder } from "./coders.js";
 import { TIMESTAMP_TYPE_IDS, TIMESTAMP_TYPE_NAMES, type KafkaRecordRow } from "./record-row.js";
@@ -233,10 +234,12 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
     let next = range.from;
     let emitted = 0;
     let newest: Instant | undefined;
+    let high: bigint | undefined;
     const done = (continuation: ProcessContinuation): ProcessContinuation => {
       if (emitted > 0) this.commitOnFinalize(context, d, next);
       const wm = this.policy.watermarkAfterRecords(newest);
       if (wm !== undefined) estimator.setWatermark(wm);
+      if (high !== undefined) notePartitionRead(d.topic, d.partition, estimator.currentWatermark(), next, high);
       return continuation;
     };
 
@@ -256,6 +259,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
       context.metrics.counter(`fetch_wait_ms/${d.topic}`).inc(Date.now() - waitStarted);
       context.metrics.counter(`fetches/${d.topic}`).inc();
       this.latest?.observe(d.topic, d.partition, result.highWatermark);
+      high = result.highWatermark;
       if (result.records.length === 0) {
         if (result.nextOffset > next) { // only transaction markers or aborted records: step over them
           next = result.nextOffset;

@@ -55,10 +55,14 @@ def run_then_cancel(p, seconds):
         result.cancel()
         try:
             state = result.wait_until_finish(duration=30_000)
-        except RuntimeError as e:
-            # The portable runner reports a job it cancelled as failed, sometimes as "unknown error" (Prism 2.77).
-            if "CANCEL" not in str(e) and "unknown error" not in str(e):
+        except (RuntimeError, ValueError) as e:
+            # After a cancel the portable runner may report the job as failed ("unknown error" on Prism 2.77), or
+            # its state stream may break inside grpcio ("Internal gRPC call error 8"). The job was cancelled either
+            # way; the TypeScript test checks what the pipeline wrote, not this state.
+            known = ("CANCEL", "unknown error", "Internal gRPC call error")
+            if not any(k in str(e) for k in known):
                 raise
+            print(f"cancel ended with: {e}", file=sys.stderr)
             state = PipelineState.CANCELLED
     return state
 
