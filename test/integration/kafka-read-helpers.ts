@@ -2,8 +2,8 @@
 // event time), wait for conditions, and check exactly-once per partition.
 import * as assert from "uvu/assert";
 import type { Kafka } from "kafkajs";
-import { ParDo, type DoFn, type PCollection } from "../../src/pipeline/index.js";
-import type { KafkaRecordRow } from "../../src/kafka/index.js";
+import { ParDo, Pipeline, type DoFn, type PCollection } from "../../src/pipeline/index.js";
+import { readFromKafka, type KafkaRecordRow, type ReadFromKafkaOptions } from "../../src/kafka/index.js";
 import type { Instant } from "../../src/model/windowing.js";
 
 export interface ProducedRecord {
@@ -116,4 +116,18 @@ export function assertExactly(seen: readonly SeenRecord[], expected: readonly Pr
     });
     assert.equal(actual.map((r) => `${r.key}=${r.value}`), records.map((r) => `${r.key}=${r.value}`), `partition ${partition} in order`);
   }
+}
+
+export type ReadOptions = Omit<ReadFromKafkaOptions, "consumerConfig"> & { consumerConfig?: Record<string, string> };
+
+/** A pipeline reading rows with metadata (from earliest unless the options say otherwise) into `seen`. */
+export function readPipeline(bootstrap: string, options: ReadOptions, seen: SeenRecord[]) {
+  const pipeline = Pipeline.create();
+  const rows = pipeline.apply(readFromKafka({
+    ...options,
+    consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "earliest", ...options.consumerConfig },
+    withMetadata: true,
+  }));
+  collectRows(rows, seen);
+  return { pipeline, rows };
 }

@@ -5,12 +5,11 @@ import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
 import { brokerBootstrap, releaseBroker, createTopic, uniqueTopic, testKafka, withAdmin } from "../infra/fixtures.js";
 import { freePort } from "../infra/ports.js";
-import { Pipeline } from "../../src/pipeline/index.js";
 import { LocalRunner } from "../../src/runners/local/index.js";
-import { readFromKafka, closeAllClients, KafkaClientError, type ReadFromKafkaOptions } from "../../src/kafka/index.js";
+import { closeAllClients, KafkaClientError } from "../../src/kafka/index.js";
 import { KafkaError } from "../../src/kafka/errors.js";
 import { MIN_TIMESTAMP } from "../../src/model/windowing.js";
-import { collectRows, produce, sleep, until, type ProducedRecord, type SeenRecord } from "./kafka-read-helpers.js";
+import { produce, readPipeline, type ReadOptions, sleep, until, type ProducedRecord, type SeenRecord } from "./kafka-read-helpers.js";
 
 const s = suite("kafka read: timestamp policies, idle partitions, unavailable broker", { timeoutMs: 45_000 });
 let bootstrap = "";
@@ -20,17 +19,10 @@ s.after(async () => {
   await releaseBroker();
 });
 
-type Options = Omit<ReadFromKafkaOptions, "consumerConfig"> & { consumerConfig?: Record<string, string> };
+type Options = ReadOptions;
 
 function pipelineOf(options: Options, seen: SeenRecord[], servers = bootstrap) {
-  const p = Pipeline.create();
-  const rows = p.apply(readFromKafka({
-    ...options,
-    consumerConfig: { "bootstrap.servers": servers, "auto.offset.reset": "earliest", ...options.consumerConfig },
-    withMetadata: true,
-  }));
-  collectRows(rows, seen);
-  return { pipeline: p, rows };
+  return readPipeline(servers, options, seen);
 }
 
 /** Reads the whole topic (bounded) with these options. */

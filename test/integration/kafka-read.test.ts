@@ -6,10 +6,10 @@ import { suite } from "../harness.js";
 import { brokerBootstrap, releaseBroker, createTopic, uniqueTopic, testKafka, withAdmin } from "../infra/fixtures.js";
 import { ParDo, Pipeline } from "../../src/pipeline/index.js";
 import { LocalRunner, type BundleCommittedEvent } from "../../src/runners/local/index.js";
-import { readFromKafka, readFromKafkaWithDeadLetters, closeAllClients, type KafkaDeadLetter, type KafkaKV, type ReadFromKafkaOptions } from "../../src/kafka/index.js";
+import { readFromKafka, readFromKafkaWithDeadLetters, closeAllClients, type KafkaDeadLetter, type KafkaKV } from "../../src/kafka/index.js";
 import { DeserializationError } from "../../src/kafka/serde.js";
 import { MIN_TIMESTAMP, type Instant } from "../../src/model/windowing.js";
-import { assertExactly, byPartition, collectRows, produce, recordsFor, sleep, until, type ProducedRecord, type SeenRecord } from "./kafka-read-helpers.js";
+import { assertExactly, byPartition, readPipeline, type ReadOptions, produce, recordsFor, sleep, until, type ProducedRecord, type SeenRecord } from "./kafka-read-helpers.js";
 
 const s = suite("kafka read: exact bounded and unbounded reads on the local runner", { timeoutMs: 60_000 });
 let bootstrap = "";
@@ -19,15 +19,9 @@ s.after(async () => {
   await releaseBroker();
 });
 
-function readPipeline(options: Omit<ReadFromKafkaOptions, "consumerConfig"> & { consumerConfig?: Record<string, string> }, seen: SeenRecord[]) {
-  const p = Pipeline.create();
-  const rows = p.apply(readFromKafka({
-    ...options,
-    consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "earliest", ...options.consumerConfig },
-    withMetadata: true,
-  }));
-  collectRows(rows, seen);
-  return { pipeline: p, rows };
+/** This suite's reads: rows with metadata from the shared broker. */
+function read(options: ReadOptions, seen: SeenRecord[]) {
+  return readPipeline(bootstrap, options, seen);
 }
 
 s.test("read: a bounded read of 100,000 records over 4 partitions yields exactly them, each partition in order", async () => {
@@ -37,7 +31,7 @@ s.test("read: a bounded read of 100,000 records over 4 partitions yields exactly
   await produce(testKafka(bootstrap), topic, produced);
 
   const seen: SeenRecord[] = [];
-  const { pipeline } = readPipeline({ topics: [topic], stopAtEndOffsets: true }, seen);
+  const { pipeline } = read({ topics: [topic], stopAtEndOffsets: true }, seen);
   const handle = pipeline.run(new LocalRunner());
   assert.is(await handle.waitUntilFinish(45_000), "DONE");
   assertExactly(seen, produced);
@@ -56,7 +50,7 @@ s.test("read: max_num_records reads exactly N records spread over the partitions
   await createTopic(bootstrap, topic, 3);
   await produce(testKafka(bootstrap), topic, recordsFor(3, 1_000));
   const seen: SeenRecord[] = [];
-  const { pipeline } = readPipeline({ topics: [topic], maxNumRecords: 2_500 }, seen);
+  const { pipeline } = read({ topics: [topic], maxNumRecords: 2_500 }, seen);
   assert.is(await pipeline.run(new LocalRunner()).waitUntilFinish(30_000), "DONE");
   assert.is(seen.length, 2_500);
   assert.is(new Set(seen.map((r) => `${r.partition}/${r.offset}`)).size, 2_500, "no duplicate");
@@ -70,7 +64,7 @@ s.test("read: an unbounded read while a producer writes loses nothing, duplicate
   const topic = uniqueTopic("read-unbounded");
   await createTopic(bootstrap, topic, 3);
   const seen: SeenRecord[] = [];
-  const { pipeline, rows } = readPipeline({ topics: [topic], timestampPolicy: "CreateTime" }, seen);
+  const { pipeline, rows } = read({ topics: [topic], timestampPolicy: "CreateTime" }, seen);
   const marks: Instant[] = [];
   const handle = pipeline.run(new LocalRunner({ onBundleCommitted: (e: BundleCommittedEvent) => marks.push(e.watermarks[rows.id]!) }));
 
@@ -113,7 +107,7 @@ s.test("read: resumes from committed offsets after cancel, exactly where finaliz
 
   // Run 1: reads while records arrive, cancelled in the middle of the stream.
   const first: SeenRecord[] = [];
-  const run1 = readPipeline({ topics: [topic], commitOffsetsInFinalize: true, consumerConfig: config }, first).pipeline.run(new LocalRunner());
+  const run1 = read({ topics: [topic], commitOffsetsInFinalize: true, consumerConfig: config }, first).pipeline.run(new LocalRunner());
   const produced: ProducedRecord[] = [];
   let round = 0;
   const write = async (rounds: number): Promise<void> => {
@@ -144,7 +138,7 @@ s.test("read: resumes from committed offsets after cancel, exactly where finaliz
 
   // Run 2: same group, continues from the committed offsets and reads the rest exactly once.
   const second: SeenRecord[] = [];
-  const run2 = readPipeline({ topics: [topic], commitOffsetsInFinalize: true, consumerConfig: config }, second).pipeline.run(new LocalRunner());
+  const run2 = read({ topics: [topic], commitOffsetsInFinalize: true, consumerConfig: config }, second).pipeline.run(new LocalRunner());
   await until(() => first.length + second.length >= produced.length, `${produced.length} records over both runs`);
   await sleep(300);
   assert.is(await run2.cancel(), "CANCELLED");
