@@ -7,6 +7,7 @@
 //    another from one buffer.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
+import { kafkaRecordRowSchema } from "../../src/kafka/read/record-row.js";
 import {
   ByteReader,
   ByteWriter,
@@ -164,17 +165,7 @@ interface Case<T> {
 const cases: Case<unknown>[] = [];
 const add = <T>(name: string, coder: Coder<T>, value: (g: Gen) => T) => cases.push({ name, coder, value } as Case<unknown>);
 
-const kafkaRecord = schema({
-  topic: "string",
-  partition: "int32",
-  offset: "int64",
-  timestamp: "int64",
-  key: nullable("bytes"),
-  value: nullable("bytes"),
-  headers: nullable(array(row({ key: "string", value: nullable("bytes") }))),
-  timestampTypeId: "int32",
-  timestampTypeName: "string",
-});
+const kafkaRecord = kafkaRecordRowSchema(); // the row a read with metadata emits
 const everyType = schema({
   b: "byte", i16: "int16", i32: "int32", i64: "int64", f: "float", d: "double", s: "string", bo: "boolean",
   by: nullable("bytes"), arr: array(nullable("int32")), it: iterable("string"), m: map("string", nullable("int64")),

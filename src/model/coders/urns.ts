@@ -1,26 +1,11 @@
 // Coder URNs of Beam's Runner API (beam_runner_api.proto, StandardCoders), and the logical type URNs the row
 // coder treats specially.
+import { urns } from "../proto/urns.js";
 
-export const CoderUrns = Object.freeze({
-  BYTES: "beam:coder:bytes:v1",
-  STRING_UTF8: "beam:coder:string_utf8:v1",
-  KV: "beam:coder:kv:v1",
-  BOOL: "beam:coder:bool:v1",
-  VARINT: "beam:coder:varint:v1",
-  DOUBLE: "beam:coder:double:v1",
-  ITERABLE: "beam:coder:iterable:v1",
-  TIMER: "beam:coder:timer:v1",
-  INTERVAL_WINDOW: "beam:coder:interval_window:v1",
-  LENGTH_PREFIX: "beam:coder:length_prefix:v1",
-  GLOBAL_WINDOW: "beam:coder:global_window:v1",
-  WINDOWED_VALUE: "beam:coder:windowed_value:v1",
-  PARAM_WINDOWED_VALUE: "beam:coder:param_windowed_value:v1",
-  STATE_BACKED_ITERABLE: "beam:coder:state_backed_iterable:v1",
-  CUSTOM_WINDOW: "beam:coder:custom_window:v1",
-  ROW: "beam:coder:row:v1",
-  SHARDED_KEY: "beam:coder:sharded_key:v1",
-  NULLABLE: "beam:coder:nullable:v1",
-});
+// The standard coder URNs come from the model layer's table (checked against Beam's descriptors), less
+// beam:coder:schema:v1, which is not a wire coder of its own.
+const { SCHEMA: _schemaCoder, ...standardCoders } = urns.StandardCoders.Enum;
+export const CoderUrns = Object.freeze(standardCoders);
 
 export type CoderUrn = (typeof CoderUrns)[keyof typeof CoderUrns];
 
