@@ -2,10 +2,10 @@
 // byte layer's edges: varint limits, length prefixes that grow, corrupt counts that must fail fast.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
+import { throwsCoderError } from "../assertions.js";
 import {
   ByteReader,
   ByteWriter,
-  CoderError,
   CoderUrns,
   bytesCoder,
   coderFromComponents,
@@ -33,17 +33,6 @@ const s = suite("coder registry and byte layer");
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const fromHex = (text: string) => new Uint8Array(Buffer.from(text, "hex"));
 
-function throwsCoderError(fn: () => unknown, code: string, messagePart: string): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, CoderError);
-    assert.is((err as CoderError).code, code, (err as Error).message);
-    assert.ok((err as Error).message.includes(messagePart), `"${(err as Error).message}" should mention "${messagePart}"`);
-    return;
-  }
-  assert.unreachable(`expected a ${code} CoderError`);
-}
 
 const spec = (urn: string, componentCoderIds: string[] = [], payload?: Uint8Array): CoderProto => ({
   spec: { urn, ...(payload ? { payload } : {}) },

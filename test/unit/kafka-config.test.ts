@@ -1,5 +1,6 @@
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
+import { thrown } from "../assertions.js";
 import {
   parseConsumerConfig,
   parseProducerConfig,
@@ -24,19 +25,12 @@ function recorder(): { logger: KafkaLogger; entries: { level: string; message: s
 
 /** Expects a KafkaConfigError naming `key`; returns its message. */
 function configError(key: string, fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, KafkaConfigError);
-    const e = err as KafkaConfigError;
-    assert.is(e.key, key, `error names ${key}: ${e.message}`);
-    assert.is(e.code, "KAFKA_CONFIG_INVALID");
-    assert.is(e.retriable, false);
-    assert.instance(e, KafkaError);
-    return e.message;
-  }
-  assert.unreachable(`expected a KafkaConfigError for ${key}`);
-  return "";
+  const e = thrown(fn, KafkaConfigError, `a KafkaConfigError for ${key}`);
+  assert.is(e.key, key, `error names ${key}: ${e.message}`);
+  assert.is(e.code, "KAFKA_CONFIG_INVALID");
+  assert.is(e.retriable, false);
+  assert.instance(e, KafkaError);
+  return e.message;
 }
 
 // A syntactically valid PEM body; no parser looks inside it here.

@@ -2,6 +2,7 @@
 // mapping for KV, native records and Beam's kafka_write_with_headers rows.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
+import { thrown } from "../assertions.js";
 import {
   KafkaShardDoFn,
   KafkaTransactionalWriteDoFn,
@@ -24,26 +25,14 @@ function spec(extra: Partial<Parameters<typeof writeSpecFromOptions>[0]> = {}): 
 }
 
 function configError(fn: () => unknown, key: string): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, KafkaConfigError);
-    assert.is((err as KafkaConfigError).key, key, (err as Error).message);
-    return;
-  }
-  assert.unreachable(`expected a KafkaConfigError for ${key}`);
+  const err = thrown(fn, KafkaConfigError, `a KafkaConfigError for ${key}`);
+  assert.is(err.key, key, err.message);
 }
 
 function recordError(fn: () => unknown, pattern: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, KafkaWriteError, (err as Error).message);
-    assert.is((err as KafkaWriteError).code, "KAFKA_WRITE_RECORD");
-    assert.match((err as Error).message, pattern);
-    return;
-  }
-  assert.unreachable(`expected a KafkaWriteError matching ${pattern}`);
+  const err = thrown(fn, KafkaWriteError, `a KafkaWriteError matching ${pattern}`);
+  assert.is(err.code, "KAFKA_WRITE_RECORD");
+  assert.match(err.message, pattern);
 }
 
 s.test("spec: defaults, Java serializer names, frozen", () => {

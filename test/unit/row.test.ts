@@ -3,8 +3,8 @@
 // snippets that produced them are quoted beside them).
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
+import { throwsCoderError } from "../assertions.js";
 import {
-  CoderError,
   decimalFromString,
   decimalToString,
   decodeFromBytes,
@@ -35,17 +35,6 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const fromHex = (text: string) => new Uint8Array(Buffer.from(text.replace(/\s+/g, ""), "hex"));
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
-function throwsCoderError(fn: () => unknown, code: string, messagePart: string): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, CoderError);
-    assert.is((err as CoderError).code, code, (err as Error).message);
-    assert.ok((err as Error).message.includes(messagePart), `"${(err as Error).message}" should mention "${messagePart}"`);
-    return;
-  }
-  assert.unreachable(`expected a ${code} CoderError`);
-}
 
 // The output row of Beam's ReadFromKafka with metadata, in the Java connector's field order.
 const kafkaRecord = schema(
