@@ -5,10 +5,10 @@
 import * as grpc from "@grpc/grpc-js";
 import * as http2 from "node:http2";
 import { addExpansionService, kafkaTransformDefinitions, TransformRegistry } from "../src/expansion/index.js";
-import { expansionApi, externalTransforms, grpcServiceDefinition, runnerApi } from "../src/model/proto/index.js";
-import { encodeToBytes, rowCoder } from "../src/model/coders/index.js";
-import { array, encodeSchema, map, nullable, schema } from "../src/model/schema.js";
+import { expansionApi, grpcServiceDefinition } from "../src/model/proto/index.js";
+import { array, map, nullable } from "../src/model/schema.js";
 import { startServe } from "../test/infra/service.js";
+import { externalPayload } from "../test/infra/expansion-payload.js";
 import { flag, numberFlag } from "./common.js";
 
 const total = numberFlag("requests", 5000);
@@ -16,15 +16,12 @@ const concurrency = numberFlag("concurrency", 50);
 const serverMode = flag("server", "process");
 const clientMode = flag("client", "grpc");
 
-const fields = schema({ consumer_config: map("string", "string"), topics: array("string"), key_deserializer: "string",
-  value_deserializer: "string", max_num_records: nullable("int64"), commit_offset_in_finalize: "boolean", timestamp_policy: "string" });
 const bytesDeserializer = "org.apache.kafka.common.serialization.ByteArrayDeserializer";
-const payload = externalTransforms.ExternalConfigurationPayload.encode({
-  schema: runnerApi.Schema.decode(encodeSchema(fields)),
-  payload: encodeToBytes(rowCoder(fields), { consumer_config: new Map([["bootstrap.servers", "127.0.0.1:9092"]]), topics: ["events"],
-    key_deserializer: bytesDeserializer, value_deserializer: bytesDeserializer, max_num_records: 1000n,
-    commit_offset_in_finalize: false, timestamp_policy: "ProcessingTime" }),
-}).finish();
+const payload = externalPayload({ consumer_config: map("string", "string"), topics: array("string"), key_deserializer: "string",
+  value_deserializer: "string", max_num_records: nullable("int64"), commit_offset_in_finalize: "boolean", timestamp_policy: "string" },
+{ consumer_config: new Map([["bootstrap.servers", "127.0.0.1:9092"]]), topics: ["events"],
+  key_deserializer: bytesDeserializer, value_deserializer: bytesDeserializer, max_num_records: 1000n,
+  commit_offset_in_finalize: false, timestamp_policy: "ProcessingTime" });
 
 async function startServer(): Promise<{ address: string; stop(): Promise<void> }> {
   if (serverMode.includes(":")) return { address: serverMode, stop: async () => undefined }; // a running service

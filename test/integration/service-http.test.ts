@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "../harness.js";
+import { externalPayload as payload } from "../infra/expansion-payload.js";
 import { kafkaTransformDefinitions, TransformRegistry } from "../../src/expansion/index.js";
 import { kafkaSchemaTransformDefinitions, SCHEMA_TRANSFORM_PAYLOAD_URN } from "../../src/expansion/index.js";
 import { BEAM_KAFKA_URNS, KBT_TRANSFORM_URNS } from "../../src/model/kbt-urns.js";
-import { encodeToBytes, rowCoder } from "../../src/model/coders/index.js";
-import { encodeSchema, map, array, nullable, schema, type RowDescription } from "../../src/model/schema.js";
-import { externalTransforms, grpcServiceDefinition, runnerApi, type expansionApi } from "../../src/model/proto/index.js";
+import { map, array, nullable } from "../../src/model/schema.js";
+import { grpcServiceDefinition, type expansionApi } from "../../src/model/proto/index.js";
 import { grpcClient, metricValue, runCli, startServeProcess, unaryCall, type ServeProcess } from "./service-fixtures.js";
 
 const s = suite("service: HTTP and gRPC servers", { timeoutMs: 60_000 });
@@ -28,13 +28,6 @@ s.after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function payload(fields: RowDescription, values: Record<string, unknown>): Uint8Array {
-  const sch = schema(fields);
-  return externalTransforms.ExternalConfigurationPayload.encode({
-    schema: runnerApi.Schema.decode(encodeSchema(sch)),
-    payload: encodeToBytes(rowCoder(sch), values),
-  }).finish();
-}
 
 const BYTES = "org.apache.kafka.common.serialization.ByteArrayDeserializer";
 const readPayload = payload(

@@ -1,11 +1,10 @@
 // The expansion service's logic without gRPC: payload decoding, field spellings, validation, the expanded graph.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
+import { externalPayload as payload } from "../infra/expansion-payload.js";
 import { expand, kafkaTransformDefinitions, TransformRegistry, ExpansionError, canonicalFieldName } from "../../src/expansion/index.js";
-import { encodeToBytes, rowCoder } from "../../src/model/coders/index.js";
-import { schema, nullable, array, map, type RowDescription } from "../../src/model/schema.js";
-import { encodeSchema } from "../../src/model/schema.js";
-import { externalTransforms, fromBigInt, runnerApi, type expansionApi } from "../../src/model/proto/index.js";
+import { nullable, array, map, type RowDescription } from "../../src/model/schema.js";
+import { fromBigInt, runnerApi, type expansionApi } from "../../src/model/proto/index.js";
 import { decodeDoFnPayload } from "../../src/model/dofn-payload.js";
 import { kafkaDoFnFactories } from "../../src/kafka/index.js";
 import { KafkaShardDoFn, KafkaTransactionalWriteDoFn } from "../../src/kafka/write/index.js";
@@ -14,14 +13,6 @@ const s = suite("expansion");
 const registry = new TransformRegistry(kafkaTransformDefinitions());
 const environment = { kind: "process", command: "/opt/kbt/bin/kafka-beam-ts-worker" } as const;
 
-/** A payload as Beam's Python SDK builds it: a schema of the given fields and a row of values. */
-function payload(fields: RowDescription, values: Record<string, unknown>): Uint8Array {
-  const sch = schema(fields);
-  return externalTransforms.ExternalConfigurationPayload.encode({
-    schema: runnerApi.Schema.decode(encodeSchema(sch)),
-    payload: encodeToBytes(rowCoder(sch), values),
-  }).finish();
-}
 
 const pythonReadFields: RowDescription = {
   consumer_config: map("string", "string"), topics: array("string"), key_deserializer: "string", value_deserializer: "string",
