@@ -219,10 +219,23 @@ def bad_config(args):
     return {"error": None}
 
 
+MODES = {
+    "write": write,
+    "write-headers": write_headers,
+    "read": lambda args: read(args, with_metadata=False),
+    "read-metadata": lambda args: read(args, with_metadata=True),
+    "expand-only": expand_only,
+    "bad-config": bad_config,
+    "unbounded": unbounded,
+    "discover": discover,
+    "write-eos": write_eos,
+    "write-eos-unbounded": write_eos_unbounded,
+}
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["write", "write-headers", "read", "read-metadata", "expand-only", "bad-config", "unbounded", "discover",
-                                         "write-eos", "write-eos-unbounded"])
+    parser.add_argument("mode", choices=list(MODES))
     parser.add_argument("--expansion", required=True)
     parser.add_argument("--job-endpoint", default="")
     parser.add_argument("--bootstrap", required=True)
@@ -237,26 +250,7 @@ def main():
     parser.add_argument("--window-ms", type=int, default=0)
     parser.add_argument("--stop-file", default="")
     args = parser.parse_args()
-    if args.mode == "write":
-        result = write(args)
-    elif args.mode == "read":
-        result = read(args, with_metadata=False)
-    elif args.mode == "read-metadata":
-        result = read(args, with_metadata=True)
-    elif args.mode == "write-headers":
-        result = write_headers(args)
-    elif args.mode == "discover":
-        result = discover(args)
-    elif args.mode == "unbounded":
-        result = unbounded(args)
-    elif args.mode == "write-eos":
-        result = write_eos(args)
-    elif args.mode == "write-eos-unbounded":
-        result = write_eos_unbounded(args)
-    elif args.mode == "expand-only":
-        result = expand_only(args)
-    else:
-        result = bad_config(args)
+    result = MODES[args.mode](args)
     sys.stdout.write(json.dumps(result) + "\n")
 
 
