@@ -5,6 +5,7 @@ import { consoleLogger, type ConsumerOptions, type KafkaLogger, type ProducerOpt
 import { createKafkajsClient } from "./kafkajs.js";
 import { createKafkajsProducer } from "./kafkajs-producer.js";
 import type { KafkaClient, KafkaProducer } from "./types.js";
+import { LeasePool } from "./lease-pool.js";
 
 export interface ClientLease<T> {
   readonly client: T;
@@ -20,12 +21,6 @@ export interface ClientCacheSettings {
   readonly createProducer?: (options: ProducerOptions, logger: KafkaLogger) => KafkaProducer;
 }
 
-interface Entry<T extends { close(): Promise<void> }> {
-  readonly client: T;
-  leases: number;
-  idleTimer: NodeJS.Timeout | undefined;
-}
-
 /** Stable text of an options object (keys sorted), the cache key: equal configs share a client. */
 export function optionsKey(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
@@ -35,16 +30,16 @@ export function optionsKey(value: unknown): string {
 }
 
 export class KafkaClientCache {
-  private readonly entries = new Map<string, Entry<KafkaClient | KafkaProducer>>();
-  private readonly closing = new Set<Promise<void>>();
-  private readonly idleCloseMs: number;
+  private readonly pool: LeasePool<KafkaClient | KafkaProducer>;
   private readonly logger: KafkaLogger;
   private readonly createClient: NonNullable<ClientCacheSettings["createClient"]>;
   private readonly createProducer: NonNullable<ClientCacheSettings["createProducer"]>;
 
   constructor(settings: ClientCacheSettings = {}) {
-    this.idleCloseMs = settings.idleCloseMs ?? 60_000;
     this.logger = settings.logger ?? consoleLogger;
+    this.pool = new LeasePool(settings.idleCloseMs ?? 60_000, (client) => client.close().catch((err: unknown) => {
+      this.logger("warn", `closing an idle Kafka client failed: ${(err as Error).message}`);
+    }));
     this.createClient = settings.createClient ?? ((options, logger) => createKafkajsClient(options, { logger }));
     this.createProducer = settings.createProducer ?? ((options, logger) => createKafkajsProducer(options, { logger }));
   }
@@ -64,53 +59,17 @@ export class KafkaClientCache {
 
   /** Number of open clients (leased or idle). */
   get size(): number {
-    return this.entries.size;
+    return this.pool.size;
   }
 
   /** Closes every client now, leased or not (shutdown, tests). */
-  async closeAll(): Promise<void> {
-    const entries = [...this.entries.values()];
-    this.entries.clear();
-    for (const entry of entries) if (entry.idleTimer) clearTimeout(entry.idleTimer);
-    await Promise.all([...entries.map((e) => this.close(e)), ...this.closing]);
+  closeAll(): Promise<void> {
+    return this.pool.closeAll();
   }
 
   private acquire<T extends KafkaClient | KafkaProducer>(key: string, create: () => T): ClientLease<T> {
-    let entry = this.entries.get(key) as Entry<T> | undefined;
-    if (!entry) {
-      entry = { client: create(), leases: 0, idleTimer: undefined };
-      this.entries.set(key, entry);
-    }
-    if (entry.idleTimer) {
-      clearTimeout(entry.idleTimer);
-      entry.idleTimer = undefined;
-    }
-    entry.leases++;
-    const held = entry;
-    let released = false;
-    return {
-      client: held.client,
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--held.leases > 0 || this.entries.get(key) !== held) return;
-        held.idleTimer = setTimeout(() => {
-          if (held.leases > 0 || this.entries.get(key) !== held) return;
-          this.entries.delete(key);
-          void this.close(held);
-        }, this.idleCloseMs);
-        held.idleTimer.unref();
-      },
-    };
-  }
-
-  private close(entry: Entry<KafkaClient | KafkaProducer>): Promise<void> {
-    const closing = entry.client.close().catch((err: unknown) => {
-      this.logger("warn", `closing an idle Kafka client failed: ${(err as Error).message}`);
-    });
-    this.closing.add(closing);
-    void closing.finally(() => this.closing.delete(closing));
-    return closing;
+    const lease = this.pool.acquire(key, create);
+    return { client: lease.value as T, release: lease.release };
   }
 }
 

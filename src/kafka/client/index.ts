@@ -32,6 +32,8 @@ export {
   KafkaClientCache,
 } from "./cache.js";
 export type { ClientCacheSettings, ClientLease } from "./cache.js";
+export { LeasePool } from "./lease-pool.js";
+export type { Lease } from "./lease-pool.js";
 export { decodeRecordSet } from "./record-batch.js";
 export type { AbortedTransaction, DecodedRecordSet, Decompressor, RecordSetInput } from "./record-batch.js";
 

@@ -10,7 +10,7 @@
 // Any failure discards the producer (best-effort abort, close) and the remembered state, so the retry starts at 1.
 import { hostname } from "node:os";
 import type { ProducerOptions } from "../config/index.js";
-import type { KafkaGroupOffsetsClient, KafkaMetadataClient, KafkaProducer, KafkaTransaction, ProducerRecord } from "../client/index.js";
+import { LeasePool, type KafkaGroupOffsetsClient, type KafkaMetadataClient, type KafkaProducer, type KafkaTransaction, type ProducerRecord } from "../client/index.js";
 import { KafkaWriteError } from "./errors.js";
 import { decideBatch, formatShardMetadata, parseShardState, type ShardState } from "./sequence.js";
 import type { ExactlyOnceSpec } from "./spec.js";
@@ -155,59 +155,30 @@ export class ShardWriter {
   }
 }
 
-interface PoolEntry {
-  readonly writer: ShardWriter;
-  users: number;
-  idleTimer: NodeJS.Timeout | undefined;
-}
-
 /**
  * The process's shard writers, one per transactional id and config: DoFn instances that handle the same shard
  * (several bundle processors of one stage) share its producer and take turns, instead of fencing each other.
  * A writer nobody holds is closed after an idle period.
  */
 export class ShardWriterPool {
-  private readonly entries = new Map<string, PoolEntry>();
+  private readonly pool: LeasePool<ShardWriter>;
 
-  constructor(private readonly idleCloseMs = 60_000) {}
+  constructor(idleCloseMs = 60_000) {
+    this.pool = new LeasePool(idleCloseMs, (writer) => writer.close());
+  }
 
   acquire(key: string, create: () => ShardWriter): { writer: ShardWriter; release: () => void } {
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = { writer: create(), users: 0, idleTimer: undefined };
-      this.entries.set(key, entry);
-    }
-    if (entry.idleTimer) clearTimeout(entry.idleTimer);
-    entry.idleTimer = undefined;
-    entry.users++;
-    const held = entry;
-    let released = false;
-    return {
-      writer: held.writer,
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--held.users > 0 || this.entries.get(key) !== held) return;
-        held.idleTimer = setTimeout(() => {
-          if (held.users > 0 || this.entries.get(key) !== held) return;
-          this.entries.delete(key);
-          void held.writer.close();
-        }, this.idleCloseMs);
-        held.idleTimer.unref();
-      },
-    };
+    const lease = this.pool.acquire(key, create);
+    return { writer: lease.value, release: lease.release };
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.pool.size;
   }
 
   /** Closes every writer now (shutdown, tests). */
-  async closeAll(): Promise<void> {
-    const entries = [...this.entries.values()];
-    this.entries.clear();
-    for (const e of entries) if (e.idleTimer) clearTimeout(e.idleTimer);
-    await Promise.all(entries.map((e) => e.writer.close()));
+  closeAll(): Promise<void> {
+    return this.pool.closeAll();
   }
 }
 
