@@ -21,3 +21,15 @@ export function throwsCoderError(fn: () => unknown, code: string, messagePart: s
   assert.is(err.code, code, err.message);
   assert.ok(err.message.includes(messagePart), `"${err.message}" should mention "${messagePart}"`);
 }
+
+/** What `promise` rejects with; fails the test if it resolves instead (e.g. a pipeline that should fail finished). */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    const value = await promise;
+    assert.unreachable(`expected a rejection, got ${String(value)}`);
+  } catch (err) {
+    if (err instanceof assert.Assertion) throw err;
+    return err;
+  }
+  throw new Error("unreachable"); // assert.unreachable throws; this line is for the type checker
+}

@@ -4,6 +4,7 @@
 // the shared one must not freeze under other test files.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
+import { rejection } from "../assertions.js";
 import { startBroker, type Broker } from "../infra/broker.js";
 import { createTopic, testKafka, uniqueTopic } from "../infra/fixtures.js";
 import { Pipeline } from "../../src/pipeline/index.js";
@@ -72,9 +73,7 @@ s.test("an outage longer than default.api.timeout.ms fails the pipeline with a c
   try {
     await until(() => seen.length >= 100, "100 records before the outage");
     broker!.pause();
-    const failure = await handle.waitUntilFinish(30_000).then(
-      (state) => new Error(`the pipeline ended ${state} instead of failing`),
-      (err: unknown) => err as Error);
+    const failure = await rejection(handle.waitUntilFinish(30_000)) as Error;
     console.log(`  outage error: ${failure.name}: ${failure.message.split("\n")[0]}`);
     assert.match(failure.message, new RegExp(`${bootstrap.replace(/\./g, "\\.")}|timed out|timeout`, "i"), failure.message);
     assert.is(handle.state, "FAILED");

@@ -1,5 +1,6 @@
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
+import { rejection } from "../assertions.js";
 import {
   Count,
   Create,
@@ -126,12 +127,7 @@ s.test("a user error fails the pipeline with its own message and stack, and DoFn
     teardown: () => { tornDown++; },
   }));
   const handle = p.run(new LocalRunner());
-  let error: unknown;
-  try {
-    await handle.waitUntilFinish(10_000);
-  } catch (err) {
-    error = err;
-  }
+  const error = await rejection(handle.waitUntilFinish(10_000));
   assert.instance(error, RangeError);
   assert.is((error as Error).message, "three is not allowed");
   assert.match((error as Error).stack!, /explodeOnThree/);
@@ -143,12 +139,7 @@ s.test("a user error fails the pipeline with its own message and stack, and DoFn
 s.test("a failed assertion names what was missing and what was unexpected", async () => {
   const p = Pipeline.create();
   assertThat(p.apply(Create.of([1, 2, 2])), "twos").containsInAnyOrder([1, 2, 3]);
-  let error: unknown;
-  try {
-    await p.run(new LocalRunner()).waitUntilFinish(10_000);
-  } catch (err) {
-    error = err;
-  }
+  const error = await rejection(p.run(new LocalRunner()).waitUntilFinish(10_000));
   assert.instance(error, PipelineAssertionError);
   assert.is((error as Error).message, "twos: expected 3 element(s) in any order, got 3; missing: 3; unexpected: 2");
 });
@@ -157,12 +148,7 @@ s.test("timestamps: WithTimestamps moves forward only; outputs before the input 
   const p = Pipeline.create();
   const stamped = p.apply(Create.of([5, 1])).apply(WithTimestamps((n: number) => BigInt(n)));
   stamped.apply("Back", WithTimestamps((n: number) => BigInt(n) - 1n));
-  let error: unknown;
-  try {
-    await p.run(new LocalRunner()).waitUntilFinish(10_000);
-  } catch (err) {
-    error = err;
-  }
+  const error = await rejection(p.run(new LocalRunner()).waitUntilFinish(10_000));
   assert.match(String((error as Error).message), /Back: cannot output with timestamp 4: it is earlier than the input's timestamp 5/);
 });
 

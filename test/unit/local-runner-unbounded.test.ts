@@ -1,5 +1,6 @@
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
+import { rejection } from "../assertions.js";
 import { Count, Create, FixedWindows, ParDo, Pipeline, WindowInto, type DoFn } from "../../src/pipeline/index.js";
 import { LocalRunner, type BundleCommittedEvent } from "../../src/runners/local/index.js";
 import { MIN_TIMESTAMP } from "../../src/model/windowing.js";
@@ -105,12 +106,7 @@ s.test("finalizers never run for a failed bundle, and the failure surfaces with 
   const p = Pipeline.create();
   p.apply(Create.of(["counter"])).apply("Counter", ParDo.of(dofn));
   const handle = p.run(new LocalRunner());
-  let error: unknown;
-  try {
-    await handle.waitUntilFinish(10_000);
-  } catch (err) {
-    error = err;
-  }
+  const error = await rejection(handle.waitUntilFinish(10_000));
   assert.is((error as Error).message, "broker went away at offset 12");
   assert.match((error as Error).stack!, /beforeClaim/);
   assert.is(handle.state, "FAILED");
