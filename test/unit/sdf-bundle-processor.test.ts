@@ -34,6 +34,15 @@ const sdfDescriptor = (dofn: CounterSdf): BundleDescriptor => ({
   },
 });
 
+/** source → one ParDo → sink. */
+const pardoDescriptor = (dofn: DoFn<never, unknown>): BundleDescriptor => ({
+  transforms: {
+    src: { kind: "source", inputs: {}, outputs: { out: "a" } },
+    f: { kind: "pardo", dofn: dofn as DoFn<unknown, unknown>, inputs: { in: "a" }, outputs: { out: "b" } },
+    sink: { kind: "sink", inputs: { in: "b" }, outputs: {} },
+  },
+});
+
 const sized = (r: OffsetRange, state = MIN_TIMESTAMP): WindowedValue<SizedElement> =>
   inGlobalWindow(sizedElement("counter", r, state, Number(r.to - r.from)));
 
@@ -90,13 +99,7 @@ s.test("pardo: outputs may not move back in time; lifecycle runs in Beam's order
     finishBundle: (ctx) => { calls.push("finish"); ctx.output(99, 7n, GLOBAL_WINDOW); },
     teardown: () => { calls.push("teardown"); },
   };
-  const processor = new BundleProcessor({
-    transforms: {
-      src: { kind: "source", inputs: {}, outputs: { out: "a" } },
-      f: { kind: "pardo", dofn, inputs: { in: "a" }, outputs: { out: "b" } },
-      sink: { kind: "sink", inputs: { in: "b" }, outputs: {} },
-    },
-  });
+  const processor = new BundleProcessor(pardoDescriptor(dofn));
   const out = collect();
   await processor.newBundle().run({ inputs: { src: [inGlobalWindow(1, 0n), inGlobalWindow(2, 5n)] }, outputs: { sink: out.sink } });
   await processor.newBundle().run({ inputs: { src: [] }, outputs: { sink: out.sink } });
@@ -234,13 +237,7 @@ s.test("channel split: a non-splittable bundle splits at an element boundary", a
       ctx.output(n);
     },
   };
-  const processor = new BundleProcessor({
-    transforms: {
-      src: { kind: "source", inputs: {}, outputs: { out: "a" } },
-      f: { kind: "pardo", dofn, inputs: { in: "a" }, outputs: { out: "b" } },
-      sink: { kind: "sink", inputs: { in: "b" }, outputs: {} },
-    },
-  });
+  const processor = new BundleProcessor(pardoDescriptor(dofn));
   const out = collect();
   const bundle = processor.newBundle();
   const running = bundle.run({ inputs: { src: Array.from({ length: 10 }, (_, i) => inGlobalWindow(i)) }, outputs: { sink: out.sink } });
