@@ -1,9 +1,16 @@
 // Expand latency under load: 50 concurrent callers send Python's ReadFromKafka request (the payload Beam's SDK
 // builds) to our ExpansionService over gRPC on loopback; prints p50/p99/max. By default the service is `serve` in its
 // own process, as users run it (the callers are another process too); `--server in-process` shares one event loop.
-//   npx tsc -p . && node dist/bench/expansion.js [--requests 5000] [--concurrency 50] [--server process|in-process|HOST:PORT] [--client grpc|http2]
+// `--client go` measures with bench/expansion-load (Go's gRPC client), which costs the shared cores the least.
+//   npx tsc -p . && node dist/bench/expansion.js [--requests 5000] [--concurrency 50] [--server process|in-process|HOST:PORT]
+//     [--client grpc|http2|go] [--connections 1] [--warmup 5000] [--rounds 3]   (the last three: go client only)
 import * as grpc from "@grpc/grpc-js";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { addExpansionService, kafkaTransformDefinitions, TransformRegistry } from "../src/expansion/index.js";
 import { expansionApi, grpcServiceDefinition } from "../src/model/proto/index.js";
 import { array, map, nullable } from "../src/model/schema.js";
@@ -15,6 +22,10 @@ const total = numberFlag("requests", 5000);
 const concurrency = numberFlag("concurrency", 50);
 const serverMode = flag("server", "process");
 const clientMode = flag("client", "grpc");
+// Go client only (the Node clients warm up with 200 sequential calls and measure once):
+const connections = numberFlag("connections", 1);
+const warmup = numberFlag("warmup", 5000);
+const rounds = numberFlag("rounds", 3);
 
 const bytesDeserializer = "org.apache.kafka.common.serialization.ByteArrayDeserializer";
 const payload = externalPayload({ consumer_config: map("string", "string"), topics: array("string"), key_deserializer: "string",
@@ -87,7 +98,33 @@ function http2Caller(address: string): Caller {
   };
 }
 
+const execFileAsync = promisify(execFile);
+
+/** Builds and runs the Go load generator (a full-concurrency warm-up, then `rounds` measured rounds). */
+async function goLoad(address: string): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), "kbt-expansion-load-"));
+  try {
+    const binary = join(dir, "expansion-load");
+    execFileSync("go", ["build", "-o", binary, "."], { cwd: new URL("../../bench/expansion-load/", import.meta.url), stdio: "inherit" });
+    writeFileSync(join(dir, "request.bin"), expansionApi.ExpansionRequest.encode(request(0)).finish());
+    const { stdout } = await execFileAsync(binary, ["--address", address, "--request", join(dir, "request.bin"), "--requests", String(total),
+      "--concurrency", String(concurrency), "--connections", String(connections), "--warmup", String(warmup), "--rounds", String(rounds)]);
+    return stdout.trim().split("\n").map((line) => {
+      const r = JSON.parse(line) as Record<string, number>;
+      return `round ${r.round}: p50 ${r.p50!.toFixed(2)} ms, p90 ${r.p90!.toFixed(2)} ms, p99 ${r.p99!.toFixed(2)} ms, max ${r.max!.toFixed(2)} ms, ${r.rps!.toFixed(0)} req/s (first call ${r.firstCall!.toFixed(1)} ms)`;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const server = await startServer();
+if (clientMode === "go") {
+  console.log(`${total} Expand calls per round, ${concurrency} concurrent on ${connections} connection(s), after ${warmup} warm-up calls (${serverMode} server, go client, Node ${process.version}):`);
+  for (const line of await goLoad(server.address)) console.log(`  ${line}`);
+  await server.stop();
+  process.exit(0);
+}
 const caller = clientMode === "http2" ? http2Caller(server.address) : grpcCaller(server.address);
 const expandOnce = (i: number) => caller.expand(i);
 
