@@ -4,7 +4,7 @@ import { BootError } from "../src/harness/index.js";
 import { closeAllClients, kafkaDoFnFactories } from "../src/kafka/index.js";
 import { COMMANDS, ConfigError, helpText, parseDemoConfig, parseHealthcheckConfig, parseServeConfig, type Command } from "./config.js";
 import { runDemo } from "./demo.js";
-import { jsonLogger } from "./log.js";
+import { batchedStdout, jsonLogger } from "./log.js";
 import { BindError, packageVersion, startServices } from "./serve.js";
 import { runWorker } from "./worker.js";
 
@@ -34,7 +34,7 @@ function usageError(command: string | undefined, message: string): never {
 
 async function serve(args: readonly string[]): Promise<void> {
   const config = parseServeConfig(args);
-  const logger = jsonLogger(config.logLevel);
+  const logger = jsonLogger(config.logLevel, batchedStdout());
   let running;
   try {
     running = await startServices(config, { logger, dofns: kafkaDoFnFactories, closeKafkaClients: closeAllClients });

@@ -25,6 +25,26 @@ function plain(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Stdout, one write per event-loop turn: writes to a file or pipe are synchronous in Node, and a busy service (one
+ * line per Expand call, thousands a second) would otherwise spend a system call per line. Lines still leave within
+ * the turn that logged them, in order, and whatever is pending is written when the process exits.
+ */
+export function batchedStdout(): (line: string) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.join("");
+    pending = [];
+    process.stdout.write(text);
+  };
+  process.on("exit", flush);
+  return (line) => {
+    if (pending.length === 0) setImmediate(flush);
+    pending.push(line);
+  };
+}
+
 export function jsonLogger(level: LogLevel, write: (line: string) => void = (l) => process.stdout.write(l), base: LogFields = {}): Logger {
   const min = RANK[level];
   const emit = (at: LogLevel, msg: string, fields: LogFields = {}) => {

@@ -166,7 +166,8 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
   const credentials = config.tls
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: config.tls.cert, private_key: config.tls.key }], false)
     : grpc.ServerCredentials.createInsecure();
-  const serverOptions = { "grpc.max_receive_message_length": -1, "grpc.max_send_message_length": -1 };
+  // channelz (grpc-js's per-call introspection counters) is off: nothing here serves it, and it costs every call.
+  const serverOptions = { "grpc.max_receive_message_length": -1, "grpc.max_send_message_length": -1, "grpc.enable_channelz": 0 };
 
   let state: "starting" | "serving" | "stopping" = "starting";
   let pool: ObservedWorkerPool | undefined;
