@@ -1,7 +1,7 @@
 // Builds the components of one expansion. Every id it creates starts with the request's namespace: the calling
 // SDK keeps only environments and windowing strategies in its namespace and asserts that new transforms are in it.
 import { fromBigInt, runnerApi, urns } from "../model/proto/index.js";
-import { coderToComponents, globalWindowCoder, intervalWindowCoder, type Coder, type CoderComponent } from "../model/coders/index.js";
+import { CoderComponentSet, globalWindowCoder, intervalWindowCoder, type Coder } from "../model/coders/index.js";
 
 const GLOBAL_WINDOWS_URN = urns.GlobalWindowsPayload.Enum.PROPERTIES;
 const FIXED_WINDOWS_URN = urns.FixedWindowsPayload.Enum.PROPERTIES;
@@ -17,17 +17,29 @@ function millisDuration(ms: bigint): { seconds: ReturnType<typeof fromBigInt>; n
   return { seconds: fromBigInt(seconds), nanos: Number(ms - seconds * 1000n) * 1_000_000 };
 }
 
+/**
+ * An object for the components' id → message maps. Every request brings a new namespace, so its ids are property
+ * names V8 has never seen: in an ordinary object each one adds a hidden class (slow, and they pile up in the old
+ * generation until a full GC). A null-prototype object is a hash table from the start.
+ */
+export function idMap<T>(...sources: (Readonly<Record<string, T>> | null | undefined)[]): Record<string, T> {
+  const map = Object.create(null) as Record<string, T>;
+  for (const source of sources) if (source) for (const key of Object.keys(source)) map[key] = source[key]!;
+  return map;
+}
+
 export class ExpansionBuilder {
-  readonly coders: Record<string, CoderComponent> = {};
-  readonly pcollections: Record<string, runnerApi.IPCollection> = {};
-  readonly transforms: Record<string, runnerApi.IPTransform> = {};
-  readonly windowingStrategies: Record<string, runnerApi.IWindowingStrategy> = {};
-  readonly environments: Record<string, runnerApi.IEnvironment> = {};
+  readonly pcollections = idMap<runnerApi.IPCollection>();
+  readonly transforms = idMap<runnerApi.IPTransform>();
+  readonly windowingStrategies = idMap<runnerApi.IWindowingStrategy>();
+  readonly environments = idMap<runnerApi.IEnvironment>();
   readonly requirements = new Set<string>();
   private readonly usedIds = new Set<string>();
+  private readonly coderSet: CoderComponentSet;
 
   constructor(readonly namespace: string, readonly environmentId: string, environment: runnerApi.IEnvironment) {
     this.environments[environmentId] = environment;
+    this.coderSet = new CoderComponentSet(namespace);
   }
 
   /** A fresh id under the namespace. */
@@ -39,7 +51,7 @@ export class ExpansionBuilder {
   }
 
   coderId(coder: Coder<unknown>): string {
-    return coderToComponents(coder, this.namespace, this.coders).coderId;
+    return this.coderSet.add(coder);
   }
 
   /** The global windowing strategy, created once. */
@@ -116,11 +128,11 @@ export class ExpansionBuilder {
 
   components(extra: runnerApi.IComponents = {}): runnerApi.IComponents {
     return {
-      transforms: { ...extra.transforms, ...this.transforms },
-      pcollections: { ...extra.pcollections, ...this.pcollections },
-      windowingStrategies: { ...extra.windowingStrategies, ...this.windowingStrategies },
-      coders: { ...extra.coders, ...(this.coders as Record<string, runnerApi.ICoder>) },
-      environments: { ...extra.environments, ...this.environments },
+      transforms: idMap(extra.transforms, this.transforms),
+      pcollections: idMap(extra.pcollections, this.pcollections),
+      windowingStrategies: idMap(extra.windowingStrategies, this.windowingStrategies),
+      coders: idMap(extra.coders, this.coderSet.coders as Record<string, runnerApi.ICoder>),
+      environments: idMap(extra.environments, this.environments),
     };
   }
 }

@@ -170,6 +170,22 @@ function readOptions(values: ConfigValues, withMetadata: boolean): ReadFromKafka
   };
 }
 
+// Specs come from the prepared-payload cache, so one spec object serves many requests: what is derived from the spec
+// alone (DoFn payloads, which hold the spec as JSON, and the output coder) is built once per spec.
+const derivedFromSpec = new WeakMap<ReadSpec | WriteSpec, Map<string, unknown>>();
+
+function fromSpec<T>(spec: ReadSpec | WriteSpec, key: string, derive: () => T): T {
+  let derived = derivedFromSpec.get(spec);
+  if (!derived) derivedFromSpec.set(spec, (derived = new Map()));
+  if (!derived.has(key)) derived.set(key, derive());
+  return derived.get(key) as T;
+}
+
+function specDoFn(fn: string, config: { read: ReadSpec } | { write: WriteSpec }, step: { input?: "kv" | "row"; step?: string } = {}): ReturnType<typeof doFnSpec> {
+  const spec = "read" in config ? config.read : config.write;
+  return fromSpec(spec, `dofn|${fn}|${step.input ?? ""}|${step.step ?? ""}`, () => doFnSpec({ fn, ...config, ...step }));
+}
+
 /**
  * The read graph (Impulse → descriptors → SDF read) and the PCollection of its records, for expansions that map the
  * records further (schema-transforms.ts).
@@ -181,7 +197,7 @@ export function expandReadGraph(spec: ReadSpec, ctx: ExpansionContext): { record
   // With a discovery interval the descriptors step is itself an SDF that never ends (it polls for new partitions).
   const discovery = discoversPartitions(spec);
   const descriptors = b.pcollection("kafka_read/descriptors.out", { coder: sourceDescriptorCoder, bounded: !discovery });
-  const records = b.pcollection("kafka_read/read.out", { coder: validated("key_deserializer", () => readOutputCoder(spec)), bounded });
+  const records = b.pcollection("kafka_read/read.out", { coder: fromSpec(spec, "output coder", () => validated("key_deserializer", () => readOutputCoder(spec))), bounded });
   const impulse = b.transform(b.id("kafka_read/Impulse"), {
     uniqueName: `${ctx.uniqueName}/Impulse`,
     spec: { urn: urns.StandardPTransforms.Primitives.IMPULSE },
@@ -192,17 +208,17 @@ export function expandReadGraph(spec: ReadSpec, ctx: ExpansionContext): { record
     uniqueName: `${ctx.uniqueName}/SourceDescriptors`,
     spec: discovery
       ? parDoSpec({
-        doFn: doFnSpec({ fn: "kafka_read_discovery", read: spec }),
+        doFn: specDoFn("kafka_read_discovery", { read: spec }),
         restrictionCoderId: b.coderId(discoveryRestrictionWithWatermarkCoder as Coder<unknown>),
       })
-      : parDoSpec({ doFn: doFnSpec({ fn: "kafka_read_descriptors", read: spec }) }),
+      : parDoSpec({ doFn: specDoFn("kafka_read_descriptors", { read: spec }) }),
     inputs: { in: impulseOut },
     outputs: { out: descriptors },
   });
   const read = b.transform(b.id("kafka_read/ReadFromKafka"), {
     uniqueName: `${ctx.uniqueName}/ReadFromKafka`,
     spec: parDoSpec({
-      doFn: doFnSpec({ fn: "kafka_read", read: spec }),
+      doFn: specDoFn("kafka_read", { read: spec }),
       restrictionCoderId: b.coderId(restrictionWithWatermarkCoder as Coder<unknown>),
       requestsFinalization: spec.commitOffsetsInFinalize,
     }),
@@ -223,7 +239,7 @@ function expandRead(spec: ReadSpec, ctx: ExpansionContext): ExpansionResult {
 export function expandWriteOn(spec: WriteSpec, input: "kv" | "row", pcollection: string, ctx: ExpansionContext): string {
   return ctx.builder.transform(ctx.builder.id("kafka_write/WriteToKafka"), {
     uniqueName: `${ctx.uniqueName}/WriteToKafka`,
-    spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_write", write: spec, input }) }),
+    spec: parDoSpec({ doFn: specDoFn("kafka_write", { write: spec }, { input }) }),
     inputs: { in: pcollection },
   });
 }
@@ -284,7 +300,7 @@ function expandExactlyOnceWrite(spec: WriteSpec, input: "kv" | "row", windowMs: 
   subtransforms.push(
     b.transform(b.id("kafka_write/Shard"), {
       uniqueName: `${ctx.uniqueName}/Shard`,
-      spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_write", write: spec, input, step: "shard" }) }),
+      spec: parDoSpec({ doFn: specDoFn("kafka_write", { write: spec }, { input, step: "shard" }) }),
       inputs: { in: batched },
       outputs: { out: sharded },
     }),
@@ -297,7 +313,7 @@ function expandExactlyOnceWrite(spec: WriteSpec, input: "kv" | "row", windowMs: 
     }),
     b.transform(b.id("kafka_write/WriteTransactions"), {
       uniqueName: `${ctx.uniqueName}/WriteTransactions`,
-      spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_write", write: spec, input, step: "transactional_write" }) }),
+      spec: parDoSpec({ doFn: specDoFn("kafka_write", { write: spec }, { input, step: "transactional_write" }) }),
       inputs: { in: grouped },
     }),
   );
@@ -331,21 +347,22 @@ function exactlyOnceWindowMs(values: ConfigValues): bigint | undefined {
   return ms;
 }
 
-function readDefinition(name: string, urnList: readonly string[], fields: readonly FieldSpec[], withMetadata: boolean): TransformDefinition {
+function readDefinition(name: string, urnList: readonly string[], fields: readonly FieldSpec[], withMetadata: boolean): TransformDefinition<ReadSpec> {
   return {
     name,
     urns: urnList,
     fields,
-    expand: (values, ctx) => expandRead(validated("consumer_config", () => readSpecFromOptions(readOptions(values, withMetadata))), ctx),
+    prepare: (values) => validated("consumer_config", () => readSpecFromOptions(readOptions(values, withMetadata))),
+    expand: expandRead,
   };
 }
 
-function writeDefinition(name: string, urnList: readonly string[], fields: readonly FieldSpec[], input: "kv" | "row"): TransformDefinition {
+function writeDefinition(name: string, urnList: readonly string[], fields: readonly FieldSpec[], input: "kv" | "row"): TransformDefinition<{ spec: WriteSpec; windowMs: bigint | undefined }> {
   return {
     name,
     urns: urnList,
     fields,
-    expand: (values, ctx) => {
+    prepare: (values) => {
       const exactlyOnce = exactlyOnceOptions(values);
       const windowMs = exactlyOnceWindowMs(values);
       const spec = validated("producer_config", () => writeSpecFromOptions({
@@ -355,13 +372,15 @@ function writeDefinition(name: string, urnList: readonly string[], fields: reado
         valueSerializer: (values.get("value_serializer") as string | undefined) ?? "bytes",
         ...(exactlyOnce ? { exactlyOnce } : {}),
       }));
-      return spec.exactlyOnce ? expandExactlyOnceWrite(spec, input, windowMs, ctx) : expandWrite(spec, input, ctx);
+      return { spec, windowMs };
     },
+    expand: ({ spec, windowMs }, ctx) =>
+      spec.exactlyOnce ? expandExactlyOnceWrite(spec, input, windowMs, ctx) : expandWrite(spec, input, ctx),
   };
 }
 
 /** Every Kafka transform this project serves. */
-export function kafkaTransformDefinitions(): TransformDefinition[] {
+export function kafkaTransformDefinitions(): TransformDefinition<unknown>[] {
   return [
     readDefinition("ReadFromKafka (ours)", [KBT_TRANSFORM_URNS.KAFKA_READ], OUR_READ_FIELDS, false),
     readDefinition("ReadFromKafka with metadata", [BEAM_KAFKA_URNS.READ_WITH_METADATA, BEAM_KAFKA_URNS.LEGACY_READ], BEAM_READ_FIELDS, true),

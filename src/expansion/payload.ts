@@ -3,6 +3,7 @@
 import { externalTransforms, runnerApi } from "../model/proto/index.js";
 import { decodeFromBytes, rowCoder, type Coder } from "../model/coders/index.js";
 import { decodeSchema, type Row } from "../model/schema.js";
+import { BoundedCache } from "./bounded-cache.js";
 import { invalidArgument } from "./errors.js";
 
 /**
@@ -49,7 +50,7 @@ export type ConfigValue = string | boolean | bigint | readonly string[] | Readon
 export type ConfigValues = ReadonlyMap<string, ConfigValue>;
 
 // A payload schema is the same for every request of one SDK version: its row coder is built once.
-const rowCoders = new Map<string, Coder<Row>>();
+const rowCoders = new BoundedCache<string, Coder<Row>>(256);
 
 function payloadRowCoder(schemaProto: runnerApi.ISchema): Coder<Row> {
   const bytes = runnerApi.Schema.encode(schemaProto).finish();
@@ -57,7 +58,6 @@ function payloadRowCoder(schemaProto: runnerApi.ISchema): Coder<Row> {
   let coder = rowCoders.get(key);
   if (!coder) {
     coder = rowCoder(decodeSchema(bytes));
-    if (rowCoders.size >= 256) rowCoders.delete(rowCoders.keys().next().value!);
     rowCoders.set(key, coder);
   }
   return coder;

@@ -20,18 +20,25 @@ export interface ExpansionResult {
   readonly subtransforms: readonly string[];
 }
 
-export interface TransformDefinition {
+/**
+ * One transform by URN. Expansion runs in two steps: `prepare` checks the payload's values and turns them into what
+ * `expand` needs (a read or write spec); it must be a pure function of the values, because the service reuses its
+ * result for requests with the same URN and payload bytes. `expand` builds the graph under the request's namespace.
+ */
+export interface TransformDefinition<Prepared = ConfigValues> {
   readonly name: string;
   readonly urns: readonly string[];
   /** The payload's fields, as served on /transforms and checked on every request. */
   readonly fields: readonly FieldSpec[];
-  expand(values: ConfigValues, ctx: ExpansionContext): ExpansionResult;
+  /** Default: the values as they are. */
+  prepare?(values: ConfigValues): Prepared;
+  expand(prepared: Prepared, ctx: ExpansionContext): ExpansionResult;
 }
 
 export class TransformRegistry {
-  private readonly byUrn = new Map<string, TransformDefinition>();
+  private readonly byUrn = new Map<string, TransformDefinition<unknown>>();
 
-  constructor(readonly definitions: readonly TransformDefinition[]) {
+  constructor(readonly definitions: readonly TransformDefinition<unknown>[]) {
     for (const definition of definitions) {
       for (const urn of definition.urns) {
         if (this.byUrn.has(urn)) throw new Error(`TransformRegistry: ${urn} is registered twice`);
@@ -44,7 +51,7 @@ export class TransformRegistry {
     return [...this.byUrn.keys()].sort();
   }
 
-  lookup(urn: string): TransformDefinition {
+  lookup(urn: string): TransformDefinition<unknown> {
     const definition = this.byUrn.get(urn);
     if (!definition) {
       throw new ExpansionError("UNIMPLEMENTED", `no transform registered for URN ${JSON.stringify(urn)}; known: ${this.urns.join(", ")}`, "transform.spec.urn");

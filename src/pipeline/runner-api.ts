@@ -4,14 +4,13 @@
 // Flatten/WindowInto/Filter -> the input's), and every ParDo a portable DoFn (doFnPayload()).
 import {
   bytesCoder,
-  coderToComponents,
+  CoderComponentSet,
   CoderUrns,
   globalWindowCoder,
   intervalWindowCoder,
   iterableCoder,
   kvCoder,
   type Coder,
-  type CoderComponent,
 } from "../model/coders/index.js";
 import { fromBigInt, runnerApi, urns } from "../model/proto/index.js";
 import { doFnSpec } from "../model/dofn-payload.js";
@@ -57,7 +56,7 @@ export function pipelineToRunnerApi(pipeline: Pipeline, options: RunnerApiOption
 }
 
 class Translation {
-  private readonly coders: Record<string, CoderComponent> = {};
+  private readonly coders: CoderComponentSet;
   private readonly windowingStrategies: Record<string, runnerApi.IWindowingStrategy> = {};
   private readonly strategyIds = new Map<string, string>();
   private readonly inferred = new Map<string, Coder<unknown> | null>();
@@ -69,6 +68,7 @@ class Translation {
   constructor(private readonly graph: PipelineGraph, private readonly options: RunnerApiOptions) {
     this.environmentId = options.environmentId ?? "kbt-environment";
     this.prefix = options.idPrefix ?? "";
+    this.coders = new CoderComponentSet(this.prefix);
   }
 
   run(): runnerApi.Pipeline {
@@ -96,7 +96,7 @@ class Translation {
         transforms,
         pcollections,
         windowingStrategies: this.windowingStrategies,
-        coders: this.coders as Record<string, runnerApi.ICoder>,
+        coders: this.coders.coders as Record<string, runnerApi.ICoder>,
         environments: { [this.environmentId]: this.options.environment },
       },
       rootTransformIds: [...this.graph.roots],
@@ -152,7 +152,7 @@ class Translation {
 
   private coderId(coder: Coder<unknown>, what: string): string {
     try {
-      return coderToComponents(coder, this.prefix, this.coders).coderId;
+      return this.coders.add(coder);
     } catch (err) {
       this.problems.push(`${what}: ${(err as Error).message}`);
       return "";

@@ -9,6 +9,7 @@ import {
   CoderUrns,
   bytesCoder,
   coderFromComponents,
+  CoderComponentSet,
   coderToComponents,
   decodeFromBytes,
   encodeToBytes,
@@ -119,6 +120,20 @@ s.test("coderToComponents: ids from the prefix, equal subtrees shared, and back 
   assert.equal(Object.keys(twice.coders).sort(), ["x_bytes", "x_kv"]);
   assert.equal(twice.coders[twice.coderId]!.componentCoderIds, ["x_bytes", "x_bytes"]);
   throwsCoderError(() => coderToComponents(kvCoder(instantCoder, bytesCoder) as never), "CODER_SPEC", "not a Runner API coder");
+});
+
+s.test("CoderComponentSet: one entry per coder structure across adds (equal coders may be distinct objects)", () => {
+  const set = new CoderComponentSet("x_");
+  const kv = set.add(kvCoder(bytesCoder, bytesCoder) as never);
+  assert.is(set.add(kvCoder(bytesCoder, bytesCoder) as never), kv);
+  assert.is(set.add(bytesCoder as never), "x_bytes");
+  const otherKv = set.add(kvCoder(varIntCoder, varIntCoder) as never);
+  assert.is(otherKv, "x_kv_1");
+  assert.equal(set.coders[otherKv]!.componentCoderIds, ["x_varint", "x_varint"]);
+  // Row coders are equal by schema payload, not by object.
+  const rows = [rowCoder(metadata), rowCoder(metadata)].map((c) => set.add(c as never));
+  assert.is(rows[0], rows[1]);
+  assert.equal(Object.keys(set.coders).sort(), ["x_bytes", "x_kv", "x_kv_1", rows[0], "x_varint"].sort());
 });
 
 s.test("varints: Beam's two's-complement form at the limits, and malformed ones rejected", () => {

@@ -2,7 +2,9 @@
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
 import { externalPayload as payload } from "../infra/expansion-payload.js";
-import { expand, kafkaTransformDefinitions, TransformRegistry, ExpansionError, canonicalFieldName } from "../../src/expansion/index.js";
+import { expand, kafkaTransformDefinitions, TransformRegistry, ExpansionError, canonicalFieldName, type TransformDefinition } from "../../src/expansion/index.js";
+import { BoundedCache } from "../../src/expansion/bounded-cache.js";
+import { bytesCoder } from "../../src/model/coders/index.js";
 import { nullable, array, map, type RowDescription } from "../../src/model/schema.js";
 import { fromBigInt, runnerApi, type expansionApi } from "../../src/model/proto/index.js";
 import { decodeDoFnPayload } from "../../src/model/dofn-payload.js";
@@ -77,6 +79,61 @@ s.test("Python's read payload expands to Impulse → descriptors → SDF read, e
   const env = c.environments!["external_7kafka-beam-ts"]!;
   assert.is(env.urn, "beam:env:process:v1");
   assert.is(runnerApi.ProcessPayload.decode(env.payload!).command, "/opt/kbt/bin/kafka-beam-ts-worker");
+});
+
+s.test("the same payload again: checked once, then built under each request's namespace with nothing shared", () => {
+  let prepared = 0;
+  const counting: TransformDefinition<bigint> = {
+    name: "counting", urns: ["test:counting:v1"], fields: [{ name: "count", kind: "int", required: true }],
+    prepare: (values) => { prepared++; return values.get("count") as bigint; },
+    expand: (count, ctx) => {
+      const out = ctx.builder.pcollection("out", { coder: bytesCoder, bounded: true });
+      return { outputs: { out }, subtransforms: [ctx.builder.transform(ctx.builder.id("t"), { uniqueName: `${ctx.uniqueName}/${count}`, spec: { urn: "u" }, outputs: { out } })] };
+    },
+  };
+  const options = { registry: new TransformRegistry([counting]), environment };
+  const bytes = payload({ count: "int64" }, { count: 3n });
+  const first = expand(request("test:counting:v1", bytes, { namespace: "a_" }), options).response;
+  const second = expand(request("test:counting:v1", new Uint8Array(bytes), { namespace: "b_" }), options).response;
+  assert.is(prepared, 1);
+  assert.equal(Object.keys(first.components!.transforms!), ["a_t"]);
+  assert.equal(Object.keys(second.components!.transforms!), ["b_t"]);
+  assert.is(second.components!.transforms!.b_t!.uniqueName, "ReadFromKafka/3");
+  assert.is(second.components!.pcollections!.b_out!.coderId, "b_bytes");
+  expand(request("test:counting:v1", payload({ count: "int64" }, { count: 4n })), options);
+  assert.is(prepared, 2, "another payload is checked on its own");
+  // A payload that fails its checks is not kept: it fails every time.
+  const bad = payload({ count: nullable("int64") }, { count: null });
+  for (let i = 0; i < 2; i++) expectError(() => expand(request("test:counting:v1", bad), options), "INVALID_ARGUMENT", /^count: required/);
+});
+
+s.test("Python's read under two namespaces (the second from the cache): the same graph and DoFn payloads, ids in each namespace", () => {
+  const bytes = payload(pythonReadFields, pythonReadValues);
+  const urn = "beam:transform:org.apache.beam:kafka_read_without_metadata:v1";
+  const [a, b] = ["external_1", "external_22"].map((namespace) => expand(request(urn, bytes, { namespace }), { registry, environment }).response.components!);
+  const rename = (id: string) => id.replace(/^external_1/, "external_22");
+  for (const map of ["transforms", "pcollections", "coders", "windowingStrategies", "environments"] as const) {
+    assert.equal(Object.keys(b![map]!), Object.keys(a![map]!).map(rename), map);
+  }
+  for (const [id, pc] of Object.entries(a!.pcollections!)) {
+    assert.equal(b!.pcollections![rename(id)], { ...pc, uniqueName: rename(pc.uniqueName!), coderId: rename(pc.coderId!), windowingStrategyId: rename(pc.windowingStrategyId!) });
+  }
+  const parDos = (c: runnerApi.IComponents) => Object.values(c.transforms!).filter((t) => t.spec!.payload).map((t) => runnerApi.ParDoPayload.decode(t.spec!.payload!));
+  const [readA, readB] = [parDos(a!), parDos(b!)];
+  assert.is(readB.length, 2);
+  readB.forEach((p, i) => {
+    assert.equal(Buffer.from(p.doFn!.payload!), Buffer.from(readA[i]!.doFn!.payload!), "the DoFn payload does not depend on the namespace");
+    assert.is(p.restrictionCoderId, rename(readA[i]!.restrictionCoderId));
+  });
+});
+
+s.test("BoundedCache keeps the most recently used entries", () => {
+  const cache = new BoundedCache<string, number>(2);
+  cache.set("a", 1);
+  cache.set("b", 2);
+  assert.is(cache.get("a"), 1); // now b is the least recently used
+  cache.set("c", 3);
+  assert.equal([cache.get("a"), cache.get("b"), cache.get("c"), cache.size], [1, undefined, 3, 2]);
 });
 
 s.test("Go's Pascal-case field names are accepted", () => {

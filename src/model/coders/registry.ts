@@ -207,38 +207,64 @@ export interface CoderComponent {
 }
 
 /**
- * The Runner API form of a coder tree: an id for the root and one Coder entry per distinct coder, ids made from
- * `idPrefix` (give the expansion namespace here) and the URN. Equal subtrees share one id.
+ * The Runner API coders of one set of components: `add` turns a coder tree into Coder entries with ids made from
+ * `idPrefix` (give the expansion namespace here) and the URN, and returns the root's id. Structurally equal coders
+ * share one entry, also across calls.
  */
-export function coderToComponents(
-  coder: Coder<unknown>,
-  idPrefix = "",
-  into: Record<string, CoderComponent> = {},
-): { coderId: string; coders: Record<string, CoderComponent> } {
-  const byKey = new Map<string, string>();
-  for (const [id, entry] of Object.entries(into)) byKey.set(entryKey(entry), id);
+export class CoderComponentSet {
+  /** By id; a null-prototype object, since every namespace brings property names V8 has not seen (see idMap). */
+  readonly coders: Record<string, CoderComponent> = Object.create(null) as Record<string, CoderComponent>;
+  private readonly byStructure = new Map<string, string>();
 
-  const visit = (c: Coder<unknown>): string => {
-    if (!SUPPORTED_CODER_URNS.includes(c.urn)) {
-      throw new CoderError("CODER_SPEC", `${c.urn} is an inner coder of this SDK, not a Runner API coder`);
+  constructor(private readonly idPrefix = "") {}
+
+  add(coder: Coder<unknown>): string {
+    const { spec, structure, idSuffix } = coderSpec(coder);
+    let id = this.byStructure.get(structure);
+    if (id === undefined) {
+      const componentCoderIds = coder.components.map((c) => this.add(c));
+      const base = `${this.idPrefix}${idSuffix}`;
+      id = base;
+      for (let n = 1; id in this.coders; n++) id = `${base}_${n}`;
+      this.coders[id] = { spec, componentCoderIds };
+      this.byStructure.set(structure, id);
     }
-    const componentCoderIds = c.components.map(visit);
-    const entry: CoderComponent = { spec: { urn: c.urn, ...(c.payload ? { payload: c.payload } : {}) }, componentCoderIds };
-    const key = entryKey(entry);
-    const known = byKey.get(key);
-    if (known) return known;
-    const base = `${idPrefix}${c.urn.replace(/^beam:coder:/, "").replace(/:v\d+$/, "")}`;
-    let id = base;
-    for (let n = 1; id in into; n++) id = `${base}_${n}`;
-    into[id] = entry;
-    byKey.set(key, id);
     return id;
-  };
-
-  return { coderId: visit(coder), coders: into };
+  }
 }
 
-function entryKey(entry: CoderComponent): string {
-  const payload = entry.spec.payload ? Buffer.from(entry.spec.payload).toString("base64") : "";
-  return `${entry.spec.urn}|${payload}|${entry.componentCoderIds.join(",")}`;
+/** One coder tree in Runner API form (see CoderComponentSet). */
+export function coderToComponents(coder: Coder<unknown>, idPrefix = ""): { coderId: string; coders: Record<string, CoderComponent> } {
+  const set = new CoderComponentSet(idPrefix);
+  return { coderId: set.add(coder), coders: set.coders };
+}
+
+interface CoderSpec {
+  readonly spec: CoderComponent["spec"];
+  /** URN, payload and components' structures as text: equal for coders that encode alike. */
+  readonly structure: string;
+  /** The URN without `beam:coder:` and version: the readable part of the coder's id. */
+  readonly idSuffix: string;
+}
+
+// Coders are immutable and few (most are module constants): their spec and structure are computed once each, so
+// adding a known coder to a set costs two lookups whatever the namespace.
+const coderSpecs = new WeakMap<Coder<unknown>, CoderSpec>();
+
+function coderSpec(coder: Coder<unknown>): CoderSpec {
+  let known = coderSpecs.get(coder);
+  if (!known) {
+    if (!SUPPORTED_CODER_URNS.includes(coder.urn)) {
+      throw new CoderError("CODER_SPEC", `${coder.urn} is an inner coder of this SDK, not a Runner API coder`);
+    }
+    const payload = coder.payload ? Buffer.from(coder.payload).toString("base64") : "";
+    const components = coder.components.map((c) => coderSpec(c).structure).join(",");
+    known = {
+      spec: { urn: coder.urn, ...(coder.payload ? { payload: coder.payload } : {}) },
+      structure: `${coder.urn}|${payload}(${components})`,
+      idSuffix: coder.urn.replace(/^beam:coder:/, "").replace(/:v\d+$/, ""),
+    };
+    coderSpecs.set(coder, known);
+  }
+  return known;
 }
