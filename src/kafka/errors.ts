@@ -90,8 +90,8 @@ export class KafkaNotLeaderError extends KafkaError {
 export class KafkaUnknownTopicError extends KafkaError {
   override readonly name = "KafkaUnknownTopicError";
   readonly code = "KAFKA_UNKNOWN_TOPIC" as const;
-  constructor(readonly topic: string, readonly partition?: number, cause?: unknown) {
-    super(partition === undefined ? `unknown topic ${topic}` : `unknown topic-partition ${topic}-${partition}`, false, cause);
+  constructor(readonly topic: string, readonly partition?: number, cause?: unknown, detail?: string) {
+    super(`${partition === undefined ? `unknown topic ${topic}` : `unknown topic-partition ${topic}-${partition}`}${detail ? `: ${detail}` : ""}`, false, cause);
   }
 }
 

@@ -306,6 +306,33 @@ s.test("murmur2 matches Kafka's reference values", () => {
   for (const [text, expected] of vectors) assert.is(murmur2(Buffer.from(text)), expected, text);
 });
 
+s.test("produce: a partition the producer's metadata lacks is sent after a refresh, or fails as unknown; never dropped", async () => {
+  const topic = uniqueTopic("late-partition");
+  await createTopic(bootstrap, topic, 2);
+  const configs: KafkaConfigMap[] = [{ "linger.ms": "0" }, { "linger.ms": "0", "enable.idempotence": "false", "max.in.flight.requests.per.connection": "5" }];
+  for (const [round, extra] of configs.entries()) {
+    const p = producer(extra);
+    await p.produce([{ topic, partition: 0, key: null, value: Buffer.from("warm") }]); // the producer now has metadata
+    const fresh = 2 + round; // the partition this round adds
+    await withAdmin(bootstrap, (admin) => admin.createPartitions({ topicPartitions: [{ topic, count: fresh + 1 }] }));
+    await p.produce([{ topic, partition: fresh, key: null, value: Buffer.from(`late-${fresh}`) }, { topic, partition: 1, key: null, value: Buffer.from("known") }]);
+    const late = await readAll(client(), topic, fresh, 0n);
+    assert.equal(late.records.map((r) => text(r.value)), [`late-${fresh}`], "the record for the new partition arrived, once");
+    const unknown = await assertRejects(() => p.produce([{ topic, partition: 40, key: null, value: Buffer.from("nowhere") }]), KafkaUnknownTopicError) as KafkaUnknownTopicError;
+    assert.equal([unknown.topic, unknown.partition], [topic, 40]);
+    assert.match(unknown.message, /not in the topic's metadata; 1 record\(s\) not sent/);
+    await p.produce([{ topic, partition: 0, key: null, value: Buffer.from("after") }]); // still usable
+  }
+  // Inside a transaction there is no refresh: the send fails, and the caller aborts.
+  const tx = producer({ "transactional.id": `tx-${topic}` });
+  const t = await tx.beginTransaction();
+  await assertRejects(() => t.produce([{ topic, partition: 40, value: "nowhere" }]), KafkaUnknownTopicError);
+  await t.abort();
+  const c = client();
+  assert.equal((await readAll(c, topic, 1, 0n)).records.map((r) => text(r.value)), ["known", "known"]);
+  assert.equal((await readAll(c, topic, 0, 0n)).records.map((r) => text(r.value)), ["warm", "after", "warm", "after"]);
+});
+
 s.test("transactions: committed records and offsets are visible, aborted ones are not", async () => {
   const topic = uniqueTopic("txn-write");
   await createTopic(bootstrap, topic, 1);

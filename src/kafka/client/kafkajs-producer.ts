@@ -2,10 +2,10 @@
 // batch.size bytes and 4,000 records (linger.ms bounds the wait), one send at a time when record order is promised
 // (see the constructor); transactions map to
 // kafkajs transactions (sendOffsets carries offset metadata, as Beam's exactly-once sink needs).
-import { Kafka, Partitioners, type CompressionTypes, type IHeaders, type Message, type Producer, type TopicMessages, type Transaction } from "kafkajs";
+import { Kafka, Partitioners, type CompressionTypes, type IHeaders, type Message, type Producer, type RecordMetadata, type TopicMessages, type Transaction } from "kafkajs";
 import { CompressionTypes as Codecs } from "kafkajs";
 import { consoleLogger, type KafkaLogger, type ProducerOptions } from "../config/index.js";
-import { KafkaClientClosedError, KafkaClientError, KafkaConfigError, KafkaTimeoutError, KafkaUnsupportedError } from "../errors.js";
+import { KafkaClientClosedError, KafkaClientError, KafkaConfigError, KafkaTimeoutError, KafkaUnknownTopicError, KafkaUnsupportedError } from "../errors.js";
 import { kafkajsConfig, registeredCompressionCodecs, type KafkajsSettings } from "./kafkajs.js";
 import { toKafkaError } from "./kafkajs-errors.js";
 import type { GroupOffset, KafkaProducer, KafkaTransaction, ProducerRecord } from "./types.js";
@@ -87,6 +87,28 @@ class PendingSend {
   topicMessages(): TopicMessages[] {
     return [...this.byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
+}
+
+/**
+ * The messages of a send that kafkajs skipped: it drops, without an error, messages naming a partition its metadata
+ * does not list (a partition added since its last refresh, or one that does not exist). A partition the broker
+ * acknowledged is in `acked`; messages with an explicit partition missing from it were never sent.
+ */
+function skippedMessages(sent: readonly TopicMessages[], acked: readonly RecordMetadata[]): TopicMessages[] {
+  const ackedPartitions = new Set(acked.map((m) => `${m.partition}:${m.topicName}`));
+  const skipped: TopicMessages[] = [];
+  for (const { topic, messages } of sent) {
+    const lost = messages.filter((m) => m.partition !== undefined && !ackedPartitions.has(`${m.partition}:${topic}`));
+    if (lost.length > 0) skipped.push({ topic, messages: lost });
+  }
+  return skipped;
+}
+
+function unknownPartitionError(skipped: readonly TopicMessages[], during: string): KafkaUnknownTopicError {
+  const { topic, messages } = skipped[0]!;
+  const count = skipped.reduce((n, t) => n + t.messages.length, 0);
+  return new KafkaUnknownTopicError(topic, messages[0]!.partition, undefined,
+    `${during}: the partition is not in the topic's metadata; ${count} record(s) not sent`);
 }
 
 /** Splits records into sends of at most `limit` bytes (a record larger than max.request.size is an error). */
@@ -232,16 +254,38 @@ export class KafkajsProducer implements KafkaProducer {
   private async dispatch(send: PendingSend): Promise<void> {
     try {
       await this.connect("produce");
-      await this.withDeliveryTimeout(this.producer.sendBatch({
-        topicMessages: send.topicMessages(),
-        acks: this.options.acks,
-        timeout: this.options.requestTimeoutMs,
-        compression: compressionOf(this.options),
-      }));
+      let messages = send.topicMessages();
+      for (let refreshed = false; ; refreshed = true) {
+        const acked = await this.withDeliveryTimeout(this.producer.sendBatch({
+          topicMessages: messages,
+          acks: this.options.acks,
+          timeout: this.options.requestTimeoutMs,
+          compression: compressionOf(this.options),
+        }));
+        // With acks=0 nothing is acknowledged, so skipped partitions cannot be told from sent ones.
+        const skipped = this.options.acks === 0 ? [] : skippedMessages(messages, acked);
+        if (skipped.length === 0) break;
+        if (refreshed) throw unknownPartitionError(skipped, "produce");
+        await this.refreshMetadata();
+        messages = skipped; // the rest was acknowledged: only the skipped records go again
+      }
       send.resolve();
     } catch (err) {
-      send.reject(toKafkaError(err, { what: "produce" }));
+      send.reject(err instanceof KafkaUnknownTopicError ? err : toKafkaError(err, { what: "produce" }));
     }
+  }
+
+  /**
+   * kafkajs has no public metadata refresh, and waits metadata.max.age.ms before its own: reconnecting drops its
+   * metadata, and the next send fetches it anew. Sends in flight on this producer at that moment fail (and are
+   * reported as failed); that only happens after a record named a partition the metadata lacked.
+   */
+  private async refreshMetadata(): Promise<void> {
+    const connected = this.connecting;
+    this.connecting = undefined;
+    await connected?.catch(() => undefined);
+    await this.producer.disconnect().catch((err: unknown) => this.logger("warn", `refreshing producer metadata: ${(err as Error).message}`));
+    await this.connect("produce");
   }
 
   private async withDeliveryTimeout<T>(promise: Promise<T>): Promise<T> {
@@ -285,9 +329,11 @@ export class KafkajsProducer implements KafkaProducer {
   /** Sends inside a transaction: sequential sends of up to batch.size bytes (kafkajs orders them per broker). */
   async sendInTransaction(transaction: Transaction, records: readonly ProducerRecord[]): Promise<void> {
     for (const send of chunks(records, this.sendLimit, this.options.maxRequestSize)) {
+      const messages = send.topicMessages();
+      let acked: RecordMetadata[];
       try {
-        await this.withDeliveryTimeout(transaction.sendBatch({
-          topicMessages: send.topicMessages(),
+        acked = await this.withDeliveryTimeout(transaction.sendBatch({
+          topicMessages: messages,
           acks: -1,
           timeout: this.options.requestTimeoutMs,
           compression: compressionOf(this.options),
@@ -295,6 +341,9 @@ export class KafkajsProducer implements KafkaProducer {
       } catch (err) {
         throw toKafkaError(err, { what: "produce in transaction" });
       }
+      // No refresh inside a transaction (a reconnect would end it): the caller aborts and retries.
+      const skipped = skippedMessages(messages, acked);
+      if (skipped.length > 0) throw unknownPartitionError(skipped, "produce in transaction");
     }
   }
 
