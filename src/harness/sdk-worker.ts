@@ -75,7 +75,7 @@ export class SdkWorker {
   /**
    * Starts draining: splittable DoFns (the Kafka reads) start no new restriction and hand each one back to the runner
    * whole, to resume after `resumeDelayMs` (on another worker); every other transform keeps processing, so records
-   * read before the drain still flow through the rest of the pipeline.
+   * read before the drain still flow through the rest of the pipeline. Bundle finalizations are dropped from now on.
    */
   drain(resumeDelayMs: number): void {
     this.deferDelayMs = resumeDelayMs;
@@ -248,6 +248,14 @@ export class SdkWorker {
     if (!waiting) return {};
     this.awaitingFinalization.delete(instructionId);
     clearTimeout(waiting.timer);
+    if (this.deferDelayMs !== undefined) {
+      // Draining: the service stops soon, and this bundle's records may still be on their way to their sinks through
+      // a runner that does not outlive it. Finalization is best-effort in Beam: dropping it leaves the Kafka offsets
+      // uncommitted (the records are read again after a restart) rather than committing records that could be lost.
+      waiting.bundle.discard();
+      this.options.logger.log("info", `worker ${this.options.id} draining: finalization of ${instructionId} dropped (its offsets stay uncommitted)`);
+      return {};
+    }
     await waiting.bundle.finalize();
     return {};
   }

@@ -17,6 +17,16 @@ const wire = windowedValueCoder(bytesCoder, globalWindowCoder) as Coder<Windowed
 
 /** Upper-cases each value; throws on "boom"; waits on "slow" until released (to hold a bundle open). */
 let releaseSlow: () => void = () => undefined;
+/** Registers a finalization callback per bundle (as the Kafka read does to commit offsets). */
+const finalized: string[] = [];
+const committing: DoFn<Uint8Array, Uint8Array> = {
+  requestsFinalization: true,
+  process(value, ctx) {
+    const text = Buffer.from(value).toString();
+    ctx.bundleFinalizer.afterBundleCommit(Date.now() + 60_000, () => { finalized.push(text); });
+    ctx.output(value);
+  },
+};
 const upper: DoFn<Uint8Array, Uint8Array> = {
   async process(value, ctx) {
     const text = Buffer.from(value).toString();
@@ -104,13 +114,13 @@ class ScriptedRunner {
   }
 }
 
-function descriptor(dataUrl: string): fnApi.IProcessBundleDescriptor {
+function descriptor(dataUrl: string, fn = "upper"): fnApi.IProcessBundleDescriptor {
   const port = (coderId: string) => fnApi.RemoteGrpcPort.encode({ apiServiceDescriptor: { url: dataUrl }, coderId }).finish();
   return {
-    id: "upper",
+    id: fn,
     transforms: {
       in: { uniqueName: "in", spec: { urn: "beam:runner:source:v1", payload: port("wv") }, outputs: { out: "values" } },
-      upper: { uniqueName: "Upper", spec: parDoSpec({ doFn: doFnSpec({ fn: "upper" }) }), inputs: { in: "values" }, outputs: { out: "upper" } },
+      upper: { uniqueName: "Upper", spec: parDoSpec({ doFn: doFnSpec({ fn }), requestsFinalization: fn === "committing" }), inputs: { in: "values" }, outputs: { out: "upper" } },
       out: { uniqueName: "out", spec: { urn: "beam:runner:sink:v1", payload: port("wv") }, inputs: { in: "upper" } },
     },
     coders: {
@@ -162,6 +172,31 @@ s.test("a failing bundle returns its error and stack; bundles run at once; closi
     runner.server.forceShutdown();
   }
   assert.ok(logger.lines.some((l) => l.includes("worker w1 stopped")), logger.lines.join("\n"));
+});
+
+s.test("bundles are finalized when the runner asks, except once the worker drains (offsets stay uncommitted)", async () => {
+  const runner = new ScriptedRunner();
+  await runner.start();
+  const worker = new SdkWorker({ id: "w2", controlUrl: runner.url, dofns: { committing: () => committing }, logger: quietLogger() });
+  const running = worker.run();
+  try {
+    await runner.workerConnected;
+    await runner.instruct({ instructionId: "r1", register: { processBundleDescriptor: [descriptor(runner.url, "committing")] } });
+    for (const id of ["b1", "b2"]) {
+      const done = runner.instruct({ instructionId: id, processBundle: { processBundleDescriptorId: "committing" } });
+      await runner.sendInput(id, [`${id}-a`, `${id}-b`]);
+      assert.is((await done).processBundle?.requiresFinalization, true);
+    }
+    assert.is((await runner.instruct({ instructionId: "f1", finalizeBundle: { instructionId: "b1" } })).error, "");
+    assert.equal(finalized, ["b1-a", "b1-b"]);
+    worker.drain(1000);
+    assert.is((await runner.instruct({ instructionId: "f2", finalizeBundle: { instructionId: "b2" } })).error, "");
+    assert.equal(finalized, ["b1-a", "b1-b"], "a draining worker runs no finalization callback");
+  } finally {
+    runner.closeControl();
+    await running;
+    runner.server.forceShutdown();
+  }
 });
 
 s.run();
