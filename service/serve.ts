@@ -21,7 +21,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** How long the runner waits before resuming a read handed back during a drain (on another worker). */
 const DRAIN_RESUME_DELAY_MS = 1000;
 /** A drain ends once no bundle other than handed-back reads has finished for this long. */
-const DRAIN_QUIET_MS = 2500;
+const DRAIN_QUIET_MS = 1500;
 
 /** Absolute path of the worker launcher runners execute (bin/kafka-beam-ts-worker of this installation). */
 export function workerLauncherPath(): string {
@@ -285,7 +285,7 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
         // 2. Drain: reads start nothing new (their restrictions go back to the runner) and finalizations are dropped
         //    (no offset commits from now on); everything else keeps running until the pipeline is quiet here, so
         //    records already read (whose offsets may already be committed) reach the downstream stages, our writes
-        //    included. Quiet allows for stages running elsewhere in between (a Python Map). Leave room for the rest.
+        //    included. Leave room for the rest of the shutdown.
         const drainUntil = started + config.shutdownTimeoutMs * 0.7;
         if (pool!.size > 0) {
           pool!.drain(DRAIN_RESUME_DELAY_MS);

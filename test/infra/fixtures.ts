@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import { startBroker, type Broker } from "./broker.js";
 import { silenceKafkajsTimeoutWarning } from "../../src/kafka/client/node-warnings.js";
+import { createKafkaClient } from "../../src/kafka/client/index.js";
+import { parseConsumerConfig } from "../../src/kafka/config/index.js";
 
 let ownBroker: Broker | undefined;
 
@@ -72,7 +74,13 @@ export async function consumeTopic(bootstrap: string, topic: string, count: numb
     await consumer.subscribe({ topic, fromBeginning: true });
     let reached: () => void = () => undefined;
     const enough = new Promise<void>((r) => { reached = r; });
+    // A consumer group can deliver a record twice (a rebalance re-reads from its last commit): count each once, so
+    // `count` means distinct records and the wait does not end before the last of them.
+    const seen = new Set<string>();
     await consumer.run({ eachMessage: async ({ partition, message }) => {
+      const id = `${partition}@${message.offset}`;
+      if (seen.has(id)) return;
+      seen.add(id);
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(message.headers ?? {})) if (value !== undefined) headers[name] = value.toString();
       records.push({ partition, offset: BigInt(message.offset), key: message.key?.toString() ?? null,
@@ -93,5 +101,35 @@ export async function consumeTopic(bootstrap: string, topic: string, count: numb
     return [...records];
   } finally {
     await consumer.disconnect();
+  }
+}
+
+/**
+ * Every record of a topic by partition, in offset order, up to the end offsets at the call: fetched by offset with
+ * no consumer group (nothing skipped or delivered twice), for checks that must see each record exactly once.
+ */
+export async function readTopicByOffset(bootstrap: string, topic: string): Promise<Map<number, ConsumedRecord[]>> {
+  const client = createKafkaClient(parseConsumerConfig({ "bootstrap.servers": bootstrap }, { logger: () => undefined }), { logger: () => undefined });
+  try {
+    const partitions = (await client.partitionsFor([topic]))[0]?.partitions ?? [];
+    const ends = await client.listOffsets(partitions.map((partition) => ({ topic, partition })), "latest");
+    const byPartition = new Map<number, ConsumedRecord[]>();
+    for (const { partition, offset: end } of ends) {
+      const records: ConsumedRecord[] = [];
+      for (let next = 0n; next < end;) {
+        const result = await client.fetch(topic, partition, next, { maxWaitMs: 100 });
+        for (const r of result.records) {
+          if (r.offset >= end) break;
+          const headers: Record<string, string> = {};
+          for (const h of r.headers) headers[h.key] = h.value?.toString() ?? "";
+          records.push({ partition, offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null, headers, timestamp: r.timestamp });
+        }
+        next = result.nextOffset > next ? result.nextOffset : next + 1n;
+      }
+      byPartition.set(partition, records);
+    }
+    return byPartition;
+  } finally {
+    await client.close();
   }
 }

@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { suite } from "../harness.js";
-import { brokerBootstrap, consumeTopic, createTopic, releaseBroker, testKafka, uniqueTopic, withAdmin } from "../infra/fixtures.js";
+import { brokerBootstrap, createTopic, readTopicByOffset, releaseBroker, testKafka, uniqueTopic, withAdmin } from "../infra/fixtures.js";
 import { repoRoot } from "../infra/paths.js";
 import { startPrism, type Prism } from "../infra/prism.js";
 import { metricValue, startServeProcess, type ServeProcess } from "../integration/service-fixtures.js";
@@ -65,20 +65,15 @@ async function committed(groupId: string, topic: string): Promise<Map<number, bi
   });
 }
 
-/** The topic's values by partition, in offset order (up to its current end offsets). */
+/** The topic's values by partition, in offset order (up to its current end offsets; read by offset, exactly). */
 async function valuesByPartition(topic: string): Promise<Map<number, string[]>> {
-  const ends = await highWatermarks(topic);
-  const total = [...ends.values()].reduce((a, b) => a + Number(b), 0);
-  const byPartition = new Map<number, string[]>([...ends.keys()].map((p) => [p, []]));
-  for (const r of await consumeTopic(bootstrap, topic, total, { settleMs: 0 })) byPartition.get(r.partition)![Number(r.offset)] = r.value ?? "";
-  return byPartition;
+  const byPartition = await readTopicByOffset(bootstrap, topic);
+  return new Map([...byPartition].map(([p, records]) => [p, records.map((r) => r.value ?? "")]));
 }
 
 /** Every value in the topic (up to its current end offsets). */
 async function valuesIn(topic: string): Promise<string[]> {
-  const ends = await highWatermarks(topic);
-  const total = [...ends.values()].reduce((a, b) => a + Number(b), 0);
-  return (await consumeTopic(bootstrap, topic, total, { settleMs: 0 })).map((r) => r.value ?? "");
+  return [...(await valuesByPartition(topic)).values()].flat();
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, context: () => string): Promise<void> {
