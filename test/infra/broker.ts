@@ -163,9 +163,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const bootstrap = `127.0.0.1:${brokerPort}`;
   let stopped = false;
   const signal = (name: NodeJS.Signals) => { if (child.exitCode === null) child.kill(name); };
+  // A process that dies without stopping its broker (an exception, a closed stdout) takes it along; the registry
+  // reaps what a SIGKILL leaves behind.
+  const killOnExit = () => signal("SIGKILL");
+  process.once("exit", killOnExit);
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    process.off("exit", killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGCONT"); // a paused broker would not see the SIGTERM
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
