@@ -10,7 +10,6 @@ import {
   bytesCoder,
   coderFromComponents,
   CoderComponentSet,
-  coderToComponents,
   decodeFromBytes,
   encodeToBytes,
   globalWindowCoder,
@@ -108,18 +107,21 @@ s.test("a shared cache returns the same coder for the same id", () => {
   assert.is(cache.get("v"), varIntCoder);
 });
 
-s.test("coderToComponents: ids from the prefix, equal subtrees shared, and back to the same coder", () => {
+s.test("CoderComponentSet: ids from the prefix, equal subtrees shared, and back to the same coder", () => {
   const coder = windowedValueCoder(kvCoder(lengthPrefixCoder(rowCoder(metadata)), iterableCoder(nullableCoder(bytesCoder))), globalWindowCoder);
-  const { coderId, coders } = coderToComponents(coder as never, "ns_");
+  const set = new CoderComponentSet("ns_");
+  const coderId = set.add(coder as never);
+  const coders = set.coders;
   assert.ok(Object.keys(coders).every((id) => id.startsWith("ns_")), Object.keys(coders).join(", "));
   assert.is(coders[coderId]!.spec.urn, CoderUrns.WINDOWED_VALUE);
   const rebuilt = coderFromComponents(coderId, coders);
   const element = inGlobalWindow({ key: { topic: "t", offset: 1n, key: null }, value: [null, fromHex("00")] });
   assert.is(hex(encodeToBytes(rebuilt, element)), hex(encodeToBytes(coder, element)));
-  const twice = coderToComponents(kvCoder(bytesCoder, bytesCoder) as never, "x_");
+  const twice = new CoderComponentSet("x_");
+  const twiceId = twice.add(kvCoder(bytesCoder, bytesCoder) as never);
   assert.equal(Object.keys(twice.coders).sort(), ["x_bytes", "x_kv"]);
-  assert.equal(twice.coders[twice.coderId]!.componentCoderIds, ["x_bytes", "x_bytes"]);
-  throwsCoderError(() => coderToComponents(kvCoder(instantCoder, bytesCoder) as never), "CODER_SPEC", "not a Runner API coder");
+  assert.equal(twice.coders[twiceId]!.componentCoderIds, ["x_bytes", "x_bytes"]);
+  throwsCoderError(() => new CoderComponentSet().add(kvCoder(instantCoder, bytesCoder) as never), "CODER_SPEC", "not a Runner API coder");
 });
 
 s.test("CoderComponentSet: one entry per coder structure across adds (equal coders may be distinct objects)", () => {

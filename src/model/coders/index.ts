@@ -44,5 +44,5 @@ export { mapCoder } from "./map.js";
 export { int8Coder, int16Coder, varInt32Coder, float32Coder } from "./numbers.js";
 export { decimalCoder, decimalFromString, decimalToString } from "./decimal.js";
 
-export { coderFromComponents, CoderComponentSet, coderToComponents, SUPPORTED_CODER_URNS } from "./registry.js";
+export { coderFromComponents, CoderComponentSet, SUPPORTED_CODER_URNS } from "./registry.js";
 export type { CoderProto, CoderComponent, CoderFromComponentsOptions } from "./registry.js";

@@ -4,7 +4,8 @@
 //   const coder = coderFromComponents("c3", descriptor.coders);            // e.g. windowed_value(kv(bytes, row))
 //   const value = decodeFromBytes(coder, bytes, "nested");
 //
-//   const { coderId, coders } = coderToComponents(windowedValueCoder(bytesCoder, globalWindowCoder), "ns_");
+//   const set = new CoderComponentSet("ns_");                               // and back, deduplicated by structure
+//   const coderId = set.add(windowedValueCoder(bytesCoder, globalWindowCoder)); // set.coders: the Coder protos
 import { bytesCoder } from "./bytes.js";
 import { CoderError } from "./bytes-io.js";
 import type { Coder } from "./coder.js";
@@ -231,12 +232,6 @@ export class CoderComponentSet {
     }
     return id;
   }
-}
-
-/** One coder tree in Runner API form (see CoderComponentSet). */
-export function coderToComponents(coder: Coder<unknown>, idPrefix = ""): { coderId: string; coders: Record<string, CoderComponent> } {
-  const set = new CoderComponentSet(idPrefix);
-  return { coderId: set.add(coder), coders: set.coders };
 }
 
 interface CoderSpec {
