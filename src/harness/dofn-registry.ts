@@ -3,5 +3,6 @@
 import type { AnyDoFn, AnySplittableDoFn } from "../sdf/index.js";
 import type { DoFnPayload } from "../model/dofn-payload.js";
 
+/** A new instance per call: the worker builds one per concurrently running bundle (DoFns keep bundle state in fields). */
 export type DoFnFactory = (payload: DoFnPayload) => AnyDoFn | AnySplittableDoFn;
 export type DoFnRegistry = Readonly<Record<string, DoFnFactory>>;

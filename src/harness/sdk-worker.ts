@@ -34,9 +34,16 @@ interface ActiveBundle {
   readonly descriptor: TranslatedDescriptor;
 }
 
-interface Descriptor {
+/** A bundle processor with the translation it runs: its own DoFn instances. */
+interface PooledProcessor {
+  readonly processor: BundleProcessor;
   readonly translated: TranslatedDescriptor;
-  readonly idle: BundleProcessor[];
+}
+
+interface Descriptor {
+  readonly proto: fnApi.IProcessBundleDescriptor;
+  /** Processors not running a bundle now. */
+  readonly idle: PooledProcessor[];
 }
 
 function errorText(err: unknown): string {
@@ -51,7 +58,10 @@ export class SdkWorker {
   private readonly descriptors = new Map<string, Promise<Descriptor>>();
   private readonly registered = new Map<string, fnApi.IProcessBundleDescriptor>();
   private readonly active = new Map<string, ActiveBundle>();
-  private readonly awaitingFinalization = new Map<string, { bundle: Bundle; timer: NodeJS.Timeout }>();
+  private readonly awaitingFinalization = new Map<string, { bundle: Bundle; sequence: number; timer: NodeJS.Timeout }>();
+  /** Bundles that succeeded so far: their order, for latest-wins finalization callbacks (Kafka offset commits). */
+  private succeededBundles = 0;
+  private readonly latestFinalized = new Map<string, number>();
   private stream: grpc.ClientDuplexStream<fnApi.IInstructionResponse, fnApi.InstructionRequest> | undefined;
   private stopping = false;
   private deferDelayMs: number | undefined;
@@ -149,7 +159,8 @@ export class SdkWorker {
         const pbd = this.registered.get(id) ??
           await unary<fnApi.IGetProcessBundleDescriptorRequest, fnApi.ProcessBundleDescriptor>(
             this.client, "GetProcessBundleDescriptor", { processBundleDescriptorId: id }, this.metadata);
-        return { translated: translateDescriptor(pbd, this.options.dofns), idle: [] };
+        // A descriptor that cannot be translated fails here, once (and is asked for again next time).
+        return { proto: pbd, idle: [this.newProcessor(translateDescriptor(pbd, this.options.dofns))] };
       })();
       found.catch(() => this.descriptors.delete(id));
       this.descriptors.set(id, found);
@@ -157,13 +168,21 @@ export class SdkWorker {
     return found;
   }
 
-  private async processBundle(instructionId: string, request: fnApi.IProcessBundleRequest): Promise<fnApi.IProcessBundleResponse> {
-    const descriptor = await this.descriptor(request.processBundleDescriptorId ?? "");
-    const { translated } = descriptor;
-    const processor = descriptor.idle.pop() ?? new BundleProcessor(translated.graph, {
+  private newProcessor(translated: TranslatedDescriptor): PooledProcessor {
+    const processor = new BundleProcessor(translated.graph, {
       boundarySplitsBeforeSdf: false,
       deferSplittableWork: () => this.deferDelayMs,
     });
+    return { processor, translated };
+  }
+
+  private async processBundle(instructionId: string, request: fnApi.IProcessBundleRequest): Promise<fnApi.IProcessBundleResponse> {
+    const descriptor = await this.descriptor(request.processBundleDescriptorId ?? "");
+    // Runners run bundles of one descriptor concurrently. A DoFn instance processes one bundle at a time (Beam's
+    // contract: DoFns keep per-bundle state in fields), so each concurrent bundle gets a processor of its own,
+    // translated afresh; finished ones are reused.
+    const pooled = descriptor.idle.pop() ?? this.newProcessor(translateDescriptor(descriptor.proto, this.options.dofns));
+    const { processor, translated } = pooled;
     const bundle = processor.newBundle(instructionId);
     this.active.set(instructionId, { bundle, descriptor: translated });
     const outputs = new Map([...translated.sinks].map(([id, port]) => [id, this.data.get(port.url).output(instructionId, id, port.coder)]));
@@ -175,9 +194,10 @@ export class SdkWorker {
         outputs: Object.fromEntries([...outputs].map(([id, out]) => [id, (e: WindowedValue<unknown>) => out.send(e)])),
       });
       await Promise.all([...outputs.values()].map((out) => out.close()));
-      descriptor.idle.push(processor);
+      descriptor.idle.push(pooled);
       if (result.inputElements > result.deferredRestrictions) this.lastWork = Date.now();
-      if (result.requiresFinalization) this.awaitFinalization(instructionId, bundle);
+      const sequence = ++this.succeededBundles;
+      if (result.requiresFinalization) this.awaitFinalization(instructionId, bundle, sequence);
       const samples = metricSamples(result.metrics);
       const counters: Record<string, number> = {};
       for (const m of Object.values(result.metrics.transforms)) {
@@ -233,13 +253,13 @@ export class SdkWorker {
     };
   }
 
-  private awaitFinalization(instructionId: string, bundle: Bundle): void {
+  private awaitFinalization(instructionId: string, bundle: Bundle, sequence: number): void {
     const timer = setTimeout(() => {
       this.awaitingFinalization.delete(instructionId);
       bundle.discard();
     }, this.options.finalizationTimeoutMs ?? 600_000);
     timer.unref();
-    this.awaitingFinalization.set(instructionId, { bundle, timer });
+    this.awaitingFinalization.set(instructionId, { bundle, sequence, timer });
   }
 
   private async finalize(instructionId: string): Promise<fnApi.IFinalizeBundleResponse> {
@@ -256,7 +276,9 @@ export class SdkWorker {
       this.options.logger.log("info", `worker ${this.options.id} draining: finalization of ${instructionId} dropped (its offsets stay uncommitted)`);
       return {};
     }
-    await waiting.bundle.finalize();
+    // Runners finalize bundles in any order (Prism: concurrently); a partition's older offset must not be committed
+    // after a newer one.
+    await waiting.bundle.finalize({ sequence: waiting.sequence, latestRun: this.latestFinalized });
     return {};
   }
 
@@ -284,7 +306,7 @@ export class SdkWorker {
     this.awaitingFinalization.clear();
     for (const pending of this.descriptors.values()) {
       const descriptor = await pending.catch(() => undefined);
-      for (const processor of descriptor?.idle ?? []) await processor.teardown().catch(() => undefined);
+      for (const { processor } of descriptor?.idle ?? []) await processor.teardown().catch(() => undefined);
     }
     this.data.shutdown();
     this.client.close();

@@ -3,10 +3,19 @@
 
 export type FinalizationCallback = () => void | Promise<void>;
 
+export interface FinalizationOptions {
+  /**
+   * For callbacks that record a position (a Kafka offset commit), where only the newest matters: once the callback
+   * of a bundle that finished later has run under the same key, this one is skipped. Runners finalize bundles in any
+   * order; without a key, an older position could overwrite a newer one.
+   */
+  readonly latestWins?: string;
+}
+
 export interface BundleFinalizer {
   /**
    * Registers `callback` to run once the bundle's output is committed. `expiryMs` is a wall-clock deadline (epoch
    * milliseconds): a runner that has not finalized the bundle by then drops the callback.
    */
-  afterBundleCommit(expiryMs: number, callback: FinalizationCallback): void;
+  afterBundleCommit(expiryMs: number, callback: FinalizationCallback, options?: FinalizationOptions): void;
 }

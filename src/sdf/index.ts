@@ -14,7 +14,7 @@ export {
 } from "./watermark-estimators.js";
 export type { WatermarkEstimator, TimestampObservingWatermarkEstimator } from "./watermark-estimators.js";
 export { ProcessContinuation } from "./process-continuation.js";
-export type { BundleFinalizer, FinalizationCallback } from "./bundle-finalizer.js";
+export type { BundleFinalizer, FinalizationCallback, FinalizationOptions } from "./bundle-finalizer.js";
 export { offsetRangeCoder, watermarkInstantCoder } from "./coders.js";
 export type { Coder, KV } from "./coders.js";
 export type {

@@ -6,7 +6,9 @@ import { suite } from "../harness.js";
 import { brokerBootstrap, releaseBroker, createTopic, uniqueTopic, testKafka, withAdmin } from "../infra/fixtures.js";
 import { ParDo, Pipeline } from "../../src/pipeline/index.js";
 import { LocalRunner, type BundleCommittedEvent } from "../../src/runners/local/index.js";
-import { readFromKafka, readFromKafkaWithDeadLetters, closeAllClients, type KafkaDeadLetter, type KafkaKV } from "../../src/kafka/index.js";
+import { readFromKafka, readFromKafkaWithDeadLetters, closeAllClients, readSpecFromOptions, ReadFromKafkaDoFn, type KafkaDeadLetter, type KafkaKV } from "../../src/kafka/index.js";
+import { encodeSourceDescriptor } from "../../src/kafka/read/index.js";
+import { OFFSET_INFINITY, offsetRange, type ProcessContext } from "../../src/sdf/index.js";
 import { DeserializationError } from "../../src/kafka/serde.js";
 import { MIN_TIMESTAMP, type Instant } from "../../src/model/windowing.js";
 import { assertExactly, byPartition, readPipeline, type ReadOptions, produce, recordsFor, sleep, until, type ProducedRecord, type SeenRecord } from "./kafka-read-helpers.js";
@@ -181,6 +183,35 @@ s.test("read: records that fail to deserialize go to the dead-letter output with
   const err = await plain.run(new LocalRunner()).waitUntilFinish(30_000).then(() => undefined, (e: unknown) => e);
   assert.instance(err, DeserializationError);
   assert.match((err as Error).message, `${topic}-0@3: value: invalid JSON`);
+});
+
+s.test("read: the DoFn instances of one read share what they learned of a partition; another read keeps its own", async () => {
+  // A worker runs each concurrent bundle on DoFn instances of its own, and the runner sends a partition's next
+  // restriction to any of them: the next one must know the partition's end (backlog) at once.
+  const topic = uniqueTopic("read-shared");
+  await createTopic(bootstrap, topic, 1);
+  await produce(testKafka(bootstrap), topic, recordsFor(1, 100));
+  const options = { consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "earliest" }, topics: [topic] };
+  const spec = readSpecFromOptions(options);
+  const first = new ReadFromKafkaDoFn(spec);
+  const second = new ReadFromKafkaDoFn(spec);
+  const otherRead = new ReadFromKafkaDoFn(readSpecFromOptions({ ...options, maxNumRecords: 1_000 }));
+  const element = encodeSourceDescriptor({ topic, partition: 0 });
+  const values: string[] = [];
+  const context = {
+    outputWithTimestamp: (value: KafkaKV) => { values.push(String(value.value)); },
+    metrics: { counter: () => ({ inc: () => undefined }) },
+  } as unknown as ProcessContext<unknown>;
+  try {
+    for (const dofn of [first, second, otherRead]) dofn.setup();
+    const tracker = first.newTracker(offsetRange(0n, OFFSET_INFINITY), element);
+    await first.processElement(context, element, tracker, first.newWatermarkEstimator(MIN_TIMESTAMP));
+    assert.equal(values, Array.from({ length: 100 }, (_, i) => `v0-${i}`));
+    assert.is(second.getSize(element, offsetRange(40n, OFFSET_INFINITY)), 60, "the other instance knows the end offset");
+    assert.is(otherRead.getSize(element, offsetRange(40n, OFFSET_INFINITY)), 0, "another read has not learned it yet");
+  } finally {
+    for (const dofn of [first, second, otherRead]) dofn.teardown();
+  }
 });
 
 s.run();

@@ -17,13 +17,13 @@ const wire = windowedValueCoder(bytesCoder, globalWindowCoder) as Coder<Windowed
 
 /** Upper-cases each value; throws on "boom"; waits on "slow" until released (to hold a bundle open). */
 let releaseSlow: () => void = () => undefined;
-/** Registers a finalization callback per bundle (as the Kafka read does to commit offsets). */
+/** Registers a finalization callback per element, latest wins per bundle (as the Kafka read commits offsets). */
 const finalized: string[] = [];
 const committing: DoFn<Uint8Array, Uint8Array> = {
   requestsFinalization: true,
   process(value, ctx) {
     const text = Buffer.from(value).toString();
-    ctx.bundleFinalizer.afterBundleCommit(Date.now() + 60_000, () => { finalized.push(text); });
+    ctx.bundleFinalizer.afterBundleCommit(Date.now() + 60_000, () => { finalized.push(text); }, { latestWins: "position" });
     ctx.output(value);
   },
 };
@@ -35,6 +35,24 @@ const upper: DoFn<Uint8Array, Uint8Array> = {
     ctx.output(Buffer.from(text.toUpperCase()));
   },
 };
+
+/** Numbers the elements of each bundle in a field (per-bundle state, as the Kafka write keeps its pending records). */
+let releaseCounting: () => void = () => undefined;
+class CountingDoFn implements DoFn<Uint8Array, Uint8Array> {
+  static instances = 0;
+  private count = 0;
+  constructor() {
+    CountingDoFn.instances++;
+  }
+  startBundle(): void {
+    this.count = 0;
+  }
+  async process(value: Uint8Array, ctx: Parameters<DoFn<Uint8Array, Uint8Array>["process"]>[1]): Promise<void> {
+    const text = Buffer.from(value).toString();
+    if (text === "wait") await new Promise<void>((r) => { releaseCounting = r; });
+    ctx.output(Buffer.from(`${text}#${++this.count}`));
+  }
+}
 
 class ScriptedRunner {
   readonly server = new grpc.Server();
@@ -174,7 +192,39 @@ s.test("a failing bundle returns its error and stack; bundles run at once; closi
   assert.ok(logger.lines.some((l) => l.includes("worker w1 stopped")), logger.lines.join("\n"));
 });
 
-s.test("bundles are finalized when the runner asks, except once the worker drains (offsets stay uncommitted)", async () => {
+s.test("concurrent bundles of one descriptor run on DoFn instances of their own; finished ones are reused", async () => {
+  const runner = new ScriptedRunner();
+  await runner.start();
+  const worker = new SdkWorker({ id: "w3", controlUrl: runner.url, dofns: { counting: () => new CountingDoFn() }, logger: quietLogger() });
+  const running = worker.run();
+  try {
+    await runner.workerConnected;
+    await runner.instruct({ instructionId: "r1", register: { processBundleDescriptor: [descriptor(runner.url, "counting")] } });
+    // b1 stops in the middle; b2 starts and finishes meanwhile (a shared instance would renumber b1's rest).
+    const b1 = runner.instruct({ instructionId: "b1", processBundle: { processBundleDescriptorId: "counting" } });
+    await runner.sendInput("b1", ["a", "wait", "c"]);
+    while (worker.activeBundles === 0) await new Promise((r) => setTimeout(r, 5));
+    const b2 = runner.instruct({ instructionId: "b2", processBundle: { processBundleDescriptorId: "counting" } });
+    await runner.sendInput("b2", ["p", "q", "r"]);
+    assert.is((await b2).error, "");
+    releaseCounting();
+    assert.is((await b1).error, "");
+    assert.equal(await runner.output("b2"), ["p#1", "q#2", "r#3"]);
+    assert.equal(await runner.output("b1"), ["a#1", "wait#2", "c#3"]);
+    assert.is(CountingDoFn.instances, 2, "one instance per concurrent bundle");
+    const b3 = runner.instruct({ instructionId: "b3", processBundle: { processBundleDescriptorId: "counting" } });
+    await runner.sendInput("b3", ["x"]);
+    assert.is((await b3).error, "");
+    assert.equal(await runner.output("b3"), ["x#1"]);
+    assert.is(CountingDoFn.instances, 2, "a finished bundle's processor (and its instances) serves the next bundle");
+  } finally {
+    runner.closeControl();
+    await running;
+    runner.server.forceShutdown();
+  }
+});
+
+s.test("bundles are finalized when the runner asks, never older after newer, not once the worker drains", async () => {
   const runner = new ScriptedRunner();
   await runner.start();
   const worker = new SdkWorker({ id: "w2", controlUrl: runner.url, dofns: { committing: () => committing }, logger: quietLogger() });
@@ -182,16 +232,20 @@ s.test("bundles are finalized when the runner asks, except once the worker drain
   try {
     await runner.workerConnected;
     await runner.instruct({ instructionId: "r1", register: { processBundleDescriptor: [descriptor(runner.url, "committing")] } });
-    for (const id of ["b1", "b2"]) {
+    for (const id of ["b1", "b2", "b3", "b4"]) {
       const done = runner.instruct({ instructionId: id, processBundle: { processBundleDescriptorId: "committing" } });
       await runner.sendInput(id, [`${id}-a`, `${id}-b`]);
       assert.is((await done).processBundle?.requiresFinalization, true);
     }
     assert.is((await runner.instruct({ instructionId: "f1", finalizeBundle: { instructionId: "b1" } })).error, "");
     assert.equal(finalized, ["b1-a", "b1-b"]);
-    worker.drain(1000);
+    // b3 finished after b2: once b3's callbacks ran, b2's (same key, older) are skipped.
+    assert.is((await runner.instruct({ instructionId: "f3", finalizeBundle: { instructionId: "b3" } })).error, "");
     assert.is((await runner.instruct({ instructionId: "f2", finalizeBundle: { instructionId: "b2" } })).error, "");
-    assert.equal(finalized, ["b1-a", "b1-b"], "a draining worker runs no finalization callback");
+    assert.equal(finalized, ["b1-a", "b1-b", "b3-a", "b3-b"]);
+    worker.drain(1000);
+    assert.is((await runner.instruct({ instructionId: "f4", finalizeBundle: { instructionId: "b4" } })).error, "");
+    assert.equal(finalized, ["b1-a", "b1-b", "b3-a", "b3-b"], "a draining worker runs no finalization callback");
   } finally {
     runner.closeControl();
     await running;

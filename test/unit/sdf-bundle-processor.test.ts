@@ -271,8 +271,8 @@ s.test("finalization: callbacks run once after finalize(), never for a failed bu
   const result = await ok.run({ inputs: { src: [inGlobalWindow("a")] }, outputs: {} });
   assert.is(result.requiresFinalization, true);
   assert.equal(ran, [], "nothing before finalize");
-  assert.equal(await ok.finalize(), { ran: 1, expired: 1 });
-  assert.equal(await ok.finalize(), { ran: 0, expired: 0 }, "at most once");
+  assert.equal(await ok.finalize(), { ran: 1, expired: 1, superseded: 0 });
+  assert.equal(await ok.finalize(), { ran: 0, expired: 0, superseded: 0 }, "at most once");
   assert.equal(ran, ["a"]);
 
   fail = true;
@@ -286,6 +286,48 @@ s.test("finalization: callbacks run once after finalize(), never for a failed bu
   assert.ok(processor.broken);
   assert.throws(() => processor.newBundle(), /failed in an earlier bundle/);
   await processor.teardown();
+});
+
+s.test("finalization: a latest-wins callback is skipped once a later bundle's ran under its key", async () => {
+  const ran: string[] = [];
+  // Each element registers a commit of its own position under its key ("p0@3" commits 3 under p0).
+  const dofn: DoFn<string, string> = {
+    process(v, ctx) {
+      const [key] = v.split("@");
+      ctx.bundleFinalizer.afterBundleCommit(Date.now() + 60_000, () => { ran.push(v); }, { latestWins: key });
+    },
+  };
+  const descriptor: BundleDescriptor = {
+    transforms: {
+      src: { kind: "source", inputs: {}, outputs: { out: "a" } },
+      f: { kind: "pardo", dofn, inputs: { in: "a" }, outputs: {} },
+    },
+  };
+  const processor = new BundleProcessor(descriptor);
+  const bundles = [];
+  for (const values of [["p0@1", "p1@1"], ["p0@2"], ["p0@3", "p1@3"]]) {
+    const bundle = processor.newBundle();
+    await bundle.run({ inputs: { src: values.map((v) => inGlobalWindow(v)) }, outputs: {} });
+    bundles.push(bundle);
+  }
+  const latestRun = new Map<string, number>();
+  // The runner finalizes the third bundle first, then the first, then the second.
+  assert.equal(await bundles[2]!.finalize({ sequence: 3, latestRun }), { ran: 2, expired: 0, superseded: 0 });
+  assert.equal(await bundles[0]!.finalize({ sequence: 1, latestRun }), { ran: 0, expired: 0, superseded: 2 });
+  assert.equal(await bundles[1]!.finalize({ sequence: 2, latestRun }), { ran: 0, expired: 0, superseded: 1 });
+  assert.equal(ran, ["p0@3", "p1@3"], "no older position after a newer one");
+
+  // In order, every callback runs; without an order (the local runner finalizes as bundles finish), all run too.
+  ran.length = 0;
+  const again = [];
+  for (const values of [["p0@4"], ["p0@5"]]) {
+    const bundle = processor.newBundle();
+    await bundle.run({ inputs: { src: values.map((v) => inGlobalWindow(v)) }, outputs: {} });
+    again.push(bundle);
+  }
+  await again[0]!.finalize({ sequence: 4, latestRun });
+  await again[1]!.finalize();
+  assert.equal(ran, ["p0@4", "p0@5"]);
 });
 
 s.test("sdf process: a restriction left unfinished without resume fails checkDone", async () => {

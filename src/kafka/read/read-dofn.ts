@@ -16,7 +16,7 @@ import { acquireClient, type ClientLease, type FetchResult, type KafkaClient, ty
 import { deserialize, DeserializationError } from "../serde.js";
 import { decodeSourceDescriptor, type SourceDescriptor } from "./source-descriptor.js";
 import { resolveStartOffsets } from "./start-offsets.js";
-import { LatestOffsets } from "./latest-offsets.js";
+import { partitionKey, sharedReadState, type SharedReadState } from "./shared-read-state.js";
 import { notePartitionRead } from "./partition-gauges.js";
 import { timestampPolicy, type TimestampPolicy } from "./timestamps.js";
 import { readOutputCoder } from "./coders.js";
@@ -79,11 +79,8 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
   private readonly options: ConsumerOptions;
   private readonly policy: TimestampPolicy;
   private lease: ClientLease<KafkaClient> | undefined;
-  private latest: LatestOffsets | undefined;
-  /** The next fetch of each partition, started while the previous batch is emitted (one per partition: bounded). */
-  private readonly prefetched = new Map<string, { offset: bigint; result: Promise<FetchResult> }>();
-  /** Since when each partition has been caught up with nothing new (idle watermark). */
-  private readonly quietSince = new Map<string, number>();
+  /** Prefetches, idle times and latest offsets of the partitions: shared with the other instances on the client. */
+  private shared: SharedReadState | undefined;
 
   /** Absent for a read with a custom timestamp function: it cannot be rebuilt from a payload. */
   readonly doFnPayload?: () => DoFnPayload;
@@ -99,18 +96,23 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
 
   setup(): void {
     this.lease = acquireClient(this.options);
-    this.latest = new LatestOffsets(this.lease.client, this.options.isolationLevel);
+    this.shared = sharedReadState(this.lease.client, JSON.stringify(this.spec, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
   }
 
   teardown(): void {
-    this.prefetched.clear();
     this.lease?.release();
     this.lease = undefined;
+    this.shared = undefined;
   }
 
   private get client(): KafkaClient {
     if (!this.lease) this.setup();
     return this.lease!.client;
+  }
+
+  private get state(): SharedReadState {
+    if (!this.shared) this.setup();
+    return this.shared!;
   }
 
   async initialRestriction(element: Uint8Array): Promise<OffsetRange> {
@@ -126,8 +128,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
   }
 
   private endEstimate(d: SourceDescriptor, fallback: bigint): bigint {
-    if (!this.latest) this.setup();
-    return this.latest!.estimate(d.topic, d.partition, fallback);
+    return this.state.latestOffsets(this.options.isolationLevel).estimate(d.topic, d.partition, fallback);
   }
 
   /** Backlog in records: to the end of a bounded range, or to the cached latest offset. */
@@ -150,9 +151,9 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
   }
 
   private fetch(d: SourceDescriptor, offset: bigint): Promise<FetchResult> {
-    const key = `${d.topic}\u0000${d.partition}`;
-    const ahead = this.prefetched.get(key);
-    this.prefetched.delete(key);
+    const key = partitionKey(d.topic, d.partition);
+    const ahead = this.state.prefetched.get(key);
+    this.state.prefetched.delete(key);
     if (ahead && ahead.offset === offset) return ahead.result;
     ahead?.result.catch(() => undefined);
     return this.client.fetch(d.topic, d.partition, offset, {
@@ -167,7 +168,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
       maxWaitMs: Math.min(this.spec.pollTimeoutMs, this.options.fetchMaxWaitMs),
     });
     result.catch(() => undefined); // consumed (and its error seen) by the next fetch() of this offset
-    this.prefetched.set(`${d.topic}\u0000${d.partition}`, { offset, result });
+    this.state.prefetched.set(partitionKey(d.topic, d.partition), { offset, result });
   }
 
   private toOutput(d: SourceDescriptor, record: KafkaRecord): unknown {
@@ -221,14 +222,16 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
     if (!this.spec.commitOffsetsInFinalize || !groupId) return;
     const client = this.client;
     context.bundleFinalizer.afterBundleCommit(Date.now() + FINALIZATION_EXPIRY_MS,
-      () => client.commitOffsets(groupId, [{ topic: d.topic, partition: d.partition, offset: nextOffset }]));
+      () => client.commitOffsets(groupId, [{ topic: d.topic, partition: d.partition, offset: nextOffset }]),
+      // Bundles of one partition finish in offset order; their finalizations may come in any order.
+      { latestWins: `${groupId}\u0000${d.topic}\u0000${d.partition}` });
   }
 
   async processElement(context: ProcessContext<unknown>, element: Uint8Array,
     tracker: RestrictionTracker<OffsetRange, bigint>, watermark: WatermarkEstimator<Instant>): Promise<ProcessContinuation> {
     const d = decodeSourceDescriptor(element);
     const estimator = watermark as ManualWatermarkEstimator;
-    const key = `${d.topic}\u0000${d.partition}`;
+    const key = partitionKey(d.topic, d.partition);
     const started = Date.now();
     const range = tracker.currentRestriction();
     let next = range.from;
@@ -258,7 +261,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
       // Time this read waited for Kafka (prefetch not ready): near 0 while processing is the bottleneck.
       context.metrics.counter(`fetch_wait_ms/${d.topic}`).inc(Date.now() - waitStarted);
       context.metrics.counter(`fetches/${d.topic}`).inc();
-      this.latest?.observe(d.topic, d.partition, result.highWatermark);
+      this.state.latestOffsets(this.options.isolationLevel).observe(d.topic, d.partition, result.highWatermark);
       high = result.highWatermark;
       if (result.records.length === 0) {
         if (result.nextOffset > next) { // only transaction markers or aborted records: step over them
@@ -266,8 +269,8 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
           continue;
         }
         if (emitted === 0) {
-          const quiet = this.quietSince.get(key) ?? Date.now();
-          this.quietSince.set(key, quiet);
+          const quiet = this.state.quietSince.get(key) ?? Date.now();
+          this.state.quietSince.set(key, quiet);
           const idle = this.policy.watermarkWhenIdle(quiet);
           if (idle !== undefined) estimator.setWatermark(idle);
         }
@@ -275,7 +278,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
         this.prefetch(d, next);
         return done(ProcessContinuation.resume(this.spec.emptyPollResumeDelayMs));
       }
-      this.quietSince.delete(key);
+      this.state.quietSince.delete(key);
       if (result.nextOffset < tracker.currentRestriction().to) this.prefetch(d, result.nextOffset);
       for (const record of result.records) {
         const timestamp = this.policy.timestampOf(record, d.topic, d.partition);
@@ -316,3 +319,4 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
     }
   }
 }
+

@@ -6,7 +6,7 @@ import type { WindowedValue } from "../../model/windowing.js";
 import { type Awaitable, type OutputResult } from "../../sdf/index.js";
 import { planSplit, type DesiredSplit } from "./channel-split.js";
 import type { BundleDescriptor, PCollectionId, TransformId, TransformSpec } from "./descriptor.js";
-import { FinalizationCallbacks } from "./finalization.js";
+import { FinalizationCallbacks, type FinalizationOrder, type FinalizationOutcome } from "./finalization.js";
 import { copyMetrics, type BundleMetrics } from "./metrics.js";
 import {
   FlattenOperation,
@@ -416,11 +416,11 @@ export class Bundle {
    * Runs the finalization callbacks: call once the bundle's output is durably committed. Only for a succeeded
    * bundle; callbacks past their expiry are skipped. Runs them at most once.
    */
-  finalize(): Promise<{ ran: number; expired: number }> {
+  finalize(order?: FinalizationOrder): Promise<FinalizationOutcome> {
     if (this.stateValue !== "succeeded") {
       return Promise.reject(new BundleProcessorError(`bundle ${this.id} is ${this.stateValue}: only a succeeded bundle is finalized`));
     }
-    return this.finalizer.runAll(this.processor.now());
+    return this.finalizer.runAll(this.processor.now(), order);
   }
 
   /** Drops the finalization callbacks (the runner did not commit the output). */

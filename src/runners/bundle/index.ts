@@ -12,6 +12,7 @@ export type {
   ElementSink,
   BundleProcessorOptions,
 } from "./bundle-processor.js";
+export type { FinalizationOrder, FinalizationOutcome } from "./finalization.js";
 export { TRANSFORM_KIND_URNS, pairedElement, sizedElement, sdfElementCoders } from "./descriptor.js";
 export type {
   BundleDescriptor,
