@@ -387,7 +387,13 @@ s.test("partition discovery: partitionsFor sees added partitions; listTopics mat
     { topic: `${prefix}-missing`, partitions: [] },
   ]);
   await withAdmin(bootstrap, (admin) => admin.createPartitions({ topicPartitions: [{ topic: a, count: 3 }] }));
-  assert.equal(await c.partitionsFor([a]), [{ topic: a, partitions: [0, 1, 2] }]);
+  // The controller has committed the new partitions; the broker answering metadata applies them moments later.
+  let seen = await c.partitionsFor([a]);
+  for (const deadline = Date.now() + 10_000; seen[0]!.partitions.length < 3 && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 100));
+    seen = await c.partitionsFor([a]);
+  }
+  assert.equal(seen, [{ topic: a, partitions: [0, 1, 2] }]);
   assert.equal(await c.listTopics(new RegExp(`${prefix}-.`)), [a, b]);
   assert.equal(await c.listTopics(/disc/), [], "a pattern matches whole names, as Java's");
   assert.ok(!(await c.listTopics()).some((t) => t.startsWith("__")), "internal topics are excluded");

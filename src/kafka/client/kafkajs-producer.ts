@@ -17,6 +17,8 @@ const RECORD_OVERHEAD_BYTES = 24;
  * than encoding. 4,000 keeps that cost small and a request still carries ~400 KB of 100-byte records.
  */
 const MAX_RECORDS_PER_SEND = 4000;
+/** Metadata refreshes (with retry backoff) before records for a partition missing from it fail. */
+const MAX_METADATA_REFRESHES = 4;
 
 function compressionOf(options: ProducerOptions): CompressionTypes {
   switch (options.compression) {
@@ -255,7 +257,7 @@ export class KafkajsProducer implements KafkaProducer {
     try {
       await this.connect("produce");
       let messages = send.topicMessages();
-      for (let refreshed = false; ; refreshed = true) {
+      for (let refreshes = 0; ; refreshes++) {
         const acked = await this.withDeliveryTimeout(this.producer.sendBatch({
           topicMessages: messages,
           acks: this.options.acks,
@@ -265,7 +267,10 @@ export class KafkajsProducer implements KafkaProducer {
         // With acks=0 nothing is acknowledged, so skipped partitions cannot be told from sent ones.
         const skipped = this.options.acks === 0 ? [] : skippedMessages(messages, acked);
         if (skipped.length === 0) break;
-        if (refreshed) throw unknownPartitionError(skipped, "produce");
+        if (refreshes >= MAX_METADATA_REFRESHES) throw unknownPartitionError(skipped, "produce");
+        // A partition just added reaches the metadata of every broker moments after the controller commits it.
+        const backoff = Math.min(this.options.retry.initialBackoffMs * 2 ** refreshes, this.options.retry.maxBackoffMs);
+        await new Promise((r) => setTimeout(r, backoff));
         await this.refreshMetadata();
         messages = skipped; // the rest was acknowledged: only the skipped records go again
       }
