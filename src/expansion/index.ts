@@ -1,7 +1,7 @@
 // Public face of the expansion layer.
 export { addExpansionService, expansionServiceImplementation } from "./service.js";
 export type { ExpansionEvents } from "./service.js";
-export { expand } from "./expand.js";
+export { expand, expandEncoded } from "./expand.js";
 export type { ExpandOptions, ExpandOutcome } from "./expand.js";
 export { TransformRegistry } from "./registry.js";
 export type { TransformDefinition, ExpansionContext, ExpansionResult } from "./registry.js";

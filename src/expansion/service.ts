@@ -1,8 +1,8 @@
 // The gRPC ExpansionService. Errors become status codes (INVALID_ARGUMENT naming the field, UNIMPLEMENTED listing
 // URNs); nothing a request carries can crash the server. Config values never reach logs.
 import * as grpc from "@grpc/grpc-js";
-import { expansionApi, grpcServiceDefinition } from "../model/proto/index.js";
-import { expand, servedSchemaTransforms, type ExpandOptions } from "./expand.js";
+import { EncodedMessage, expansionApi, grpcServiceDefinition } from "../model/proto/index.js";
+import { expandEncoded, servedSchemaTransforms, type ExpandOptions } from "./expand.js";
 import { discoverSchemaTransforms } from "./schema-transforms.js";
 import { ExpansionError } from "./errors.js";
 
@@ -20,13 +20,13 @@ const STATUS: Readonly<Record<ExpansionError["code"], grpc.status>> = {
 export function expansionServiceImplementation(options: ExpandOptions, events: ExpansionEvents = {}): grpc.UntypedServiceImplementation {
   return {
     Expand(call: grpc.ServerUnaryCall<expansionApi.ExpansionRequest, expansionApi.IExpansionResponse>,
-      callback: grpc.sendUnaryData<expansionApi.IExpansionResponse>) {
+      callback: grpc.sendUnaryData<expansionApi.IExpansionResponse | EncodedMessage>) {
       const started = performance.now();
       const urn = call.request.transform?.spec?.urn ?? "";
       try {
-        const { response } = expand(call.request, options);
+        const { bytes } = expandEncoded(call.request, options);
         events.onExpand?.(urn, "ok", performance.now() - started);
-        callback(null, response);
+        callback(null, new EncodedMessage(bytes));
       } catch (err) {
         const error = err instanceof ExpansionError ? err
           : new ExpansionError("INTERNAL", `expansion failed: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });

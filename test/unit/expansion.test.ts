@@ -2,11 +2,12 @@
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
 import { externalPayload as payload } from "../infra/expansion-payload.js";
-import { expand, kafkaTransformDefinitions, TransformRegistry, ExpansionError, canonicalFieldName, type TransformDefinition } from "../../src/expansion/index.js";
+import { expand, expandEncoded, kafkaTransformDefinitions, TransformRegistry, ExpansionError, canonicalFieldName, type TransformDefinition } from "../../src/expansion/index.js";
+import { makeTemplate, renderTemplate } from "../../src/expansion/response-template.js";
 import { BoundedCache } from "../../src/expansion/bounded-cache.js";
 import { bytesCoder } from "../../src/model/coders/index.js";
 import { nullable, array, map, type RowDescription } from "../../src/model/schema.js";
-import { fromBigInt, runnerApi, type expansionApi } from "../../src/model/proto/index.js";
+import { expansionApi, fromBigInt, runnerApi } from "../../src/model/proto/index.js";
 import { decodeDoFnPayload } from "../../src/model/dofn-payload.js";
 import { kafkaDoFnFactories } from "../../src/kafka/index.js";
 import { KafkaShardDoFn, KafkaTransactionalWriteDoFn } from "../../src/kafka/write/index.js";
@@ -125,6 +126,51 @@ s.test("Python's read under two namespaces (the second from the cache): the same
     assert.equal(Buffer.from(p.doFn!.payload!), Buffer.from(readA[i]!.doFn!.payload!), "the DoFn payload does not depend on the namespace");
     assert.is(p.restrictionCoderId, rename(readA[i]!.restrictionCoderId));
   });
+});
+
+/** A response as a caller sees it: decoded from the wire, as plain data. */
+function decoded(bytes: Uint8Array): unknown {
+  return expansionApi.ExpansionResponse.toObject(expansionApi.ExpansionResponse.decode(bytes), { bytes: String, longs: String, defaults: false });
+}
+
+s.test("encoded Expand (the service's path) decodes to what expand returns: templates for reads, any namespace", () => {
+  const write = payload({ producer_config: map("string", "string"), topic: "string" }, { producer_config: new Map([["bootstrap.servers", "h:1"]]), topic: "out" });
+  const callerComponents: runnerApi.IComponents = {
+    environments: { py_env: { urn: "beam:env:docker:v1" }, "external_7kafka-beam-ts": { urn: "the caller's, replaced by ours" } },
+    coders: { c1: { spec: { urn: "beam:coder:bytes:v1" } } },
+    pcollections: { ref_PCollection_1: { uniqueName: "in", coderId: "c1" } },
+    transforms: { caller_t: { uniqueName: "not sent back" } },
+  };
+  const cases: [string, expansionApi.IExpansionRequest][] = [];
+  for (const namespace of ["external_7", "external_12", "x", "a-b.c:d/E_9", "with space", ""]) {
+    cases.push([`python read ${namespace}`, request("beam:transform:org.apache.beam:kafka_read_without_metadata:v1", payload(pythonReadFields, pythonReadValues), { namespace })]);
+    cases.push([`python read + caller components ${namespace}`, request("beam:transform:org.apache.beam:kafka_read_without_metadata:v1",
+      payload(pythonReadFields, pythonReadValues), { namespace, components: callerComponents })]);
+    cases.push([`write ${namespace}`, request("beam:transform:org.apache.beam:kafka_write:v1", write, { namespace, components: callerComponents,
+      transform: { uniqueName: "WriteToKafka", spec: { urn: "beam:transform:org.apache.beam:kafka_write:v1", payload: write }, inputs: { "0": "ref_PCollection_1" } } })]);
+  }
+  for (let round = 0; round < 2; round++) { // the second round renders from the templates the first made
+    for (const [what, req] of cases) {
+      const objectPath = expansionApi.ExpansionResponse.encode(expand(req, { registry, environment }).response).finish();
+      assert.equal(decoded(expandEncoded(req, { registry, environment }).bytes), decoded(objectPath), what);
+    }
+  }
+  const rendered = decoded(expandEncoded(cases[0]![1], { registry, environment }).bytes) as { components: { environments: Record<string, unknown> } };
+  assert.ok(Object.keys(rendered.components.environments).includes("external_7kafka-beam-ts"));
+});
+
+s.test("response templates: the namespace's positions, found by comparing encodings; any other use of it, no template", () => {
+  const verbatim = (ns: string) => Buffer.from(`<${ns}:read><${ns}${ns}:coder>`);
+  const template = makeTemplate(verbatim, 4)!;
+  assert.equal(template.positions, [1, 12, 16]);
+  const out = Buffer.alloc(template.bytes.length + 2);
+  renderTemplate(template, "ab_9", out, 2);
+  assert.is(out.subarray(2).toString(), "<ab_9:read><ab_9ab_9:coder>");
+  assert.throws(() => renderTemplate(template, "abc", out, 0), /length/);
+  assert.is(makeTemplate((ns) => Buffer.from(`<${ns.toUpperCase()}>`), 4), undefined, "changed case");
+  assert.is(makeTemplate((ns) => Buffer.from(`<${ns.length > 3 ? ns.slice(1) : ns}>`), 4), undefined, "a part of it");
+  assert.is(makeTemplate((ns) => Buffer.from(`<${ns}>${/[0-9]/.test(ns) ? "!" : "?"}`), 4), undefined, "depends on its characters");
+  assert.is(makeTemplate(() => { throw new Error("reads the request"); }, 4), undefined);
 });
 
 s.test("BoundedCache keeps the most recently used entries", () => {

@@ -23,6 +23,19 @@ export type BeamServiceName = (typeof beamServiceNames)[number];
 
 const cache = new Map<string, grpc.ServiceDefinition>();
 
+/** A message already in wire format: serializers send its bytes as they are (a handler that encoded it itself). */
+export class EncodedMessage {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function serializerOf(type: protobuf.Type): (message: object) => Buffer {
+  return (message) => toBuffer(message instanceof EncodedMessage ? message.bytes : type.encode(message).finish());
+}
+
 function lowerFirst(name: string): string {
   return name.charAt(0).toLowerCase() + name.slice(1);
 }
@@ -30,7 +43,7 @@ function lowerFirst(name: string): string {
 /**
  * The @grpc/grpc-js definition of a service: paths `/<package>.<Service>/<Method>`, protobuf (de)serializers
  * (requests and responses may be message instances or plain objects ready for `encode`: enums as numbers,
- * int64 as Long/number/decimal string, bytes as Uint8Array), streaming flags as in the .proto. Method keys are the
+ * int64 as Long/number/decimal string, bytes as Uint8Array) or an EncodedMessage, streaming flags as in the .proto. Method keys are the
  * proto names (`Expand`); `originalName` adds the lowerCamel alias (`expand`) on generic clients.
  */
 export function grpcServiceDefinition(fullServiceName: BeamServiceName): grpc.ServiceDefinition {
@@ -47,9 +60,9 @@ export function grpcServiceDefinition(fullServiceName: BeamServiceName): grpc.Se
       path: `/${fullServiceName}/${method.name}`,
       requestStream: method.requestStream === true,
       responseStream: method.responseStream === true,
-      requestSerialize: (message: object) => Buffer.from(request.encode(message).finish()),
+      requestSerialize: serializerOf(request),
       requestDeserialize: (bytes: Buffer) => request.decode(bytes),
-      responseSerialize: (message: object) => Buffer.from(response.encode(message).finish()),
+      responseSerialize: serializerOf(response),
       responseDeserialize: (bytes: Buffer) => response.decode(bytes),
       originalName: lowerFirst(method.name),
     };

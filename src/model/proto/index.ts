@@ -34,7 +34,8 @@ export import protobufWkt = google.protobuf;
 
 export { toBigInt, fromBigInt } from "./int64.js";
 export type { Long } from "./int64.js";
-export { grpcServiceDefinition, beamServiceNames } from "./grpc.js";
+export { grpcServiceDefinition, beamServiceNames, EncodedMessage } from "./grpc.js";
+export { lengthDelimitedHeader, readLengthDelimitedHeader } from "./wire.js";
 export type { BeamServiceName } from "./grpc.js";
 export { urns, beamConstants, monitoringInfoSpecs, monitoringInfoLabels } from "./urns.js";
 export type { MonitoringInfoSpecFacts } from "./urns.js";
