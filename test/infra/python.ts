@@ -13,15 +13,26 @@ export async function runPython(script: string, args: string[], timeoutMs: numbe
   const python = process.env.KBT_PYTHON;
   if (!python) throw new Error("KBT_PYTHON is not set: run through test/runner.ts (xlang) or scripts/setup-xlang.sh");
   const path = resolve(repoRoot(), "test/xlang/python", script);
+  const started = Date.now();
+  let resultAt: number | undefined;
   return new Promise((done) => {
-    execFile(python, [path, ...args], { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20,
+    const child = execFile(python, [path, ...args], { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20,
       env: { ...process.env, PYTHONUNBUFFERED: "1" } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        // A slow run says where its time went (pipeline, or the interpreter's exit), in the test output.
+        const tookMs = Date.now() - started;
+        if (tookMs > SLOW_RUN_MS) {
+          const result = resultAt === undefined ? "no result line" : `result line after ${((resultAt - started) / 1000).toFixed(1)} s`;
+          console.log(`  (python ${script} ${args[0] ?? ""}: ${(tookMs / 1000).toFixed(1)} s, ${result})`);
+        }
         done({ code, stdout, stderr: err && err.killed ? `${stderr}\n(killed after ${timeoutMs} ms)` : stderr });
       });
+    child.stdout?.on("data", (chunk: Buffer) => { if (resultAt === undefined && chunk.includes("{\"")) resultAt = Date.now(); });
   });
 }
+
+const SLOW_RUN_MS = 90_000;
 
 /** The last line of stdout parsed as JSON: the scripts print their result that way. */
 export function lastJsonLine<T>(result: PythonResult): T {

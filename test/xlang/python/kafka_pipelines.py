@@ -252,6 +252,11 @@ def main():
     args = parser.parse_args()
     result = MODES[args.mode](args)
     sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Done: the result is out. After a cancel, the portable runner's threads (job state stream, LOOPBACK worker)
+    # may keep the interpreter alive (suspected in runs ~170 s longer than their pipeline); they have nothing left to do.
+    os._exit(0)
 
 
 if __name__ == "__main__":
