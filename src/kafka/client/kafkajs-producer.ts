@@ -6,7 +6,7 @@ import { Kafka, Partitioners, type CompressionTypes, type IHeaders, type Message
 import { CompressionTypes as Codecs } from "kafkajs";
 import { consoleLogger, type KafkaLogger, type ProducerOptions } from "../config/index.js";
 import { KafkaClientClosedError, KafkaClientError, KafkaConfigError, KafkaTimeoutError, KafkaUnknownTopicError, KafkaUnsupportedError } from "../errors.js";
-import { kafkajsConfig, registeredCompressionCodecs, type KafkajsSettings } from "./kafkajs.js";
+import { kafkajsConfig, registeredCompressionCodecs, retryBackoffMs, sleep, type KafkajsSettings } from "./kafkajs.js";
 import { toKafkaError } from "./kafkajs-errors.js";
 import type { GroupOffset, KafkaProducer, KafkaTransaction, ProducerRecord } from "./types.js";
 
@@ -269,8 +269,7 @@ export class KafkajsProducer implements KafkaProducer {
         if (skipped.length === 0) break;
         if (refreshes >= MAX_METADATA_REFRESHES) throw unknownPartitionError(skipped, "produce");
         // A partition just added reaches the metadata of every broker moments after the controller commits it.
-        const backoff = Math.min(this.options.retry.initialBackoffMs * 2 ** refreshes, this.options.retry.maxBackoffMs);
-        await new Promise((r) => setTimeout(r, backoff));
+        await sleep(retryBackoffMs(refreshes, this.options.retry));
         await this.refreshMetadata();
         messages = skipped; // the rest was acknowledged: only the skipped records go again
       }

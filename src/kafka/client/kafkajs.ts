@@ -10,6 +10,7 @@ import {
   type IsolationLevel,
   type KafkaLogger,
   type KafkaLogLevel,
+  type RetryOptions,
 } from "../config/index.js";
 import {
   KafkaClientClosedError,
@@ -128,8 +129,13 @@ function isolationCode(level: IsolationLevel): 0 | 1 {
   return level === "read_committed" ? 1 : 0;
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Exponential retry backoff: `retry.backoff.ms` doubling per attempt, capped at `retry.backoff.max.ms`. */
+export function retryBackoffMs(attempt: number, retry: RetryOptions): number {
+  return Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** attempt);
 }
 
 function groupByTopic<T extends TopicPartition>(items: readonly T[]): Map<string, T[]> {
@@ -188,7 +194,7 @@ export class KafkajsClient implements KafkaClient {
    * until `retries` attempts or default.api.timeout.ms; metadata is refreshed before retrying leader/topic errors.
    */
   private async retrying<T>(context: ErrorContext, op: () => Promise<T>): Promise<T> {
-    const { retries, initialBackoffMs, maxBackoffMs } = this.options.retry;
+    const { retries } = this.options.retry;
     const deadline = Date.now() + this.options.defaultApiTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -204,8 +210,7 @@ export class KafkajsClient implements KafkaClient {
         if (unknownTopic || err instanceof KafkaNotLeaderError || err.code === "KAFKA_CLIENT_ERROR") {
           await this.refreshMetadata().catch(() => undefined);
         }
-        const backoff = Math.min(maxBackoffMs, initialBackoffMs * 2 ** attempt);
-        await sleep(backoff * (0.8 + Math.random() * 0.4));
+        await sleep(retryBackoffMs(attempt, this.options.retry) * (0.8 + Math.random() * 0.4));
       }
     }
   }

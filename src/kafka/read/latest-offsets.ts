@@ -2,6 +2,7 @@
 // background at most once per interval and read from the cache (never fetched per element).
 import type { IsolationLevel } from "../config/index.js";
 import type { KafkaClient } from "../client/index.js";
+import { partitionKey } from "./source-descriptor.js";
 
 export class LatestOffsets {
   private readonly known = new Map<string, { offset: bigint; at: number }>();
@@ -12,7 +13,7 @@ export class LatestOffsets {
 
   /** The cached latest offset (or `fallback` before the first answer); starts a refresh if the value is stale. */
   estimate(topic: string, partition: number, fallback: bigint): bigint {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     const entry = this.known.get(key);
     if ((!entry || this.clock() - entry.at >= this.refreshMs) && !this.inFlight.has(key)) {
       this.inFlight.add(key);
@@ -26,7 +27,7 @@ export class LatestOffsets {
 
   /** Fetch responses carry the high watermark: feed it in for free. */
   observe(topic: string, partition: number, offset: bigint): void {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     const entry = this.known.get(key);
     if (!entry || offset >= entry.offset) this.known.set(key, { offset, at: this.clock() });
   }

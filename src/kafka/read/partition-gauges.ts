@@ -1,6 +1,7 @@
 // What the reads running in this process last saw per partition (watermark, backlog), for a metrics endpoint to sample
 // as gauges. Only the sidecar's worker pool shares a process with /metrics; a runner's process workers keep their own.
 import type { Instant } from "../../model/windowing.js";
+import { partitionKey } from "./source-descriptor.js";
 
 export interface PartitionReadGauge {
   readonly topic: string;
@@ -16,7 +17,7 @@ const gauges = new Map<string, PartitionReadGauge>();
 
 /** Called by the read after each fetch result. */
 export function notePartitionRead(topic: string, partition: number, watermark: Instant, position: bigint, highWatermark: bigint): void {
-  gauges.set(`${topic}\u0000${partition}`, {
+  gauges.set(partitionKey(topic, partition), {
     topic, partition,
     watermarkMs: Number(watermark),
     backlogRecords: Math.max(0, Number(highWatermark - position)),

@@ -11,12 +11,13 @@ import {
 import type { Coder } from "../../model/coders/index.js";
 import { MIN_TIMESTAMP, type Instant } from "../../model/windowing.js";
 import type { DoFnPayload } from "../../model/dofn-payload.js";
+import { structuralKey } from "../../pipeline/structural.js";
 import { parseConsumerConfig, type ConsumerOptions } from "../config/index.js";
 import { acquireClient, type ClientLease, type FetchResult, type KafkaClient, type KafkaRecord } from "../client/index.js";
 import { deserialize, DeserializationError } from "../serde.js";
-import { decodeSourceDescriptor, type SourceDescriptor } from "./source-descriptor.js";
+import { decodeSourceDescriptor, partitionKey, type SourceDescriptor } from "./source-descriptor.js";
 import { resolveStartOffsets } from "./start-offsets.js";
-import { partitionKey, sharedReadState, type SharedReadState } from "./shared-read-state.js";
+import { sharedReadState, type SharedReadState } from "./shared-read-state.js";
 import { notePartitionRead } from "./partition-gauges.js";
 import { timestampPolicy, type TimestampPolicy } from "./timestamps.js";
 import { readOutputCoder } from "./coders.js";
@@ -96,7 +97,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
 
   setup(): void {
     this.lease = acquireClient(this.options);
-    this.shared = sharedReadState(this.lease.client, JSON.stringify(this.spec, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
+    this.shared = sharedReadState(this.lease.client, structuralKey(this.spec));
   }
 
   teardown(): void {
@@ -319,4 +320,3 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
     }
   }
 }
-

@@ -27,10 +27,6 @@ export class SharedReadState {
   }
 }
 
-export function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
 // By client (the state goes when the client cache drops the client), then by read: `readKey` names the read (its
 // spec), so two different reads of one partition keep their own idle times.
 const states = new WeakMap<KafkaClient, Map<string, SharedReadState>>();

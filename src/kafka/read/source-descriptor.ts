@@ -15,6 +15,11 @@ export interface SourceDescriptor {
   readonly deadlineMs?: number;
 }
 
+/** A topic-partition as a map key (the read's per-partition state, caches and gauges). */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
 export function encodeSourceDescriptor(d: SourceDescriptor): Uint8Array {
   return Buffer.from(JSON.stringify({
     topic: d.topic,

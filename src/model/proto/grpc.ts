@@ -42,9 +42,9 @@ function lowerFirst(name: string): string {
 
 /**
  * The @grpc/grpc-js definition of a service: paths `/<package>.<Service>/<Method>`, protobuf (de)serializers
- * (requests and responses may be message instances or plain objects ready for `encode`: enums as numbers,
- * int64 as Long/number/decimal string, bytes as Uint8Array) or an EncodedMessage, streaming flags as in the .proto. Method keys are the
- * proto names (`Expand`); `originalName` adds the lowerCamel alias (`expand`) on generic clients.
+ * (requests and responses may be message instances, plain objects ready for `encode` — enums as numbers, int64 as
+ * Long/number/decimal string, bytes as Uint8Array — or an EncodedMessage), streaming flags as in the .proto. Method
+ * keys are the proto names (`Expand`); `originalName` adds the lowerCamel alias (`expand`) on generic clients.
  */
 export function grpcServiceDefinition(fullServiceName: BeamServiceName): grpc.ServiceDefinition {
   const cached = cache.get(fullServiceName);
