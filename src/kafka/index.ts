@@ -12,7 +12,18 @@ export { readFromKafka, ReadFromKafka, readSpecFromOptions, isBoundedRead, Sourc
 export type { PartitionReadGauge, ReadFromKafkaOptions, ReadSpec, ReadWithDeadLetters, KafkaDeadLetter, KafkaKV, KafkaRecordRow, TimestampFn, TimestampPolicyName, SourceDescriptor } from "./read/index.js";
 export { writeToKafka, WriteToKafka, writeSpecFromOptions, WriteToKafkaDoFn, KafkaWriteResult, KafkaWriteError, kafkaWriteDoFnFactory } from "./write/index.js";
 export type { WriteToKafkaOptions, WriteToKafkaNativeOptions, WriteSpec, WriteFunctions, WriteRecord, Partitioner } from "./write/index.js";
-export { KafkaConfigError, KafkaClientError, KafkaTimeoutError } from "./errors.js";
+export {
+  KafkaError,
+  KafkaConfigError,
+  KafkaClientError,
+  KafkaTimeoutError,
+  KafkaOffsetOutOfRangeError,
+  KafkaNotLeaderError,
+  KafkaUnknownTopicError,
+  KafkaUnsupportedError,
+  KafkaClientClosedError,
+} from "./errors.js";
+export type { KafkaErrorCode } from "./errors.js";
 export { closeAllClients } from "./client/index.js";
 
 /** The DoFns a worker builds from their JSON payloads (ParDoPayload.do_fn under KBT_DOFN_URN). */

@@ -27,6 +27,11 @@ export interface BrokerOptions {
   /** Extra server.properties lines, e.g. { "log.retention.ms": "1000" }. */
   readonly properties?: Readonly<Record<string, string>>;
   readonly startTimeoutMs?: number;
+  /**
+   * Ask for a group's offsets before returning, so that `__consumer_offsets` exists and its coordinator is loaded
+   * (default true). `false` gives a broker as a new user meets it: no consumer group has ever asked for one.
+   */
+  readonly warm?: boolean;
 }
 
 function cacheDir(): string {
@@ -104,8 +109,8 @@ async function runJava(libs: string, args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-/** Waits until the broker answers metadata and its group coordinator is loaded (tests then need no sleeps). */
-async function waitUntilServing(bootstrap: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+/** Waits until the broker answers metadata and, when `warm`, its group coordinator is loaded (tests then need no sleeps). */
+async function waitUntilServing(bootstrap: string, child: ChildProcess, logFile: string, timeoutMs: number, warm: boolean): Promise<void> {
   silenceKafkajsTimeoutWarning();
   const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
   const admin = kafka.admin();
@@ -120,7 +125,7 @@ async function waitUntilServing(bootstrap: string, child: ChildProcess, logFile:
         await admin.connect();
         await admin.describeCluster();
         // Creates __consumer_offsets and waits for its coordinator.
-        await admin.fetchOffsets({ groupId: "kbt-broker-readiness", topics: [] });
+        if (warm) await admin.fetchOffsets({ groupId: "kbt-broker-readiness", topics: [] });
         return;
       } catch (err) {
         lastError = err;
@@ -183,7 +188,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     rmSync(registryEntry, { force: true });
   };
   try {
-    await waitUntilServing(bootstrap, child, logFile, options.startTimeoutMs ?? 60_000);
+    await waitUntilServing(bootstrap, child, logFile, options.startTimeoutMs ?? 60_000, options.warm ?? true);
   } catch (err) {
     await stop();
     throw err;

@@ -289,19 +289,21 @@ s.test("producer: defaults, every key, idempotence rules like Kafka's", () => {
   const o = parseProducerConfig(B, { logger: quiet });
   assert.equal(
     [o.kind, o.acks, o.compression, o.lingerMs, o.batchSize, o.idempotent, o.transactionalId, o.transactionTimeoutMs,
-      o.maxInFlightRequests, o.deliveryTimeoutMs, o.maxRequestSize, o.retry.retries, o.requestTimeoutMs],
-    ["producer", -1, "none", 5, 1_048_576, true, undefined, 60_000, 5, 120_000, 1_048_576, 2_147_483_647, 30_000],
+      o.maxInFlightRequests, o.deliveryTimeoutMs, o.maxRequestSize, o.retry.retries, o.requestTimeoutMs, o.maxBlockMs,
+      o.allowAutoTopicCreation],
+    ["producer", -1, "none", 5, 1_048_576, true, undefined, 60_000, 5, 120_000, 1_048_576, 2_147_483_647, 30_000, 60_000, true],
   );
+  assert.is(parseConsumerConfig(B, { logger: quiet }).allowAutoTopicCreation, false, "a read of a missing topic does not create it");
   assert.ok(!("transactionalId" in o), "absent options are absent, not undefined");
   const all = parseProducerConfig({
     ...B, "acks": "1", "compression.type": "gzip", "linger.ms": "20", "batch.size": "65536", "enable.idempotence": "false",
     "max.in.flight.requests.per.connection": "10", "retries": "3", "delivery.timeout.ms": "60000", "max.request.size": "2097152",
-    "transaction.timeout.ms": "30000", "request.timeout.ms": "10000",
+    "transaction.timeout.ms": "30000", "request.timeout.ms": "10000", "max.block.ms": "5000",
   }, { logger: quiet });
   assert.equal(
     [all.acks, all.compression, all.lingerMs, all.batchSize, all.idempotent, all.maxInFlightRequests, all.retry.retries,
-      all.deliveryTimeoutMs, all.maxRequestSize, all.transactionTimeoutMs, all.requestTimeoutMs],
-    [1, "gzip", 20, 65_536, false, 10, 3, 60_000, 2_097_152, 30_000, 10_000],
+      all.deliveryTimeoutMs, all.maxRequestSize, all.transactionTimeoutMs, all.requestTimeoutMs, all.maxBlockMs],
+    [1, "gzip", 20, 65_536, false, 10, 3, 60_000, 2_097_152, 30_000, 10_000, 5_000],
   );
   assert.is(parseProducerConfig({ ...B, acks: "0" }, { logger: quiet }).acks, 0);
   assert.is(parseProducerConfig({ ...B, acks: "-1" }, { logger: quiet }).acks, -1);
@@ -320,6 +322,7 @@ s.test("producer: defaults, every key, idempotence rules like Kafka's", () => {
   configError("delivery.timeout.ms", () => parseProducerConfig({ ...B, "delivery.timeout.ms": "1000" }, { logger: quiet }));
   configError("linger.ms", () => parseProducerConfig({ ...B, "linger.ms": "-5" }, { logger: quiet }));
   configError("batch.size", () => parseProducerConfig({ ...B, "batch.size": "0" }, { logger: quiet }));
+  configError("max.block.ms", () => parseProducerConfig({ ...B, "max.block.ms": "-1" }, { logger: quiet }));
 });
 
 s.test("producer: snappy/lz4/zstd need a registered codec; gzip always works", () => {

@@ -8,6 +8,8 @@ import { consoleLogger, type KafkaLogger, type ProducerOptions } from "../config
 import { KafkaClientClosedError, KafkaClientError, KafkaConfigError, KafkaTimeoutError, KafkaUnknownTopicError, KafkaUnsupportedError } from "../errors.js";
 import { kafkajsConfig, registeredCompressionCodecs, retryBackoffMs, sleep, type KafkajsSettings } from "./kafkajs.js";
 import { toKafkaError } from "./kafkajs-errors.js";
+import { createInternalCluster } from "./kafkajs-internals.js";
+import { TopicReadiness } from "./topic-readiness.js";
 import type { GroupOffset, KafkaProducer, KafkaTransaction, ProducerRecord } from "./types.js";
 
 const RECORD_OVERHEAD_BYTES = 24;
@@ -146,6 +148,8 @@ export class KafkajsProducer implements KafkaProducer {
   private readonly maxInFlight: number;
   private readonly sendLimit: number;
   private transactionOpen = false;
+  /** Topics whose metadata (creation, leaders) a send waited for, up to max.block.ms. */
+  private readonly topics: TopicReadiness;
 
   constructor(readonly options: ProducerOptions, settings: KafkajsSettings = {}) {
     this.logger = settings.logger ?? consoleLogger;
@@ -155,6 +159,10 @@ export class KafkajsProducer implements KafkaProducer {
     }
     // Connection and metadata retries as the reading client's (5); send retries per `retries`, set below.
     const kafka = new Kafka(kafkajsConfig(options, this.logger, 5));
+    this.topics = new TopicReadiness(
+      createInternalCluster(kafka, { allowAutoTopicCreation: true, metadataMaxAge: options.metadataMaxAgeMs, isolationLevel: 0 }),
+      { maxBlockMs: options.maxBlockMs, retry: options.retry },
+    );
     this.producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner, // murmur2 of the key, as Java's default partitioner
       allowAutoTopicCreation: options.allowAutoTopicCreation,
@@ -255,6 +263,7 @@ export class KafkajsProducer implements KafkaProducer {
 
   private async dispatch(send: PendingSend): Promise<void> {
     try {
+      await this.topics.ensure(send.byTopic.keys());
       await this.connect("produce");
       let messages = send.topicMessages();
       for (let refreshes = 0; ; refreshes++) {
@@ -275,7 +284,7 @@ export class KafkajsProducer implements KafkaProducer {
       }
       send.resolve();
     } catch (err) {
-      send.reject(err instanceof KafkaUnknownTopicError ? err : toKafkaError(err, { what: "produce" }));
+      send.reject(toKafkaError(err, { what: "produce" }));
     }
   }
 
@@ -332,6 +341,7 @@ export class KafkajsProducer implements KafkaProducer {
 
   /** Sends inside a transaction: sequential sends of up to batch.size bytes (kafkajs orders them per broker). */
   async sendInTransaction(transaction: Transaction, records: readonly ProducerRecord[]): Promise<void> {
+    await this.topics.ensure(new Set(records.map((r) => r.topic)));
     for (const send of chunks(records, this.sendLimit, this.options.maxRequestSize)) {
       const messages = send.topicMessages();
       let acked: RecordMetadata[];
@@ -355,9 +365,12 @@ export class KafkajsProducer implements KafkaProducer {
     if (this.closed) return;
     await this.flush().catch(() => undefined);
     this.closed = true;
-    await this.producer.disconnect().catch((err: unknown) => {
-      this.logger("warn", `closing producer: ${(err as Error).message}`);
-    });
+    await Promise.all([
+      this.producer.disconnect().catch((err: unknown) => {
+        this.logger("warn", `closing producer: ${(err as Error).message}`);
+      }),
+      this.topics.close(),
+    ]);
   }
 }
 

@@ -192,9 +192,11 @@ export class KafkajsClient implements KafkaClient {
   /**
    * Runs op, retrying errors Kafka marks retriable with exponential backoff (retry.backoff.ms .. retry.backoff.max.ms)
    * until `retries` attempts or default.api.timeout.ms; metadata is refreshed before retrying leader/topic errors.
+   * `untilDeadline` drops the attempt limit: Kafka's consumer waits for a group coordinator as long as
+   * default.api.timeout.ms allows (a new broker creates `__consumer_offsets` when the first group asks).
    */
-  private async retrying<T>(context: ErrorContext, op: () => Promise<T>): Promise<T> {
-    const { retries } = this.options.retry;
+  private async retrying<T>(context: ErrorContext, op: () => Promise<T>, untilDeadline = false): Promise<T> {
+    const retries = untilDeadline ? Number.POSITIVE_INFINITY : this.options.retry.retries;
     const deadline = Date.now() + this.options.defaultApiTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -426,10 +428,13 @@ export class KafkajsClient implements KafkaClient {
 
   // ---- group offsets ---------------------------------------------------------------------------------------------
 
-  /** Runs op against the group's coordinator, finding it again when it moved or was still loading. */
+  /**
+   * Runs op against the group's coordinator, finding it again when it moved or was still loading, until
+   * default.api.timeout.ms: "not available", "loading" and "not coordinator" are retriable in Kafka.
+   */
   private async withCoordinator<T>(groupId: string, what: string, op: (coordinator: InternalBroker) => Promise<T>): Promise<T> {
     return this.retrying({ what }, async () => {
-      const coordinator = await this.cluster.findGroupCoordinator({ groupId });
+      const coordinator = await this.findCoordinator(groupId, what);
       try {
         return await op(coordinator);
       } catch (err) {
@@ -445,7 +450,22 @@ export class KafkajsClient implements KafkaClient {
         }
         throw err;
       }
-    });
+    }, true);
+  }
+
+  private async findCoordinator(groupId: string, what: string): Promise<InternalBroker> {
+    try {
+      return await this.cluster.findGroupCoordinator({ groupId });
+    } catch (err) {
+      // kafkajs gives up on a coordinator that is "not available" (every broker asked) as non-retriable
+      // KafkaJSGroupCoordinatorNotFound: on a new broker that is `__consumer_offsets` being created.
+      const { name, type } = err as { name?: string; type?: string };
+      if (name === "KafkaJSGroupCoordinatorNotFound" || (type !== undefined && COORDINATOR_RETRY.has(type))) {
+        throw new KafkaClientError(`${what}: no group coordinator yet (${type ?? "not found"})`,
+          { retriable: true, kafkaErrorType: type ?? "COORDINATOR_NOT_AVAILABLE", cause: err });
+      }
+      throw err;
+    }
   }
 
   async commitOffsets(groupId: string, offsets: readonly GroupOffset[]): Promise<void> {

@@ -195,8 +195,11 @@ export interface ConnectionDefaults {
   readonly requestTimeoutMs: number;
 }
 
+/** The keys every client shares; topic auto-creation differs between consumers and producers. */
+export type SharedConnectionOptions = Omit<ConnectionOptions, "allowAutoTopicCreation">;
+
 /** Parses the keys every client shares. */
-export function parseConnection(reader: ConfigReader, defaults: ConnectionDefaults): ConnectionOptions {
+export function parseConnection(reader: ConfigReader, defaults: ConnectionDefaults): SharedConnectionOptions {
   const bootstrapServers = Object.freeze(
     parseBootstrapServers("bootstrap.servers", reader.raw("bootstrap.servers"), (k, why) => reader.fail(k, why)),
   );
@@ -205,7 +208,7 @@ export function parseConnection(reader: ConfigReader, defaults: ConnectionDefaul
   const sasl = parseSasl(reader, securityProtocol);
   const tls = parseTls(reader, securityProtocol);
   const initialBackoffMs = reader.int("retry.backoff.ms", 100);
-  const options: ConnectionOptions = {
+  const options: SharedConnectionOptions = {
     bootstrapServers,
     clientId,
     securityProtocol,
@@ -214,7 +217,6 @@ export function parseConnection(reader: ConfigReader, defaults: ConnectionDefaul
     requestTimeoutMs: reader.int("request.timeout.ms", defaults.requestTimeoutMs, { min: 1 }),
     connectionTimeoutMs: reader.int("socket.connection.setup.timeout.ms", 10_000, { min: 1 }),
     metadataMaxAgeMs: reader.int("metadata.max.age.ms", 300_000),
-    allowAutoTopicCreation: reader.bool("allow.auto.create.topics", false),
     retry: Object.freeze({
       retries: 5,
       initialBackoffMs,

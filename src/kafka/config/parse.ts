@@ -50,7 +50,6 @@ const PRODUCER_NOTES: Readonly<Record<string, string>> = {
   "key.serializer": "the transform's key_serializer decides",
   "value.serializer": "the transform's value_serializer decides",
   "buffer.memory": "records are buffered per bundle and bounded by batch.size and in-flight sends",
-  "max.block.ms": "sends never block the event loop",
   "compression.gzip.level": "kafkajs compresses gzip at zlib's default level",
   "compression.lz4.level": "the registered codec chooses its level",
   "compression.zstd.level": "the registered codec chooses its level",
@@ -86,6 +85,7 @@ export function parseConsumerConfig(config: KafkaConfigMap, options: ParseOption
     fetchMaxWaitMs: reader.int("fetch.max.wait.ms", 500),
     maxPollRecords: reader.int("max.poll.records", 500, { min: 1 }),
     defaultApiTimeoutMs: reader.int("default.api.timeout.ms", 60_000),
+    allowAutoTopicCreation: reader.bool("allow.auto.create.topics", false),
     excludeInternalTopics: reader.bool("exclude.internal.topics", true),
   };
   reader.noteIgnored(CONSUMER_NOTES);
@@ -148,6 +148,8 @@ export function parseProducerConfig(config: KafkaConfigMap, options: ParseOption
     ...connection,
     kind: "producer",
     retry: Object.freeze({ ...connection.retry, retries }),
+    // Kafka's producer always asks for a missing topic with auto-creation allowed: the broker decides.
+    allowAutoTopicCreation: true,
     acks,
     compression,
     lingerMs,
@@ -159,6 +161,7 @@ export function parseProducerConfig(config: KafkaConfigMap, options: ParseOption
     transactionTimeoutMs: reader.int("transaction.timeout.ms", 60_000, { min: 1 }),
     maxInFlightRequests,
     deliveryTimeoutMs,
+    maxBlockMs: reader.int("max.block.ms", 60_000),
     maxRequestSize: reader.int("max.request.size", 1_048_576, { min: 1 }),
   };
   reader.noteIgnored(PRODUCER_NOTES);

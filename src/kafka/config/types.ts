@@ -73,6 +73,11 @@ export interface ConnectionOptions {
   readonly requestTimeoutMs: number;
   readonly connectionTimeoutMs: number;
   readonly metadataMaxAgeMs: number;
+  /**
+   * Whether a metadata request may make the broker create a missing topic (if its auto.create.topics.enable allows).
+   * Consumers: allow.auto.create.topics (default false here: a read of a missing topic finds nothing rather than
+   * creating it). Producers: always true, as Kafka's producer asks.
+   */
   readonly allowAutoTopicCreation: boolean;
   readonly retry: RetryOptions;
 }
@@ -112,5 +117,7 @@ export interface ProducerOptions extends ConnectionOptions {
   readonly transactionTimeoutMs: number;
   readonly maxInFlightRequests: number;
   readonly deliveryTimeoutMs: number;
+  /** max.block.ms: how long a send waits for its topic's metadata (a new topic: its creation and leaders). */
+  readonly maxBlockMs: number;
   readonly maxRequestSize: number;
 }
