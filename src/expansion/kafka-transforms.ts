@@ -17,6 +17,7 @@ import { writeSpecFromOptions, type ExactlyOnceOptions, type WriteSpec } from ".
 import { sourceDescriptorCoder, restrictionWithWatermarkCoder, readOutputCoder } from "../kafka/read/coders.js";
 import { bytesCoder, iterableCoder, kvCoder, varIntCoder } from "../model/coders/index.js";
 import { invalidArgument } from "./errors.js";
+import { checkWriteInput } from "./write-input.js";
 import { parDoSpec } from "./components.js";
 import type { ConfigValues, FieldSpec } from "./payload.js";
 import type { ExpansionContext, ExpansionResult, TransformDefinition } from "./registry.js";
@@ -374,8 +375,11 @@ function writeDefinition(name: string, urnList: readonly string[], fields: reado
       }));
       return { spec, windowMs };
     },
-    expand: ({ spec, windowMs }, ctx) =>
-      spec.exactlyOnce ? expandExactlyOnceWrite(spec, input, windowMs, ctx) : expandWrite(spec, input, ctx),
+    expand: ({ spec, windowMs }, ctx) => {
+      const { tag, pcollection } = singleInput(ctx);
+      checkWriteInput(spec, input, tag, pcollection, ctx.requestComponents.coders ?? {});
+      return spec.exactlyOnce ? expandExactlyOnceWrite(spec, input, windowMs, ctx) : expandWrite(spec, input, ctx);
+    },
   };
 }
 

@@ -6,7 +6,7 @@ import { expand, expandEncoded, kafkaTransformDefinitions, TransformRegistry, Ex
 import { makeTemplate, renderTemplate } from "../../src/expansion/response-template.js";
 import { BoundedCache } from "../../src/expansion/bounded-cache.js";
 import { bytesCoder } from "../../src/model/coders/index.js";
-import { nullable, array, map, type RowDescription } from "../../src/model/schema.js";
+import { nullable, array, map, row, schema, encodeSchema, type RowDescription } from "../../src/model/schema.js";
 import { expansionApi, fromBigInt, runnerApi } from "../../src/model/proto/index.js";
 import { decodeDoFnPayload } from "../../src/model/dofn-payload.js";
 import { kafkaDoFnFactories } from "../../src/kafka/index.js";
@@ -137,7 +137,7 @@ s.test("encoded Expand (the service's path) decodes to what expand returns: temp
   const write = payload({ producer_config: map("string", "string"), topic: "string" }, { producer_config: new Map([["bootstrap.servers", "h:1"]]), topic: "out" });
   const callerComponents: runnerApi.IComponents = {
     environments: { py_env: { urn: "beam:env:docker:v1" }, "external_7kafka-beam-ts": { urn: "the caller's, replaced by ours" } },
-    coders: { c1: { spec: { urn: "beam:coder:bytes:v1" } } },
+    coders: { c1: { spec: { urn: "beam:coder:kv:v1" }, componentCoderIds: ["c2", "c2"] }, c2: { spec: { urn: "beam:coder:bytes:v1" } } },
     pcollections: { ref_PCollection_1: { uniqueName: "in", coderId: "c1" } },
     transforms: { caller_t: { uniqueName: "not sent back" } },
   };
@@ -225,13 +225,71 @@ s.test("a write takes the caller's input PCollection and adds no outputs", () =>
       value_serializer: "org.apache.kafka.common.serialization.StringSerializer" });
   const { response } = expand(request("beam:transform:org.apache.beam:kafka_write:v1", write, {
     transform: { uniqueName: "WriteToKafka", spec: { urn: "beam:transform:org.apache.beam:kafka_write:v1", payload: write }, inputs: { "0": "ref_PCollection_1" } },
-    components: { pcollections: { ref_PCollection_1: { uniqueName: "in", coderId: "c1" } } },
+    components: { pcollections: { ref_PCollection_1: { uniqueName: "in", coderId: "c1" } }, coders: {
+      c1: { spec: { urn: "beam:coder:kv:v1" }, componentCoderIds: ["b", "s"] },
+      b: { spec: { urn: "beam:coder:bytes:v1" } },
+      s: { spec: { urn: "beam:coder:string_utf8:v1" } },
+    } },
   }), { registry, environment });
   const leaf = response.components!.transforms![response.transform!.subtransforms![0]!]!;
   assert.equal(leaf.inputs, { in: "ref_PCollection_1" });
   assert.equal(response.transform!.outputs, {});
   const fn = decodeDoFnPayload(runnerApi.ParDoPayload.decode(leaf.spec!.payload!).doFn!.payload!);
   assert.equal([fn.fn, (fn.write as { topic: string }).topic, (fn.write as { valueFormat: string }).valueFormat], ["kafka_write", "out", "string"]);
+});
+
+s.test("a write refuses input coders it cannot read as its serializers' values, naming the coder and the fix", () => {
+  const write = (keySerializer: string, valueSerializer: string) => payload(
+    { producer_config: map("string", "string"), topic: "string", key_serializer: "string", value_serializer: "string" },
+    { producer_config: new Map([["bootstrap.servers", "h:1"]]), topic: "out", key_serializer: `org.apache.kafka.common.serialization.${keySerializer}`,
+      value_serializer: `org.apache.kafka.common.serialization.${valueSerializer}` });
+  const coders: Record<string, runnerApi.ICoder> = {
+    b: { spec: { urn: "beam:coder:bytes:v1" } },
+    s: { spec: { urn: "beam:coder:string_utf8:v1" } },
+    v: { spec: { urn: "beam:coder:varint:v1" } },
+    n: { spec: { urn: "beam:coder:nullable:v1" }, componentCoderIds: ["b"] },
+    lp: { spec: { urn: "beam:coder:length_prefix:v1" }, componentCoderIds: ["b"] },
+    pickled: { spec: { urn: "beam:coder:pickled_python:v1" } },
+    lpPickled: { spec: { urn: "beam:coder:length_prefix:v1" }, componentCoderIds: ["pickled"] },
+  };
+  const kv = (key: string, value: string) => ({ spec: { urn: "beam:coder:kv:v1" }, componentCoderIds: [key, value] });
+  const run = (urn: string, bytes: Uint8Array, input: runnerApi.ICoder) => expand(request(urn, bytes, {
+    transform: { uniqueName: "WriteToKafka", spec: { urn, payload: bytes }, inputs: { "0": "pc" } },
+    components: { pcollections: { pc: { uniqueName: "in", coderId: "input" } }, coders: { ...coders, input } },
+  }), { registry, environment });
+  const urn = "beam:transform:org.apache.beam:kafka_write:v1";
+  const bytes = write("ByteArraySerializer", "ByteArraySerializer");
+  // Accepted: bytes, nullable bytes (tombstones), a length-prefixed bytes coder; strings and ints for their serializers.
+  for (const input of [kv("b", "b"), kv("n", "n"), kv("lp", "b")]) assert.ok(run(urn, bytes, input).response.transform);
+  assert.ok(run(urn, write("StringSerializer", "LongSerializer"), kv("s", "v")).response.transform);
+  // Refused: Python's own coders (what an untyped Map gives), the wrong standard coder, not a KV at all.
+  expectError(() => run(urn, bytes, kv("b", "pickled")), "INVALID_ARGUMENT",
+    /^transform\.inputs\[0\]: the input's value coder is beam:coder:pickled_python:v1 \(input coder beam:coder:kv:v1\(beam:coder:bytes:v1, beam:coder:pickled_python:v1\)\); the value serializer \(bytes\) needs beam:coder:bytes:v1.*\.with_output_types\(typing\.Tuple\[bytes, bytes\]\)$/);
+  expectError(() => run(urn, bytes, kv("lpPickled", "b")), "INVALID_ARGUMENT", /the input's key coder is beam:coder:pickled_python:v1/);
+  expectError(() => run(urn, bytes, kv("s", "b")), "INVALID_ARGUMENT", /the input's key coder is beam:coder:string_utf8:v1/);
+  expectError(() => run(urn, write("StringSerializer", "ByteArraySerializer"), kv("b", "b")), "INVALID_ARGUMENT",
+    /key serializer \(string\) needs beam:coder:string_utf8:v1.*typing\.Tuple\[str, bytes\]/);
+  expectError(() => run(urn, bytes, coders.b!), "INVALID_ARGUMENT", /the write takes KV pairs, but its input's coder is beam:coder:bytes:v1/);
+  // Our URN's exactly-once graph checks the same input.
+  const eos = payload(ourWriteFields, { producer_config: new Map([["bootstrap.servers", "h:1"]]), topic: "out", exactly_once_shards: 2n,
+    sink_group_id: "g", metadata_topic: null, exactly_once_window_ms: null });
+  expectError(() => run("beam:transform:kafka_write:v1", eos, kv("b", "pickled")), "INVALID_ARGUMENT", /value coder is beam:coder:pickled_python:v1/);
+});
+
+s.test("a write with headers takes rows whose key and value are BYTES, and refuses anything else", () => {
+  const urn = "beam:transform:org.apache.beam:kafka_write_with_headers:v1";
+  const bytes = payload({ producer_config: map("string", "string"), topic: "string" }, { producer_config: new Map([["bootstrap.servers", "h:1"]]), topic: "out" });
+  const rowCoderOf = (fields: RowDescription) => ({ spec: { urn: "beam:coder:row:v1", payload: encodeSchema(schema(fields)) } });
+  const run = (input: runnerApi.ICoder) => expand(request(urn, bytes, {
+    transform: { uniqueName: "WriteToKafka", spec: { urn, payload: bytes }, inputs: { "0": "pc" } },
+    components: { pcollections: { pc: { uniqueName: "in", coderId: "input" } }, coders: { input } },
+  }), { registry, environment });
+  const headers = nullable(array(row({ key: "string", value: "bytes" })));
+  assert.ok(run(rowCoderOf({ key: nullable("bytes"), value: "bytes", headers, topic: nullable("string"), partition: nullable("int64"), timestamp: nullable("int64") })).response.transform);
+  expectError(() => run(rowCoderOf({ key: "bytes", value: "string" })), "INVALID_ARGUMENT", /row field value has the wrong type: BYTES expected/);
+  expectError(() => run(rowCoderOf({ value: "bytes" })), "INVALID_ARGUMENT", /the input rows have no key field/);
+  expectError(() => run(rowCoderOf({ key: "bytes", value: "bytes", extra: "string" })), "INVALID_ARGUMENT", /a field extra the write does not know/);
+  expectError(() => run({ spec: { urn: "beam:coder:pickled_python:v1" } }), "INVALID_ARGUMENT", /takes Rows .* but its input's coder is beam:coder:pickled_python:v1/);
 });
 
 // Our write URN with the exactly-once fields, on an input as Python describes it (bounded or not, global windows).
