@@ -95,9 +95,23 @@ function checkRequest(request: expansionApi.IExpansionRequest, options: ExpandOp
   return { urn, prepared, namespace: request.namespace ?? "", uniqueName: transform.uniqueName || prepared.name, inputs, requestComponents };
 }
 
+/** The name Beam Go gives every cross-language transform in its requests. */
+const GO_PLACEHOLDER_NAME = "External";
+
+/**
+ * The name of the expanded transform. Beam Go names every cross-language transform "External" and keeps the name
+ * the service returns, so a Go pipeline with a Kafka read and a write holds two transforms of that name, and a
+ * runner that checks names refuses it (Flink's job service: "Transforms e3 and e1 both have unique_name
+ * External"). Such a transform is named after its namespace instead, which Go makes unique per transform.
+ */
+function expandedTransformName(requested: string, namespace: string): string {
+  return requested === GO_PLACEHOLDER_NAME && namespace !== "" ? `${GO_PLACEHOLDER_NAME}_${namespace}` : requested;
+}
+
 /** Our part of the response: the graph under `namespace`, plus the caller's components given (ours win on a clash). */
 function responseFor(checked: Omit<CheckedRequest, "urn">, callerComponents: runnerApi.IComponents, options: ExpandOptions): expansionApi.IExpansionResponse {
-  const { namespace, uniqueName, inputs } = checked;
+  const { namespace, inputs } = checked;
+  const uniqueName = expandedTransformName(checked.uniqueName, namespace);
   const builder = new ExpansionBuilder(namespace, `${namespace}kafka-beam-ts`, environmentProto(options.environment));
   const result = checked.prepared.build({ builder, inputs, uniqueName, requestComponents: checked.requestComponents });
   return {

@@ -1,5 +1,5 @@
 // A real single-node Apache Kafka 4.x broker (KRaft, broker+controller) for tests and the demo.
-// Jars come from Maven Central through scripts/kafka-jars.sh (cached); storage lives in a temp dir removed on stop.
+// Jars come from Maven Central through scripts/maven-libs.sh (cached); storage lives in a temp dir removed on stop.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, readdirSync, readFileSync, openSync, closeSync } from "node:fs";
 import { tmpdir, homedir } from "node:os";
@@ -40,7 +40,7 @@ function cacheDir(): string {
 
 /** Resolves (downloading once) the broker's jars and returns their directory. */
 export async function kafkaLibs(): Promise<string> {
-  const { stdout } = await execFileAsync("bash", [resolve(repoRoot(), "scripts/kafka-jars.sh")], {
+  const { stdout } = await execFileAsync("bash", [resolve(repoRoot(), "scripts/maven-libs.sh"), "kafka"], {
     maxBuffer: 1 << 20,
   });
   return stdout.trim().split("\n").pop()!;

@@ -20,9 +20,13 @@ export function startManaged(command: string, args: string[], env: NodeJS.Proces
   };
   child.stdout!.on("data", collect);
   child.stderr!.on("data", collect);
+  // A test process that dies without stopping it (an exception, a killed runner file) takes the group along.
+  const killOnExit = () => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* already gone */ } };
+  process.once("exit", killOnExit);
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      process.off("exit", killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
       // The whole process group: Prism's workers are its children.

@@ -238,6 +238,23 @@ s.test("a write takes the caller's input PCollection and adds no outputs", () =>
   assert.equal([fn.fn, (fn.write as { topic: string }).topic, (fn.write as { valueFormat: string }).valueFormat], ["kafka_write", "out", "string"]);
 });
 
+s.test("Beam Go's placeholder name \"External\" becomes unique per namespace (Flink refuses duplicate names); other names are kept", () => {
+  const urn = "beam:transform:org.apache.beam:kafka_read_without_metadata:v1";
+  const bytes = payload(pythonReadFields, pythonReadValues);
+  const named = (uniqueName: string, namespace: string) => ({ namespace, transform: { uniqueName, spec: { urn, payload: bytes } }, components: {} });
+  for (const run of [(r: expansionApi.IExpansionRequest) => expand(r, { registry, environment }).response,
+    (r: expansionApi.IExpansionRequest) => decoded(expandEncoded(r, { registry, environment }).bytes) as expansionApi.IExpansionResponse]) {
+    const a = run(named("External", "nsAAAA"));
+    const b = run(named("External", "nsBBBB"));
+    assert.is(a.transform!.uniqueName, "External_nsAAAA");
+    assert.is(b.transform!.uniqueName, "External_nsBBBB");
+    const leafNames = (r: expansionApi.IExpansionResponse) => r.transform!.subtransforms!.map((id) => r.components!.transforms![id]!.uniqueName);
+    for (const name of leafNames(a)) assert.ok(name!.startsWith("External_nsAAAA/"), name!);
+    assert.is(run(named("ReadFromKafka(beam:transform:org.apache.beam:kafka_read_without_metadata:v1)", "nsCCCC")).transform!.uniqueName,
+      "ReadFromKafka(beam:transform:org.apache.beam:kafka_read_without_metadata:v1)");
+  }
+});
+
 s.test("a write refuses input coders it cannot read as its serializers' values, naming the coder and the fix", () => {
   const write = (keySerializer: string, valueSerializer: string) => payload(
     { producer_config: map("string", "string"), topic: "string", key_serializer: "string", value_serializer: "string" },

@@ -39,10 +39,12 @@ def write_eos_transform(args, topic):
 
 
 def options(args):
+    # --pipeline-option passes runner options through (--streaming, --parallelism=2, --checkpointing_interval=...).
     return PipelineOptions([
         "--runner=PortableRunner",
         f"--job_endpoint={args.job_endpoint}",
         "--environment_type=LOOPBACK",
+        *args.pipeline_option,
     ])
 
 
@@ -191,6 +193,36 @@ def discover(args):
     return {"state": str(run_then_cancel(p, args.run_seconds))}
 
 
+def stream(args):
+    """Copies --topic to --results-topic without a bound (group --group, offsets committed in finalize), values
+    upper-cased by a Python Map when --python-map is given (a Python stage between our read and write), until
+    --stop-file exists; then cancels."""
+    consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest", "group.id": args.group}
+    p = beam.Pipeline(options=options(args))
+    records = p | ReadFromKafka(consumer_config=consumer_config, topics=[args.topic], commit_offset_in_finalize=True,
+                                expansion_service=args.expansion)
+    if args.python_map:
+        records = records | beam.Map(lambda kv: (kv[0], kv[1].upper())).with_output_types(tuple[bytes, bytes])
+    records | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.results_topic,
+                           expansion_service=args.expansion)
+    return {"state": str(run_until_stopped(p, args.run_seconds, args.stop_file))}
+
+
+def write_untyped(args):
+    """A Python Map without output types in front of WriteToKafka: the service must refuse it at construction."""
+    try:
+        p = beam.Pipeline(options=options(args))
+        (p
+         | ReadFromKafka(consumer_config={"bootstrap.servers": args.bootstrap}, topics=[args.topic],
+                         expansion_service=args.expansion)
+         | beam.Map(lambda kv: (kv[0], kv[1]))
+         | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.results_topic,
+                        expansion_service=args.expansion))
+    except Exception as e:  # the expansion error surfaces at construction
+        return {"error_type": type(e).__name__, "error": str(e)}
+    return {"error": None}
+
+
 def expand_only(args):
     """Builds (and serializes) a pipeline with our transforms without running it."""
     p = beam.Pipeline(options=options(args))
@@ -230,6 +262,8 @@ MODES = {
     "discover": discover,
     "write-eos": write_eos,
     "write-eos-unbounded": write_eos_unbounded,
+    "stream": stream,
+    "write-untyped": write_untyped,
 }
 
 
@@ -249,6 +283,8 @@ def main():
     parser.add_argument("--metadata-topic", default="")
     parser.add_argument("--window-ms", type=int, default=0)
     parser.add_argument("--stop-file", default="")
+    parser.add_argument("--python-map", action="store_true")
+    parser.add_argument("--pipeline-option", action="append", default=[])
     args = parser.parse_args()
     result = MODES[args.mode](args)
     sys.stdout.write(json.dumps(result) + "\n")

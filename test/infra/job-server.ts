@@ -1,0 +1,65 @@
+// Beam's Flink and Spark job servers (Beam 2.56.0 runners from Maven Central, scripts/maven-libs.sh), each running
+// its engine embedded (Flink's local cluster, Spark local[2]) on free loopback ports. Prism proves the protocol;
+// these prove the connector on the engines users run.
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
+import { repoRoot } from "./paths.js";
+import { freePort, waitForPort } from "./ports.js";
+import { startManaged, type Managed } from "./processes.js";
+
+export type Engine = "flink" | "spark";
+
+export interface JobServer {
+  readonly engine: Engine;
+  /** host:port of its JobService, for --job_endpoint */
+  readonly jobEndpoint: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+// Java 17 closes the JDK's internals that Flink's and Spark's serializers reach into: without these, a streaming
+// Flink job fails in the job server with InaccessibleObjectException before any worker starts.
+const ADD_OPENS = ["java.lang", "java.util", "java.lang.reflect", "java.nio", "java.net", "java.io", "java.util.concurrent"];
+const SPARK_ADD_OPENS = [...ADD_OPENS, "sun.nio.ch", "java.lang.invoke", "sun.util.calendar"];
+
+const ENGINES: Readonly<Record<Engine, { mainClass: string; opens: readonly string[]; args: readonly string[] }>> = {
+  flink: {
+    mainClass: "org.apache.beam.runners.flink.FlinkJobServerDriver",
+    opens: ADD_OPENS,
+    args: ["--flink-master", "[local]"],
+  },
+  spark: {
+    mainClass: "org.apache.beam.runners.spark.SparkJobServerDriver",
+    opens: SPARK_ADD_OPENS,
+    args: ["--spark-master-url", "local[2]"],
+  },
+};
+
+/** Resolves (downloading once) an engine's jars and returns their directory. */
+export async function engineLibs(engine: Engine): Promise<string> {
+  const { stdout } = await promisify(execFile)("bash", [resolve(repoRoot(), "scripts/maven-libs.sh"), engine], { maxBuffer: 1 << 20 });
+  return stdout.trim().split("\n").pop()!;
+}
+
+export async function startJobServer(engine: Engine, options: { readonly startTimeoutMs?: number } = {}): Promise<JobServer> {
+  const libs = await engineLibs(engine);
+  const { mainClass, opens, args } = ENGINES[engine];
+  const jobPort = await freePort();
+  const managed: Managed = startManaged("java", [
+    "-Xmx2g",
+    ...opens.map((pkg) => `--add-opens=java.base/${pkg}=ALL-UNNAMED`),
+    `-Dorg.slf4j.simpleLogger.defaultLogLevel=${process.env.KBT_JOB_SERVER_LOG_LEVEL ?? "warn"}`,
+    // Extra JVM flags for debugging a run, e.g. -Dorg.slf4j.simpleLogger.log.org.apache.beam.runners.flink=debug
+    ...(process.env.KBT_JOB_SERVER_JAVA_OPTS ?? "").split(" ").filter(Boolean),
+    "-cp", `${libs}/*`, mainClass,
+    "--job-host", "127.0.0.1", "--job-port", String(jobPort), "--artifact-port", "0", "--expansion-port", "0", ...args,
+  ]);
+  try {
+    await waitForPort("127.0.0.1", jobPort, options.startTimeoutMs ?? 90_000);
+  } catch (err) {
+    await managed.stop();
+    throw new Error(`the ${engine} job server did not start: ${String(err)}\n${managed.output().slice(-4000)}`);
+  }
+  return { engine, jobEndpoint: `127.0.0.1:${jobPort}`, output: managed.output, stop: managed.stop };
+}
