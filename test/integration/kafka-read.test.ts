@@ -214,4 +214,28 @@ s.test("read: the DoFn instances of one read share what they learned of a partit
   }
 });
 
+s.test("read: a runner that resumes a partition long after its prefetch came back empty still gets a record produced in between", async () => {
+  // Flink resumes each partition once per bundle (max_bundle_time_mills); the fetch started ahead at the end of the
+  // previous call waited fetch.max.wait.ms on the broker and came back empty long before. That answer is stale.
+  const topic = uniqueTopic("read-stale-prefetch");
+  await createTopic(bootstrap, topic, 1);
+  const seen: SeenRecord[] = [];
+  const { pipeline } = read({ topics: [topic], emptyPollResumeDelayMs: 2_500, consumerConfig: { "fetch.max.wait.ms": "100" } }, seen);
+  const handle = pipeline.run(new LocalRunner());
+  try {
+    const fetches = () => handle.metrics().steps["ReadFromKafka/Read"]?.counters[`fetches/${topic}`] ?? 0;
+    await until(() => fetches() >= 1, "the first (empty) call");
+    await sleep(500); // its prefetch has come back empty by now
+    await produce(testKafka(bootstrap), topic, [{ partition: 0, key: "k", value: "late" }]);
+    const producedAt = Date.now();
+    await until(() => seen.length === 1, "the record", 15_000);
+    const tookMs = Date.now() - producedAt;
+    // The next call comes <= 2.5 s after the record; one that trusted the stale answer would wait for the call after.
+    assert.ok(tookMs < 3_500, `seen ${tookMs} ms after it was produced`);
+    assert.equal(seen.map((r) => [r.offset, r.value]), [[0n, "late"]]);
+  } finally {
+    await handle.cancel();
+  }
+});
+
 s.run();

@@ -151,16 +151,22 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
     return new ManualWatermarkEstimator(state);
   }
 
-  private fetch(d: SourceDescriptor, offset: bigint): Promise<FetchResult> {
+  private async fetch(d: SourceDescriptor, offset: bigint): Promise<FetchResult> {
     const key = partitionKey(d.topic, d.partition);
     const ahead = this.state.prefetched.get(key);
     this.state.prefetched.delete(key);
-    if (ahead && ahead.offset === offset) return ahead.result;
-    ahead?.result.catch(() => undefined);
-    return this.client.fetch(d.topic, d.partition, offset, {
-      isolationLevel: this.options.isolationLevel,
-      maxWaitMs: Math.min(this.spec.pollTimeoutMs, this.options.fetchMaxWaitMs),
-    });
+    if (!ahead || ahead.offset !== offset) {
+      ahead?.result.catch(() => undefined);
+      return this.client.fetch(d.topic, d.partition, offset, {
+        isolationLevel: this.options.isolationLevel,
+        maxWaitMs: Math.min(this.spec.pollTimeoutMs, this.options.fetchMaxWaitMs),
+      });
+    }
+    const result = await ahead.result;
+    if (result.records.length > 0 || result.nextOffset > offset) return result;
+    // An empty prefetch may be stale: its wait on the broker ended with nothing, but the runner can call back long
+    // after that (Flink resumes a partition once per bundle, every max_bundle_time_millis): ask again, not waiting.
+    return this.client.fetch(d.topic, d.partition, offset, { isolationLevel: this.options.isolationLevel, maxWaitMs: 0 });
   }
 
   private prefetch(d: SourceDescriptor, offset: bigint): void {
