@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Resolves the Kafka broker jars from Maven Central into a cache and prints the directory that holds them.
-# A second call finds the marker file and downloads nothing.
+# Resolves the jars a pom under scripts/<name>/ depends on (Maven Central) into a cache and prints their directory:
+#   kafka  the Kafka broker (test bed, demo)
+#   flink  Beam's Flink runner with its job service (an embedded Flink cluster)
+#   spark  Beam's Spark runner with its job service (Spark local[N])
+# The cache is keyed by the pom's content; a second call finds the marker file and downloads nothing.
 set -euo pipefail
+name=${1:?usage: maven-libs.sh kafka|flink|spark}
 here=$(cd "$(dirname "$0")" && pwd)
-version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")
+pom="$here/$name/pom.xml"
+[ -f "$pom" ] || { echo "maven-libs: no $pom" >&2; exit 2; }
 cache=${KBT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-beam-ts}
-libs="$cache/kafka-$version/libs"
+libs="$cache/$name-$(sha256sum "$pom" | cut -c1-12)/libs"
 if [ ! -f "$libs/.complete" ]; then
-  mkdir -p "$libs"
-  echo "kafka-jars: resolving org.apache.kafka:kafka_2.13:$version from Maven Central into $libs" >&2
-  mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$libs" >&2
+  rm -rf "$libs" && mkdir -p "$libs"
+  echo "maven-libs: resolving scripts/$name/pom.xml from Maven Central into $libs" >&2
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" >&2
   touch "$libs/.complete"
 fi
 echo "$libs"
