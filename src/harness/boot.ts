@@ -44,23 +44,28 @@ export function parseWorkerFlags(args: readonly string[], env: NodeJS.ProcessEnv
   return { id, provisionEndpoint, controlEndpoint, loggingEndpoint: values.get("logging_endpoint") ?? env.LOGGING_API_SERVICE_DESCRIPTOR };
 }
 
-/** Control and logging endpoints: from ProvisionService if the runner gave one, else from the flags. */
-export async function resolveEndpoints(flags: WorkerFlags): Promise<WorkerEndpoints> {
-  if (!flags.provisionEndpoint) return { id: flags.id, controlUrl: flags.controlEndpoint!, loggingUrl: flags.loggingEndpoint };
-  const client = beamClient("org.apache.beam.model.fn_execution.v1.ProvisionService", flags.provisionEndpoint);
+/** What the runner's ProvisionService says about the worker `id` (endpoints, pipeline options). */
+export async function fetchProvisionInfo(endpoint: string, id: string): Promise<fnApi.IProvisionInfo | undefined> {
+  const client = beamClient("org.apache.beam.model.fn_execution.v1.ProvisionService", endpoint);
   try {
     const response = await unary<fnApi.IGetProvisionInfoRequest, fnApi.GetProvisionInfoResponse>(
-      client, "GetProvisionInfo", {}, workerMetadata(flags.id));
-    const info = response.info;
-    const controlUrl = info?.controlEndpoint?.url || flags.controlEndpoint;
-    if (!controlUrl) throw new BootError(`provision info from ${flags.provisionEndpoint} has no control endpoint`);
-    return {
-      id: flags.id,
-      controlUrl,
-      loggingUrl: info?.loggingEndpoint?.url || flags.loggingEndpoint,
-      pipelineOptions: info?.pipelineOptions ?? undefined,
-    };
+      client, "GetProvisionInfo", {}, workerMetadata(id));
+    return response.info ?? undefined;
   } finally {
     client.close();
   }
+}
+
+/** Control and logging endpoints: from ProvisionService if the runner gave one, else from the flags. */
+export async function resolveEndpoints(flags: WorkerFlags): Promise<WorkerEndpoints> {
+  if (!flags.provisionEndpoint) return { id: flags.id, controlUrl: flags.controlEndpoint!, loggingUrl: flags.loggingEndpoint };
+  const info = await fetchProvisionInfo(flags.provisionEndpoint, flags.id);
+  const controlUrl = info?.controlEndpoint?.url || flags.controlEndpoint;
+  if (!controlUrl) throw new BootError(`provision info from ${flags.provisionEndpoint} has no control endpoint`);
+  return {
+    id: flags.id,
+    controlUrl,
+    loggingUrl: info?.loggingEndpoint?.url || flags.loggingEndpoint,
+    pipelineOptions: info?.pipelineOptions ?? undefined,
+  };
 }

@@ -3,7 +3,9 @@
 import type * as grpc from "@grpc/grpc-js";
 import { grpcServiceDefinition, type fnApi } from "../model/proto/index.js";
 import type { DoFnRegistry } from "./dofn-registry.js";
+import { fetchProvisionInfo } from "./boot.js";
 import { RunnerLogger, stderrLogger } from "./logging.js";
+import { logPipelineOptionAdvice } from "./option-advice.js";
 import { SdkWorker, type WorkerEvents } from "./sdk-worker.js";
 
 export class WorkerPool {
@@ -42,6 +44,11 @@ export class WorkerPool {
     const loggingUrl = request.loggingEndpoint?.url;
     const logger = loggingUrl ? new RunnerLogger(loggingUrl, id) : stderrLogger(id);
     const worker = new SdkWorker({ id, controlUrl, dofns: this.dofns, logger }, this.events);
+    const provisionUrl = request.provisionEndpoint?.url;
+    if (provisionUrl) {
+      // Best effort: the options only feed advice; the worker needs nothing from provisioning here.
+      fetchProvisionInfo(provisionUrl, id).then((info) => logPipelineOptionAdvice(info?.pipelineOptions, logger), () => undefined);
+    }
     const done = worker.run().finally(() => this.workers.delete(id));
     this.workers.set(id, { worker, done });
     return undefined;
