@@ -2,7 +2,9 @@
 // its engine embedded (Flink's local cluster, Spark local[2]) on free loopback ports. Prism proves the protocol;
 // these prove the connector on the engines users run.
 import { execFile } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { repoRoot } from "./paths.js";
 import { freePort, waitForPort } from "./ports.js";
@@ -46,6 +48,7 @@ export async function startJobServer(engine: Engine, options: { readonly startTi
   const libs = await engineLibs(engine);
   const { mainClass, opens, args } = ENGINES[engine];
   const jobPort = await freePort();
+  const artifacts = mkdtempSync(join(tmpdir(), `kbt-${engine}-artifacts-`));
   const managed: Managed = startManaged("java", [
     "-Xmx2g",
     ...opens.map((pkg) => `--add-opens=java.base/${pkg}=ALL-UNNAMED`),
@@ -53,13 +56,18 @@ export async function startJobServer(engine: Engine, options: { readonly startTi
     // Extra JVM flags for debugging a run, e.g. -Dorg.slf4j.simpleLogger.log.org.apache.beam.runners.flink=debug
     ...(process.env.KBT_JOB_SERVER_JAVA_OPTS ?? "").split(" ").filter(Boolean),
     "-cp", `${libs}/*`, mainClass,
-    "--job-host", "127.0.0.1", "--job-port", String(jobPort), "--artifact-port", "0", "--expansion-port", "0", ...args,
+    "--job-host", "127.0.0.1", "--job-port", String(jobPort), "--artifact-port", "0", "--expansion-port", "0",
+    "--artifacts-dir", artifacts, ...args,
   ]);
+  const stop = async () => {
+    await managed.stop();
+    rmSync(artifacts, { recursive: true, force: true });
+  };
   try {
     await waitForPort("127.0.0.1", jobPort, options.startTimeoutMs ?? 90_000);
   } catch (err) {
-    await managed.stop();
+    await stop();
     throw new Error(`the ${engine} job server did not start: ${String(err)}\n${managed.output().slice(-4000)}`);
   }
-  return { engine, jobEndpoint: `127.0.0.1:${jobPort}`, output: managed.output, stop: managed.stop };
+  return { engine, jobEndpoint: `127.0.0.1:${jobPort}`, output: managed.output, stop };
 }

@@ -58,6 +58,21 @@ s.test("Python WriteToKafka(with_headers=True) writes rows: key, value, headers 
   assert.equal(seen, Array.from({ length: 50 }, (_, i) => ({ key: `key-${i}`, value: `value-${i}`, headers: { n: String(i) }, timestamp: 1_700_000_000_000n + BigInt(i) })));
 });
 
+s.test("a Python Map without output types before WriteToKafka is refused at construction, naming the coder and the fix; nothing is written", async () => {
+  const input = uniqueTopic("xu-in");
+  const output = uniqueTopic("xu-out");
+  await createTopic(stack.bootstrap, input, 1);
+  const out = withLogs(await runPython("kafka_pipelines.py", ["write-untyped", "--expansion", stack.service.expansionAddress,
+    "--job-endpoint", stack.prism.jobEndpoint, "--bootstrap", stack.bootstrap, "--topic", input, "--results-topic", output], 120_000),
+  (r) => lastJsonLine<{ error_type?: string; error: string | null }>(r));
+  assert.ok(out.error, "the pipeline was refused");
+  assert.match(out.error!, /INVALID_ARGUMENT|transform\.inputs/);
+  assert.match(out.error!, /beam:coder:(pickled_python|fast_primitives|[a-z_]+python[a-z_]*):v1|coder is beam:coder:/);
+  assert.match(out.error!, /with_output_types\(typing\.Tuple\[bytes, bytes\]\)/);
+  const topics = await withAdmin(stack.bootstrap, (admin) => admin.listTopics());
+  assert.not.ok(topics.includes(output), "nothing ran, so nothing created the output topic");
+});
+
 s.test("Python ReadFromKafka(max_num_records=10000) reads 4 unequal partitions and finishes, exactly", async () => {
   const topic = uniqueTopic("xr");
   await createTopic(stack.bootstrap, topic, 4);

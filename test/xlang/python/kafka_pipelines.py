@@ -197,7 +197,8 @@ def stream(args):
     """Copies --topic to --results-topic without a bound (group --group, offsets committed in finalize), values
     upper-cased by a Python Map when --python-map is given (a Python stage between our read and write), until
     --stop-file exists; then cancels."""
-    consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest", "group.id": args.group}
+    consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest", "group.id": args.group,
+                       **dict(o.split("=", 1) for o in args.consumer_option)}
     p = beam.Pipeline(options=options(args))
     records = p | ReadFromKafka(consumer_config=consumer_config, topics=[args.topic], commit_offset_in_finalize=True,
                                 expansion_service=args.expansion)
@@ -215,7 +216,7 @@ def write_untyped(args):
         (p
          | ReadFromKafka(consumer_config={"bootstrap.servers": args.bootstrap}, topics=[args.topic],
                          expansion_service=args.expansion)
-         | beam.Map(lambda kv: (kv[0], kv[1]))
+         | beam.Map(lambda kv: (kv[0], kv[1].upper()))  # .upper(): Python cannot infer the type
          | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.results_topic,
                         expansion_service=args.expansion))
     except Exception as e:  # the expansion error surfaces at construction
@@ -285,6 +286,7 @@ def main():
     parser.add_argument("--stop-file", default="")
     parser.add_argument("--python-map", action="store_true")
     parser.add_argument("--pipeline-option", action="append", default=[])
+    parser.add_argument("--consumer-option", action="append", default=[], help="KEY=VALUE added to consumer_config")
     args = parser.parse_args()
     result = MODES[args.mode](args)
     sys.stdout.write(json.dumps(result) + "\n")
