@@ -9,7 +9,9 @@ On one machine (Prism starts our worker through the process environment `serve` 
 On Flink with the sidecar of ../kubernetes/flink-taskmanager-sidecar.yaml:
     python kafka_roundtrip.py --expansion-service kafka-beam-ts-expansion:8097 --bootstrap kafka:9092 \
         --input events --output events-upper --runner=PortableRunner --job_endpoint=flink-jobserver:8099 \
-        --environment_type=EXTERNAL --environment_config=localhost:50000
+        --environment_type=EXTERNAL --environment_config=localhost:50000 \
+        --streaming --checkpointing_interval=10000 --finish_bundle_before_checkpointing --max_bundle_time_mills=100
+    (the last line: the streaming setup Beam's Flink runner needs; README, "On Flink and Spark")
 
 Flags this script does not know are pipeline options, passed to Beam unchanged.
 """

@@ -85,6 +85,15 @@ s.test("batch: WriteToKafka(with_headers=True) to a new topic, ReadFromKafka(wit
   }
 });
 
+s.test("batch: commit_offset_in_finalize fails the job with Flink's own message (no bundle finalization in batch, Beam #19526)", async () => {
+  // Documented in the README: on Flink, offsets are committed only by streaming jobs with checkpoints.
+  const topic = uniqueTopic("flink-batch-commit");
+  withLogs(await python("write", "process", ["--topic", topic, "--count", "100"]), (r) => lastJsonLine(r));
+  const result = await python("read", "process", ["--topic", topic, "--count", "100", "--commit-offsets", "--group", `g-${topic}`]);
+  assert.is.not(result.code, 0, "the job failed");
+  assert.match(result.stderr, /Portable Flink runner doesn't support bundle finalization in batch mode/);
+});
+
 s.test("Go kafkaio.Read → Go ParDo → kafkaio.Write on Flink (the universal runner): every record once, output topic made by the write", async () => {
   const binary = process.env.KBT_GO_EXAMPLE;
   if (!binary) throw new Error("KBT_GO_EXAMPLE is not set: run through test/runner.ts (xlang)");

@@ -30,7 +30,6 @@ s.test("Go kafkaio.Read (MaxNumRecords) → Go ParDo → kafkaio.Write: every re
   const input = uniqueTopic("go-in");
   const output = uniqueTopic("go-out");
   await createTopic(bootstrap, input, 3);
-  await createTopic(bootstrap, output, 2);
   const producer = testKafka(bootstrap).producer();
   await producer.connect();
   const messages = Array.from({ length: RECORDS }, (_, i) => ({ key: `key-${i}`, value: `value-${i}`, partition: i % 3 }));

@@ -38,7 +38,6 @@ async function produceUnequal(topic: string, count: number): Promise<Map<string,
 
 s.test("Python WriteToKafka writes 10,000 records through our worker, exactly", async () => {
   const topic = uniqueTopic("xw");
-  await createTopic(stack.bootstrap, topic, 4);
   const out = withLogs(await pipeline("write", topic, 10_000), (r) => lastJsonLine<{ written: number }>(r));
   assert.is(out.written, 10_000);
   const written = await consumeTopic(stack.bootstrap, topic, 10_000);
@@ -50,7 +49,6 @@ s.test("Python WriteToKafka writes 10,000 records through our worker, exactly", 
 
 s.test("Python WriteToKafka(with_headers=True) writes rows: key, value, headers and timestamp round-trip", async () => {
   const topic = uniqueTopic("xh");
-  await createTopic(stack.bootstrap, topic, 1);
   const out = withLogs(await pipeline("write-headers", topic, 50), (r) => lastJsonLine<{ written: number }>(r));
   assert.is(out.written, 50);
   const seen = (await consumeTopic(stack.bootstrap, topic, 50)).map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }));
@@ -111,7 +109,6 @@ s.test("an unbounded Python read counts fixed windows while one partition is idl
   const results = uniqueTopic("xu-results");
   const group = `g-${topic}`;
   await createTopic(stack.bootstrap, topic, 4);
-  await createTopic(stack.bootstrap, results, 1);
   // Three 2 s windows in the recent past, 100 records each, on partitions 0-2; partition 3 stays idle.
   const base = (Math.floor(Date.now() / 2000) - 5) * 2000;
   const producer = testKafka(stack.bootstrap).producer();
@@ -150,7 +147,6 @@ s.test("an unbounded Python read with dynamic_read_poll_interval_seconds picks u
   const topic = uniqueTopic("xd");
   const results = uniqueTopic("xd-results");
   await createTopic(stack.bootstrap, topic, 2);
-  await createTopic(stack.bootstrap, results, 1);
   const producer = testKafka(stack.bootstrap).producer();
   await producer.connect();
   try {

@@ -136,10 +136,12 @@ def write_eos_unbounded(args):
 def read(args, with_metadata):
     out_dir = tempfile.mkdtemp(prefix="kbt-read-")
     consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest"}
+    if args.commit_offsets:
+        consumer_config["group.id"] = args.group
     with beam.Pipeline(options=options(args)) as p:
         records = p | ReadFromKafka(consumer_config=consumer_config, topics=[args.topic],
                                     max_num_records=args.count, with_metadata=with_metadata,
-                                    expansion_service=args.expansion)
+                                    commit_offset_in_finalize=args.commit_offsets, expansion_service=args.expansion)
         if with_metadata:
             lines = records | beam.Map(lambda r: json.dumps({
                 "topic": r.topic, "partition": r.partition, "offset": r.offset, "timestamp": r.timestamp,
@@ -285,6 +287,7 @@ def main():
     parser.add_argument("--window-ms", type=int, default=0)
     parser.add_argument("--stop-file", default="")
     parser.add_argument("--python-map", action="store_true")
+    parser.add_argument("--commit-offsets", action="store_true", help="read: group --group, commit_offset_in_finalize")
     parser.add_argument("--pipeline-option", action="append", default=[])
     parser.add_argument("--consumer-option", action="append", default=[], help="KEY=VALUE added to consumer_config")
     args = parser.parse_args()
