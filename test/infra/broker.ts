@@ -93,6 +93,9 @@ function serverProperties(dataDir: string, brokerPort: number, controllerPort: n
     "share.coordinator.state.topic.min.isr": "1",
     "group.initial.rebalance.delay.ms": "0",
     "auto.create.topics.enable": "true",
+    // Tests write records stamped years back (timestamps round-trip exactly); the default 7-day retention would
+    // delete them at its next check (every 5 min), in the middle of a long run.
+    "log.retention.ms": "-1",
     ...extra,
   };
   return Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";

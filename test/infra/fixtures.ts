@@ -49,6 +49,21 @@ export async function withAdmin<T>(bootstrap: string, fn: (admin: Admin) => Prom
   }
 }
 
+/** Waits until the topic exists with a leader for every partition (e.g. once a pipeline's write created it). */
+export async function awaitTopic(bootstrap: string, topic: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await withAdmin(bootstrap, async (admin) => {
+    for (;;) {
+      if ((await admin.listTopics()).includes(topic)) {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        if (topics[0]!.partitions.length > 0 && topics[0]!.partitions.every((p) => p.leader >= 0)) return;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic} does not exist after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+}
+
 /** A record as a test checks it: text key/value/headers (null when absent). */
 export interface ConsumedRecord {
   readonly partition: number;
@@ -68,6 +83,8 @@ export async function consumeTopic(bootstrap: string, topic: string, count: numb
   options: { timeoutMs?: number; settleMs?: number } = {}): Promise<ConsumedRecord[]> {
   const records: ConsumedRecord[] = [];
   if (count === 0 && !options.settleMs) return records;
+  // A pipeline's write creates its topic: a consumer subscribing before that fails instead of waiting.
+  await awaitTopic(bootstrap, topic, options.timeoutMs ?? 60_000);
   const consumer = testKafka(bootstrap).consumer({ groupId: uniqueTopic("check") });
   await consumer.connect();
   try {

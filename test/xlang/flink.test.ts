@@ -69,7 +69,8 @@ s.test("batch, the sidecar's worker pool (--environment external): the same roun
 s.test("batch: WriteToKafka(with_headers=True) to a new topic, ReadFromKafka(with_metadata=True): keys, values, headers, timestamps", async () => {
   const topic = uniqueTopic("flink-headers");
   const count = 200;
-  withLogs(await python("write-headers", "process", ["--topic", topic, "--count", String(count)]), (r) => lastJsonLine(r));
+  const { base_timestamp: base } = withLogs(await python("write-headers", "process", ["--topic", topic, "--count", String(count)]),
+    (r) => lastJsonLine<{ base_timestamp: number }>(r));
   type Row = { topic: string; partition: number; offset: number; timestamp: number; key: string; value: string;
     headers: [string, string][]; timestampTypeId: number; timestampTypeName: string };
   const out = withLogs(await python("read-metadata", "process", ["--topic", topic, "--count", String(count)]),
@@ -77,7 +78,7 @@ s.test("batch: WriteToKafka(with_headers=True) to a new topic, ReadFromKafka(wit
   const onTopic = new Map((await records(topic)).map((r) => [r.key, r]));
   const rows = out.records.sort((a, b) => Number(a.headers[0]![1]) - Number(b.headers[0]![1]));
   assert.equal(rows.map((r) => ({ ...r, partition: 0, offset: 0 })), Array.from({ length: count }, (_, i) => ({
-    topic, partition: 0, offset: 0, timestamp: 1_700_000_000_000 + i, key: `key-${i}`, value: `value-${i}`,
+    topic, partition: 0, offset: 0, timestamp: base + i, key: `key-${i}`, value: `value-${i}`,
     headers: [["n", String(i)]], timestampTypeId: 0, timestampTypeName: "CreateTime" })));
   for (const row of rows) {
     const stored = onTopic.get(row.key)!;

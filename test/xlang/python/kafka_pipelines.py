@@ -101,15 +101,17 @@ def write(args):
 
 def write_headers(args):
     """WriteToKafka(with_headers=True): Rows with key, value, headers and a timestamp."""
+    # Recent timestamps: the broker's retention (7 days) deletes records stamped further back.
+    base = int(time.time() * 1000) - 60_000
     rows = [beam.Row(key=f"key-{i}".encode(), value=f"value-{i}".encode(),
-                     headers=[beam.Row(key="n", value=str(i).encode())], timestamp=1_700_000_000_000 + i)
+                     headers=[beam.Row(key="n", value=str(i).encode())], timestamp=base + i)
             for i in range(args.count)]
     with beam.Pipeline(options=options(args)) as p:
         (p
          | beam.Create(rows)
          | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.topic, with_headers=True,
                         expansion_service=args.expansion))
-    return {"written": len(rows)}
+    return {"written": len(rows), "base_timestamp": base}
 
 
 def write_eos(args):
