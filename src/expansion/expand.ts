@@ -6,7 +6,7 @@ import { BoundedCache } from "./bounded-cache.js";
 import { invalidArgument } from "./errors.js";
 import { decodeConfigurationRow, readConfigValues } from "./payload.js";
 import type { ExpansionContext, ExpansionResult, TransformRegistry } from "./registry.js";
-import { kafkaSchemaTransformDefinitions, prepareSchemaTransform, SCHEMA_TRANSFORM_PAYLOAD_URN, type SchemaTransformDefinition } from "./schema-transforms.js";
+import { kafkaSchemaTransformDefinitions, prepareSchemaTransform, SCHEMA_TRANSFORM_PAYLOAD_URN, type SchemaTransformDefinition } from "./schematransform/index.js";
 import { makeTemplate, renderTemplate, templatableNamespace, type ResponseTemplate } from "./response-template.js";
 
 export interface ExpandOptions {

@@ -3,7 +3,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { EncodedMessage, expansionApi, grpcServiceDefinition } from "../model/proto/index.js";
 import { expandEncoded, servedSchemaTransforms, type ExpandOptions } from "./expand.js";
-import { discoverSchemaTransforms } from "./schema-transforms.js";
+import { discoverSchemaTransforms } from "./schematransform/index.js";
 import { ExpansionError } from "./errors.js";
 
 export interface ExpansionEvents {

@@ -9,7 +9,7 @@ import { suite } from "../harness.js";
 import { expand, kafkaTransformDefinitions, TransformRegistry, ExpansionError } from "../../src/expansion/index.js";
 import {
   discoverSchemaTransforms, kafkaSchemaTransformDefinitions, SCHEMA_TRANSFORM_IDS, SCHEMA_TRANSFORM_PAYLOAD_URN,
-} from "../../src/expansion/schema-transforms.js";
+} from "../../src/expansion/schematransform/index.js";
 import { decodeFromBytes, encodeToBytes, rowCoder } from "../../src/model/coders/index.js";
 import { decodeSchema, encodeSchema, fieldTypeKind, schema, type FieldType, type Schema } from "../../src/model/schema.js";
 import { externalTransforms, runnerApi, type expansionApi } from "../../src/model/proto/index.js";
