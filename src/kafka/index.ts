@@ -24,7 +24,7 @@ export {
   KafkaClientClosedError,
 } from "./errors.js";
 export type { KafkaErrorCode } from "./errors.js";
-export { closeAllClients } from "./client/index.js";
+export { closeAllClients, verifyKafkaClient } from "./client/index.js";
 
 /** The DoFns a worker builds from their JSON payloads (ParDoPayload.do_fn under KBT_DOFN_URN). */
 export const kafkaDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) => AnyDoFn | AnySplittableDoFn>> = Object.freeze({

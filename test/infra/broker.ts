@@ -6,7 +6,6 @@ import { tmpdir, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
-import { silenceKafkajsTimeoutWarning } from "../../src/kafka/client/node-warnings.js";
 import { repoRoot } from "./paths.js";
 import { freePort } from "./ports.js";
 
@@ -114,7 +113,6 @@ async function runJava(libs: string, args: string[]): Promise<string> {
 
 /** Waits until the broker answers metadata and, when `warm`, its group coordinator is loaded (tests then need no sleeps). */
 async function waitUntilServing(bootstrap: string, child: ChildProcess, logFile: string, timeoutMs: number, warm: boolean): Promise<void> {
-  silenceKafkajsTimeoutWarning();
   const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
   const admin = kafka.admin();
   const deadline = Date.now() + timeoutMs;

@@ -2,7 +2,6 @@
 import { randomBytes } from "node:crypto";
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import { startBroker, type Broker } from "./broker.js";
-import { silenceKafkajsTimeoutWarning } from "../../src/kafka/client/node-warnings.js";
 import { createKafkaClient } from "../../src/kafka/client/index.js";
 import { parseConsumerConfig } from "../../src/kafka/config/index.js";
 
@@ -28,7 +27,6 @@ export function uniqueTopic(prefix = "t"): string {
 }
 
 export function testKafka(bootstrap: string, clientId = "kbt-test"): Kafka {
-  silenceKafkajsTimeoutWarning();
   return new Kafka({ brokers: [bootstrap], clientId, logLevel: logLevel.ERROR });
 }
 

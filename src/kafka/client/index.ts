@@ -22,6 +22,7 @@ export type {
   TopicPartitions,
 } from "./types.js";
 export { createKafkajsClient, registeredCompressionCodecs } from "./kafkajs.js";
+export { verifyKafkajsInternals as verifyKafkaClient } from "./kafkajs-internals.js";
 export type { KafkajsSettings } from "./kafkajs.js";
 export { createKafkajsProducer } from "./kafkajs-producer.js";
 export {

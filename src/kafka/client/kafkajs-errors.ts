@@ -1,5 +1,4 @@
 // Maps kafkajs errors and Kafka error codes to our error classes, once, at the client boundary.
-import { createRequire } from "node:module";
 import {
   KafkaClientError,
   KafkaError,
@@ -8,25 +7,9 @@ import {
   KafkaTimeoutError,
   KafkaUnknownTopicError,
 } from "../errors.js";
+import { kafkaErrorCode } from "./kafka-error-codes.js";
 
-interface ErrorCodeEntry {
-  readonly type: string;
-  readonly code: number;
-  readonly retriable: boolean;
-}
-
-// kafkajs's table of Kafka error codes (name, retriable), to name codes we decode ourselves in Fetch responses.
-const errorCodes: readonly ErrorCodeEntry[] = (() => {
-  try {
-    const table = createRequire(import.meta.url)("kafkajs/src/protocol/error.js") as { errorCodes?: ErrorCodeEntry[] };
-    return table.errorCodes ?? [];
-  } catch {
-    return [];
-  }
-})();
-const byCode = new Map(errorCodes.map((e) => [e.code, e]));
-
-/** Errors meaning "ask for metadata again and retry against the (new) leader". */
+/** Errors meaning "ask for metadata again and retry against the (new) leader", by kafkajs's names and Kafka's. */
 const LEADER_ERRORS = new Set([
   "LEADER_NOT_AVAILABLE",
   "NOT_LEADER_FOR_PARTITION",
@@ -42,7 +25,7 @@ const UNKNOWN_TOPIC_CODES = new Set([3, 100]);
 const OFFSET_OUT_OF_RANGE = 1;
 
 export function kafkaErrorName(code: number): string {
-  return byCode.get(code)?.type ?? `KAFKA_ERROR_${code}`;
+  return kafkaErrorCode(code)?.name ?? `KAFKA_ERROR_${code}`;
 }
 
 /** The error for a non-zero partition error code in a Fetch response. */
@@ -63,9 +46,8 @@ export function fetchPartitionError(
   }
   if (LEADER_CODES.has(code)) return new KafkaNotLeaderError(topic, partition, kafkaErrorName(code));
   if (UNKNOWN_TOPIC_CODES.has(code)) return new KafkaUnknownTopicError(topic, partition);
-  const entry = byCode.get(code);
   return new KafkaClientError(`fetch ${topic}-${partition}: ${kafkaErrorName(code)}`, {
-    retriable: entry?.retriable ?? false,
+    retriable: kafkaErrorCode(code)?.retriable ?? false,
     kafkaErrorType: kafkaErrorName(code),
   });
 }

@@ -2,7 +2,7 @@
 // fetch from an explicit offset without joining a group, but its cluster layer (metadata, broker connections with
 // SSL/SASL, coordinator lookup) can carry our own Fetch request. Checked at startup: a kafkajs upgrade that moves
 // these fails with a clear message instead of misbehaving.
-import type { Kafka } from "kafkajs";
+import { Kafka, logLevel } from "kafkajs";
 import { KafkaUnsupportedError } from "../errors.js";
 
 export interface ProtocolRequest {
@@ -80,6 +80,36 @@ const CLUSTER_METHODS = [
   "connect", "disconnect", "refreshMetadata", "refreshMetadataIfNecessary", "addMultipleTargetTopics",
   "findTopicPartitionMetadata", "findBroker", "findGroupCoordinator",
 ] as const;
+
+const BROKER_METHODS = ["metadata", "listOffsets", "offsetCommit", "offsetFetch", "disconnect"] as const;
+
+let verified: Promise<void> | undefined;
+
+/**
+ * Checks, without connecting anywhere, every kafkajs internal this client reaches: the private cluster factory, the
+ * cluster's methods, and a broker's request methods and connection pool. Rejects with KafkaUnsupportedError naming
+ * what is missing. The CLI runs it at start-up; clients run it (once) through createInternalCluster's own checks.
+ */
+export function verifyKafkajsInternals(): Promise<void> {
+  verified ??= (async () => {
+    const kafka = new Kafka({ brokers: ["127.0.0.1:9"], logLevel: logLevel.NOTHING });
+    const cluster = createInternalCluster(kafka, { allowAutoTopicCreation: false, metadataMaxAge: 300_000, isolationLevel: 0 });
+    const pool = cluster.brokerPool as unknown as { createSeedBroker?: () => Promise<void>; seedBroker?: Record<string, unknown> };
+    if (typeof pool.createSeedBroker !== "function") {
+      throw new KafkaUnsupportedError("kafkajs BrokerPool.createSeedBroker is missing (kafkajs 2.2.x expected)");
+    }
+    await pool.createSeedBroker(); // builds a broker and its connection pool; connects nothing
+    const broker = pool.seedBroker;
+    for (const method of BROKER_METHODS) {
+      if (typeof broker?.[method] !== "function") throw new KafkaUnsupportedError(`kafkajs Broker.${method} is missing (kafkajs 2.2.x expected)`);
+    }
+    const connections = broker!.connectionPool as { send?: unknown } | undefined;
+    if (typeof connections?.send !== "function") {
+      throw new KafkaUnsupportedError("kafkajs Broker.connectionPool.send is missing (kafkajs 2.2.x expected)");
+    }
+  })();
+  return verified;
+}
 
 /** Creates a kafkajs Cluster sharing the Kafka instance's brokers, SSL, SASL, logger and retry settings. */
 export function createInternalCluster(kafka: Kafka, options: ClusterOptions): InternalCluster {

@@ -1,6 +1,5 @@
 // The default KafkaClient: kafkajs 2.2.4 for connections, metadata, offsets and group offsets; our own Fetch v11
 // request and record batch decoder on kafkajs's broker connections for group-less reads from explicit offsets.
-import { silenceKafkajsTimeoutWarning } from "./node-warnings.js";
 import kafkajs, { CompressionTypes, Kafka, logLevel, type KafkaConfig, type LogEntry } from "kafkajs";
 import {
   consoleLogger,
@@ -98,7 +97,6 @@ function kafkajsLogCreator(logger: KafkaLogger) {
  * retry count: 0 for the reading client, which retries in one place (KafkajsClient.retrying) instead.
  */
 export function kafkajsConfig(options: ConnectionOptions, logger: KafkaLogger, retries = options.retry.retries): KafkaConfig {
-  silenceKafkajsTimeoutWarning();
   const config: KafkaConfig = {
     brokers: options.bootstrapServers.map(({ host, port }) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`)),
     clientId: options.clientId,
