@@ -7,6 +7,10 @@ import { WORKER_CAPABILITIES } from "../model/kbt-urns.js";
 
 const ENV = urns.StandardEnvironments.Environments;
 
+/**
+ * Runners start each worker by executing `command` on their own host (beam:env:process:v1): needs nothing but this
+ * package installed there, so it works on one machine with nothing else running.
+ */
 export interface ProcessEnvironment {
   readonly kind: "process";
   /** Absolute path of an executable launcher (runners execute it without a shell). */
@@ -14,6 +18,10 @@ export interface ProcessEnvironment {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/**
+ * Runners ask the worker pool at `address` (a BeamFnExternalWorkerPool, see WorkerPool) to start workers
+ * (beam:env:external:v1). With `fallback`, both are offered as beam:env:anyof:v1 and the runner picks one.
+ */
 export interface ExternalEnvironment {
   readonly kind: "external";
   /** host:port of a BeamFnExternalWorkerPool */
@@ -22,11 +30,16 @@ export interface ExternalEnvironment {
   readonly fallback?: ProcessEnvironment;
 }
 
+/**
+ * Runners start each worker in a container of `image` (beam:env:docker:v1), passing only the boot flags
+ * (`--id=... --provision_endpoint=...`): the image must start a worker from them, as this package's image does.
+ */
 export interface DockerEnvironment {
   readonly kind: "docker";
   readonly image: string;
 }
 
+/** Where the transforms an expansion returns run, chosen once per service (`ExpandOptions.environment`). */
 export type EnvironmentConfig = ProcessEnvironment | ExternalEnvironment | DockerEnvironment;
 
 function withCapabilities(urn: string, payload: Uint8Array): runnerApi.IEnvironment {
@@ -37,6 +50,10 @@ function processEnvironment(config: ProcessEnvironment): runnerApi.IEnvironment 
   return withCapabilities(ENV.PROCESS, runnerApi.ProcessPayload.encode({ command: config.command, env: { ...config.env } }).finish());
 }
 
+/**
+ * The runner API Environment for a config, declaring the worker's capabilities (the protocols and coders it
+ * supports) so runners know what they may send it.
+ */
 export function environmentProto(config: EnvironmentConfig): runnerApi.IEnvironment {
   switch (config.kind) {
     case "process":

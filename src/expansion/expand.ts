@@ -9,6 +9,10 @@ import type { ExpansionContext, ExpansionResult, TransformRegistry } from "./reg
 import { kafkaSchemaTransformDefinitions, prepareSchemaTransform, SCHEMA_TRANSFORM_PAYLOAD_URN, type SchemaTransformDefinition } from "./schematransform/index.js";
 import { makeTemplate, renderTemplate, templatableNamespace, type ResponseTemplate } from "./response-template.js";
 
+/**
+ * What an expansion service serves and where the expanded transforms run. Decoded payloads are cached per options
+ * object, so create one for the service's lifetime rather than one per request.
+ */
 export interface ExpandOptions {
   readonly registry: TransformRegistry;
   readonly environment: EnvironmentConfig;
@@ -21,6 +25,7 @@ export function servedSchemaTransforms(options: Pick<ExpandOptions, "schemaTrans
   return options.schemaTransforms ?? kafkaSchemaTransformDefinitions();
 }
 
+/** What `expand` returns: the requested transform's URN (for metrics and logs) and the ExpansionResponse. */
 export interface ExpandOutcome {
   readonly urn: string;
   readonly response: expansionApi.IExpansionResponse;
@@ -133,6 +138,11 @@ function callerComponentsOf(requestComponents: runnerApi.IComponents): runnerApi
   return rest;
 }
 
+/**
+ * One Expand call without gRPC: the transform's graph built under the request's namespace, the caller's components
+ * (except its transforms) passed back with ours. Throws ExpansionError (INVALID_ARGUMENT for a bad request or
+ * payload, UNIMPLEMENTED for an unknown URN or SchemaTransform).
+ */
 export function expand(request: expansionApi.IExpansionRequest, options: ExpandOptions): ExpandOutcome {
   const checked = checkRequest(request, options);
   return { urn: checked.urn, response: responseFor(checked, callerComponentsOf(checked.requestComponents), options) };

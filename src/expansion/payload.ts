@@ -29,8 +29,16 @@ function snakeCase(name: string): string {
     .toLowerCase();
 }
 
+/**
+ * The kind a payload field's value must have: `int` is a 64-bit integer, read as a bigint (a whole JS number is
+ * accepted too); `string_map` maps strings to strings.
+ */
 export type FieldKind = "string" | "bool" | "int" | "string_list" | "string_map";
 
+/**
+ * One field of a transform's ExternalConfigurationPayload, served on /transforms and checked on every request: any
+ * spelling of `name` (camelCase, PascalCase) matches it; a value that breaks a check is an INVALID_ARGUMENT error.
+ */
 export interface FieldSpec {
   /** snake_case name */
   readonly name: string;

@@ -5,6 +5,11 @@ import type { ExpansionBuilder } from "./components.js";
 import type { ConfigValues, FieldSpec } from "./payload.js";
 import { ExpansionError } from "./errors.js";
 
+/**
+ * What an expander builds with: the builder that collects its components under the request's namespace, and the
+ * caller's inputs. A transform without inputs must not read `requestComponents`: the service encodes its response
+ * once and reuses it for other requests, and reading it there throws.
+ */
 export interface ExpansionContext {
   readonly builder: ExpansionBuilder;
   /** The caller's input PCollections by tag. */
@@ -14,6 +19,7 @@ export interface ExpansionContext {
   readonly requestComponents: runnerApi.IComponents;
 }
 
+/** What an expander returns: its output PCollection ids by tag, and the transforms it added (the subtransforms). */
 export interface ExpansionResult {
   readonly outputs: Readonly<Record<string, string>>;
   /** Ids of the leaf transforms added to the builder. */
@@ -35,6 +41,10 @@ export interface TransformDefinition<Prepared = ConfigValues> {
   expand(prepared: Prepared, ctx: ExpansionContext): ExpansionResult;
 }
 
+/**
+ * The URN-addressed transforms a service serves, exactly those given. The constructor throws when two definitions
+ * claim one URN; `lookup` throws an UNIMPLEMENTED ExpansionError, listing the known URNs, for any other URN.
+ */
 export class TransformRegistry {
   private readonly byUrn = new Map<string, TransformDefinition<unknown>>();
 

@@ -6,6 +6,7 @@ import { expandEncoded, servedSchemaTransforms, type ExpandOptions } from "./exp
 import { discoverSchemaTransforms } from "./schematransform/index.js";
 import { ExpansionError } from "./errors.js";
 
+/** Hooks for metrics and logs, called synchronously on every Expand request: keep them cheap and do not throw. */
 export interface ExpansionEvents {
   /** Called after every Expand with the URN and "ok" or the error code: for metrics and logs. */
   onExpand?(urn: string, outcome: "ok" | ExpansionError["code"], millis: number, error?: ExpansionError): void;
@@ -17,6 +18,11 @@ const STATUS: Readonly<Record<ExpansionError["code"], grpc.status>> = {
   INTERNAL: grpc.status.INTERNAL,
 };
 
+/**
+ * The handlers of Beam's ExpansionService (Expand, DiscoverSchemaTransform). Expand answers with pre-encoded bytes,
+ * which only this package's service definition serializes: register them with addExpansionService. Exceptions
+ * other than ExpansionError become INTERNAL; discovery failures go in the response's `error` field, as in Beam.
+ */
 export function expansionServiceImplementation(options: ExpandOptions, events: ExpansionEvents = {}): grpc.UntypedServiceImplementation {
   return {
     Expand(call: grpc.ServerUnaryCall<expansionApi.ExpansionRequest, expansionApi.IExpansionResponse>,
@@ -45,6 +51,10 @@ export function expansionServiceImplementation(options: ExpandOptions, events: E
   };
 }
 
+/**
+ * Registers Beam's ExpansionService (org.apache.beam.model.expansion.v1) on `server`, serving `options`. Binding
+ * and starting the server are the caller's.
+ */
 export function addExpansionService(server: grpc.Server, options: ExpandOptions, events?: ExpansionEvents): void {
   server.addService(grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"),
     expansionServiceImplementation(options, events));

@@ -3,6 +3,10 @@
 import type { fnApi } from "../model/proto/index.js";
 import { beamClient, unary, workerMetadata } from "./grpc.js";
 
+/**
+ * A worker's start-up flags as parseWorkerFlags reads them (`--id`, `--provision_endpoint`, ... or the WORKER_ID and
+ * *_API_SERVICE_DESCRIPTOR environment variables); a provision or a control endpoint is always present.
+ */
 export interface WorkerFlags {
   readonly id: string;
   readonly provisionEndpoint?: string;
@@ -10,6 +14,10 @@ export interface WorkerFlags {
   readonly loggingEndpoint?: string;
 }
 
+/**
+ * Where a worker connects, as resolveEndpoints settles it: the runner's control and logging endpoints, and the
+ * pipeline options when they came from the runner's ProvisionService.
+ */
 export interface WorkerEndpoints {
   readonly id: string;
   readonly controlUrl: string;
@@ -17,6 +25,10 @@ export interface WorkerEndpoints {
   readonly pipelineOptions?: unknown;
 }
 
+/**
+ * A worker cannot start as asked: a required flag is missing, or the provision info names no control endpoint.
+ * A usage mistake (the CLI exits with 2), not a transient failure.
+ */
 export class BootError extends Error {
   override readonly name = "BootError";
   readonly code = "WORKER_BOOT";

@@ -20,16 +20,25 @@ const SDF_STEPS: Readonly<Record<string, SdfStepKind>> = {
   [PT.SplittableParDoComponents.PROCESS_SIZED_ELEMENTS_AND_RESTRICTIONS]: "sdf-process-sized-element-and-restrictions",
 };
 
+/**
+ * A ProcessBundleDescriptor this worker cannot run (a transform, DoFn or window fn it does not support). The worker
+ * answers the ProcessBundle instruction with its message.
+ */
 export class DescriptorError extends Error {
   override readonly name = "DescriptorError";
   readonly code = "DESCRIPTOR_UNSUPPORTED";
 }
 
+/**
+ * A data source or sink of the descriptor: the BeamFnData endpoint its elements travel over and their coder on the
+ * wire (rebuilt around the DoFn's own coders for ports of SDF steps).
+ */
 export interface DataPort {
   readonly url: string;
   readonly coder: Coder<WindowedValue<unknown>>;
 }
 
+/** A ProcessBundleDescriptor translated: the bundle processor's graph and its data ports by transform id. */
 export interface TranslatedDescriptor {
   readonly graph: BundleDescriptor;
   readonly sources: ReadonlyMap<string, DataPort>;
@@ -50,6 +59,11 @@ function windowFnOf(spec: runnerApi.IFunctionSpec | null | undefined): WindowFn 
   throw new DescriptorError(`window_into with window fn ${urn || "(none)"} is not supported (global and fixed windows are)`);
 }
 
+/**
+ * Translates a ProcessBundleDescriptor for the bundle processor, with fresh DoFn instances from `registry` (so one
+ * translation per concurrently running bundle). Throws DescriptorError for a transform URN, DoFn, side input or
+ * window fn this worker does not support.
+ */
 export function translateDescriptor(pbd: fnApi.IProcessBundleDescriptor, registry: DoFnRegistry): TranslatedDescriptor {
   const coders = pbd.coders ?? {};
   const cache = new Map<string, Coder<unknown>>();

@@ -5,6 +5,7 @@ import { fnApi } from "../model/proto/index.js";
 import { beamClient, workerMetadata, type GenericClient } from "./grpc.js";
 import { timestampProto } from "./time.js";
 
+/** Severity of a worker log entry, sent as the Fn API LogEntry severity of the same name. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface LogContext {
@@ -12,6 +13,10 @@ export interface LogContext {
   readonly transformId?: string;
 }
 
+/**
+ * Where a worker's logs go: RunnerLogger, stderrLogger or your own. `log` must not throw (it also runs in error
+ * handlers); `close` flushes what is pending, and the SdkWorker given the logger calls it when the worker stops.
+ */
 export interface WorkerLogger {
   log(level: LogLevel, message: string, context?: LogContext, error?: unknown): void;
   close(): Promise<void>;
@@ -30,6 +35,7 @@ function trace(error: unknown): string {
   return error instanceof Error ? error.stack ?? String(error) : String(error);
 }
 
+/** Writes each entry to stderr at once as a JSON line tagged with the worker id; `close` has nothing to do. */
 export function stderrLogger(workerId: string): WorkerLogger {
   return {
     log(level, message, context, error) {

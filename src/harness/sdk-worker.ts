@@ -14,6 +14,10 @@ import { metricSamples, monitoringInfos, ShortIds } from "./monitoring.js";
 import type { WorkerLogger } from "./logging.js";
 import { durationProto, timestampProto } from "./time.js";
 
+/**
+ * One worker's settings: its id (sent as `worker_id` metadata on every Fn API call), the runner's BeamFnControl
+ * endpoint, the DoFns it may run, and its logger, which the worker closes when it stops.
+ */
 export interface SdkWorkerOptions {
   readonly id: string;
   readonly controlUrl: string;
@@ -23,6 +27,7 @@ export interface SdkWorkerOptions {
   readonly finalizationTimeoutMs?: number;
 }
 
+/** Hooks for metrics, called synchronously once per finished bundle, successful or not: keep them cheap. */
 export interface WorkerEvents {
   /** After each bundle: element counts per PCollection and the DoFns' counters summed over transforms. */
   onBundle?(outcome: "ok" | "error", elementsByPCollection: Readonly<Record<string, number>>,
@@ -50,6 +55,11 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.stack ?? `${err.name}: ${err.message}` : String(err);
 }
 
+/**
+ * One Fn API SDK worker: connects to the runner's BeamFnControl endpoint and answers its instructions (register,
+ * process bundle, progress, split, finalize, monitoring), running bundles concurrently, each on its own DoFn
+ * instances. `run()` resolves when the control stream ends or after `stop()`, once everything is torn down.
+ */
 export class SdkWorker {
   private readonly client: GenericClient;
   private readonly metadata: grpc.Metadata;

@@ -8,6 +8,11 @@ import { RunnerLogger, stderrLogger } from "./logging.js";
 import { logPipelineOptionAdvice } from "./option-advice.js";
 import { SdkWorker, type WorkerEvents } from "./sdk-worker.js";
 
+/**
+ * SDK workers that runners start and stop in this process through BeamFnExternalWorkerPool (the external
+ * environment), each an SdkWorker over `dofns`. `start` and `stop` return an error message rather than throwing;
+ * call `stopAll` on shutdown.
+ */
 export class WorkerPool {
   private readonly workers = new Map<string, { worker: SdkWorker; done: Promise<void> }>();
 
@@ -67,6 +72,10 @@ export class WorkerPool {
   }
 }
 
+/**
+ * Registers Beam's BeamFnExternalWorkerPool service on `server`, backed by `pool`. StartWorker and StopWorker report
+ * failures in the response's `error` field, never as a gRPC error status.
+ */
 export function addWorkerPoolService(server: grpc.Server, pool: WorkerPool): void {
   server.addService(grpcServiceDefinition("org.apache.beam.model.fn_execution.v1.BeamFnExternalWorkerPool"), {
     StartWorker(call: grpc.ServerUnaryCall<fnApi.StartWorkerRequest, fnApi.IStartWorkerResponse>, callback: grpc.sendUnaryData<fnApi.IStartWorkerResponse>) {

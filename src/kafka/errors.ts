@@ -2,6 +2,10 @@
 // Messages name the config key or the topic-partition at fault and never carry secret values.
 // Errors from the underlying client (kafkajs) are kept as `cause`, not flattened into the message.
 
+/**
+ * The stable `code` of a KafkaError, one per subclass (KAFKA_CONFIG_INVALID for KafkaConfigError, ...): match on it,
+ * not on messages.
+ */
 export type KafkaErrorCode =
   | "KAFKA_CONFIG_INVALID"
   | "KAFKA_CLIENT_ERROR"
@@ -17,6 +21,11 @@ export interface KafkaErrorOptions {
   readonly cause?: unknown;
 }
 
+/**
+ * Base class of the Kafka layer's errors: `code` names the kind, `retriable` says whether retrying after backoff may
+ * help, and the client library's error is kept as `cause`. Messages never carry secret config values.
+ * The write path's KafkaWriteError is not a subclass.
+ */
 export abstract class KafkaError extends Error {
   abstract readonly code: KafkaErrorCode;
   readonly retriable: boolean;

@@ -2,14 +2,21 @@
 // (transforms with unique names, inputs/outputs by local name, composites with their subtransforms).
 import type { AnyDoFn, AnySplittableDoFn, Coder, WindowFn } from "../sdf/index.js";
 
+/** The five primitive transforms a runner executes; every other transform is a composite of these. */
 export type PrimitiveKind = "impulse" | "pardo" | "flatten" | "window-into" | "group-by-key";
 
+/**
+ * What a transform node does: "composite" (its subtransforms do the work) or one primitive, with the parameters a
+ * runner needs to execute it.
+ */
 export type TransformPayload =
   | { readonly kind: "composite" }
   | { readonly kind: "impulse" }
   | {
       readonly kind: "pardo";
+      /** The DoFn to run; a splittable one when `splittable` is true. */
       readonly dofn: AnyDoFn | AnySplittableDoFn;
+      /** A splittable DoFn: runners expand it into Beam's SDF steps (pair, split-and-size, process). */
       readonly splittable: boolean;
       /** Local name of the main output. */
       readonly mainOutput: string;
@@ -20,30 +27,45 @@ export type TransformPayload =
   | { readonly kind: "window-into"; readonly windowFn: WindowFn }
   | { readonly kind: "group-by-key" };
 
+/** One applied transform: a primitive, or a composite whose work is done by its subtransforms. */
 export interface TransformNode {
   /** The unique full name ("Parent/Label"), also the id. */
   readonly id: string;
+  /** The label it was applied with; `id` may end in `label_2`, `label_3`, ... to stay unique. */
   readonly label: string;
+  /** The `id` of the enclosing composite; undefined for a top-level transform. */
   readonly parent: string | undefined;
   readonly payload: TransformPayload;
   /** Local input name -> PCollection id. */
   readonly inputs: Readonly<Record<string, string>>;
   /** Local output name -> PCollection id. */
   readonly outputs: Readonly<Record<string, string>>;
+  /** Ids of the transforms applied inside this composite, in application order (empty for a primitive). */
   readonly subtransforms: readonly string[];
 }
 
+/** One PCollection: an output of exactly one transform, with its windowing, boundedness and (optional) coder. */
 export interface PCollectionNode {
+  /** `<producer id>.<local output name>`, e.g. "Parse.output". */
   readonly id: string;
+  /** Id of the transform that outputs it. */
   readonly producer: string;
+  /** How its elements are windowed (inherited from the producer's first input unless the producer sets it). */
   readonly windowFn: WindowFn;
+  /** False when its data may never end (e.g. a Kafka read without a stop condition). */
   readonly isBounded: boolean;
   /** Set by PCollection.withCoder; otherwise inferred when the pipeline is translated to a Runner API proto. */
   readonly coder?: Coder<unknown>;
 }
 
+/**
+ * A pipeline as plain data, keyed by id: what runners execute and what pipelineToRunnerApi translates. Obtained from
+ * `Pipeline.graph`, a live view: do not mutate it.
+ */
 export interface PipelineGraph {
+  /** Every transform, composite and primitive, by unique name. */
   readonly transforms: Readonly<Record<string, TransformNode>>;
+  /** Every PCollection, by id. */
   readonly pcollections: Readonly<Record<string, PCollectionNode>>;
   /** Top-level transforms, in application order. */
   readonly roots: readonly string[];

@@ -3,8 +3,14 @@
 import { GLOBAL_WINDOW_FN, type Coder, type WindowFn } from "../sdf/index.js";
 import type { PCollectionNode, PipelineGraph, TransformPayload } from "./graph.js";
 
+/**
+ * Base class of every transform. `label` is its default name when applied (non-empty, no "/"). `expand` runs once,
+ * when the transform is applied: it either applies other transforms to its input (a composite) or calls
+ * `context.primitive` once (a primitive), never both.
+ */
 export abstract class PTransform<I, O> {
   constructor(readonly label: string) {}
+  /** Builds this transform's part of the graph from `input` and returns its output(s); called by apply. */
   abstract expand(input: I, context: ExpandContext): O;
 }
 
@@ -13,13 +19,22 @@ export class PBegin {
   constructor(readonly pipeline: Pipeline) {}
 }
 
+/**
+ * A typed handle on one PCollection of a pipeline (elements of type T). Returned by applying transforms, not
+ * constructed directly; apply transforms to it to extend the pipeline.
+ */
 export class PCollection<T> {
   /** Phantom: keeps T in the type. */
   declare readonly __element?: T;
 
   constructor(readonly pipeline: Pipeline, readonly id: string) {}
 
+  /**
+   * Applies `transform` to this PCollection under its own label and returns its output. Throws
+   * PipelineConstructionError for an invalid label or graph.
+   */
   apply<O>(transform: PTransform<PCollection<T>, O>): O;
+  /** The same, under `label` (non-empty, no "/"; made unique with a `_2`, `_3`, ... suffix among its siblings). */
   apply<O>(label: string, transform: PTransform<PCollection<T>, O>): O;
   apply<O>(labelOrTransform: string | PTransform<PCollection<T>, O>, maybeTransform?: PTransform<PCollection<T>, O>): O {
     return this.pipeline.applyTransform(this, labelOrTransform, maybeTransform);
@@ -31,22 +46,28 @@ export class PCollection<T> {
     return this;
   }
 
+  /** The coder declared with withCoder, if any. */
   get coder(): Coder<unknown> | undefined {
     return this.pipeline.graph.pcollections[this.id]!.coder;
   }
 
+  /** How its elements are windowed (the global window unless changed with WindowInto). */
   get windowFn(): WindowFn {
     return this.pipeline.graph.pcollections[this.id]!.windowFn;
   }
 
+  /** False when its data may never end (e.g. a Kafka read without a stop condition). */
   get isBounded(): boolean {
     return this.pipeline.graph.pcollections[this.id]!.isBounded;
   }
 }
 
+/** What a primitive transform passes to `ExpandContext.primitive`: which primitive, its inputs and its outputs. */
 export interface PrimitiveSpec {
   readonly payload: Exclude<TransformPayload, { kind: "composite" }>;
+  /** Local input name -> PCollection (of the same pipeline). */
   readonly inputs: Readonly<Record<string, PCollection<unknown>>>;
+  /** Local names of the output PCollections to create (e.g. [MAIN_OUTPUT]). */
   readonly outputs: readonly string[];
   /** Window function of the outputs (default: that of the first input, else global). */
   readonly windowFn?: WindowFn;
@@ -59,22 +80,33 @@ export interface ExpandContext {
   primitive(spec: PrimitiveSpec): Record<string, PCollection<unknown>>;
 }
 
+/**
+ * State of a run: RUNNING until it finishes (DONE), fails (FAILED: an error was thrown while running) or is stopped
+ * by cancel() (CANCELLED).
+ */
 export type PipelineState = "RUNNING" | "DONE" | "FAILED" | "CANCELLED";
 
+/** Counts for one step of a run, summed over all its bundles so far. */
 export interface StepMetrics {
+  /** Elements received (an element in several windows counts once). */
   elementsIn: number;
+  /** Elements emitted over all outputs (for a GroupByKey: groups). */
   elementsOut: number;
+  /** Bundles that ran this step. */
   bundles: number;
   /** User counters by name. */
   counters: Record<string, number>;
 }
 
+/** The metrics of a run, as returned by PipelineHandle.metrics(). */
 export interface PipelineMetrics {
   /** Per transform unique name (primitive transforms; user DoFns are ParDo primitives). */
   readonly steps: Readonly<Record<string, StepMetrics>>;
 }
 
+/** A started run, returned by Pipeline.run: its state, its completion, cancellation and metrics. */
 export interface PipelineHandle {
+  /** The current state; changes while the pipeline runs. */
   readonly state: PipelineState;
   /**
    * Resolves with the final state (DONE or CANCELLED), or "RUNNING" if `timeoutMs` passed first. Rejects with the
@@ -83,10 +115,13 @@ export interface PipelineHandle {
   waitUntilFinish(timeoutMs?: number): Promise<PipelineState>;
   /** Stops the pipeline cleanly; resolves once it stopped. */
   cancel(): Promise<PipelineState>;
+  /** A snapshot of the metrics so far; call again for fresh values. */
   metrics(): PipelineMetrics;
 }
 
+/** Executes pipelines. Use it through `Pipeline.run(runner)`; `H` is the runner's own handle type. */
 export interface PipelineRunner<H extends PipelineHandle = PipelineHandle> {
+  /** Starts executing `pipeline` and returns its handle without waiting for it to finish. */
   run(pipeline: Pipeline): H;
 }
 
@@ -100,24 +135,39 @@ interface MutableNode {
   subtransforms: string[];
 }
 
+/**
+ * Thrown while a pipeline is built when the graph would be invalid: an empty label or one with "/", an input from
+ * another pipeline, an empty Flatten.of, duplicate output tags, run() inside expand(). Not retriable: fix the pipeline.
+ */
 export class PipelineConstructionError extends Error {
   override readonly name = "PipelineConstructionError";
   readonly code = "PIPELINE_CONSTRUCTION";
   readonly retriable = false;
 }
 
+/**
+ * Records the transforms applied to it as a graph; nothing executes until run(). Start with Pipeline.create(), apply
+ * sources to it, then transforms to the PCollections they return.
+ */
 export class Pipeline {
   private readonly transforms: Record<string, MutableNode> = {};
   private readonly pcollections: Record<string, PCollectionNode> = {};
   private readonly roots: string[] = [];
   private readonly stack: MutableNode[] = [];
+  /** The input of source transforms (what pipeline.apply passes to them). */
   readonly begin = new PBegin(this);
 
+  /** A new, empty pipeline. */
   static create(): Pipeline {
     return new Pipeline();
   }
 
+  /**
+   * Applies a root transform (a source such as Create.of or a Kafka read, or Flatten.of) under its own label and
+   * returns its output. Throws PipelineConstructionError for an invalid label or graph.
+   */
   apply<O>(transform: PTransform<PBegin, O>): O;
+  /** The same, under `label` (non-empty, no "/"; made unique with a `_2`, `_3`, ... suffix). */
   apply<O>(label: string, transform: PTransform<PBegin, O>): O;
   apply<O>(labelOrTransform: string | PTransform<PBegin, O>, maybeTransform?: PTransform<PBegin, O>): O {
     return this.applyTransform(this.begin, labelOrTransform, maybeTransform);
@@ -128,6 +178,10 @@ export class Pipeline {
     return { transforms: this.transforms, pcollections: this.pcollections, roots: this.roots };
   }
 
+  /**
+   * Starts the pipeline on `runner` and returns its handle (await handle.waitUntilFinish() for the outcome). Throws
+   * PipelineConstructionError when called from inside a transform's expand().
+   */
   run<H extends PipelineHandle>(runner: PipelineRunner<H>): H {
     if (this.stack.length > 0) throw new PipelineConstructionError("cannot run a pipeline while a transform is being expanded");
     return runner.run(this);

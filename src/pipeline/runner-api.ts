@@ -19,12 +19,17 @@ import type { PipelineGraph, TransformNode } from "./graph.js";
 import type { Pipeline } from "./pipeline.js";
 import { structuralKey } from "./structural.js";
 
+/**
+ * Thrown by pipelineToRunnerApi with every problem it found, one per line: a PCollection without a coder (declare one
+ * with withCoder()), a DoFn without doFnPayload(), a coder the Runner API cannot represent. Not retriable.
+ */
 export class PipelineTranslationError extends Error {
   override readonly name = "PipelineTranslationError";
   readonly code = "PIPELINE_TRANSLATION";
   readonly retriable = false;
 }
 
+/** Options of pipelineToRunnerApi: the environment every ParDo runs in, and how generated ids are named. */
 export interface RunnerApiOptions {
   /** The environment our DoFns run in (e.g. beam:env:process:v1 booting our worker). */
   readonly environment: runnerApi.IEnvironment;
@@ -51,6 +56,11 @@ function windowFnSpec(windowFn: WindowFn): runnerApi.IFunctionSpec {
   return { urn: urns.FixedWindowsPayload.Enum.PROPERTIES, payload };
 }
 
+/**
+ * Translates a pipeline to a Runner API Pipeline proto, for a portable runner. Undeclared coders are inferred where
+ * possible; windowing strategies use Beam's defaults (default trigger, discarding, no allowed lateness). Throws
+ * PipelineTranslationError listing every problem at once.
+ */
 export function pipelineToRunnerApi(pipeline: Pipeline, options: RunnerApiOptions): runnerApi.Pipeline {
   return new Translation(pipeline.graph, options).run();
 }

@@ -1,6 +1,11 @@
 // Value identity without coders: a canonical string per value, used to group keys and compare test outputs.
 // Handles the values pipelines carry: primitives, bigint, Uint8Array, arrays, plain objects (keys sorted), Map, Set.
 
+/**
+ * A canonical string for a value, the same for structurally equal values: how GroupByKey groups keys and assertThat
+ * compares outputs, without coders. Arrays compare in order; object keys, Map and Set entries in any order; bytes by
+ * content; class instances by own enumerable properties. Throws TypeError for a symbol or function.
+ */
 export function structuralKey(value: unknown): string {
   switch (typeof value) {
     case "string":
@@ -31,6 +36,7 @@ export function structuralKey(value: unknown): string {
   return `{${entries.join(",")}}`;
 }
 
+/** Deep equality by structuralKey (see there for the rules). Throws TypeError for a symbol or function. */
 export function structurallyEqual(a: unknown, b: unknown): boolean {
   return structuralKey(a) === structuralKey(b);
 }

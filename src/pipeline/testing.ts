@@ -6,6 +6,10 @@ import { PCollection, PTransform } from "./pipeline.js";
 import { Create, Flatten, GlobalWindows, GroupByKey, Map, ParDo, WindowInto, kv } from "./transforms.js";
 import { describeValue, structuralKey } from "./structural.js";
 
+/**
+ * A failed containsInAnyOrder or empty: the message names the assertion and lists missing and unexpected values.
+ * Thrown inside the pipeline, so it fails the run and waitUntilFinish rejects with it.
+ */
 export class PipelineAssertionError extends Error {
   override readonly name = "PipelineAssertionError";
   readonly code = "PIPELINE_ASSERTION";
@@ -47,6 +51,10 @@ class AssertTransform<T> extends PTransform<PCollection<T>, void> {
   }
 }
 
+/**
+ * The checks assertThat offers. Each call adds one check to the pipeline (so call before run); it sees all values of
+ * the PCollection, over all windows, once the input is complete. A failed check fails the pipeline.
+ */
 export interface PAssert<T> {
   /** The PCollection holds exactly these values, in any order (multiset equality, structural). */
   containsInAnyOrder(expected: Iterable<T>): void;
@@ -58,6 +66,11 @@ export interface PAssert<T> {
 
 let assertions = 0;
 
+/**
+ * Asserts on a PCollection's whole contents inside the pipeline, so any runner can run it; the check runs once,
+ * even for an empty PCollection. `label` names the check and prefixes its failure messages (default "assertThat",
+ * then "assertThat_2", ...). Failures surface from handle.waitUntilFinish().
+ */
 export function assertThat<T>(pcollection: PCollection<T>, label?: string): PAssert<T> {
   const name = label ?? `assertThat${++assertions === 1 ? "" : `_${assertions}`}`;
   const apply = (check: (values: T[]) => void): void => {

@@ -14,8 +14,10 @@ import { MIN_TIMESTAMP, type Instant } from "../model/windowing.js";
 import { PBegin, PCollection, PTransform, PipelineConstructionError, type ExpandContext } from "./pipeline.js";
 import { structuralKey } from "./structural.js";
 
+/** Local name of a transform's main output ("output"): the PCollection a single-output transform returns. */
 export const MAIN_OUTPUT = "output";
 
+/** Builds a KV, the element type of keyed transforms such as GroupByKey and Count.perKey. */
 export function kv<K, V>(key: K, value: V): KV<K, V> {
   return { key, value };
 }
@@ -43,6 +45,10 @@ function dofnLabel(fn: object): string {
   return name && name !== "Object" ? `ParDo(${name})` : "ParDo";
 }
 
+/**
+ * Applies a DoFn (or a splittable DoFn) to every element; made by ParDo.of. Default label: "ParDo(<DoFn class
+ * name>)", or "ParDo" for a plain object. withOutputs gives the multi-output form.
+ */
 export class ParDoTransform<I, O> extends PTransform<PCollection<I>, PCollection<O>> {
   constructor(private readonly dofn: AnyDoFnOf<I, O>, label = dofnLabel(dofn), private readonly preservesCoder = false) {
     super(label);
@@ -76,6 +82,7 @@ export class ParDoTransform<I, O> extends PTransform<PCollection<I>, PCollection
   }
 }
 
+/** Builds ParDo transforms: `pcollection.apply(ParDo.of(new MyDoFn()))`. */
 export const ParDo = Object.freeze({
   /** Applies a DoFn, or a splittable DoFn (then the runner expands it into Beam's SDF steps). */
   of<I, O>(dofn: AnyDoFnOf<I, O>, label?: string): ParDoTransform<I, O> {
@@ -101,6 +108,7 @@ class CreateTransform<T> extends PTransform<PBegin, PCollection<T>> {
   }
 }
 
+/** Sources of in-memory values (tests, small inputs): `pipeline.apply(Create.of([1, 2, 3]))`. Label: "Create". */
 export const Create = Object.freeze({
   /** A bounded PCollection of these values, at the minimum timestamp in the global window (Beam's Create). */
   of<T>(values: Iterable<T>): PTransform<PBegin, PCollection<T>> {
@@ -151,14 +159,20 @@ function filterDoFn<T>(predicate: (value: T) => boolean | Promise<boolean>): DoF
   };
 }
 
+/**
+ * Emits `fn(value)` for each element; an async `fn` is awaited. Importing it by name shadows the global `Map` in
+ * that module.
+ */
 export function Map<I, O>(fn: (value: I) => O | Promise<O>, label = "Map"): PTransform<PCollection<I>, PCollection<Awaited<O>>> {
   return ParDo.of(mapDoFn(fn), label) as unknown as PTransform<PCollection<I>, PCollection<Awaited<O>>>;
 }
 
+/** Emits every value of the iterable `fn(value)` returns (or resolves to), for each element. */
 export function FlatMap<I, O>(fn: (value: I) => Iterable<O> | Promise<Iterable<O>>, label = "FlatMap"): PTransform<PCollection<I>, PCollection<O>> {
   return ParDo.of(flatMapDoFn(fn), label);
 }
 
+/** Keeps the elements for which `predicate` returns (or resolves to) true; the output keeps the input's coder. */
 export function Filter<T>(predicate: (value: T) => boolean | Promise<boolean>, label = "Filter"): PTransform<PCollection<T>, PCollection<T>> {
   return new ParDoTransform(filterDoFn(predicate), label, true);
 }
@@ -168,10 +182,15 @@ export function WithTimestamps<T>(fn: (value: T) => Instant, label = "WithTimest
   return new ParDoTransform<T, T>({ process: (value, context) => context.outputWithTimestamp(value, fn(value)) }, label, true);
 }
 
+/**
+ * Consecutive windows of `sizeMs` ms, [start, start + size), aligned to the epoch plus `offsetMs`; use with
+ * WindowInto. Throws RangeError unless size > 0 and 0 <= offset < size.
+ */
 export function FixedWindows(sizeMs: bigint | number, offsetMs: bigint | number = 0n): WindowFn {
   return fixedWindowFn(sizeMs, offsetMs);
 }
 
+/** The single global window, every PCollection's default; WindowInto(GlobalWindows()) undoes earlier windowing. */
 export function GlobalWindows(): WindowFn {
   return GLOBAL_WINDOW_FN;
 }
@@ -192,6 +211,10 @@ class WindowIntoTransform<T> extends PTransform<PCollection<T>, PCollection<T>> 
   }
 }
 
+/**
+ * Re-assigns each element to the windows `windowFn` gives its timestamp (value and timestamp unchanged), so that
+ * downstream grouping (GroupByKey, Count) happens per window.
+ */
 export function WindowInto<T>(windowFn: WindowFn, label = "WindowInto"): PTransform<PCollection<T>, PCollection<T>> {
   return new WindowIntoTransform<T>(windowFn, label);
 }
@@ -229,6 +252,10 @@ class FlattenTransform<T> extends PTransform<PBegin, PCollection<T>> {
   }
 }
 
+/**
+ * Merges PCollections. Applied to the pipeline, as it has several inputs; they must share one window function and
+ * belong to that pipeline, and at least one is needed (else PipelineConstructionError).
+ */
 export const Flatten = Object.freeze({
   /** The union of several PCollections of one pipeline: `pipeline.apply(Flatten.of(a, b))`. */
   of<T>(...pcollections: PCollection<T>[]): PTransform<PBegin, PCollection<T>> {
@@ -259,6 +286,7 @@ class CountPerElement<T> extends PTransform<PCollection<T>, PCollection<KV<T, nu
   }
 }
 
+/** Counting transforms, built on GroupByKey: a window's counts are emitted once the watermark passes its end. */
 export const Count = Object.freeze({
   /** KV<K, V> -> KV<K, count> per key and window. */
   perKey<K>(label = "CountPerKey"): PTransform<PCollection<KV<K, unknown>>, PCollection<KV<K, number>>> {

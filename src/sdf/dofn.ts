@@ -5,6 +5,7 @@ import type { BundleFinalizer } from "./bundle-finalizer.js";
 import type { Coder } from "../model/coders/index.js";
 import type { DoFnPayload } from "../model/dofn-payload.js";
 
+/** A value or a promise of it: DoFn methods may be synchronous or async, and the runner awaits either. */
 export type Awaitable<T> = T | Promise<T>;
 
 /**
@@ -14,20 +15,28 @@ export type Awaitable<T> = T | Promise<T>;
  */
 export type OutputResult = void | Promise<void>;
 
+/** Beam's Counter metric: a sum reported per step. */
 export interface Counter {
+  /** Adds `n` (default 1). */
   inc(n?: number): void;
 }
 
+/** Access to the user metrics of the current step. */
 export interface MetricsContext {
   /** A user counter, reported per step as `name`. */
   counter(name: string): Counter;
 }
 
+/** What `startBundle` receives: the bundle has no element and no output yet. */
 export interface StartBundleContext {
   readonly metrics: MetricsContext;
   readonly bundleFinalizer: BundleFinalizer;
 }
 
+/**
+ * What `process` (and a splittable DoFn's `processElement`) receives for one element in one window: its timestamp,
+ * window and pane, and the ways to emit outputs. Valid only during that call.
+ */
 export interface ProcessContext<O> {
   /** The input element's event time. */
   readonly timestamp: Instant;
@@ -44,6 +53,7 @@ export interface ProcessContext<O> {
   readonly bundleFinalizer: BundleFinalizer;
 }
 
+/** What `finishBundle` receives: it may still emit (e.g. flush a buffer), with explicit timestamp and window. */
 export interface FinishBundleContext<O> {
   /** finishBundle has no input element: the timestamp and window of each output are explicit, as in Beam. */
   output(value: O, timestamp: Instant, window: BoundedWindow): OutputResult;
@@ -69,6 +79,11 @@ export interface DoFnLifecycle<O> {
   teardown?(): Awaitable<void>;
 }
 
+/**
+ * Beam's DoFn: processes each input element of a ParDo, emitting through the context. Lifecycle as Beam's: `setup`
+ * once per instance, then per bundle `startBundle`, `process` for each element, `finishBundle`; `teardown` last.
+ */
 export interface DoFn<I, O> extends DoFnLifecycle<O> {
+  /** Called once per element and window; the element counts as done once a returned promise settles. */
   process(element: I, context: ProcessContext<O>): Awaitable<void>;
 }

@@ -7,11 +7,16 @@ export const OFFSET_INFINITY = (1n << 63n) - 1n;
 /** Java's Long.MIN_VALUE: the smallest offset. */
 export const OFFSET_MIN = -(1n << 63n);
 
+/**
+ * The restriction of an offset-addressed source (a Kafka partition): [from, to) over signed 64-bit offsets as
+ * bigint. `to === OFFSET_INFINITY` means unbounded. Build one with `offsetRange`, which checks it.
+ */
 export interface OffsetRange {
   readonly from: bigint;
   readonly to: bigint;
 }
 
+/** Thrown for an offset outside the signed 64-bit range, a range with from > to, or a non-positive split size. */
 export class InvalidRangeError extends Error {
   override readonly name = "InvalidRangeError";
   readonly code = "INVALID_RANGE";
@@ -37,10 +42,12 @@ export function rangeSize(range: OffsetRange): bigint {
   return range.to - range.from;
 }
 
+/** True when the range has no known end (`to === OFFSET_INFINITY`), as a growable range before any split. */
 export function isUnboundedRange(range: OffsetRange): boolean {
   return range.to === OFFSET_INFINITY;
 }
 
+/** "[from, to)" for messages, with "inf" for an unbounded end. */
 export function formatRange(range: OffsetRange): string {
   return `[${range.from}, ${range.to === OFFSET_INFINITY ? "inf" : range.to})`;
 }

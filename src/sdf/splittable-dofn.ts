@@ -38,9 +38,15 @@ export interface SplittableDoFn<I, O, R, S, P = unknown> extends DoFnLifecycle<O
   truncateRestriction?(element: I, restriction: R): Awaitable<R | undefined>;
 }
 
+/** A splittable DoFn of any type parameters, for code that handles DoFns generically (runners, registries). */
 export type AnySplittableDoFn = SplittableDoFn<any, any, any, any, any>;
+/** A DoFn of any type parameters, for code that handles DoFns generically (runners, registries). */
 export type AnyDoFn = DoFn<any, any>;
 
+/**
+ * True when `fn` is a splittable DoFn, i.e. has `processElement`, `initialRestriction` and `newTracker` functions;
+ * anything else given to ParDo is run as a plain DoFn.
+ */
 export function isSplittableDoFn(fn: unknown): fn is AnySplittableDoFn {
   const candidate = fn as Partial<AnySplittableDoFn> | null;
   return (

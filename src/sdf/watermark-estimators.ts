@@ -3,6 +3,10 @@
 // estimator where the checkpointed one stopped.
 import { MAX_TIMESTAMP, MIN_TIMESTAMP, type Instant } from "../model/windowing.js";
 
+/**
+ * Beam's WatermarkEstimator: reports the output watermark of the restriction a splittable DoFn is processing, in
+ * epoch milliseconds (bigint). Its state `S` travels with residuals, so a resumed restriction continues from it.
+ */
 export interface WatermarkEstimator<S> {
   /** The watermark for outputs of the current restriction: no output will be earlier than this. */
   currentWatermark(): Instant;
@@ -15,6 +19,7 @@ export interface TimestampObservingWatermarkEstimator<S> extends WatermarkEstima
   observeTimestamp(timestamp: Instant): void;
 }
 
+/** True when the estimator has `observeTimestamp`, i.e. wants to be fed the timestamp of every output. */
 export function isTimestampObserving<S>(
   estimator: WatermarkEstimator<S>,
 ): estimator is TimestampObservingWatermarkEstimator<S> {

@@ -2,6 +2,7 @@
 // standard_window_fns payloads), and the one function that assigns windows from an element's timestamp.
 import { GLOBAL_WINDOW, type BoundedWindow, type Instant } from "../model/windowing.js";
 
+/** Beam's GlobalWindows: every element is in the single global window. The default WindowFn. */
 export interface GlobalWindowFn {
   readonly kind: "global";
 }
@@ -13,10 +14,16 @@ export interface FixedWindowFn {
   readonly offsetMs: bigint;
 }
 
+/** A non-merging window function, as data: global or fixed windows. */
 export type WindowFn = GlobalWindowFn | FixedWindowFn;
 
+/** The GlobalWindowFn (frozen and shared). */
 export const GLOBAL_WINDOW_FN: GlobalWindowFn = Object.freeze({ kind: "global" });
 
+/**
+ * A frozen FixedWindowFn of `sizeMs` milliseconds, shifted by `offsetMs` (default 0). Throws a RangeError unless
+ * size > 0 and 0 <= offset < size.
+ */
 export function fixedWindowFn(sizeMs: bigint | number, offsetMs: bigint | number = 0n): FixedWindowFn {
   const size = BigInt(sizeMs);
   const offset = BigInt(offsetMs);

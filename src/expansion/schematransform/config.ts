@@ -27,6 +27,11 @@ export type ConfigFieldValue = string | boolean | number | Readonly<Record<strin
 /** Converted config values by canonical name; absent and null fields are left out. */
 export type SchemaTransformConfig = ReadonlyMap<string, ConfigFieldValue>;
 
+/**
+ * A SchemaTransform served by identifier (`beam:expansion:payload:schematransform:v1` requests): its config fields,
+ * input and output PCollection names and description as DiscoverSchemaTransform reports them, and its expander,
+ * which gets the config already checked against `fields`.
+ */
 export interface SchemaTransformDefinition {
   readonly identifier: string;
   readonly description: string;

@@ -14,6 +14,12 @@ import type { ReadSpec } from "./spec.js";
 
 const WAIT_FOR_RECORDS_POLL_MS = 500;
 
+/**
+ * The read's first step: on the impulse, emits one encoded SourceDescriptor per topic-partition read. With
+ * maxNumRecords or stopAtEndOffsets it fixes every start and end offset once (maxNumRecords waits, up to
+ * maxReadTimeMs, until that many records exist). Throws KafkaClientError when a named topic does not exist or the
+ * pattern matches nothing. An unbounded read with partition discovery uses PartitionDiscoveryDoFn instead.
+ */
 export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
   readonly outputCoder: Coder<Uint8Array> = bytesCoder;
   private readonly options: ConsumerOptions;

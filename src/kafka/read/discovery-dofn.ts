@@ -93,6 +93,12 @@ function countsOf(partitions: readonly TopicPartition[], into: Record<string, nu
   return into;
 }
 
+/**
+ * The first step of an unbounded read with partitionDiscoveryIntervalMs: emits the partitions that exist at start,
+ * then every interval those added since (and new topics, with a pattern), from startReadTime, else the committed
+ * offset, else the earliest. A failed round is logged and retried next interval, not the read's failure. Throws
+ * KafkaConfigError without an interval or with explicit topicPartitions.
+ */
 export class PartitionDiscoveryDoFn implements SplittableDoFn<Uint8Array, Uint8Array, DiscoveryRestriction, Instant, DiscoveryRestriction> {
   readonly restrictionCoder = discoveryRestrictionCoder;
   readonly watermarkStateCoder = watermarkInstantCoder;

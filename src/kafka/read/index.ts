@@ -53,6 +53,7 @@ function descriptorsOf(input: PBegin, spec: ReadSpec): PCollection<Uint8Array> {
     .apply("SourceDescriptors", ParDo.of<Uint8Array, Uint8Array>(descriptors));
 }
 
+/** What readFromKafkaWithDeadLetters returns: the read's usual output, and the records that failed to deserialize. */
 export interface ReadWithDeadLetters<T> {
   readonly records: PCollection<T>;
   /** Records whose key or value failed to deserialize, with the error; their offsets count as read. */

@@ -3,6 +3,10 @@
 import type { Instant } from "../../model/windowing.js";
 import { partitionKey } from "./source-descriptor.js";
 
+/**
+ * What a read in this process last saw of one partition, as partitionReadGauges() returns it for a metrics endpoint;
+ * `updatedAtMs` is when (ms since epoch). Reads running in other processes (a runner's workers) are not included.
+ */
 export interface PartitionReadGauge {
   readonly topic: string;
   readonly partition: number;

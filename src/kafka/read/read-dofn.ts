@@ -70,6 +70,12 @@ function finishEarly(tracker: RestrictionTracker<OffsetRange, bigint>): void {
   if (!tracker.trySplit(0)) tracker.tryClaim(tracker.currentRestriction().to);
 }
 
+/**
+ * The read's splittable DoFn: element = an encoded SourceDescriptor (one topic-partition), restriction = an offset
+ * range (open-ended when unbounded). Fetches from explicit offsets without joining a consumer group, and checkpoints
+ * when caught up or after a bounded amount of work (default 200,000 records or 1 s per call). With
+ * commitOffsetsInFinalize it commits the next offset to group.id once the runner finalizes the bundle.
+ */
 export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, OffsetRange, Instant, bigint> {
   readonly restrictionCoder = offsetRangeCoder;
   readonly watermarkStateCoder = watermarkInstantCoder;

@@ -14,6 +14,11 @@ const fields = {
   timestampTypeName: "string",
 } as const;
 
+/**
+ * A record as a read with `withMetadata: true` emits it. key and value are the raw bytes (no deserializer applied);
+ * timestamp is Kafka's own (ms), whatever the timestamp policy; timestampTypeId / timestampTypeName follow
+ * TIMESTAMP_TYPE_IDS / TIMESTAMP_TYPE_NAMES.
+ */
 export type KafkaRecordRow = RowValueOf<typeof fields>;
 
 /** A fresh schema (new id each call: Python caches row types by schema id). */

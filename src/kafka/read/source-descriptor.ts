@@ -2,6 +2,10 @@
 // decimal strings) so any runner carries it with the bytes coder.
 import { KafkaConfigError } from "../errors.js";
 
+/**
+ * One topic-partition of a read and where to start and stop: the element of ReadFromKafkaDoFn. It travels as UTF-8
+ * JSON bytes (encodeSourceDescriptor / decodeSourceDescriptor), so any runner moves it with the bytes coder.
+ */
 export interface SourceDescriptor {
   readonly topic: string;
   readonly partition: number;

@@ -6,6 +6,11 @@ import { parseConsumerConfig } from "../config/index.js";
 import { resolveSerdeFormat, type SerdeFormat } from "../serde.js";
 import type { KafkaRecord } from "../client/index.js";
 
+/**
+ * How a read sets each record's event time: "ProcessingTime" (default) the time it is read, the watermark following
+ * wall time; "CreateTime" / "LogAppendTime" the record's Kafka timestamp, the watermark trailing the newest by
+ * maxOutOfOrderDelayMs. LogAppendTime fails the read on a record whose topic does not use that timestamp type.
+ */
 export type TimestampPolicyName = "ProcessingTime" | "CreateTime" | "LogAppendTime";
 
 /**

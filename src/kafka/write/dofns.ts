@@ -123,6 +123,12 @@ function producerOptionsOf(spec: WriteSpec, logger: KafkaLogger, transactionalId
   return parseProducerConfig(config, { logger });
 }
 
+/**
+ * The at-least-once sink (also exported as WriteToKafkaDoFn), through the worker's shared producer for its config:
+ * finishBundle resolves only when Kafka acknowledged every record of the bundle, else fails it with the send's Kafka
+ * error (after the producer's retries). Throws KafkaWriteError for an exactly-once spec, which runs as
+ * KafkaShardDoFn → GroupByKey → KafkaTransactionalWriteDoFn.
+ */
 export class KafkaWriteDoFn implements DoFn<unknown, never> {
   private readonly making: RecordMaking;
   private lease: ClientLease<KafkaProducer> | undefined;

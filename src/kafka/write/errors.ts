@@ -8,6 +8,10 @@ export type KafkaWriteErrorCode =
   /** Exactly-once state in Kafka does not match the batch being written (see the message), or a setup problem. */
   | "KAFKA_WRITE_EXACTLY_ONCE";
 
+/**
+ * A failure of the write itself, not Kafka's: `code` says which kind (KafkaWriteErrorCode). Never retriable. Not a
+ * KafkaError: Kafka and client errors reach the failed bundle unchanged.
+ */
 export class KafkaWriteError extends Error {
   override readonly name = "KafkaWriteError";
   /** Neither kind gets better by retrying the same input. */

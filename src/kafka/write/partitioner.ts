@@ -12,6 +12,11 @@ export interface PartitionerRecord {
   readonly element: unknown;
 }
 
+/**
+ * A custom partitioner (native API only), as Java's Partitioner: returns the partition, 0..numPartitions-1, from the
+ * serialized record, its element and the topic's partition count (metadata cached for metadata.max.age.ms).
+ * Not called for a record that names its partition; an out-of-range result fails the bundle with KafkaWriteError.
+ */
 export type Partitioner = (record: PartitionerRecord, numPartitions: number) => number;
 
 export class PartitionCounts {

@@ -25,12 +25,18 @@ export interface ExactlyOnceOptions {
   readonly metadataTopic?: string;
 }
 
+/** Options as users write them (native TS API). Kafka config keys are Kafka's own. */
 export interface WriteToKafkaOptions {
+  /**
+   * Kafka producer config, Java keys (`bootstrap.servers` required; `acks`, `linger.ms`, ...). Validated once: a bad
+   * value throws KafkaConfigError naming the key. `transactional.id` is allowed only with exactlyOnce.
+   */
   readonly producerConfig: Readonly<Record<string, string>>;
   /** Default topic; a record may name its own (dynamic destinations). */
   readonly topic?: string;
   /** "bytes" (default), "string", "json", "long", "int", or a Java Serializer class name. */
   readonly keySerializer?: string;
+  /** Same choices as keySerializer, for the value. */
   readonly valueSerializer?: string;
   /** Default "producer". */
   readonly timestampPolicy?: WriteTimestampPolicy;
@@ -48,6 +54,10 @@ export interface ExactlyOnceSpec {
   readonly transactionalIdPrefix: string;
 }
 
+/**
+ * The validated, frozen, JSON-able form of WriteToKafkaOptions (made by writeSpecFromOptions) that the sink's DoFns
+ * run from; it travels in their payload. `topic` null: no default topic; `exactlyOnce` null: an at-least-once write.
+ */
 export interface WriteSpec {
   readonly producerConfig: Readonly<Record<string, string>>;
   readonly topic: string | null;
@@ -107,6 +117,11 @@ function exactlyOnceSpec(options: WriteToKafkaOptions, topic: string | null): Ex
   });
 }
 
+/**
+ * Validates options into a frozen spec; throws KafkaConfigError naming the option or Kafka key. With exactlyOnce the
+ * producer config is checked as the shards run it (transactional), so Kafka's idempotence rules (acks=all, retries > 0,
+ * <= 5 in flight) are errors instead of quiet downgrades.
+ */
 export function writeSpecFromOptions(options: WriteToKafkaOptions): WriteSpec {
   const producerConfig = { ...options.producerConfig };
   const topic = options.topic ?? null;

@@ -13,6 +13,10 @@ import type { ShardWriterPool } from "./shard-writer.js";
 import { writeSpecFromOptions, type WriteSpec, type WriteToKafkaOptions } from "./spec.js";
 import { KafkaConfigError } from "../errors.js";
 
+/**
+ * writeToKafka's options: WriteToKafkaOptions plus what only the native API has: element functions (topicFn,
+ * timestampFn, partitioner), the input kind, and the exactly-once batching window and writer pool.
+ */
 export interface WriteToKafkaNativeOptions extends WriteToKafkaOptions, WriteFunctions {
   /** "kv" (default): KV<K, V> elements; "record": WriteRecord elements (own topic, partition, headers, timestamp). */
   readonly input?: "kv" | "record";
@@ -24,6 +28,7 @@ export interface WriteToKafkaNativeOptions extends WriteToKafkaOptions, WriteFun
   readonly exactlyOnceWindowMs?: number;
   /** The client cache, logger and transactional producer factory (tests wrap the producer to inject faults). */
   readonly environment?: WriteEnvironmentOptions;
+  /** Where exactly-once shards get their transactional writers. Default: the process-wide defaultShardWriterPool. */
   readonly shardWriterPool?: ShardWriterPool;
 }
 

@@ -5,6 +5,11 @@ import { ByteReader, ByteWriter, CoderError } from "./bytes-io.js";
 
 export type CoderContext = "nested" | "outer";
 
+/**
+ * Beam's Coder: encodes values of `T` to bytes and back in Beam's wire format, so that other SDKs' workers read them.
+ * `context` says whether the value is the rest of the stream ("outer") or is followed by more data ("nested").
+ * Implementations throw CoderError on a value they cannot encode or on bytes that are not a valid encoding.
+ */
 export interface Coder<T> {
   /** The Runner API URN of this coder, or a descriptive `kbt:` name for the row coder's inner field coders. */
   readonly urn: string;
@@ -17,7 +22,9 @@ export interface Coder<T> {
    * remaining input cannot hold before looping over it.
    */
   readonly minNestedBytes: number;
+  /** Appends the encoding of `value` to `out`. */
   encode(value: T, out: ByteWriter, context: CoderContext): void;
+  /** Reads one value from `input`, leaving the reader just past it. */
   decode(input: ByteReader, context: CoderContext): T;
 }
 

@@ -3,6 +3,7 @@ import type { ByteReader, ByteWriter } from "./bytes-io.js";
 import type { Coder, CoderContext } from "./coder.js";
 import { CoderUrns } from "./urns.js";
 
+/** A key and a value, as Beam's KV: the element type of keyed PCollections (e.g. GroupByKey's input). */
 export interface KV<K, V> {
   readonly key: K;
   readonly value: V;

@@ -30,6 +30,7 @@ import {
 import { BundleProcessor, type Bundle, type BundleMetrics, type BundleSplit, type DelayedBundleApplication } from "../bundle/index.js";
 import { planExecution, SOURCE_ID, type ExecutionPlan, type SinkTarget, type StagePlan } from "./stages.js";
 
+/** Tuning and observation hooks of the LocalRunner; all optional. */
 export interface LocalRunnerOptions {
   /** Most elements per bundle (default 1000). */
   readonly maxBundleSize?: number;
@@ -39,10 +40,14 @@ export interface LocalRunnerOptions {
   readonly onBundleCommitted?: (event: BundleCommittedEvent) => void;
 }
 
+/** What LocalRunnerOptions.onBundleCommitted receives after each committed (and finalized) bundle. */
 export interface BundleCommittedEvent {
+  /** The StagePlan that ran the bundle ("stage-1", ...). */
   readonly stageId: string;
   readonly bundleId: string;
+  /** Input elements the bundle processed (elements a checkpoint split off are not counted). */
   readonly inputElements: number;
+  /** Residuals it left (its DoFns' own checkpoints and the runner's), resumed by later bundles. */
   readonly residuals: number;
   /** Per PCollection id: its watermark after the commit. */
   readonly watermarks: Readonly<Record<string, Instant>>;
@@ -100,9 +105,15 @@ function holdOf(application: DelayedBundleApplication["application"]): Instant {
   return marks.length === 0 ? application.element.timestamp : marks.reduce(minInstant);
 }
 
+/**
+ * Runs a pipeline in this process, one bundle at a time. A bundle's outputs are committed only if it succeeds, then
+ * its finalization runs (e.g. Kafka offset commits). The first error fails the run (no retries); unbounded reads
+ * run until cancel().
+ */
 export class LocalRunner implements PipelineRunner<LocalPipelineHandle> {
   constructor(private readonly options: LocalRunnerOptions = {}) {}
 
+  /** Starts the pipeline and returns its handle at once; the run proceeds on the event loop. */
   run(pipeline: Pipeline): LocalPipelineHandle {
     const execution = new LocalExecution(planExecution(pipeline.graph), this.options);
     execution.start();
@@ -110,6 +121,7 @@ export class LocalRunner implements PipelineRunner<LocalPipelineHandle> {
   }
 }
 
+/** The handle of a LocalRunner run: a PipelineHandle that also reports watermarks. */
 export interface LocalPipelineHandle extends PipelineHandle {
   /** The current watermark of each PCollection (by id). */
   watermarks(): Record<string, Instant>;

@@ -8,11 +8,16 @@ import type { BundleDescriptor, TransformSpec } from "../bundle/index.js";
 
 export const SOURCE_ID = "source";
 
+/** Where a stage's sink sends its elements: to the stage rooted at a splittable DoFn's input, or to a GroupByKey. */
 export type SinkTarget = { readonly kind: "stage"; readonly rootPc: string } | { readonly kind: "gbk"; readonly gbkId: string };
 
+/** One fused stage: the transforms a bundle runs, from the stage's root PCollection to its sinks. */
 export interface StagePlan {
+  /** "stage-1", "stage-2", ... */
   readonly id: string;
+  /** The PCollection its bundles read: an Impulse or GroupByKey output, or an SDF's sized-restriction input. */
   readonly rootPc: string;
+  /** What the bundle processor runs: a "source" reading rootPc, the stage's transforms, and one sink per exit. */
   readonly descriptor: BundleDescriptor;
   /** Sink transform id -> where its elements go. */
   readonly sinks: Readonly<Record<string, readonly SinkTarget[]>>;
@@ -22,9 +27,12 @@ export interface StagePlan {
   readonly steps: readonly string[];
 }
 
+/** A pipeline cut into stages, plus the GroupByKeys and Impulses the runner performs itself between them. */
 export interface ExecutionPlan {
   readonly stages: readonly StagePlan[];
+  /** GroupByKeys (by transform id), grouped by the runner: their input and output PCollection ids. */
   readonly gbks: readonly { readonly id: string; readonly inputPc: string; readonly outputPc: string }[];
+  /** Impulses (by transform id): the runner feeds their one element to the stage rooted at outputPc. */
   readonly impulses: readonly { readonly id: string; readonly outputPc: string }[];
 }
 
@@ -80,6 +88,10 @@ function expand(t: TransformNode): ExecNode[] {
   }
 }
 
+/**
+ * Fuses a pipeline graph into stages for the local runner, expanding splittable ParDos into Beam's SDF steps. Only
+ * reads the graph. Throws for a primitive kind the local runner does not support.
+ */
 export function planExecution(graph: PipelineGraph): ExecutionPlan {
   const nodes = execNodes(graph);
   const consumers = new Map<string, ExecNode[]>();
