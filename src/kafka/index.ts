@@ -3,7 +3,8 @@
 import type { AnyDoFn, AnySplittableDoFn } from "../sdf/index.js";
 import type { DoFnPayload } from "../model/dofn-payload.js";
 import { SourceDescriptorsDoFn, ReadFromKafkaDoFn, PartitionDiscoveryDoFn, type ReadSpec } from "./read/index.js";
-import { kafkaWriteDoFnFactory } from "./write/index.js";
+import { defaultShardWriterPool, kafkaWriteDoFnFactory } from "./write/index.js";
+import { closeAllClients as closeClientCache } from "./client/index.js";
 import { schemaTransformDoFnFactories } from "./schematransform/index.js";
 
 export { readFromKafka, ReadFromKafka, readSpecFromOptions, isBoundedRead, SourceDescriptorsDoFn, ReadFromKafkaDoFn,
@@ -24,7 +25,17 @@ export {
   KafkaClientClosedError,
 } from "./errors.js";
 export type { KafkaErrorCode } from "./errors.js";
-export { closeAllClients, verifyKafkaClient } from "./client/index.js";
+export { verifyKafkaClient } from "./client/index.js";
+
+/**
+ * Closes every Kafka client the process holds: cached readers and producers, and the exactly-once sink's
+ * transactional producers (aborting a transaction still open), leased or idle, and waits for them. Call it when your
+ * pipelines are done, before the process exits: an unused client otherwise stays connected for 60 s. A client still
+ * in use then fails with KafkaClientClosedError.
+ */
+export async function closeAllClients(): Promise<void> {
+  await Promise.all([closeClientCache(), defaultShardWriterPool.closeAll()]);
+}
 
 /** The DoFns a worker builds from their JSON payloads (ParDoPayload.do_fn under KBT_DOFN_URN). */
 export const kafkaDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) => AnyDoFn | AnySplittableDoFn>> = Object.freeze({

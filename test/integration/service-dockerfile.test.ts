@@ -158,11 +158,11 @@ const s = suite("service: Dockerfile", { timeoutMs: 300_000 });
 let scratch = "";
 let stages: Stage[] = [];
 let runtime: Replayed;
-/** The image's Node (24 LTS, from scripts/node24.sh's cache) for the launchers, or this Node when unavailable. */
+/** The image's Node (24 LTS, from scripts/node.sh 24) for the launchers, or this Node when unavailable. */
 let imageEnv: NodeJS.ProcessEnv = {};
 
 async function node24Env(): Promise<NodeJS.ProcessEnv> {
-  const result = await runCommand("bash", [join(context, "scripts/node24.sh")], kbtFreeEnv(), 120_000);
+  const result = await runCommand("bash", [join(context, "scripts/node.sh"), "24"], kbtFreeEnv(), 120_000);
   const bin = result.stdout.trim().split("\n").at(-1) ?? "";
   if (result.code !== 0 || !existsSync(join(bin, "node"))) {
     console.log(`  Node 24 unavailable (${result.stderr.trim().split("\n").at(-1) ?? "no output"}): the image runs on ${process.version}`);

@@ -84,6 +84,12 @@ export function acquireProducer(options: ProducerOptions): ClientLease<KafkaProd
   return defaultClientCache.acquireProducer(options);
 }
 
+/**
+ * Closes every Kafka client the process has cached (readers, at-least-once producers), leased or idle, and waits for
+ * them. Call it when pipelines are done, before exit: an unused client stays open 60 s. A client still in use then
+ * fails with KafkaClientClosedError. Exactly-once shard producers are pooled apart: the connector's closeAllClients
+ * (src/kafka/index.ts) closes both.
+ */
 export function closeAllClients(): Promise<void> {
   return defaultClientCache.closeAll();
 }
