@@ -1,7 +1,7 @@
 // The CLI (package.json `bin`, bin/kafka-beam-ts): `serve`, `worker`, `demo`, `healthcheck`. See `--help`.
 // Exit codes: 0 done, 1 failure, 2 bad flag or environment value (one line on stderr naming it).
 import { BootError } from "../src/harness/index.js";
-import { closeAllClients, kafkaDoFnFactories } from "../src/kafka/index.js";
+import { closeAllClients, kafkaDoFnFactories, verifyKafkaClient } from "../src/kafka/index.js";
 import { COMMANDS, ConfigError, helpText, parseDemoConfig, parseHealthcheckConfig, parseServeConfig, type Command } from "./config.js";
 import { runDemo } from "./demo.js";
 import { batchedStdout, jsonLogger } from "./log.js";
@@ -61,6 +61,20 @@ async function serve(args: readonly string[]): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  const parent = config.parentPid;
+  if (parent !== undefined) {
+    // Started on demand (the Python package): outlive the launcher by at most a second, even if it was killed.
+    const watch = setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        clearInterval(watch);
+        logger.info("parent process is gone: stopping", { parentPid: parent });
+        onSignal("SIGTERM");
+      }
+    }, 1000);
+    watch.unref();
+  }
 }
 
 async function healthcheck(args: readonly string[]): Promise<void> {
@@ -95,6 +109,8 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   try {
+    // A kafkajs whose internals moved fails here, naming what, not in the middle of a pipeline.
+    if (cmd !== "healthcheck") await verifyKafkaClient();
     switch (cmd) {
       case "serve":
         return await serve(args);

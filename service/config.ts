@@ -57,6 +57,9 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "PEM private key of --tls-cert" },
   { flag: "--shutdown-timeout-ms", env: "KBT_SHUTDOWN_TIMEOUT_MS", value: "MS", fallback: "10000", commands: ["serve"],
     help: "on SIGTERM/SIGINT, time allowed for in-flight work to finish before the process exits anyway" },
+  { flag: "--parent-pid", env: "KBT_PARENT_PID", value: "PID", commands: ["serve"],
+    help: "shut down (as on SIGTERM) once this process is gone: for launchers that start serve on demand, such as " +
+      "the Python package's expansion service" },
   { flag: "--log-level", env: "KBT_LOG_LEVEL", value: "debug|info|warn|error", fallback: "info", commands: ["serve", "demo"],
     help: "least severe JSON log line written" },
   { flag: "--bootstrap", env: "KBT_BOOTSTRAP", value: "HOST:PORT[,...]", commands: ["demo"],
@@ -252,6 +255,8 @@ export interface ServeConfig {
   readonly tls: TlsFiles | undefined;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /** Stop once this process is gone (--parent-pid). */
+  readonly parentPid: number | undefined;
 }
 
 export function parseServeConfig(args: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
@@ -291,6 +296,7 @@ export function parseServeConfig(args: readonly string[], env: NodeJS.ProcessEnv
     tls: tls(flags),
     shutdownTimeoutMs: integer(raw(flags, "--shutdown-timeout-ms")!, 0, 3_600_000, "milliseconds"),
     logLevel: oneOf(raw(flags, "--log-level")!, LOG_LEVELS),
+    parentPid: flags.has("--parent-pid") ? integer(raw(flags, "--parent-pid")!, 1, 4_194_304, "a process id") : undefined,
   });
 }
 

@@ -61,8 +61,11 @@ s.test("serve config: defaults, flags over variables, frozen; errors name the fl
   const defaults = parseServeConfig([], {});
   assert.equal({ ...defaults, environment: { ...defaults.environment } }, {
     host: "127.0.0.1", expansionPort: 8097, workerPoolPort: 50000, httpPort: 8080, environment: { kind: "process" },
-    tls: undefined, shutdownTimeoutMs: 10_000, logLevel: "info" });
+    tls: undefined, shutdownTimeoutMs: 10_000, logLevel: "info", parentPid: undefined });
   assert.ok(Object.isFrozen(defaults));
+  assert.is(parseServeConfig(["--parent-pid", "4242"], {}).parentPid, 4242);
+  assert.is(parseServeConfig([], { KBT_PARENT_PID: "17" }).parentPid, 17);
+  assert.throws(() => parseServeConfig(["--parent-pid", "zero"], {}), /--parent-pid/);
   const config = parseServeConfig(["--expansion-port=0", "--environment", "external", "--host", "::"],
     { KBT_EXPANSION_PORT: "1", KBT_HTTP_PORT: "9090", KBT_LOG_LEVEL: "", KBT_EXTERNAL_ADDRESS: "pool.local:50001" });
   assert.is(config.expansionPort, 0);
