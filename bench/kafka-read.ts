@@ -84,10 +84,10 @@ async function benchSize(bootstrap: string, size: number): Promise<void> {
     }
     const bytes = new Set(Object.values(runs).map((r) => r[r.length - 1]!.bytes));
     if (bytes.size !== 1) throw new Error(`value bytes differ between the readers: ${[...bytes].join(", ")}`);
-    console.log(`round ${round + 1}: ` + (["pipeline", "fetch", "kafkajs"] as const).map((w) => {
+    console.log(`round ${round + 1}: ${(["pipeline", "fetch", "kafkajs"] as const).map((w) => {
       const r = runs[w][round]!;
       return `${w} ${fmt(r.rate)} rec/s (wall ${r.wall.toFixed(2)} s, peak RSS ${mib(r.peakRss)} from ${mib(r.startRss)})`;
-    }).join("; "));
+    }).join("; ")}`);
   }
   await client.close();
   const rate = (w: keyof typeof runs) => median(runs[w].map((r) => r.rate));

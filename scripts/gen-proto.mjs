@@ -91,14 +91,14 @@ export function generate() {
     const dtsPath = join(scratch, "static.d.ts");
     execFileSync(process.execPath, [bin("protobufjs-cli", "pbts"), "--no-comments", "-o", dtsPath, staticJs], { stdio: "inherit" });
     const converted = declarationsToModule(readFileSync(dtsPath, "utf8"));
-    const body = converted.endsWith("\n") ? converted : converted + "\n";
-    const beamTs = [
+    const body = converted.endsWith("\n") ? converted : `${converted}\n`;
+    const beamTs = `${[
       HEADER,
       `// descriptor-sha256: ${hash}`,
       `// body-sha256: ${sha256(body)}`,
       "/* eslint-disable */",
       RUNTIME_IMPORT,
-    ].join("\n") + "\n" + body;
+    ].join("\n")}\n${body}`;
     const descriptorTs = [
       HEADER,
       `// descriptor-sha256: ${hash}`,

@@ -35,7 +35,7 @@ function usageError(command: string | undefined, message: string): never {
 async function serve(args: readonly string[]): Promise<void> {
   const config = parseServeConfig(args);
   const logger = jsonLogger(config.logLevel, batchedStdout());
-  let running;
+  let running: Awaited<ReturnType<typeof startServices>>;
   try {
     running = await startServices(config, { logger, dofns: kafkaDoFnFactories, closeKafkaClients: closeAllClients });
   } catch (err) {

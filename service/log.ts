@@ -52,7 +52,7 @@ export function jsonLogger(level: LogLevel, write: (line: string) => void = (l) 
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level: at, msg };
     for (const [k, v] of Object.entries(base)) entry[k] = plain(v);
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) entry[k] = plain(v);
-    write(JSON.stringify(entry) + "\n");
+    write(`${JSON.stringify(entry)}\n`);
   };
   return {
     level,

@@ -26,7 +26,7 @@ const scale = Number(process.env.KBT_TEST_TIMEOUT_SCALE ?? "1") || 1;
 let openSuites = 0;
 
 function record(entry: Record<string, unknown>): void {
-  if (resultFile) appendFileSync(resultFile, JSON.stringify(entry) + "\n");
+  if (resultFile) appendFileSync(resultFile, `${JSON.stringify(entry)}\n`);
 }
 
 export class TimeoutError extends Error {

@@ -1,7 +1,7 @@
 // The gRPC ExpansionService. Errors become status codes (INVALID_ARGUMENT naming the field, UNIMPLEMENTED listing
 // URNs); nothing a request carries can crash the server. Config values never reach logs.
 import * as grpc from "@grpc/grpc-js";
-import { EncodedMessage, expansionApi, grpcServiceDefinition } from "../model/proto/index.js";
+import { EncodedMessage, type expansionApi, grpcServiceDefinition } from "../model/proto/index.js";
 import { expandEncoded, servedSchemaTransforms, type ExpandOptions } from "./expand.js";
 import { discoverSchemaTransforms } from "./schematransform/index.js";
 import { ExpansionError } from "./errors.js";

@@ -37,7 +37,10 @@ export function checkWriteInput(spec: WriteSpec, input: "kv" | "row", tag: strin
   const field = `transform.inputs[${tag}]`;
   const coderId = pcollection.coderId ?? "";
   if (!coders[coderId]) throw invalidArgument(field, `the input's coder ${JSON.stringify(coderId)} is not in the request's components`);
-  if (input === "row") return checkRowInput(field, coderId, coders);
+  if (input === "row") {
+    checkRowInput(field, coderId, coders);
+    return;
+  }
   const kv = coders[coderId]!;
   const [keyId, valueId] = kv.componentCoderIds ?? [];
   if (kv.spec?.urn !== CoderUrns.KV || keyId === undefined || valueId === undefined) {

@@ -3,7 +3,7 @@
 // the stream is paused while too many bytes wait unread, so memory stays bounded. Outbound elements are encoded into
 // a buffer per (instruction, transform) and flushed by size, by time, and at the end of the bundle.
 import type * as grpc from "@grpc/grpc-js";
-import { fnApi } from "../model/proto/index.js";
+import type { fnApi } from "../model/proto/index.js";
 import { ByteReader, ByteWriter, type Coder } from "../model/coders/index.js";
 import { beamClient, workerMetadata, type GenericClient } from "./grpc.js";
 

@@ -39,7 +39,7 @@ function trace(error: unknown): string {
 export function stderrLogger(workerId: string): WorkerLogger {
   return {
     log(level, message, context, error) {
-      process.stderr.write(JSON.stringify({ level, worker: workerId, msg: message, ...context, ...(error ? { error: trace(error) } : {}) }) + "\n");
+      process.stderr.write(`${JSON.stringify({ level, worker: workerId, msg: message, ...context, ...(error ? { error: trace(error) } : {}) })}\n`);
     },
     close: async () => undefined,
   };
@@ -68,7 +68,7 @@ export class RunnerLogger implements WorkerLogger {
     if (this.broken) return;
     if (this.queue.length >= this.maxQueued) {
       const i = this.queue.findIndex((e) => (e.severity ?? 0) <= fnApi.LogEntry.Severity.Enum.INFO);
-      this.queue.splice(i >= 0 ? i : 0, 1);
+      this.queue.splice(Math.max(i , 0), 1);
     }
     this.queue.push({
       severity: SEVERITY[level],

@@ -2,7 +2,7 @@
 // that declare MONITORING_INFO_SHORT_IDS expect; the runner resolves unknown short ids through
 // MonitoringInfosMetadata. Prism watches read_index and element_count to decide when to split a slow bundle.
 import { randomBytes } from "node:crypto";
-import { monitoringInfoSpecs, runnerApi } from "../model/proto/index.js";
+import { monitoringInfoSpecs, type runnerApi } from "../model/proto/index.js";
 import { doubleCoder, encodeToBytes, iterableCoder, varIntCoder } from "../model/coders/index.js";
 import type { BundleMetrics, BundleProgress } from "../runners/bundle/index.js";
 

@@ -2,7 +2,7 @@
 // (src/runners/bundle), the same code the local runner uses; several bundles run at once, each on its own
 // processor instance (reused after success, dropped after a failure).
 import type * as grpc from "@grpc/grpc-js";
-import { fnApi, fromBigInt, runnerApi, toBigInt } from "../model/proto/index.js";
+import { type fnApi, fromBigInt, runnerApi, toBigInt } from "../model/proto/index.js";
 import { encodeToBytes, type Coder } from "../model/coders/index.js";
 import type { WindowedValue } from "../model/windowing.js";
 import { BundleProcessor, type Bundle, type BundleApplication, type BundleSplit, type DelayedBundleApplication, type DesiredSplit } from "../runners/bundle/index.js";

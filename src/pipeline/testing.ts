@@ -2,7 +2,7 @@
 // re-windowed into the global window and grouped together with one marker element, so the check runs exactly
 // once even for an empty PCollection; a mismatch throws from that DoFn and fails the pipeline with the message.
 import type { DoFn, KV } from "../sdf/index.js";
-import { PCollection, PTransform } from "./pipeline.js";
+import { type PCollection, PTransform } from "./pipeline.js";
 import { Create, Flatten, GlobalWindows, GroupByKey, Map, ParDo, WindowInto, kv } from "./transforms.js";
 import { describeValue, structuralKey } from "./structural.js";
 

@@ -11,7 +11,7 @@ import {
   type WindowFn,
 } from "../sdf/index.js";
 import { MIN_TIMESTAMP, type Instant } from "../model/windowing.js";
-import { PBegin, PCollection, PTransform, PipelineConstructionError, type ExpandContext } from "./pipeline.js";
+import { type PBegin, type PCollection, PTransform, PipelineConstructionError, type ExpandContext } from "./pipeline.js";
 import { structuralKey } from "./structural.js";
 
 /** Local name of a transform's main output ("output"): the PCollection a single-output transform returns. */
@@ -38,6 +38,7 @@ export class Impulse extends PTransform<PBegin, PCollection<Uint8Array>> {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the restriction, watermark and position types are the DoFn's own business
 type AnyDoFnOf<I, O> = DoFn<I, O> | SplittableDoFn<I, O, any, any, any>;
 
 function dofnLabel(fn: object): string {

@@ -125,6 +125,7 @@ export class GrowableOffsetRangeTracker extends OffsetRangeTracker {
     if (this.range.to !== OFFSET_INFINITY || this.range.to === this.range.from) return super.getProgress();
     const completedEnd = this.lastAttemptedOffset ?? this.range.from;
     const estimate = this.estimator.estimate();
+    // biome-ignore lint/complexity/useMathMinMax: offsets are bigints, which Math.max does not take
     const remainingEnd = estimate > completedEnd ? estimate : completedEnd;
     return { workCompleted: Number(completedEnd - this.range.from), workRemaining: Number(remainingEnd - completedEnd) };
   }

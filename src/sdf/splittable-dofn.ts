@@ -39,8 +39,10 @@ export interface SplittableDoFn<I, O, R, S, P = unknown> extends DoFnLifecycle<O
 }
 
 /** A splittable DoFn of any type parameters, for code that handles DoFns generically (runners, registries). */
+// biome-ignore lint/suspicious/noExplicitAny: generic handling of DoFns of any type parameters is this type's purpose
 export type AnySplittableDoFn = SplittableDoFn<any, any, any, any, any>;
 /** A DoFn of any type parameters, for code that handles DoFns generically (runners, registries). */
+// biome-ignore lint/suspicious/noExplicitAny: generic handling of DoFns of any type parameters is this type's purpose
 export type AnyDoFn = DoFn<any, any>;
 
 /**

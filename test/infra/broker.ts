@@ -97,7 +97,7 @@ function serverProperties(dataDir: string, brokerPort: number, controllerPort: n
     "log.retention.ms": "-1",
     ...extra,
   };
-  return Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+  return `${Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n")}\n`;
 }
 
 async function java(libs: string, args: string[], logFd?: number): Promise<ChildProcess> {

@@ -7,7 +7,7 @@ export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(resolve(dir, "package.json"))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error("repoRoot: no package.json above " + fileURLToPath(import.meta.url));
+    if (up === dir) throw new Error(`repoRoot: no package.json above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
   return dir;

@@ -26,7 +26,7 @@ export async function runPython(script: string, args: string[], timeoutMs: numbe
           const result = resultAt === undefined ? "no result line" : `result line after ${((resultAt - started) / 1000).toFixed(1)} s`;
           console.log(`  (python ${script} ${args[0] ?? ""}: ${(tookMs / 1000).toFixed(1)} s, ${result})`);
         }
-        done({ code, stdout, stderr: err && err.killed ? `${stderr}\n(killed after ${timeoutMs} ms)` : stderr });
+        done({ code, stdout, stderr: err?.killed ? `${stderr}\n(killed after ${timeoutMs} ms)` : stderr });
       });
     child.stdout?.on("data", (chunk: Buffer) => { if (resultAt === undefined && chunk.includes("{\"")) resultAt = Date.now(); });
   });

@@ -95,7 +95,7 @@ s.test("the README's TypeScript example type-checks with tsc --strict against th
 
 s.test("every entry resolves with types; internals and dist paths are not importable; the CLI runs", async () => {
   const entries = Object.keys(pkg.exports).filter((e) => e !== "./package.json").map((e) => `kafka-beam-ts${e.slice(1)}`);
-  writeFileSync(join(project, "entries.ts"), entries.map((e, i) => `import * as entry${i} from "${e}";\nvoid entry${i};`).join("\n") + "\n");
+  writeFileSync(join(project, "entries.ts"), `${entries.map((e, i) => `import * as entry${i} from "${e}";\nvoid entry${i};`).join("\n")}\n`);
   await run(join(project, "node_modules/.bin/tsc"), ["-p", project], { cwd: project }).catch((err: { stdout?: string }) => {
     throw new Error(`tsc failed on the package's entries:\n${err.stdout ?? String(err)}`);
   });

@@ -79,7 +79,7 @@ s.test("bad flags and bad environment values: one line naming the flag or variab
     { args: ["launch"], error: /^kafka-beam-ts: unknown command "launch"; commands: serve, worker, demo, healthcheck/ },
   ];
   const results = await Promise.all(cases.map((c) => run(c.args, kbtFreeEnv(c.env))));
-  cases.forEach((c, i) => assertUsageError(results[i]!, c.error, `${c.args.join(" ")} ${JSON.stringify(c.env ?? {})}`));
+  for (const [i, c] of cases.entries()) assertUsageError(results[i]!, c.error, `${c.args.join(" ")} ${JSON.stringify(c.env ?? {})}`);
 });
 
 s.test("a flag wins over its environment variable; an empty variable counts as unset", async () => {

@@ -319,7 +319,7 @@ s.test("every coder URN of the vectors is implemented or skipped with a reason",
     urns.add(c.urn);
     c.components?.forEach(walk);
   };
-  sections.forEach((section) => walk(section.coder));
+  for (const section of sections) walk(section.coder);
   const known = new Set<string>(Object.values(CoderUrns));
   assert.equal([...urns].filter((u) => !known.has(u)), [], "URNs missing from CoderUrns");
   assert.ok(sections.length >= 40, `expected the full file, got ${sections.length} sections`);

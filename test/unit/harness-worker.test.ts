@@ -4,7 +4,7 @@
 import * as assert from "uvu/assert";
 import * as grpc from "@grpc/grpc-js";
 import { suite } from "../harness.js";
-import { fnApi, grpcServiceDefinition, runnerApi } from "../../src/model/proto/index.js";
+import { fnApi, grpcServiceDefinition, type runnerApi } from "../../src/model/proto/index.js";
 import { parDoSpec } from "../../src/expansion/components.js";
 import { doFnSpec } from "../../src/model/dofn-payload.js";
 import { ByteReader, bytesCoder, encodeToBytes, globalWindowCoder, windowedValueCoder, type Coder } from "../../src/model/coders/index.js";

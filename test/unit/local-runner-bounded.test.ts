@@ -68,7 +68,7 @@ s.test("Create → Map → Filter → WindowInto(fixed) → Count.perKey fires e
     { value: kv("b", 1), timestamp: 29_999n, window: "[20000,30000)", pane: "ON_TIME" },
   ]);
   const m = handle.metrics().steps;
-  assert.equal(m["Filter"], { elementsIn: 7, elementsOut: 5, bundles: 1, counters: {} });
+  assert.equal(m.Filter, { elementsIn: 7, elementsOut: 5, bundles: 1, counters: {} });
   assert.equal(m["CountPerKey/GroupByKey"], { elementsIn: 5, elementsOut: 4, bundles: 0, counters: {} });
 });
 
@@ -97,8 +97,8 @@ s.test("a bounded splittable DoFn that checkpoints every 7 offsets emits each of
   assert.is(await handle.waitUntilFinish(10_000), "DONE");
   assert.is(dofn.calls, 15, "14 checkpoints of 7, then the last 2 and a failed claim");
   const m = handle.metrics().steps;
-  assert.is(m["Count"]!.elementsOut, 100);
-  assert.is(m["Count"]!.elementsIn, 15);
+  assert.is(m.Count!.elementsOut, 100);
+  assert.is(m.Count!.elementsIn, 15);
   assert.is(m["Count/PairWithRestriction"]!.elementsOut, 1);
 });
 
@@ -112,7 +112,7 @@ s.test("user counters are reported per step", async () => {
   }));
   const handle = p.run(new LocalRunner());
   await handle.waitUntilFinish(10_000);
-  assert.equal(handle.metrics().steps["Odd"], { elementsIn: 5, elementsOut: 0, bundles: 1, counters: { odd: 3, even: 2, sum: 15 } });
+  assert.equal(handle.metrics().steps.Odd, { elementsIn: 5, elementsOut: 0, bundles: 1, counters: { odd: 3, even: 2, sum: 15 } });
 });
 
 s.test("a user error fails the pipeline with its own message and stack, and DoFns are torn down", async () => {
@@ -162,8 +162,8 @@ s.test("bundles are capped by maxBundleSize", async () => {
   const handle = p.run(new LocalRunner({ maxBundleSize: 10 }));
   await handle.waitUntilFinish(10_000);
   assert.equal(sizes, Array.from({ length: 25 }, () => 1));
-  assert.equal(handle.metrics().steps["Sizes"], { elementsIn: 25, elementsOut: 0, bundles: 3, counters: {} });
-  assert.equal(handle.metrics().steps["Map"]!.bundles, 1, "the fused Create stage reads one impulse");
+  assert.equal(handle.metrics().steps.Sizes, { elementsIn: 25, elementsOut: 0, bundles: 3, counters: {} });
+  assert.equal(handle.metrics().steps.Map!.bundles, 1, "the fused Create stage reads one impulse");
 });
 
 s.run();

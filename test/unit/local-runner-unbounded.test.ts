@@ -53,8 +53,8 @@ s.test("counter SDF: checkpoint/resume emits each offset once, watermarks rise m
   assert.is(handle.watermarks()[offsets.id], BigInt(seen.length - 1));
   assert.ok(marks.filter((m) => m > MIN_TIMESTAMP).length > 10, "the watermark advanced while running");
   const m = handle.metrics().steps;
-  assert.is(m["Counter"]!.elementsOut, seen.length);
-  assert.is(m["Counter"]!.bundles, seen.length / 5);
+  assert.is(m.Counter!.elementsOut, seen.length);
+  assert.is(m.Counter!.bundles, seen.length / 5);
 });
 
 s.test("runner-initiated checkpoints split an SDF that never returns on its own, without loss or duplicates", async () => {
@@ -70,7 +70,7 @@ s.test("runner-initiated checkpoints split an SDF that never returns on its own,
   assert.ok(Date.now() - t0 < 500, "cancel checkpoints the bundle in flight");
   assertExactlyOnce(seen);
   assert.ok(seen.length > 0);
-  assert.is(handle.metrics().steps["Counter"]!.elementsOut, seen.length);
+  assert.is(handle.metrics().steps.Counter!.elementsOut, seen.length);
 });
 
 s.test("cancel during a slow DoFn setup still stops a read that never checkpoints by itself", async () => {

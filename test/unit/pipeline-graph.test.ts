@@ -30,7 +30,7 @@ s.test("composites nest their primitives under unique names, as plain data", () 
   const g = p.graph;
   assert.equal(g.roots, ["Create", "Map", "Map_2", "CountPerElement"]);
   assert.equal(g.transforms.Create!.subtransforms, ["Create/Impulse", "Create/Values"]);
-  assert.equal(g.transforms["CountPerElement"]!.subtransforms, ["CountPerElement/KeyByElement", "CountPerElement/PerKey"]);
+  assert.equal(g.transforms.CountPerElement!.subtransforms, ["CountPerElement/KeyByElement", "CountPerElement/PerKey"]);
   assert.equal(g.transforms["CountPerElement/PerKey"]!.subtransforms, ["CountPerElement/PerKey/GroupByKey", "CountPerElement/PerKey/CountValues"]);
   assert.equal(primitiveTransforms(g).map((t) => [t.id, t.payload.kind]), [
     ["Create/Impulse", "impulse"],

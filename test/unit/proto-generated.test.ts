@@ -31,7 +31,7 @@ s.test("generated/beam.ts was made from that descriptor and not edited since", a
   const descriptorHash = /^\/\/ descriptor-sha256: ([0-9a-f]{64})$/m.exec(text)?.[1];
   const bodyHash = /^\/\/ body-sha256: ([0-9a-f]{64})$/m.exec(text)?.[1];
   assert.is(descriptorHash, gen.sha256(beamProtoDescriptorJson), "beam.ts is older than descriptor.ts: run `npm run gen:proto`");
-  const at = text.indexOf(gen.RUNTIME_IMPORT + "\n");
+  const at = text.indexOf(`${gen.RUNTIME_IMPORT}\n`);
   assert.ok(at > 0, "beam.ts lost its runtime import line");
   assert.is(gen.sha256(text.slice(at + gen.RUNTIME_IMPORT.length + 1)), bodyHash, "beam.ts was edited by hand");
 });
@@ -47,7 +47,7 @@ s.test("every message type of the runtime root has a constructor in the typed tr
   const visit = (ns: { nestedArray: unknown[]; fullName: string }): void => {
     for (const child of ns.nestedArray as { fullName: string; nestedArray?: unknown[]; constructor: { name: string } }[]) {
       const full = child.fullName.slice(1);
-      const pkg = Object.keys(groups).find((p) => full.startsWith(p + "."));
+      const pkg = Object.keys(groups).find((p) => full.startsWith(`${p}.`));
       const kind = child.constructor.name;
       if (pkg && (kind === "Type" || kind === "Enum")) {
         let at: unknown = groups[pkg];

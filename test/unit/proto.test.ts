@@ -76,13 +76,13 @@ s.test("Pipeline with components round-trips", () => {
     rootTransformIds: ["ns_impulse", "ns_read"],
     requirements: [urns.StandardRequirements.Enum.REQUIRES_SPLITTABLE_DOFN],
   });
-  assert.is(p.components!.transforms!["ns_read"]!.spec!.urn, "beam:transform:pardo:v1");
-  const parDo = runnerApi.ParDoPayload.decode(p.components!.transforms!["ns_read"]!.spec!.payload!);
+  assert.is(p.components!.transforms!.ns_read!.spec!.urn, "beam:transform:pardo:v1");
+  const parDo = runnerApi.ParDoPayload.decode(p.components!.transforms!.ns_read!.spec!.payload!);
   assert.is(parDo.requestsFinalization, true);
   assert.ok(Buffer.isBuffer(parDo.doFn!.payload), "bytes decode to Buffer");
   assert.is(hex(parDo.doFn!.payload!), "010203");
-  assert.is(runnerApi.DockerPayload.decode(p.components!.environments!["ns_env"]!.payload!).containerImage, "kafka-beam-ts:dev");
-  assert.is(p.components!.pcollections!["ns_pc2"]!.isBounded, runnerApi.IsBounded.Enum.UNBOUNDED);
+  assert.is(runnerApi.DockerPayload.decode(p.components!.environments!.ns_env!.payload!).containerImage, "kafka-beam-ts:dev");
+  assert.is(p.components!.pcollections!.ns_pc2!.isBounded, runnerApi.IsBounded.Enum.UNBOUNDED);
   assert.is(runnerApi.IsBounded.Enum[2], "BOUNDED", "enums map numbers back to names");
 });
 
@@ -154,7 +154,7 @@ s.test("StateRequest / LogEntry / ProvisionInfo / Job and Artifact messages roun
   const log = roundTrip(fnApi.LogEntry.List, { logEntries: [{ severity: fnApi.LogEntry.Severity.Enum.WARN, message: "m",
     timestamp: { seconds: "1700000000", nanos: 5 }, instructionId: "1", transformId: "t", logLocation: "x.ts:1", thread: "main",
     customData: { fields: { k: { stringValue: "v" } } } }] });
-  assert.is(log.logEntries![0]!.customData!.fields!["k"]!.stringValue, "v");
+  assert.is(log.logEntries![0]!.customData!.fields!.k!.stringValue, "v");
   const prov = roundTrip(fnApi.GetProvisionInfoResponse, { info: { pipelineOptions: { fields: { runner: { stringValue: "x" } } },
     controlEndpoint: { url: "c" }, loggingEndpoint: { url: "l" }, artifactEndpoint: { url: "a" }, retrievalToken: "t",
     dependencies: [{ typeUrn: "u" }], runnerCapabilities: ["r"], metadata: { k: "v" }, siblingWorkerIds: ["w2"] } });
@@ -187,7 +187,7 @@ s.test("ExternalConfigurationPayload and ExpansionRequest/Response round-trip", 
   const disc = roundTrip(expansionApi.DiscoverSchemaTransformResponse, { schemaTransformConfigs: { id: {
     configSchema: { fields: [{ name: "topic", type: { atomicType: schemaApi.AtomicType.STRING } }] },
     inputPcollectionNames: [], outputPcollectionNames: ["output"], description: "d" } }, error: "" });
-  assert.equal(disc.schemaTransformConfigs!["id"]!.outputPcollectionNames, ["output"]);
+  assert.equal(disc.schemaTransformConfigs!.id!.outputPcollectionNames, ["output"]);
   roundTrip(externalTransforms.SchemaTransformPayload, { identifier: "beam:schematransform:org.apache.beam:kafka_read:v1",
     configurationSchema: { fields: [] }, configurationRow: new Uint8Array([0]) });
 });
@@ -272,13 +272,13 @@ s.test("grpc service definitions: paths, streaming flags, serializers", () => {
       assert.is(m.originalName, method.charAt(0).toLowerCase() + method.slice(1));
     }
   }
-  const expand = grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService")["Expand"]!;
+  const expand = grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService").Expand!;
   const wire = expand.requestSerialize({ namespace: "n", transform: { uniqueName: "u" } });
   assert.ok(Buffer.isBuffer(wire));
   const back = expand.requestDeserialize(wire) as expansionApi.ExpansionRequest;
   assert.is(back.namespace, "n");
   assert.ok(back instanceof expansionApi.ExpansionRequest);
-  const logging = grpcServiceDefinition("org.apache.beam.model.fn_execution.v1.BeamFnLogging")["Logging"]!;
+  const logging = grpcServiceDefinition("org.apache.beam.model.fn_execution.v1.BeamFnLogging").Logging!;
   assert.ok(logging.requestDeserialize(logging.requestSerialize({ logEntries: [{ message: "x" }] })) instanceof fnApi.LogEntry.List);
   assert.throws(() => grpcServiceDefinition("no.such.Service" as BeamServiceName), /no service/);
 });
@@ -291,8 +291,8 @@ s.test("grpc definitions plug into server.addService and makeGenericClientConstr
   });
   const Client = grpc.makeGenericClientConstructor(grpcServiceDefinition("org.apache.beam.model.fn_execution.v1.ProvisionService"), "ProvisionService");
   const proto = Client.prototype as unknown as Record<string, unknown>;
-  assert.type(proto["GetProvisionInfo"], "function");
-  assert.type(proto["getProvisionInfo"], "function");
+  assert.type(proto.GetProvisionInfo, "function");
+  assert.type(proto.getProvisionInfo, "function");
   void server.forceShutdown();
 });
 

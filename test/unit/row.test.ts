@@ -319,10 +319,13 @@ s.test("truncated and corrupt rows are CoderErrors naming the field", () => {
 });
 
 s.test("field names that are awkward in JS: __proto__, constructor, quotes, newlines, non-ASCII", () => {
+  // Bracketed keys on purpose: `__proto__: x` in a literal would set the prototype, not a field.
   const awkward = schema({
     ["__proto__"]: nullable("string"),
     constructor: "int32",
+    // biome-ignore lint/complexity/useLiteralKeys: awkward keys, as written
     ['say "hi"\n']: "string",
+    // biome-ignore lint/complexity/useLiteralKeys: awkward keys, as written
     ["ünïcødé ☃"]: "boolean",
   } as Record<string, "string" | "int32" | "boolean" | ReturnType<typeof nullable<"string">>>);
   const coder = rowCoder(awkward);
@@ -333,8 +336,11 @@ s.test("field names that are awkward in JS: __proto__, constructor, quotes, newl
   assert.is(hex(bytes), "0400" + "036f776e" + "07" + "0178" + "01");
   const back = decodeFromBytes(coder, bytes);
   assert.equal(Object.keys(back), ["__proto__", "constructor", 'say "hi"\n', "ünïcødé ☃"]);
+  // biome-ignore lint/complexity/useLiteralKeys: the own property named __proto__, not the prototype
+  // biome-ignore lint/suspicious/noProto: same
   assert.is(back["__proto__"], "own");
   assert.is(Object.getPrototypeOf(back), Object.prototype);
+  // biome-ignore lint/complexity/useLiteralKeys: the own field, as decoded
   assert.is(back["constructor"] as unknown, 7);
   // Without an own __proto__ property the field is null, not Object.prototype.
   const withoutProto = Object.fromEntries([["constructor", 7], ['say "hi"\n', "x"], ["ünïcødé ☃", true]]);

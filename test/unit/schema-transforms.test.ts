@@ -395,7 +395,7 @@ s.test("records → rows: RAW and JSON; values that do not parse go to the error
     ["errors", "t-0@2: $.id: required property is missing"],
     ["errors", "t-0@3: $.id: expected an integer, got the number 1.5"],
     ["errors", "t-0@4: $.id: integer 9007199254740992 is beyond ±2^53 and cannot be read exactly"],
-    ["errors", "t-0@5: $: the value is not JSON: " + (() => { try { JSON.parse("not json"); } catch (e) { return (e as Error).message; } return ""; })()],
+    ["errors", `t-0@5: $: the value is not JSON: ${(() => { try { JSON.parse("not json"); } catch (e) { return (e as Error).message; } return ""; })()}`],
     ["errors", "t-0@6: $.tags[0]: expected a string, got the integer 1"],
   ]);
   assert.equal(dec((j.out.tagged[0]![1] as { failed_row: Uint8Array }).failed_row), '{"name": "no id"}');

@@ -10,7 +10,7 @@ import protobuf from "protobufjs";
 import { suite } from "../harness.js";
 import { repoRoot } from "../infra/paths.js";
 import {
-  expansionApi, externalTransforms, schemaApi, grpcServiceDefinition, toBigInt, fromBigInt,
+  type expansionApi, externalTransforms, schemaApi, grpcServiceDefinition, toBigInt, fromBigInt,
   urns, beamConstants, monitoringInfoSpecs, monitoringInfoLabels,
 } from "../../src/model/proto/index.js";
 
@@ -29,7 +29,7 @@ interface BeamDescriptors {
 }
 
 // Beam's descriptors, as the Python SDK compiled them (the same files Beam's Java and Go SDKs are generated from).
-const DUMP_DESCRIPTORS = String.raw`
+const DUMP_DESCRIPTORS = `
 import importlib, json, sys
 from google.protobuf import descriptor_pb2 as dp
 from apache_beam.portability.api.org.apache.beam.model.pipeline.v1 import beam_runner_api_pb2 as rapi, metrics_pb2 as mapi
@@ -116,7 +116,7 @@ const SCALARS = new Set(["double", "float", "int64", "uint64", "int32", "fixed64
 function describeOurs(f: protobuf.Field): Omit<BeamField, "name" | "number"> {
   const kindOf = (type: string, resolved: protobuf.ReflectionObject | null) =>
     SCALARS.has(type) ? { type, typeName: null } : { type: resolved instanceof protobuf.Enum ? "enum" : "message", typeName: nameOf(resolved!) };
-  const proto3Optional = (f.options as Record<string, unknown> | undefined)?.["proto3_optional"] === true;
+  const proto3Optional = (f.options as Record<string, unknown> | undefined)?.proto3_optional === true;
   if (f instanceof protobuf.MapField) {
     const value = kindOf(f.type, f.resolvedType);
     return { type: "message", typeName: null, repeated: true, oneof: null, proto3Optional: false,
@@ -242,8 +242,8 @@ s.test("a Python Beam ExpansionServiceStub talks to our grpc-js ExpansionService
   server.addService(grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"), {
     Expand: (call: grpc.ServerUnaryCall<expansionApi.ExpansionRequest, unknown>, cb: grpc.sendUnaryData<expansionApi.IExpansionResponse>) => {
       received.push(call.request);
-      const lateness = call.request.components!.windowingStrategies!["ws"]!.allowedLateness;
-      cb(null, { transform: { uniqueName: call.request.transform!.uniqueName + "/expanded" }, requirements: ["beam:requirement:pardo:splittable_dofn:v1"],
+      const lateness = call.request.components!.windowingStrategies!.ws!.allowedLateness;
+      cb(null, { transform: { uniqueName: `${call.request.transform!.uniqueName}/expanded` }, requirements: ["beam:requirement:pardo:splittable_dofn:v1"],
         components: { windowingStrategies: { ns1_ws: { allowedLateness: fromBigInt(toBigInt(lateness) + 1n) } } }, error: "" });
     },
     DiscoverSchemaTransform: (_call: unknown, cb: grpc.sendUnaryData<expansionApi.IDiscoverSchemaTransformResponse>) => {
@@ -266,7 +266,7 @@ s.test("a Python Beam ExpansionServiceStub talks to our grpc-js ExpansionService
     assert.is(received.length, 1);
     const req = received[0]!;
     assert.is(req.namespace, "ns1_");
-    assert.is(toBigInt(req.components!.windowingStrategies!["ws"]!.allowedLateness), -9223372036854775808n);
+    assert.is(toBigInt(req.components!.windowingStrategies!.ws!.allowedLateness), -9223372036854775808n);
     const cfg = externalTransforms.ExternalConfigurationPayload.decode(req.transform!.spec!.payload!);
     assert.is(cfg.schema!.fields![0]!.type!.arrayType!.elementType!.atomicType, schemaApi.AtomicType.STRING);
     assert.is(Buffer.from(cfg.payload).toString("hex"), "0100ff");

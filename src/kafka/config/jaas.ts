@@ -55,11 +55,11 @@ function tokenize(text: string): Token[] {
 export function parseJaasConfig(text: string): JaasLogin {
   const tokens = tokenize(text);
   const moduleToken = tokens.shift();
-  if (!moduleToken || moduleToken.kind !== "word") {
+  if (moduleToken?.kind !== "word") {
     throw new KafkaConfigError(KEY, "expected a login module class name");
   }
   const flag = tokens.shift();
-  if (!flag || flag.kind !== "word" || !CONTROL_FLAGS.has(flag.text.toLowerCase())) {
+  if (flag?.kind !== "word" || !CONTROL_FLAGS.has(flag.text.toLowerCase())) {
     throw new KafkaConfigError(KEY, `expected a control flag (required, requisite, sufficient, optional) after ${moduleToken.text}`);
   }
   const options = new Map<string, string>();
@@ -70,7 +70,7 @@ export function parseJaasConfig(text: string): JaasLogin {
     if (next.kind !== "word") throw new KafkaConfigError(KEY, "expected an option name");
     const eq = tokens.shift();
     const value = tokens.shift();
-    if (!eq || eq.kind !== "punct" || eq.text !== "=" || !value || value.kind === "punct") {
+    if (eq?.kind !== "punct" || eq.text !== "=" || !value || value.kind === "punct") {
       throw new KafkaConfigError(KEY, `option ${next.text} must be written ${next.text}="value"`);
     }
     options.set(next.text, value.text);

@@ -28,5 +28,5 @@ export function normalizePem(key: string, text: string, kind: PemKind): string {
     const expected = kind === "certificate" ? "-----BEGIN CERTIFICATE-----" : "-----BEGIN ... PRIVATE KEY-----";
     throw new KafkaConfigError(key, `expected PEM text with a ${expected} block`);
   }
-  return blocks.join("\n") + "\n";
+  return `${blocks.join("\n")}\n`;
 }

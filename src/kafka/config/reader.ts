@@ -34,7 +34,7 @@ export class ConfigReader {
 
   /** The value as given (trimmed), or undefined if the key is absent; marks the key as used. */
   raw(key: string): string | undefined {
-    if (!Object.prototype.hasOwnProperty.call(this.config, key)) return undefined;
+    if (!Object.hasOwn(this.config, key)) return undefined;
     this.used.add(key);
     const value = this.config[key];
     if (value === undefined || value === null) return undefined;
@@ -43,7 +43,7 @@ export class ConfigReader {
 
   /** The value without trimming (PEM text, passwords keep their exact bytes). */
   exact(key: string): string | undefined {
-    if (!Object.prototype.hasOwnProperty.call(this.config, key)) return undefined;
+    if (!Object.hasOwn(this.config, key)) return undefined;
     this.used.add(key);
     const value = this.config[key];
     return value === undefined || value === null ? undefined : String(value);

@@ -192,7 +192,7 @@ export class PartitionDiscoveryDoFn implements SplittableDoFn<Uint8Array, Uint8A
       if (fresh.length > 0) {
         if (!tracker.tryClaim({ emitted: countsOf(fresh, { ...emitted }), done: false })) return ProcessContinuation.stop();
         // Stamped with the time they were found: the watermark of this step has already moved past older times.
-        fresh.forEach((tp, i) => context.outputWithTimestamp(encodeSourceDescriptor({ ...tp, startOffset: starts[i]! }), BigInt(now)));
+        for (const [i, tp] of fresh.entries()) context.outputWithTimestamp(encodeSourceDescriptor({ ...tp, startOffset: starts[i]! }), BigInt(now));
       }
     }
     (watermark as ManualWatermarkEstimator).setWatermark(BigInt(now));

@@ -1,5 +1,5 @@
 // The read's public pieces and its native API transform.
-import { PTransform, PCollection, PBegin, Impulse, ParDo, MAIN_OUTPUT, type ExpandContext } from "../../pipeline/index.js";
+import { PTransform, type PCollection, type PBegin, Impulse, ParDo, MAIN_OUTPUT, type ExpandContext } from "../../pipeline/index.js";
 import { KafkaConfigError } from "../errors.js";
 import { discoversPartitions, readSpecFromOptions, type ReadFromKafkaOptions, type ReadSpec, type TimestampFn } from "./spec.js";
 import { SourceDescriptorsDoFn } from "./descriptors-dofn.js";

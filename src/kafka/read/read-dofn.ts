@@ -6,7 +6,7 @@
 import {
   GrowableOffsetRangeTracker, ManualWatermarkEstimator, OFFSET_INFINITY, OffsetRangeTracker, ProcessContinuation,
   offsetRange, offsetRangeCoder, watermarkInstantCoder,
-  type OffsetRange, type ProcessContext, type RestrictionTracker, type SplittableDoFn, type WatermarkEstimator,
+  type OffsetRange, type OutputResult, type ProcessContext, type RestrictionTracker, type SplittableDoFn, type WatermarkEstimator,
 } from "../../sdf/index.js";
 import type { Coder } from "../../model/coders/index.js";
 import { MIN_TIMESTAMP, type Instant } from "../../model/windowing.js";
@@ -301,7 +301,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
         }
         if (!tracker.tryClaim(record.offset)) return done(ProcessContinuation.stop());
         let output: unknown;
-        let pending;
+        let pending: OutputResult | undefined;
         try {
           output = this.toOutput(d, record);
         } catch (err) {

@@ -182,6 +182,7 @@ function rowsToRecordsFromPayload(payload: DoFnPayload): DoFn<Record<string, unk
 }
 
 /** Factories of these DoFns by name, for a worker's DoFn registry. */
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds DoFns of every element type
 export const schemaTransformDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) => DoFn<any, any>>> = Object.freeze({
   [SCHEMATRANSFORM_DOFN_NAMES.RECORDS_TO_ROWS]: recordsToRowsFromPayload,
   [SCHEMATRANSFORM_DOFN_NAMES.ROWS_TO_RECORDS]: rowsToRecordsFromPayload,

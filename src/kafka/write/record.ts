@@ -38,9 +38,7 @@ export interface RecordFunctions {
 }
 
 /** How elements of one input kind become records: compiled once per DoFn from the spec and the functions. */
-export interface RecordMapper {
-  (element: unknown, elementTimestamp: Instant): ProducerRecord;
-}
+export type RecordMapper = (element: unknown, elementTimestamp: Instant) => ProducerRecord
 
 const INT32_MAX = 2_147_483_647;
 /** Kafka's largest timestamp the Java client accepts is Long.MAX_VALUE; Beam's MAX_TIMESTAMP ms is below it. */

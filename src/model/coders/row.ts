@@ -141,7 +141,7 @@ function rowFactory(names: readonly string[]): (values: readonly unknown[]) => R
   if (names.includes("__proto__") || names.length > 1000) {
     return (values) => {
       const row: Row = {};
-      names.forEach((name, i) => Object.defineProperty(row, name, { value: values[i], enumerable: true, writable: true, configurable: true }));
+      for (const [i, name] of names.entries()) Object.defineProperty(row, name, { value: values[i], enumerable: true, writable: true, configurable: true });
       return row;
     };
   }
@@ -159,7 +159,7 @@ function buildRowCoder(schema: Schema, payload: Uint8Array | undefined, depth: n
   const positions = encodingPositions(schema);
   // By encoding position: which field, its name, whether it may be null, its (non-null) coder.
   const indexAt = new Array<number>(n);
-  positions.forEach((position, index) => (indexAt[position] = index));
+  for (const [index, position] of positions.entries()) indexAt[position] = index;
   const nameAt = indexAt.map((i) => names[i]!);
   const nullableAt = indexAt.map((i) => schema.fields[i]!.type?.nullable === true);
   const coderAt = indexAt.map((i) => {
@@ -230,7 +230,7 @@ function buildRowCoder(schema: Schema, payload: Uint8Array | undefined, depth: n
       const maskLength = input.readLength("row null bitmap length");
       const maskAt = input.position;
       input.skip(maskLength);
-      const decoded = count < n ? count : n;
+      const decoded = Math.min(count , n);
       // Values by field index, then one object literal: decoded rows share one shape.
       const values = new Array<unknown>(n);
       for (let p = 0; p < decoded; p++) {

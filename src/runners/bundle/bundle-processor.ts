@@ -3,14 +3,14 @@
 // While a bundle runs, trySplit() and progress() may be called from other async tasks (the Fn API control stream):
 // splits take effect synchronously on the trackers, so the running DoFn sees them at its next tryClaim.
 import type { WindowedValue } from "../../model/windowing.js";
-import { type Awaitable, type OutputResult } from "../../sdf/index.js";
+import type { Awaitable, OutputResult } from "../../sdf/index.js";
 import { planSplit, type DesiredSplit } from "./channel-split.js";
 import type { BundleDescriptor, PCollectionId, TransformId, TransformSpec } from "./descriptor.js";
 import { FinalizationCallbacks, type FinalizationOrder, type FinalizationOutcome } from "./finalization.js";
 import { copyMetrics, type BundleMetrics } from "./metrics.js";
 import {
   FlattenOperation,
-  Operation,
+  type Operation,
   ParDoOperation,
   PCollectionReceiver,
   SdfPairOperation,

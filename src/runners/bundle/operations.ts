@@ -19,6 +19,7 @@ import {
   type IsBounded,
   type MetricsContext,
   type OutputResult,
+  type ProcessContinuation,
   type ProcessContext,
   type RestrictionTracker,
   type SplitResult,
@@ -459,7 +460,7 @@ export class SdfProcessOperation extends DoFnOperation {
     this.context.windows = element.windows;
     this.observer = isTimestampObserving(estimator) ? estimator : undefined;
     this.running = running;
-    let continuation;
+    let continuation: ProcessContinuation;
     try {
       continuation = await this.dofn.processElement(this.context, input, tracker, estimator);
       await this.queue.drain();

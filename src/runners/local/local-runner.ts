@@ -323,7 +323,7 @@ class LocalExecution {
     const timer = setInterval(checkpoint, this.maxBundleDurationMs);
     this.inFlight = { bundle, checkpoint };
     if (this.cancelRequested) void this.checkpointUntilStopped();
-    let result;
+    let result: Awaited<ReturnType<typeof bundle.run>>;
     try {
       result = await bundle.run({ inputs: { [SOURCE_ID]: taken.map((p) => p.element) }, outputs: sinks });
     } finally {
