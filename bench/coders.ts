@@ -99,7 +99,11 @@ function measure<T>(coder: Coder<T>, pool: readonly T[], n: number): Result {
     if (decoded !== total) throw new Error(`decoded ${decoded} of ${total} records`);
     if (run >= 0) decodeRates.push(total / seconds);
   }
-  return { encodePerSecond: median(encodeRates), decodePerSecond: median(decodeRates), bytesPerRecord: encoded.length / pool.length };
+  return {
+    encodePerSecond: median(encodeRates),
+    decodePerSecond: median(decodeRates),
+    bytesPerRecord: encoded.length / pool.length,
+  };
 }
 
 function report(name: string, r: Result): void {
@@ -114,7 +118,8 @@ function report(name: string, r: Result): void {
 const CASES: Record<string, () => Result> = {
   "windowed_value(kv(bytes,bytes)), global window": () =>
     measure(windowedValueCoder(kvCoder(bytesCoder, bytesCoder), globalWindowCoder), windowedKvs(10_000), records),
-  "row: Kafka record with metadata (9 fields)": () => measure(rowCoder(kafkaRecordRowSchema()), kafkaRows(10_000), records),
+  "row: Kafka record with metadata (9 fields)": () =>
+    measure(rowCoder(kafkaRecordRowSchema()), kafkaRows(10_000), records),
 };
 
 if (only !== undefined) {
@@ -122,12 +127,18 @@ if (only !== undefined) {
   if (!run) throw new Error(`unknown case ${only}; cases: ${Object.keys(CASES).join(" | ")}`);
   report(only, run());
 } else {
-  console.log(`coders bench: ${records.toLocaleString("en-US")} records per run, median of ${runs} runs, Node ${process.version}`);
+  console.log(
+    `coders bench: ${records.toLocaleString("en-US")} records per run, median of ${runs} runs, Node ${process.version}`,
+  );
   for (const name of Object.keys(CASES)) {
-    const output = execFileSync(process.execPath, [fileURLToPath(import.meta.url), String(records), String(runs), name], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const output = execFileSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), String(records), String(runs), name],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     process.stdout.write(output);
   }
 }

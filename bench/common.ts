@@ -24,7 +24,9 @@ export class PeakRss {
   private readonly timer: NodeJS.Timeout;
 
   constructor(intervalMs = 100) {
-    this.timer = setInterval(() => { this.peak = Math.max(this.peak, process.memoryUsage().rss); }, intervalMs);
+    this.timer = setInterval(() => {
+      this.peak = Math.max(this.peak, process.memoryUsage().rss);
+    }, intervalMs);
     this.timer.unref();
   }
 

@@ -28,11 +28,26 @@ const warmup = numberFlag("warmup", 5000);
 const rounds = numberFlag("rounds", 3);
 
 const bytesDeserializer = "org.apache.kafka.common.serialization.ByteArrayDeserializer";
-const payload = externalPayload({ consumer_config: map("string", "string"), topics: array("string"), key_deserializer: "string",
-  value_deserializer: "string", max_num_records: nullable("int64"), commit_offset_in_finalize: "boolean", timestamp_policy: "string" },
-{ consumer_config: new Map([["bootstrap.servers", "127.0.0.1:9092"]]), topics: ["events"],
-  key_deserializer: bytesDeserializer, value_deserializer: bytesDeserializer, max_num_records: 1000n,
-  commit_offset_in_finalize: false, timestamp_policy: "ProcessingTime" });
+const payload = externalPayload(
+  {
+    consumer_config: map("string", "string"),
+    topics: array("string"),
+    key_deserializer: "string",
+    value_deserializer: "string",
+    max_num_records: nullable("int64"),
+    commit_offset_in_finalize: "boolean",
+    timestamp_policy: "string",
+  },
+  {
+    consumer_config: new Map([["bootstrap.servers", "127.0.0.1:9092"]]),
+    topics: ["events"],
+    key_deserializer: bytesDeserializer,
+    value_deserializer: bytesDeserializer,
+    max_num_records: 1000n,
+    commit_offset_in_finalize: false,
+    timestamp_policy: "ProcessingTime",
+  },
+);
 
 async function startServer(): Promise<{ address: string; stop(): Promise<void> }> {
   if (serverMode.includes(":")) return { address: serverMode, stop: async () => undefined }; // a running service
@@ -41,27 +56,47 @@ async function startServer(): Promise<{ address: string; stop(): Promise<void> }
     return { address: served.expansionAddress, stop: served.stop };
   }
   const server = new grpc.Server();
-  addExpansionService(server, { registry: new TransformRegistry(kafkaTransformDefinitions()), environment: { kind: "process", command: "/bin/true" } });
-  const port = await new Promise<number>((done, fail) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : done(p))));
+  addExpansionService(server, {
+    registry: new TransformRegistry(kafkaTransformDefinitions()),
+    environment: { kind: "process", command: "/bin/true" },
+  });
+  const port = await new Promise<number>((done, fail) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : done(p))),
+  );
   return { address: `127.0.0.1:${port}`, stop: async () => server.forceShutdown() };
 }
 
 /** One caller: `expand(i)` resolves with the call's latency in ms. */
-interface Caller { expand(i: number): Promise<number>; close(): void }
+interface Caller {
+  expand(i: number): Promise<number>;
+  close(): void;
+}
 
 function request(i: number): expansionApi.IExpansionRequest {
-  return { namespace: `external_${i}`,
-    transform: { uniqueName: "ReadFromKafka", spec: { urn: "beam:transform:org.apache.beam:kafka_read_without_metadata:v1", payload } } };
+  return {
+    namespace: `external_${i}`,
+    transform: {
+      uniqueName: "ReadFromKafka",
+      spec: { urn: "beam:transform:org.apache.beam:kafka_read_without_metadata:v1", payload },
+    },
+  };
 }
 
 function grpcCaller(address: string): Caller {
-  const Client = grpc.makeGenericClientConstructor(grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"), "ExpansionService");
+  const Client = grpc.makeGenericClientConstructor(
+    grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"),
+    "ExpansionService",
+  );
   const client = new Client(address, grpc.credentials.createInsecure()) as unknown as {
-    Expand(r: expansionApi.IExpansionRequest, cb: (e: Error | null) => void): void; close(): void };
+    Expand(r: expansionApi.IExpansionRequest, cb: (e: Error | null) => void): void;
+    close(): void;
+  };
   return {
     expand: (i) => {
       const t0 = performance.now();
-      return new Promise((done, fail) => client.Expand(request(i), (err) => (err ? fail(err) : done(performance.now() - t0))));
+      return new Promise((done, fail) =>
+        client.Expand(request(i), (err) => (err ? fail(err) : done(performance.now() - t0))),
+      );
     },
     close: () => client.close(),
   };
@@ -84,12 +119,20 @@ function http2Caller(address: string): Caller {
     expand: (i) => {
       const t0 = performance.now();
       return new Promise((done, fail) => {
-        const stream = session.request({ ":method": "POST", ":path": "/org.apache.beam.model.expansion.v1.ExpansionService/Expand",
-          "content-type": "application/grpc", te: "trailers" });
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/org.apache.beam.model.expansion.v1.ExpansionService/Expand",
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
         let status: string | undefined;
-        stream.on("trailers", (t) => { status = String(t["grpc-status"]); });
+        stream.on("trailers", (t) => {
+          status = String(t["grpc-status"]);
+        });
         stream.on("data", () => undefined);
-        stream.on("end", () => (status === "0" ? done(performance.now() - t0) : fail(new Error(`grpc-status ${status}`))));
+        stream.on("end", () =>
+          status === "0" ? done(performance.now() - t0) : fail(new Error(`grpc-status ${status}`)),
+        );
         stream.on("error", fail);
         stream.end(frame(i));
       });
@@ -105,14 +148,34 @@ async function goLoad(address: string): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), "kbt-expansion-load-"));
   try {
     const binary = join(dir, "expansion-load");
-    execFileSync("go", ["build", "-o", binary, "."], { cwd: new URL("../../bench/expansion-load/", import.meta.url), stdio: "inherit" });
-    writeFileSync(join(dir, "request.bin"), expansionApi.ExpansionRequest.encode(request(0)).finish());
-    const { stdout } = await execFileAsync(binary, ["--address", address, "--request", join(dir, "request.bin"), "--requests", String(total),
-      "--concurrency", String(concurrency), "--connections", String(connections), "--warmup", String(warmup), "--rounds", String(rounds)]);
-    return stdout.trim().split("\n").map((line) => {
-      const r = JSON.parse(line) as Record<string, number>;
-      return `round ${r.round}: p50 ${r.p50!.toFixed(2)} ms, p90 ${r.p90!.toFixed(2)} ms, p99 ${r.p99!.toFixed(2)} ms, max ${r.max!.toFixed(2)} ms, ${r.rps!.toFixed(0)} req/s (first call ${r.firstCall!.toFixed(1)} ms)`;
+    execFileSync("go", ["build", "-o", binary, "."], {
+      cwd: new URL("../../bench/expansion-load/", import.meta.url),
+      stdio: "inherit",
     });
+    writeFileSync(join(dir, "request.bin"), expansionApi.ExpansionRequest.encode(request(0)).finish());
+    const { stdout } = await execFileAsync(binary, [
+      "--address",
+      address,
+      "--request",
+      join(dir, "request.bin"),
+      "--requests",
+      String(total),
+      "--concurrency",
+      String(concurrency),
+      "--connections",
+      String(connections),
+      "--warmup",
+      String(warmup),
+      "--rounds",
+      String(rounds),
+    ]);
+    return stdout
+      .trim()
+      .split("\n")
+      .map((line) => {
+        const r = JSON.parse(line) as Record<string, number>;
+        return `round ${r.round}: p50 ${r.p50!.toFixed(2)} ms, p90 ${r.p90!.toFixed(2)} ms, p99 ${r.p99!.toFixed(2)} ms, max ${r.max!.toFixed(2)} ms, ${r.rps!.toFixed(0)} req/s (first call ${r.firstCall!.toFixed(1)} ms)`;
+      });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -120,7 +183,9 @@ async function goLoad(address: string): Promise<string[]> {
 
 const server = await startServer();
 if (clientMode === "go") {
-  console.log(`${total} Expand calls per round, ${concurrency} concurrent on ${connections} connection(s), after ${warmup} warm-up calls (${serverMode} server, go client, Node ${process.version}):`);
+  console.log(
+    `${total} Expand calls per round, ${concurrency} concurrent on ${connections} connection(s), after ${warmup} warm-up calls (${serverMode} server, go client, Node ${process.version}):`,
+  );
   for (const line of await goLoad(server.address)) console.log(`  ${line}`);
   await server.stop();
   process.exit(0);
@@ -132,12 +197,16 @@ for (let i = 0; i < 200; i++) await expandOnce(i); // warm-up
 const latencies: number[] = [];
 let next = 0;
 const started = performance.now();
-await Promise.all(Array.from({ length: concurrency }, async () => {
-  while (next < total) latencies.push(await expandOnce(next++));
-}));
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    while (next < total) latencies.push(await expandOnce(next++));
+  }),
+);
 const seconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(2);
-console.log(`${total} Expand calls, ${concurrency} concurrent (${serverMode} server, ${clientMode} client): p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)!.toFixed(2)} ms, ${(total / seconds).toFixed(0)} req/s (Node ${process.version})`);
+console.log(
+  `${total} Expand calls, ${concurrency} concurrent (${serverMode} server, ${clientMode} client): p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)!.toFixed(2)} ms, ${(total / seconds).toFixed(0)} req/s (Node ${process.version})`,
+);
 caller.close();
 await server.stop();

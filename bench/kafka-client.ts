@@ -7,7 +7,15 @@ import { parseConsumerConfig, parseProducerConfig } from "../src/kafka/config/in
 import { createKafkaClient, createKafkaProducer } from "../src/kafka/client/index.js";
 import { fmt, median, mib, numberFlag, PeakRss } from "./common.js";
 import {
-  consumeWithGroup, fetchAll, PARTITION_BYTES, PARTITIONS, produceRaw, readRate, recordsPerSend, sendInChunks, type ReadRate,
+  consumeWithGroup,
+  fetchAll,
+  PARTITION_BYTES,
+  PARTITIONS,
+  produceRaw,
+  readRate,
+  recordsPerSend,
+  sendInChunks,
+  type ReadRate,
 } from "./kafka-load.js";
 
 const RECORDS = numberFlag("records", 1_000_000);
@@ -20,11 +28,14 @@ const rss = new PeakRss();
 /** The same load through our KafkaProducer (acks=all, idempotent by default): PER_SEND-record produce() calls, 4 at once. */
 async function produceOurs(bootstrap: string, topic: string, extra: Record<string, string>): Promise<number> {
   await createTopic(bootstrap, topic, PARTITIONS);
-  const producer = createKafkaProducer(parseProducerConfig({ "bootstrap.servers": bootstrap, ...extra }, { logger: () => undefined }));
+  const producer = createKafkaProducer(
+    parseProducerConfig({ "bootstrap.servers": bootstrap, ...extra }, { logger: () => undefined }),
+  );
   const value = randomBytes(SIZE);
   const started = performance.now();
   await sendInChunks(RECORDS, PER_SEND, (first, count) =>
-    producer.produce(Array.from({ length: count }, (_, i) => ({ topic, partition: (first + i) % PARTITIONS, value }))));
+    producer.produce(Array.from({ length: count }, (_, i) => ({ topic, partition: (first + i) % PARTITIONS, value }))),
+  );
   await producer.flush();
   const seconds = (performance.now() - started) / 1000;
   await producer.close();
@@ -35,15 +46,23 @@ async function main(): Promise<void> {
   const bootstrap = await brokerBootstrap();
   try {
     const topic = `bench-client-${Date.now().toString(36)}`;
-    console.log(`kafka-client bench: ${RECORDS.toLocaleString("en")} records x ${SIZE} B, ${PARTITIONS} partitions, ${PARTITION_BYTES / 1048576} MiB per partition fetch, ${ROUNDS} rounds, node ${process.version}`);
+    console.log(
+      `kafka-client bench: ${RECORDS.toLocaleString("en")} records x ${SIZE} B, ${PARTITIONS} partitions, ${PARTITION_BYTES / 1048576} MiB per partition fetch, ${ROUNDS} rounds, node ${process.version}`,
+    );
     await createTopic(bootstrap, topic, PARTITIONS);
     const produceRate = await produceRaw(bootstrap, topic, RECORDS, SIZE, "bench-producer");
-    console.log(`produce (raw kafkajs, ${PER_SEND.toLocaleString("en")} per send, 4 in flight, acks=all): ${fmt(produceRate)} rec/s`);
+    console.log(
+      `produce (raw kafkajs, ${PER_SEND.toLocaleString("en")} per send, 4 in flight, acks=all): ${fmt(produceRate)} rec/s`,
+    );
     const idempotent = await produceOurs(bootstrap, `${topic}-p1`, {});
     const plain = await produceOurs(bootstrap, `${topic}-p2`, { "enable.idempotence": "false" });
-    console.log(`produce (our KafkaProducer, ${PER_SEND.toLocaleString("en")} per call, 4 calls at once, acks=all): idempotent ${fmt(idempotent)} rec/s, not idempotent ${fmt(plain)} rec/s`);
+    console.log(
+      `produce (our KafkaProducer, ${PER_SEND.toLocaleString("en")} per call, 4 calls at once, acks=all): idempotent ${fmt(idempotent)} rec/s, not idempotent ${fmt(plain)} rec/s`,
+    );
 
-    const client = createKafkaClient(parseConsumerConfig({ "bootstrap.servers": bootstrap, "client.id": "bench-ours" }, { logger: () => undefined }));
+    const client = createKafkaClient(
+      parseConsumerConfig({ "bootstrap.servers": bootstrap, "client.id": "bench-ours" }, { logger: () => undefined }),
+    );
     const consumeRaw = async (round: number) =>
       readRate(await consumeWithGroup(bootstrap, topic, RECORDS, `bench-raw-${topic}-${round}`, "bench-raw"), RECORDS);
     const consumeOurs = async () => readRate(await fetchAll(client, topic, RECORDS), RECORDS);
@@ -61,12 +80,16 @@ async function main(): Promise<void> {
       const r = raw[raw.length - 1]!;
       const o = ours[ours.length - 1]!;
       if (r.bytes !== o.bytes) throw new Error(`value bytes differ: raw ${r.bytes}, ours ${o.bytes}`);
-      console.log(`round ${round + 1}: raw ${fmt(r.rate)} rec/s (wall ${r.wall.toFixed(2)} s), ours ${fmt(o.rate)} rec/s (wall ${o.wall.toFixed(2)} s)`);
+      console.log(
+        `round ${round + 1}: raw ${fmt(r.rate)} rec/s (wall ${r.wall.toFixed(2)} s), ours ${fmt(o.rate)} rec/s (wall ${o.wall.toFixed(2)} s)`,
+      );
     }
     await client.close();
     const rawRate = median(raw.map((r) => r.rate));
     const ourRate = median(ours.map((r) => r.rate));
-    console.log(`median consume: raw kafkajs group consumer (eachBatch) ${fmt(rawRate)} rec/s; ours (group-less fetch) ${fmt(ourRate)} rec/s; ratio ours/raw ${(ourRate / rawRate).toFixed(2)}`);
+    console.log(
+      `median consume: raw kafkajs group consumer (eachBatch) ${fmt(rawRate)} rec/s; ours (group-less fetch) ${fmt(ourRate)} rec/s; ratio ours/raw ${(ourRate / rawRate).toFixed(2)}`,
+    );
     console.log(`peak RSS ${mib(rss.peak)}`);
   } finally {
     rss.stop();

@@ -18,29 +18,45 @@ export function recordsPerSend(size: number): number {
 }
 
 /** Calls send(first, count) over [0, total) in chunks of perSend, 4 calls at once. */
-export async function sendInChunks(total: number, perSend: number, send: (first: number, count: number) => Promise<unknown>): Promise<void> {
+export async function sendInChunks(
+  total: number,
+  perSend: number,
+  send: (first: number, count: number) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-    while (next < total) {
-      const first = next;
-      next += perSend;
-      await send(first, Math.min(perSend, total - first));
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < total) {
+        const first = next;
+        next += perSend;
+        await send(first, Math.min(perSend, total - first));
+      }
+    }),
+  );
 }
 
 /** Writes `records` null-key records of one random `size`-byte value with kafkajs (acks=all, partitions round-robin);
  * returns records/s, connect and disconnect excluded. */
-export async function produceRaw(bootstrap: string, topic: string, records: number, size: number, clientId: string): Promise<number> {
-  const producer = new Kafka({ brokers: [bootstrap], clientId, logLevel: logLevel.ERROR }).producer({ allowAutoTopicCreation: false });
+export async function produceRaw(
+  bootstrap: string,
+  topic: string,
+  records: number,
+  size: number,
+  clientId: string,
+): Promise<number> {
+  const producer = new Kafka({ brokers: [bootstrap], clientId, logLevel: logLevel.ERROR }).producer({
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   const value = randomBytes(size);
   const started = performance.now();
-  await sendInChunks(records, recordsPerSend(size), (first, count) => producer.send({
-    topic,
-    acks: -1,
-    messages: Array.from({ length: count }, (_, i) => ({ partition: (first + i) % PARTITIONS, key: null, value })),
-  }));
+  await sendInChunks(records, recordsPerSend(size), (first, count) =>
+    producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: count }, (_, i) => ({ partition: (first + i) % PARTITIONS, key: null, value })),
+    }),
+  );
   const rate = records / ((performance.now() - started) / 1000);
   await producer.disconnect();
   return rate;
@@ -67,9 +83,20 @@ export function readRate({ started, first, end, bytes }: ReadTiming, records: nu
 }
 
 /** kafkajs's group consumer (eachBatch, no commits) from the beginning until `records` records arrived. */
-export async function consumeWithGroup(bootstrap: string, topic: string, records: number, groupId: string, clientId: string): Promise<ReadTiming> {
+export async function consumeWithGroup(
+  bootstrap: string,
+  topic: string,
+  records: number,
+  groupId: string,
+  clientId: string,
+): Promise<ReadTiming> {
   const kafka = new Kafka({ brokers: [bootstrap], clientId, logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId, maxBytesPerPartition: PARTITION_BYTES, maxBytes: PARTITION_BYTES * PARTITIONS, readUncommitted: true });
+  const consumer = kafka.consumer({
+    groupId,
+    maxBytesPerPartition: PARTITION_BYTES,
+    maxBytes: PARTITION_BYTES * PARTITIONS,
+    readUncommitted: true,
+  });
   const started = performance.now();
   let first = 0;
   let count = 0;
@@ -98,18 +125,23 @@ export async function fetchAll(client: KafkaClient, topic: string, records: numb
   let first = 0;
   let count = 0;
   let bytes = 0;
-  const ends = await client.listOffsets(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })), "latest");
+  const ends = await client.listOffsets(
+    Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })),
+    "latest",
+  );
   // One loop per partition, one fetch in flight each; the client merges them into one request per broker.
-  await Promise.all(ends.map(async ({ partition, offset: end }) => {
-    let offset = 0n;
-    while (offset < end) {
-      const result = await client.fetch(topic, partition, offset, { maxBytes: PARTITION_BYTES });
-      if (first === 0) first = performance.now();
-      for (const r of result.records) bytes += r.value?.length ?? 0;
-      count += result.records.length;
-      offset = result.nextOffset;
-    }
-  }));
+  await Promise.all(
+    ends.map(async ({ partition, offset: end }) => {
+      let offset = 0n;
+      while (offset < end) {
+        const result = await client.fetch(topic, partition, offset, { maxBytes: PARTITION_BYTES });
+        if (first === 0) first = performance.now();
+        for (const r of result.records) bytes += r.value?.length ?? 0;
+        count += result.records.length;
+        offset = result.nextOffset;
+      }
+    }),
+  );
   const end = performance.now();
   if (count !== records) throw new Error(`fetch loop read ${count} records, expected ${records}`);
   return { started, first, end, bytes };

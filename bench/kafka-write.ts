@@ -28,7 +28,10 @@ const EOS_RECORDS = numberFlag("eos-records", 0) || undefined;
 const EOS_SHARDS = numberFlag("eos-shards", 4);
 /** Extra producer config for the sink, "key=value,key=value" (e.g. enable.idempotence=false). */
 const SINK_CONFIG: Record<string, string> = Object.fromEntries(
-  flag("producer-config", "").split(",").filter(Boolean).map((kv) => kv.split("=", 2) as [string, string]),
+  flag("producer-config", "")
+    .split(",")
+    .filter(Boolean)
+    .map((kv) => kv.split("=", 2) as [string, string]),
 );
 const SKIP = new Set(flag("skip", "").split(",").filter(Boolean));
 const quiet = (): void => undefined;
@@ -59,12 +62,18 @@ async function sink(bootstrap: string, topic: string, records: number, size: num
   const p = Pipeline.create();
   p.apply(new Impulse())
     .apply("Generate", ParDo.of(generator(records, size)))
-    .apply(writeToKafka<null, Buffer>({
-      producerConfig: { "bootstrap.servers": bootstrap, "transaction.timeout.ms": "120000", ...(eos ? {} : SINK_CONFIG) },
-      topic,
-      ...(eos ? { exactlyOnce: { numShards: EOS_SHARDS, sinkGroupId: `sink-${topic}` } } : {}),
-      environment: { logger: quiet },
-    }));
+    .apply(
+      writeToKafka<null, Buffer>({
+        producerConfig: {
+          "bootstrap.servers": bootstrap,
+          "transaction.timeout.ms": "120000",
+          ...(eos ? {} : SINK_CONFIG),
+        },
+        topic,
+        ...(eos ? { exactlyOnce: { numShards: EOS_SHARDS, sinkGroupId: `sink-${topic}` } } : {}),
+        environment: { logger: quiet },
+      }),
+    );
   const started = performance.now();
   const handle = p.run(new LocalRunner());
   const state = await handle.waitUntilFinish(600_000);
@@ -72,10 +81,20 @@ async function sink(bootstrap: string, topic: string, records: number, size: num
   return records / ((performance.now() - started) / 1000);
 }
 
-async function count(bootstrap: string, topic: string, isolationLevel: "read_committed" | "read_uncommitted"): Promise<number> {
-  const client = createKafkaClient(parseConsumerConfig({ "bootstrap.servers": bootstrap }, { logger: quiet }), { logger: quiet });
+async function count(
+  bootstrap: string,
+  topic: string,
+  isolationLevel: "read_committed" | "read_uncommitted",
+): Promise<number> {
+  const client = createKafkaClient(parseConsumerConfig({ "bootstrap.servers": bootstrap }, { logger: quiet }), {
+    logger: quiet,
+  });
   try {
-    const latest = await client.listOffsets(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })), "latest", isolationLevel);
+    const latest = await client.listOffsets(
+      Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })),
+      "latest",
+      isolationLevel,
+    );
     let total = 0;
     for (const { partition, offset } of latest) {
       let at = 0n;
@@ -93,7 +112,9 @@ async function count(bootstrap: string, topic: string, isolationLevel: "read_com
 
 async function main(): Promise<void> {
   const bootstrap = await brokerBootstrap();
-  console.log(`bench kafka-write: ${fmt(RECORDS)} records, sizes ${SIZES.join("/")} B, ${ROUNDS} rounds, ${PARTITIONS} partitions, Node ${process.version}`);
+  console.log(
+    `bench kafka-write: ${fmt(RECORDS)} records, sizes ${SIZES.join("/")} B, ${ROUNDS} rounds, ${PARTITIONS} partitions, Node ${process.version}`,
+  );
   try {
     for (const size of SIZES) {
       const rates = { raw: [] as number[], sink: [] as number[], eos: [] as number[] };
@@ -110,15 +131,20 @@ async function main(): Promise<void> {
           SKIP.has("sink") ? RECORDS : await count(bootstrap, sinkTopic, "read_uncommitted"),
           SKIP.has("eos") ? eosRecords : await count(bootstrap, eosTopic, "read_committed"),
         ];
-        if (counts[0] !== RECORDS || counts[1] !== RECORDS || counts[2] !== eosRecords) throw new Error(`record counts ${counts.join("/")} differ from what was written`);
-        console.log(`  ${size} B round ${round + 1}: raw ${fmt(rates.raw[round]!)}  sink ${fmt(rates.sink[round]!)} (${(rates.sink[round]! / rates.raw[round]!).toFixed(2)}x)  ` +
-          `eos ${fmt(rates.eos[round]!)} rec/s (${fmt(eosRecords)} records, ${(rates.eos[round]! / rates.sink[round]!).toFixed(2)}x sink)`);
+        if (counts[0] !== RECORDS || counts[1] !== RECORDS || counts[2] !== eosRecords)
+          throw new Error(`record counts ${counts.join("/")} differ from what was written`);
+        console.log(
+          `  ${size} B round ${round + 1}: raw ${fmt(rates.raw[round]!)}  sink ${fmt(rates.sink[round]!)} (${(rates.sink[round]! / rates.raw[round]!).toFixed(2)}x)  ` +
+            `eos ${fmt(rates.eos[round]!)} rec/s (${fmt(eosRecords)} records, ${(rates.eos[round]! / rates.sink[round]!).toFixed(2)}x sink)`,
+        );
       }
       const raw_ = median(rates.raw);
       const sink_ = median(rates.sink);
       const eos_ = median(rates.eos);
-      console.log(`${size} B median: raw kafkajs ${fmt(raw_)} rec/s | writeToKafka ${fmt(sink_)} rec/s = ${(sink_ / raw_).toFixed(2)}x raw | ` +
-        `exactly-once ${fmt(eos_)} rec/s = ${(eos_ / sink_).toFixed(2)}x at-least-once`);
+      console.log(
+        `${size} B median: raw kafkajs ${fmt(raw_)} rec/s | writeToKafka ${fmt(sink_)} rec/s = ${(sink_ / raw_).toFixed(2)}x raw | ` +
+          `exactly-once ${fmt(eos_)} rec/s = ${(eos_ / sink_).toFixed(2)}x at-least-once`,
+      );
     }
     console.log(`peak RSS ${mib(rss.peak)}`);
   } finally {

@@ -30,7 +30,11 @@ for (const line of stdout.trim().split("\n")) {
   if (k === "prism") process.env.KBT_PRISM = v;
 }
 
-interface Latency { p50: number; p90: number; max: number }
+interface Latency {
+  p50: number;
+  p90: number;
+  max: number;
+}
 
 function summarize(values: number[]): Latency {
   const sorted = [...values].sort((a, b) => a - b);
@@ -46,7 +50,11 @@ async function measure(broker: Broker, input: string, output: string, expectedBe
   for (let j = 0; j < live; j++) {
     const key = `live${j}`;
     sentAt.set(key, Date.now());
-    await producer.send({ topic: input, acks: -1, messages: [{ key, value: `v${j}`, partition: j % 4, timestamp: String(sentAt.get(key)) }] });
+    await producer.send({
+      topic: input,
+      acks: -1,
+      messages: [{ key, value: `v${j}`, partition: j % 4, timestamp: String(sentAt.get(key)) }],
+    });
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   await producer.disconnect();
@@ -54,7 +62,8 @@ async function measure(broker: Broker, input: string, output: string, expectedBe
   for (;;) {
     const out = [...(await readTopicByOffset(broker.bootstrap, output)).values()].flat();
     const liveOut = out.filter((r) => r.key?.startsWith("live"));
-    if (out.length >= expectedBefore + live) return summarize(liveOut.map((r) => Number(r.timestamp) - sentAt.get(r.key!)!));
+    if (out.length >= expectedBefore + live)
+      return summarize(liveOut.map((r) => Number(r.timestamp) - sentAt.get(r.key!)!));
     if (Date.now() > deadline) throw new Error(`${output}: ${liveOut.length} of ${live} live records after 60 s`);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -64,13 +73,19 @@ async function preload(broker: Broker, input: string): Promise<void> {
   await createTopic(broker.bootstrap, input, 4);
   const producer = testKafka(broker.bootstrap).producer();
   await producer.connect();
-  await producer.send({ topic: input, acks: -1, messages: Array.from({ length: PRELOADED }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 4 })) });
+  await producer.send({
+    topic: input,
+    acks: -1,
+    messages: Array.from({ length: PRELOADED }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 4 })),
+  });
   await producer.disconnect();
 }
 
 async function awaitCount(broker: Broker, topic: string, count: number): Promise<void> {
   const deadline = Date.now() + 120_000;
-  while ([...(await readTopicByOffset(broker.bootstrap, topic).catch(() => new Map())).values()].flat().length < count) {
+  while (
+    [...(await readTopicByOffset(broker.bootstrap, topic).catch(() => new Map())).values()].flat().length < count
+  ) {
     if (Date.now() > deadline) throw new Error(`${topic}: fewer than ${count} records after 120 s`);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -86,9 +101,11 @@ async function rawCopy(broker: Broker): Promise<Latency> {
   const producer = kafka.producer();
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: input, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => {
-    await producer.send({ topic: output, acks: -1, messages: [{ key: message.key, value: message.value }] });
-  } });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      await producer.send({ topic: output, acks: -1, messages: [{ key: message.key, value: message.value }] });
+    },
+  });
   try {
     await awaitCount(broker, output, PRELOADED);
     return await measure(broker, input, output, PRELOADED);
@@ -98,15 +115,42 @@ async function rawCopy(broker: Broker): Promise<Latency> {
   }
 }
 
-async function pipeline(broker: Broker, jobEndpoint: string, expansion: string, pythonMap: boolean, options: string[]): Promise<Latency> {
+async function pipeline(
+  broker: Broker,
+  jobEndpoint: string,
+  expansion: string,
+  pythonMap: boolean,
+  options: string[],
+): Promise<Latency> {
   const input = uniqueTopic("lat-in");
   const output = uniqueTopic("lat-out");
   await preload(broker, input);
   const stopFile = join(tmpdir(), `kbt-lat-stop-${output}`);
-  const run = runPython("kafka_pipelines.py", ["stream", "--expansion", expansion, "--job-endpoint", jobEndpoint,
-    "--bootstrap", broker.bootstrap, "--topic", input, "--results-topic", output, "--group", `g-${input}`,
-    "--run-seconds", "600", "--stop-file", stopFile, ...(pythonMap ? ["--python-map"] : []),
-    ...options.map((o) => `--pipeline-option=${o}`)], 700_000);
+  const run = runPython(
+    "kafka_pipelines.py",
+    [
+      "stream",
+      "--expansion",
+      expansion,
+      "--job-endpoint",
+      jobEndpoint,
+      "--bootstrap",
+      broker.bootstrap,
+      "--topic",
+      input,
+      "--results-topic",
+      output,
+      "--group",
+      `g-${input}`,
+      "--run-seconds",
+      "600",
+      "--stop-file",
+      stopFile,
+      ...(pythonMap ? ["--python-map"] : []),
+      ...options.map((o) => `--pipeline-option=${o}`),
+    ],
+    700_000,
+  );
   try {
     await awaitCount(broker, output, PRELOADED);
     return await measure(broker, input, output, PRELOADED);
@@ -130,7 +174,10 @@ try {
     const prism = await startPrism();
     try {
       rows.push(["Prism: read → write", await pipeline(broker, prism.jobEndpoint, serve.expansionAddress, false, [])]);
-      rows.push(["Prism: read → Python Map → write", await pipeline(broker, prism.jobEndpoint, serve.expansionAddress, true, [])]);
+      rows.push([
+        "Prism: read → Python Map → write",
+        await pipeline(broker, prism.jobEndpoint, serve.expansionAddress, true, []),
+      ]);
     } finally {
       await prism.stop();
     }
@@ -138,12 +185,22 @@ try {
   if (runners.includes("flink")) {
     const flink = await startJobServer("flink");
     try {
-      const run = (map: boolean, options: string[]) => pipeline(broker, flink.jobEndpoint, serve.expansionAddress, map, options);
+      const run = (map: boolean, options: string[]) =>
+        pipeline(broker, flink.jobEndpoint, serve.expansionAddress, map, options);
       rows.push(["Flink: read → write, default bundle time (1 s)", await run(false, FLINK_NO_CHECKPOINTS)]);
       rows.push(["Flink: read → Python Map → write, default bundle time", await run(true, FLINK_NO_CHECKPOINTS)]);
-      rows.push(["Flink: read → write, --max_bundle_time_mills=100", await run(false, [...FLINK_NO_CHECKPOINTS, "--max_bundle_time_mills=100"])]);
-      rows.push(["Flink: read → Python Map → write, --max_bundle_time_mills=100", await run(true, [...FLINK_NO_CHECKPOINTS, "--max_bundle_time_mills=100"])]);
-      rows.push(["Flink: read → Python Map → write, checkpoints 1 s, bundle 100 ms", await run(true, [...FLINK_CHECKPOINTS, "--max_bundle_time_mills=100"])]);
+      rows.push([
+        "Flink: read → write, --max_bundle_time_mills=100",
+        await run(false, [...FLINK_NO_CHECKPOINTS, "--max_bundle_time_mills=100"]),
+      ]);
+      rows.push([
+        "Flink: read → Python Map → write, --max_bundle_time_mills=100",
+        await run(true, [...FLINK_NO_CHECKPOINTS, "--max_bundle_time_mills=100"]),
+      ]);
+      rows.push([
+        "Flink: read → Python Map → write, checkpoints 1 s, bundle 100 ms",
+        await run(true, [...FLINK_CHECKPOINTS, "--max_bundle_time_mills=100"]),
+      ]);
     } finally {
       await flink.stop();
     }
@@ -155,4 +212,5 @@ try {
 const floor = rows[0]![1].p50;
 console.log(`\n${live} live records, one every ${intervalMs} ms, 4 partitions\n`);
 console.log("| path | p50 | p90 | max | p50 / raw |\n|---|---|---|---|---|");
-for (const [name, l] of rows) console.log(`| ${name} | ${l.p50} ms | ${l.p90} ms | ${l.max} ms | ${(l.p50 / Math.max(1, floor)).toFixed(1)}x |`);
+for (const [name, l] of rows)
+  console.log(`| ${name} | ${l.p50} ms | ${l.p90} ms | ${l.max} ms | ${(l.p50 / Math.max(1, floor)).toFixed(1)}x |`);

@@ -29,8 +29,23 @@ const service = await startServe();
 
 async function timed(mode: string, topic: string, count: number): Promise<number> {
   const t0 = performance.now();
-  const result = await runPython("kafka_pipelines.py", [mode, "--expansion", service.expansionAddress, "--job-endpoint",
-    prism.jobEndpoint, "--bootstrap", broker.bootstrap, "--topic", topic, "--count", String(count)], 600_000);
+  const result = await runPython(
+    "kafka_pipelines.py",
+    [
+      mode,
+      "--expansion",
+      service.expansionAddress,
+      "--job-endpoint",
+      prism.jobEndpoint,
+      "--bootstrap",
+      broker.bootstrap,
+      "--topic",
+      topic,
+      "--count",
+      String(count),
+    ],
+    600_000,
+  );
   const out = lastJsonLine<{ written?: number; records?: unknown[] }>(result);
   const got = out.written ?? out.records?.length;
   if (got !== count) throw new Error(`${mode}: expected ${count} records, got ${got}`);
@@ -44,7 +59,9 @@ try {
     await createTopic(broker.bootstrap, topic, 4);
     const write = await timed("write", topic, n);
     const read = await timed("read", topic, n);
-    rows.push(`| ${n.toLocaleString("en")} | ${write.toFixed(1)} s | ${(n / write).toFixed(0)} rec/s | ${read.toFixed(1)} s | ${(n / read).toFixed(0)} rec/s |`);
+    rows.push(
+      `| ${n.toLocaleString("en")} | ${write.toFixed(1)} s | ${(n / write).toFixed(0)} rec/s | ${read.toFixed(1)} s | ${(n / read).toFixed(0)} rec/s |`,
+    );
   }
   console.log("| records | write pipeline | write rate | read pipeline | read rate |\n|---|---|---|---|---|");
   for (const row of rows) console.log(row);

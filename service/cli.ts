@@ -2,7 +2,15 @@
 // Exit codes: 0 done, 1 failure, 2 bad flag or environment value (one line on stderr naming it).
 import { BootError } from "../src/harness/index.js";
 import { closeAllClients, kafkaDoFnFactories, verifyKafkaClient } from "../src/kafka/index.js";
-import { COMMANDS, ConfigError, helpText, parseDemoConfig, parseHealthcheckConfig, parseServeConfig, type Command } from "./config.js";
+import {
+  COMMANDS,
+  ConfigError,
+  helpText,
+  parseDemoConfig,
+  parseHealthcheckConfig,
+  parseServeConfig,
+  type Command,
+} from "./config.js";
 import { runDemo } from "./demo.js";
 import { batchedStdout, jsonLogger } from "./log.js";
 import { BindError, packageVersion, startServices } from "./serve.js";
@@ -47,7 +55,9 @@ async function serve(args: readonly string[]): Promise<void> {
   }
   const service = running;
   // A crash still leaves one structured line (the process then exits as Node decides).
-  process.on("uncaughtExceptionMonitor", (error, origin) => logger.error("crash", { origin, error: error.stack ?? String(error) }));
+  process.on("uncaughtExceptionMonitor", (error, origin) =>
+    logger.error("crash", { origin, error: error.stack ?? String(error) }),
+  );
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (++signals > 1) {
@@ -57,7 +67,11 @@ async function serve(args: readonly string[]): Promise<void> {
     }
     void service.stop(signal).then(
       (clean) => finish(clean ? 0 : 1),
-      (err: unknown) => { logger.error("shutdown failed", { error: err }); finish(1); });
+      (err: unknown) => {
+        logger.error("shutdown failed", { error: err });
+        finish(1);
+      },
+    );
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
@@ -102,7 +116,8 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
-  if (!(COMMANDS as readonly string[]).includes(command)) usageError(undefined, `unknown command ${JSON.stringify(command)}; commands: ${COMMANDS.join(", ")}`);
+  if (!(COMMANDS as readonly string[]).includes(command))
+    usageError(undefined, `unknown command ${JSON.stringify(command)}; commands: ${COMMANDS.join(", ")}`);
   const cmd = command as Command;
   if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(helpText(cmd));
@@ -132,6 +147,6 @@ async function main(argv: readonly string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof ExitSignal) return;
-  process.stderr.write(`kafka-beam-ts: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`kafka-beam-ts: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   finish(1);
 });

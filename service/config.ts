@@ -33,43 +33,130 @@ interface FlagSpec {
 
 /** Every flag of every command: the source of --help and of parsing. */
 export const FLAGS: readonly FlagSpec[] = [
-  { flag: "--host", env: "KBT_HOST", value: "ADDRESS", fallback: "127.0.0.1", commands: ["serve", "healthcheck"],
+  {
+    flag: "--host",
+    env: "KBT_HOST",
+    value: "ADDRESS",
+    fallback: "127.0.0.1",
+    commands: ["serve", "healthcheck"],
     help: "interface the gRPC and HTTP servers bind (0.0.0.0 or :: for all)",
-    helpIn: { healthcheck: "interface serve's HTTP server is bound to (0.0.0.0 and :: are dialled on loopback)" } },
-  { flag: "--expansion-port", env: "KBT_EXPANSION_PORT", value: "PORT", fallback: "8097", commands: ["serve"],
-    help: "ExpansionService (gRPC) port; 0 picks a free port" },
-  { flag: "--worker-pool-port", env: "KBT_WORKER_POOL_PORT", value: "PORT", fallback: "50000", commands: ["serve"],
-    help: "BeamFnExternalWorkerPool (gRPC) port; 0 picks a free port" },
-  { flag: "--http-port", env: "KBT_HTTP_PORT", value: "PORT", fallback: "8080", commands: ["serve", "healthcheck"],
+    helpIn: { healthcheck: "interface serve's HTTP server is bound to (0.0.0.0 and :: are dialled on loopback)" },
+  },
+  {
+    flag: "--expansion-port",
+    env: "KBT_EXPANSION_PORT",
+    value: "PORT",
+    fallback: "8097",
+    commands: ["serve"],
+    help: "ExpansionService (gRPC) port; 0 picks a free port",
+  },
+  {
+    flag: "--worker-pool-port",
+    env: "KBT_WORKER_POOL_PORT",
+    value: "PORT",
+    fallback: "50000",
+    commands: ["serve"],
+    help: "BeamFnExternalWorkerPool (gRPC) port; 0 picks a free port",
+  },
+  {
+    flag: "--http-port",
+    env: "KBT_HTTP_PORT",
+    value: "PORT",
+    fallback: "8080",
+    commands: ["serve", "healthcheck"],
     help: "HTTP port (/healthz /readyz /metrics /transforms); 0 picks a free port",
-    helpIn: { healthcheck: "serve's HTTP port" } },
-  { flag: "--environment", env: "KBT_ENVIRONMENT", value: "process|external|docker", fallback: "process", commands: ["serve"],
-    help: "where expanded transforms run: process = a runner on this machine starts bin/kafka-beam-ts-worker; " +
-      "external = this service's worker pool (the sidecar), offered with process as a fallback; docker = --docker-image" },
-  { flag: "--external-address", env: "KBT_EXTERNAL_ADDRESS", value: "HOST:PORT", commands: ["serve"],
-    help: "worker pool address runners are told to dial with --environment external " +
-      "(default: --host and the worker pool port; localhost when --host binds every interface)" },
-  { flag: "--docker-image", env: "KBT_DOCKER_IMAGE", value: "IMAGE", commands: ["serve"],
-    help: "container image runners start with --environment docker (required there)" },
-  { flag: "--tls-cert", env: "KBT_TLS_CERT", value: "FILE", commands: ["serve"],
-    help: "PEM certificate chain: serve both gRPC servers over TLS (with --tls-key)" },
-  { flag: "--tls-key", env: "KBT_TLS_KEY", value: "FILE", commands: ["serve"],
-    help: "PEM private key of --tls-cert" },
-  { flag: "--shutdown-timeout-ms", env: "KBT_SHUTDOWN_TIMEOUT_MS", value: "MS", fallback: "10000", commands: ["serve"],
-    help: "on SIGTERM/SIGINT, time allowed for in-flight work to finish before the process exits anyway" },
-  { flag: "--parent-pid", env: "KBT_PARENT_PID", value: "PID", commands: ["serve"],
-    help: "shut down (as on SIGTERM) once this process is gone: for launchers that start serve on demand, such as " +
-      "the Python package's expansion service" },
-  { flag: "--log-level", env: "KBT_LOG_LEVEL", value: "debug|info|warn|error", fallback: "info", commands: ["serve", "demo"],
-    help: "least severe JSON log line written" },
-  { flag: "--bootstrap", env: "KBT_BOOTSTRAP", value: "HOST:PORT[,...]", commands: ["demo"],
-    help: "Kafka cluster to use (default: start a local broker; needs Java and the repository checkout)" },
-  { flag: "--records", env: "KBT_DEMO_RECORDS", value: "N", fallback: "100000", commands: ["demo"],
-    help: "sample records to write and read back" },
-  { flag: "--partitions", env: "KBT_DEMO_PARTITIONS", value: "N", fallback: "4", commands: ["demo"],
-    help: "partitions of the demo's topics" },
-  { flag: "--timeout-ms", env: "KBT_HEALTHCHECK_TIMEOUT_MS", value: "MS", fallback: "3000", commands: ["healthcheck"],
-    help: "give up on /healthz after this long" },
+    helpIn: { healthcheck: "serve's HTTP port" },
+  },
+  {
+    flag: "--environment",
+    env: "KBT_ENVIRONMENT",
+    value: "process|external|docker",
+    fallback: "process",
+    commands: ["serve"],
+    help:
+      "where expanded transforms run: process = a runner on this machine starts bin/kafka-beam-ts-worker; " +
+      "external = this service's worker pool (the sidecar), offered with process as a fallback; docker = --docker-image",
+  },
+  {
+    flag: "--external-address",
+    env: "KBT_EXTERNAL_ADDRESS",
+    value: "HOST:PORT",
+    commands: ["serve"],
+    help:
+      "worker pool address runners are told to dial with --environment external " +
+      "(default: --host and the worker pool port; localhost when --host binds every interface)",
+  },
+  {
+    flag: "--docker-image",
+    env: "KBT_DOCKER_IMAGE",
+    value: "IMAGE",
+    commands: ["serve"],
+    help: "container image runners start with --environment docker (required there)",
+  },
+  {
+    flag: "--tls-cert",
+    env: "KBT_TLS_CERT",
+    value: "FILE",
+    commands: ["serve"],
+    help: "PEM certificate chain: serve both gRPC servers over TLS (with --tls-key)",
+  },
+  { flag: "--tls-key", env: "KBT_TLS_KEY", value: "FILE", commands: ["serve"], help: "PEM private key of --tls-cert" },
+  {
+    flag: "--shutdown-timeout-ms",
+    env: "KBT_SHUTDOWN_TIMEOUT_MS",
+    value: "MS",
+    fallback: "10000",
+    commands: ["serve"],
+    help: "on SIGTERM/SIGINT, time allowed for in-flight work to finish before the process exits anyway",
+  },
+  {
+    flag: "--parent-pid",
+    env: "KBT_PARENT_PID",
+    value: "PID",
+    commands: ["serve"],
+    help:
+      "shut down (as on SIGTERM) once this process is gone: for launchers that start serve on demand, such as " +
+      "the Python package's expansion service",
+  },
+  {
+    flag: "--log-level",
+    env: "KBT_LOG_LEVEL",
+    value: "debug|info|warn|error",
+    fallback: "info",
+    commands: ["serve", "demo"],
+    help: "least severe JSON log line written",
+  },
+  {
+    flag: "--bootstrap",
+    env: "KBT_BOOTSTRAP",
+    value: "HOST:PORT[,...]",
+    commands: ["demo"],
+    help: "Kafka cluster to use (default: start a local broker; needs Java and the repository checkout)",
+  },
+  {
+    flag: "--records",
+    env: "KBT_DEMO_RECORDS",
+    value: "N",
+    fallback: "100000",
+    commands: ["demo"],
+    help: "sample records to write and read back",
+  },
+  {
+    flag: "--partitions",
+    env: "KBT_DEMO_PARTITIONS",
+    value: "N",
+    fallback: "4",
+    commands: ["demo"],
+    help: "partitions of the demo's topics",
+  },
+  {
+    flag: "--timeout-ms",
+    env: "KBT_HEALTHCHECK_TIMEOUT_MS",
+    value: "MS",
+    fallback: "3000",
+    commands: ["healthcheck"],
+    help: "give up on /healthz after this long",
+  },
 ];
 
 const COMMAND_SUMMARY: Readonly<Record<Command, string>> = {
@@ -91,7 +178,9 @@ function flagLines(command: Command): string {
   const lines: string[] = [];
   for (const spec of FLAGS.filter((f) => f.commands.includes(command))) {
     const head = `  ${spec.flag}${spec.value ? ` ${spec.value}` : ""}`;
-    const tail = [spec.env ? `env ${spec.env}` : "", spec.fallback !== undefined ? `default ${spec.fallback}` : ""].filter(Boolean).join(", ");
+    const tail = [spec.env ? `env ${spec.env}` : "", spec.fallback !== undefined ? `default ${spec.fallback}` : ""]
+      .filter(Boolean)
+      .join(", ");
     lines.push(head);
     lines.push(`        ${spec.helpIn?.[command] ?? spec.help}${tail ? ` [${tail}]` : ""}`);
   }
@@ -99,9 +188,13 @@ function flagLines(command: Command): string {
 }
 
 export function helpText(command?: Command): string {
-  if (command === "worker") return `Usage: kafka-beam-ts worker --id=ID --provision_endpoint=HOST:PORT\n  ${COMMAND_SUMMARY.worker}\n\nWorker ${WORKER_HELP}`;
-  if (command) return `Usage: kafka-beam-ts ${command} [flags]\n  ${COMMAND_SUMMARY[command]}\n\nFlags (a flag wins over its environment variable; an empty variable counts as unset):\n${flagLines(command)}\n`;
-  const commands = (Object.keys(COMMAND_SUMMARY) as Command[]).map((c) => `  ${c.padEnd(12)}${COMMAND_SUMMARY[c]}`).join("\n");
+  if (command === "worker")
+    return `Usage: kafka-beam-ts worker --id=ID --provision_endpoint=HOST:PORT\n  ${COMMAND_SUMMARY.worker}\n\nWorker ${WORKER_HELP}`;
+  if (command)
+    return `Usage: kafka-beam-ts ${command} [flags]\n  ${COMMAND_SUMMARY[command]}\n\nFlags (a flag wins over its environment variable; an empty variable counts as unset):\n${flagLines(command)}\n`;
+  const commands = (Object.keys(COMMAND_SUMMARY) as Command[])
+    .map((c) => `  ${c.padEnd(12)}${COMMAND_SUMMARY[c]}`)
+    .join("\n");
   const sections = (["serve", "demo", "healthcheck"] as const).map((c) => `${c} flags:\n${flagLines(c)}`).join("\n\n");
   return `kafka-beam-ts — Kafka connector for Apache Beam in TypeScript
 
@@ -150,7 +243,9 @@ export function readFlags(command: Command, args: readonly string[], env: NodeJS
     const spec = specs.find((f) => f.flag === name);
     if (!spec) {
       const known = specs.map((f) => f.flag).join(", ");
-      throw new ConfigError(`unknown flag ${name}${known ? ` (${command} takes ${known})` : ` (${command} takes no flags)`}`);
+      throw new ConfigError(
+        `unknown flag ${name}${known ? ` (${command} takes ${known})` : ` (${command} takes no flags)`}`,
+      );
     }
     let value: string;
     if (eq > 0) value = arg.slice(eq + 1);
@@ -174,12 +269,14 @@ function raw(flags: Map<string, Raw>, flag: string): Raw | undefined {
 }
 
 function port(r: Raw): number {
-  if (!/^\d{1,5}$/.test(r.value) || Number(r.value) > 65535) throw bad(r, "expected a port number 0-65535 (0 picks a free port)");
+  if (!/^\d{1,5}$/.test(r.value) || Number(r.value) > 65535)
+    throw bad(r, "expected a port number 0-65535 (0 picks a free port)");
   return Number(r.value);
 }
 
 function integer(r: Raw, min: number, max: number, what: string): number {
-  if (!/^\d+$/.test(r.value) || Number(r.value) < min || Number(r.value) > max) throw bad(r, `expected ${what} from ${min} to ${max}`);
+  if (!/^\d+$/.test(r.value) || Number(r.value) < min || Number(r.value) > max)
+    throw bad(r, `expected ${what} from ${min} to ${max}`);
   return Number(r.value);
 }
 
@@ -188,7 +285,8 @@ function oneOf<T extends string>(r: Raw, values: readonly T[]): T {
   return r.value as T;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 function host(r: Raw): string {
   const value = r.value.replace(/^\[(.*)\]$/, "$1");
@@ -228,15 +326,25 @@ function tls(flags: Map<string, Raw>): TlsFiles | undefined {
   if (!certRaw && !keyRaw) return undefined;
   if (!certRaw || !keyRaw) {
     const given = (certRaw ?? keyRaw)!;
-    throw new ConfigError(`${given.source} is set but ${certRaw ? "--tls-key (KBT_TLS_KEY)" : "--tls-cert (KBT_TLS_CERT)"} is not: TLS needs both`);
+    throw new ConfigError(
+      `${given.source} is set but ${certRaw ? "--tls-key (KBT_TLS_KEY)" : "--tls-cert (KBT_TLS_CERT)"} is not: TLS needs both`,
+    );
   }
   const cert = readPem(certRaw);
   const key = readPem(keyRaw);
   let certificate: X509Certificate;
   let privateKey: KeyObject;
-  try { certificate = new X509Certificate(cert); } catch { throw bad(certRaw, "not a PEM certificate"); }
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    throw bad(certRaw, "not a PEM certificate");
+  }
   // The key's bytes never reach a message: only its path.
-  try { privateKey = createPrivateKey(key); } catch { throw bad(keyRaw, "not a PEM private key (or it is encrypted)"); }
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw bad(keyRaw, "not a PEM private key (or it is encrypted)");
+  }
   if (!certificate.checkPrivateKey(privateKey)) throw bad(keyRaw, `does not match the certificate in ${certRaw.value}`);
   return { certPath: certRaw.value, keyPath: keyRaw.value, cert, key };
 }
@@ -266,7 +374,11 @@ export function parseServeConfig(args: readonly string[], env: NodeJS.ProcessEnv
     workerPoolPort: port(raw(flags, "--worker-pool-port")!),
     httpPort: port(raw(flags, "--http-port")!),
   };
-  const names = { expansionPort: "--expansion-port", workerPoolPort: "--worker-pool-port", httpPort: "--http-port" } as const;
+  const names = {
+    expansionPort: "--expansion-port",
+    workerPoolPort: "--worker-pool-port",
+    httpPort: "--http-port",
+  } as const;
   const seen = new Map<number, string>();
   for (const key of Object.keys(ports) as (keyof typeof ports)[]) {
     const p = ports[key];
@@ -296,7 +408,9 @@ export function parseServeConfig(args: readonly string[], env: NodeJS.ProcessEnv
     tls: tls(flags),
     shutdownTimeoutMs: integer(raw(flags, "--shutdown-timeout-ms")!, 0, 3_600_000, "milliseconds"),
     logLevel: oneOf(raw(flags, "--log-level")!, LOG_LEVELS),
-    parentPid: flags.has("--parent-pid") ? integer(raw(flags, "--parent-pid")!, 1, 4_194_304, "a process id") : undefined,
+    parentPid: flags.has("--parent-pid")
+      ? integer(raw(flags, "--parent-pid")!, 1, 4_194_304, "a process id")
+      : undefined,
   });
 }
 
@@ -324,7 +438,10 @@ export interface HealthcheckConfig {
   readonly timeoutMs: number;
 }
 
-export function parseHealthcheckConfig(args: readonly string[], env: NodeJS.ProcessEnv = process.env): HealthcheckConfig {
+export function parseHealthcheckConfig(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): HealthcheckConfig {
   const flags = readFlags("healthcheck", args, env);
   const bound = host(raw(flags, "--host")!);
   const target = bound === "0.0.0.0" ? "127.0.0.1" : bound === "::" ? "::1" : bound;

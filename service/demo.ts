@@ -25,7 +25,9 @@ async function startLocalBroker(log: (line: string) => void): Promise<LocalBroke
     module = (await import(specifier)) as typeof module;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw err;
-    log("demo: this installation has no local broker (it lives in the repository's test/infra): pass --bootstrap HOST:PORT");
+    log(
+      "demo: this installation has no local broker (it lives in the repository's test/infra): pass --bootstrap HOST:PORT",
+    );
     return undefined;
   }
   log("demo: starting a local Kafka broker (the first run resolves its jars from Maven Central)...");
@@ -52,7 +54,12 @@ const ACTIONS = ["view", "view", "view", "click", "click", "purchase"] as const;
 
 function sampleEvent(seq: number): DemoEvent {
   const action = ACTIONS[(seq * 7) % ACTIONS.length]!;
-  return { seq, user: `user-${(seq * 31) % 97}`, action, cents: action === "purchase" ? 100 + ((seq * 733) % 9900) : 0 };
+  return {
+    seq,
+    user: `user-${(seq * 31) % 97}`,
+    action,
+    cents: action === "purchase" ? 100 + ((seq * 733) % 9900) : 0,
+  };
 }
 
 function seconds(ms: number): string {
@@ -94,7 +101,11 @@ export async function runDemo(config: DemoConfig, log: (line: string) => void): 
     if (!broker) return 1;
     bootstrap = broker.bootstrap;
   }
-  const kafka = new Kafka({ brokers: bootstrap.split(","), clientId: "kafka-beam-ts-demo", logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    brokers: bootstrap.split(","),
+    clientId: "kafka-beam-ts-demo",
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const input = `demo-events-${run}`;
@@ -128,7 +139,12 @@ export async function runDemo(config: DemoConfig, log: (line: string) => void): 
       const messages = [];
       for (let seq = from; seq < Math.min(config.records, from + batch); seq++) {
         const event = sampleEvent(seq);
-        messages.push({ key: event.user, value: JSON.stringify(event), partition: seq % config.partitions, timestamp: String(firstTimestamp + seq) });
+        messages.push({
+          key: event.user,
+          value: JSON.stringify(event),
+          partition: seq % config.partitions,
+          timestamp: String(firstTimestamp + seq),
+        });
       }
       await producer.send({ topic: input, acks: -1, messages });
     }
@@ -139,52 +155,68 @@ export async function runDemo(config: DemoConfig, log: (line: string) => void): 
     const pipeline = Pipeline.create();
     const counts = { read: 0, written: 0 };
     const lastOffset = new Map<number, bigint>();
-    const records = pipeline.apply(readFromKafka({
-      consumerConfig: { "bootstrap.servers": bootstrap, "group.id": groupId, "auto.offset.reset": "earliest" },
-      topics: [input],
-      withMetadata: true,
-      stopAtEndOffsets: true,
-      commitOffsetsInFinalize: true,
-      timestampPolicy: "CreateTime",
-    }));
-    const enriched = records.apply("Enrich", MapElements((row: KafkaRecordRow) => {
-      counts.read++;
-      const offset = BigInt(row.offset);
-      if ((lastOffset.get(row.partition) ?? -1n) < offset) lastOffset.set(row.partition, offset);
-      const event = JSON.parse(Buffer.from(row.value!).toString("utf8")) as DemoEvent;
-      const value: EnrichedEvent = {
-        ...event,
-        source: `${row.topic}/${row.partition}@${row.offset}`,
-        euros: (event.cents / 100).toFixed(2),
-        big: event.cents >= 5000,
-      };
-      return { key: event.user, value: JSON.stringify(value), partition: row.partition };
-    }));
-    enriched.apply(writeToKafka<string, string>({
-      producerConfig: { "bootstrap.servers": bootstrap, acks: "all" },
-      topic: output,
-      keySerializer: "string",
-      valueSerializer: "string",
-      // Elements are WriteRecords: each keeps the partition it was read from.
-      input: "record",
-    }));
+    const records = pipeline.apply(
+      readFromKafka({
+        consumerConfig: { "bootstrap.servers": bootstrap, "group.id": groupId, "auto.offset.reset": "earliest" },
+        topics: [input],
+        withMetadata: true,
+        stopAtEndOffsets: true,
+        commitOffsetsInFinalize: true,
+        timestampPolicy: "CreateTime",
+      }),
+    );
+    const enriched = records.apply(
+      "Enrich",
+      MapElements((row: KafkaRecordRow) => {
+        counts.read++;
+        const offset = BigInt(row.offset);
+        if ((lastOffset.get(row.partition) ?? -1n) < offset) lastOffset.set(row.partition, offset);
+        const event = JSON.parse(Buffer.from(row.value!).toString("utf8")) as DemoEvent;
+        const value: EnrichedEvent = {
+          ...event,
+          source: `${row.topic}/${row.partition}@${row.offset}`,
+          euros: (event.cents / 100).toFixed(2),
+          big: event.cents >= 5000,
+        };
+        return { key: event.user, value: JSON.stringify(value), partition: row.partition };
+      }),
+    );
+    enriched.apply(
+      writeToKafka<string, string>({
+        producerConfig: { "bootstrap.servers": bootstrap, acks: "all" },
+        topic: output,
+        keySerializer: "string",
+        valueSerializer: "string",
+        // Elements are WriteRecords: each keeps the partition it was read from.
+        input: "record",
+      }),
+    );
 
     const started = Date.now();
     // The watermark as of the last committed bundle (between commits a bundle in flight holds it back).
     let committedWatermark: bigint | undefined;
     // Short bundles: the read checkpoints every 250 ms, so offsets are committed (and shown) while it runs.
-    handle = pipeline.run(new LocalRunner({
-      maxBundleDurationMs: 250,
-      onBundleCommitted: (event) => { committedWatermark = event.watermarks[records.id] ?? committedWatermark; },
-    }));
+    handle = pipeline.run(
+      new LocalRunner({
+        maxBundleDurationMs: 250,
+        onBundleCommitted: (event) => {
+          committedWatermark = event.watermarks[records.id] ?? committedWatermark;
+        },
+      }),
+    );
     if (interrupted) void handle.cancel();
     const pipelineHandle = handle;
-    const readWatermark = () => (pipelineHandle.state === "RUNNING" ? committedWatermark : pipelineHandle.watermarks()[records.id]);
+    const readWatermark = () =>
+      pipelineHandle.state === "RUNNING" ? committedWatermark : pipelineHandle.watermarks()[records.id];
     const progress = setInterval(() => {
       const elapsed = Date.now() - started;
-      const offsets = Array.from({ length: config.partitions }, (_, p) => `p${p}@${lastOffset.get(p) ?? "-"}`).join(" ");
-      log(`demo: … ${counts.read.toLocaleString("en-US")}/${config.records.toLocaleString("en-US")} read and enriched` +
-        ` (${rate(counts.read, elapsed)} rec/s); last offsets ${offsets}; watermark ${describeWatermark(readWatermark())}`);
+      const offsets = Array.from({ length: config.partitions }, (_, p) => `p${p}@${lastOffset.get(p) ?? "-"}`).join(
+        " ",
+      );
+      log(
+        `demo: … ${counts.read.toLocaleString("en-US")}/${config.records.toLocaleString("en-US")} read and enriched` +
+          ` (${rate(counts.read, elapsed)} rec/s); last offsets ${offsets}; watermark ${describeWatermark(readWatermark())}`,
+      );
     }, 500);
     let state: PipelineState;
     try {
@@ -196,10 +228,15 @@ export async function runDemo(config: DemoConfig, log: (line: string) => void): 
 
     // 3. Summary: what was read, written and committed, per partition.
     const [inOffsets, outOffsets, committed] = await Promise.all([
-      endOffsets(admin, input), endOffsets(admin, output), committedOffsets(admin, groupId, input)]);
+      endOffsets(admin, input),
+      endOffsets(admin, output),
+      committedOffsets(admin, groupId, input),
+    ]);
     log("");
-    log(`demo: pipeline ${state} in ${seconds(elapsed)} s: ${counts.read.toLocaleString("en-US")} records read, enriched and written` +
-      ` (${rate(counts.read, elapsed)} rec/s end to end)`);
+    log(
+      `demo: pipeline ${state} in ${seconds(elapsed)} s: ${counts.read.toLocaleString("en-US")} records read, enriched and written` +
+        ` (${rate(counts.read, elapsed)} rec/s end to end)`,
+    );
     log("  partition   input offsets      last read   output offsets     committed (group)");
     let ok = state === "DONE";
     for (let partition = 0; partition < config.partitions; partition++) {
@@ -208,18 +245,25 @@ export async function runDemo(config: DemoConfig, log: (line: string) => void): 
       const read = lastOffset.get(partition);
       const commit = committed.get(partition) ?? -1n;
       if (outRange.high - outRange.low !== inRange.high - inRange.low) ok = false;
-      log(`  ${String(partition).padEnd(11)} ${`[${inRange.low}, ${inRange.high})`.padEnd(18)} ${String(read ?? "-").padEnd(11)} ` +
-        `${`[${outRange.low}, ${outRange.high})`.padEnd(18)} ${commit >= 0n ? commit : "none yet"}`);
+      log(
+        `  ${String(partition).padEnd(11)} ${`[${inRange.low}, ${inRange.high})`.padEnd(18)} ${String(read ?? "-").padEnd(11)} ` +
+          `${`[${outRange.low}, ${outRange.high})`.padEnd(18)} ${commit >= 0n ? commit : "none yet"}`,
+      );
     }
     log(`  watermark of the read: ${describeWatermark(readWatermark())}`);
     const sample = await firstOutputRecord(kafka, output);
     if (sample) log(`  first enriched record: ${sample}`);
     if (interrupted) {
-      log(`demo: interrupted by ${interrupted}: the pipeline was ${state}; the group's committed offsets show where a rerun would resume`);
+      log(
+        `demo: interrupted by ${interrupted}: the pipeline was ${state}; the group's committed offsets show where a rerun would resume`,
+      );
       return interrupted === "SIGINT" ? 130 : 143;
     }
-    log(ok ? "demo: OK: every partition of the output holds as many records as its input partition"
-      : `demo: INCOMPLETE: output offsets differ from input offsets${state !== "DONE" ? ` (pipeline ${state})` : ""}`);
+    log(
+      ok
+        ? "demo: OK: every partition of the output holds as many records as its input partition"
+        : `demo: INCOMPLETE: output offsets differ from input offsets${state !== "DONE" ? ` (pipeline ${state})` : ""}`,
+    );
     return ok ? 0 : 1;
   } finally {
     process.off("SIGINT", interrupt);

@@ -69,16 +69,28 @@ export function describeTransforms(registry: TransformRegistry): TransformDescri
 export interface SchemaTransformDescription {
   readonly identifier: string;
   readonly description: string;
-  readonly fields: readonly { readonly name: string; readonly type: string; readonly required: boolean; readonly description: string }[];
+  readonly fields: readonly {
+    readonly name: string;
+    readonly type: string;
+    readonly required: boolean;
+    readonly description: string;
+  }[];
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
 }
 
-export function describeSchemaTransforms(definitions: readonly SchemaTransformDefinition[]): SchemaTransformDescription[] {
+export function describeSchemaTransforms(
+  definitions: readonly SchemaTransformDefinition[],
+): SchemaTransformDescription[] {
   return definitions.map((d) => ({
     identifier: d.identifier,
     description: d.description,
-    fields: d.fields.map((f) => ({ name: f.name, type: f.kind, required: f.required === true, description: f.description })),
+    fields: d.fields.map((f) => ({
+      name: f.name,
+      type: f.kind,
+      required: f.required === true,
+      description: f.description,
+    })),
     inputs: d.inputs,
     outputs: d.outputs,
   }));
@@ -97,7 +109,12 @@ export function buildHttpServer(deps: HttpDependencies): FastifyInstance {
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";
     deps.metrics.httpRequests.inc({ route, status: String(reply.statusCode) });
-    deps.logger.debug("http request", { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+    deps.logger.debug("http request", {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    });
   });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
@@ -110,16 +127,24 @@ export function buildHttpServer(deps: HttpDependencies): FastifyInstance {
   });
 
   app.setNotFoundHandler(async (request, reply) =>
-    reply.code(404).send({ error: `no route ${request.method} ${request.url}`, routes: ["/healthz", "/readyz", "/metrics", "/transforms"] }));
+    reply.code(404).send({
+      error: `no route ${request.method} ${request.url}`,
+      routes: ["/healthz", "/readyz", "/metrics", "/transforms"],
+    }),
+  );
 
   app.get("/healthz", async () => ({ status: "ok" }));
 
   app.get("/readyz", async (_request, reply) => {
     const readiness = await deps.readiness();
-    return reply.code(readiness.ready ? 200 : 503).send({ status: readiness.ready ? "ready" : "not ready", checks: readiness.checks });
+    return reply
+      .code(readiness.ready ? 200 : 503)
+      .send({ status: readiness.ready ? "ready" : "not ready", checks: readiness.checks });
   });
 
-  app.get("/metrics", async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(deps.metricsRegistry.render()));
+  app.get("/metrics", async (_request, reply) =>
+    reply.type(PROMETHEUS_CONTENT_TYPE).send(deps.metricsRegistry.render()),
+  );
 
   app.get("/transforms", async () => listing);
 

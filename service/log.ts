@@ -45,7 +45,11 @@ export function batchedStdout(): (line: string) => void {
   };
 }
 
-export function jsonLogger(level: LogLevel, write: (line: string) => void = (l) => process.stdout.write(l), base: LogFields = {}): Logger {
+export function jsonLogger(
+  level: LogLevel,
+  write: (line: string) => void = (l) => process.stdout.write(l),
+  base: LogFields = {},
+): Logger {
   const min = RANK[level];
   const emit = (at: LogLevel, msg: string, fields: LogFields = {}) => {
     if (RANK[at] < min) return;

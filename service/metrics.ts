@@ -40,7 +40,11 @@ function checkLabels(name: string, labelNames: readonly string[], labels: Labels
 export class Counter implements Metric {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
 
-  constructor(readonly name: string, private readonly help: string, private readonly labelNames: readonly string[] = []) {}
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly labelNames: readonly string[] = [],
+  ) {}
 
   inc(labels: Labels = {}, by = 1): void {
     if (by < 0) throw new Error(`counter ${this.name}: cannot decrease`);
@@ -65,8 +69,12 @@ export class Gauge implements Metric {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
 
   /** `sample`, when given, is read at every scrape (and replaces set values). */
-  constructor(readonly name: string, private readonly help: string, private readonly labelNames: readonly string[] = [],
-    private readonly sample?: () => number | readonly [Labels, number][]) {}
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly labelNames: readonly string[] = [],
+    private readonly sample?: () => number | readonly [Labels, number][],
+  ) {}
 
   set(labels: Labels, value: number): void {
     this.values.set(checkLabels(this.name, this.labelNames, labels), { labels: { ...labels }, value });
@@ -87,8 +95,12 @@ export class Gauge implements Metric {
 export class Histogram implements Metric {
   private readonly values = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
 
-  constructor(readonly name: string, private readonly help: string, private readonly labelNames: readonly string[],
-    private readonly buckets: readonly number[]) {}
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly labelNames: readonly string[],
+    private readonly buckets: readonly number[],
+  ) {}
 
   observe(labels: Labels, value: number): void {
     const key = checkLabels(this.name, this.labelNames, labels);
@@ -129,7 +141,12 @@ export class MetricsRegistry {
     return this.add(new Counter(name, help, labelNames));
   }
 
-  gauge(name: string, help: string, labelNames: readonly string[] = [], sample?: () => number | readonly [Labels, number][]): Gauge {
+  gauge(
+    name: string,
+    help: string,
+    labelNames: readonly string[] = [],
+    sample?: () => number | readonly [Labels, number][],
+  ): Gauge {
     return this.add(new Gauge(name, help, labelNames, sample));
   }
 
@@ -156,47 +173,112 @@ export interface ServiceGaugeSources {
   readonly bundlesActive: () => number;
   readonly ready: () => boolean;
   /** Per-partition state of the reads in this process (watermark, backlog); none by default. */
-  readonly partitionReads?: () => readonly { topic: string; partition: number; watermarkMs: number; backlogRecords: number }[];
+  readonly partitionReads?: () => readonly {
+    topic: string;
+    partition: number;
+    watermarkMs: number;
+    backlogRecords: number;
+  }[];
 }
 
 /** The service's metrics, by name. Label values are URNs, outcomes, topics: never config values. */
 export function serviceMetrics(registry: MetricsRegistry, sources: ServiceGaugeSources, version: string) {
   const started = Date.now() / 1000;
-  registry.gauge("kbt_build_info", "Version of this service and of Node.js (always 1)", ["version", "node_version"],
-    () => [[{ version, node_version: process.versions.node }, 1]]);
-  registry.gauge("kbt_ready", "1 while both gRPC servers accept calls, 0 while starting or shutting down", [],
-    () => (sources.ready() ? 1 : 0));
+  registry.gauge(
+    "kbt_build_info",
+    "Version of this service and of Node.js (always 1)",
+    ["version", "node_version"],
+    () => [[{ version, node_version: process.versions.node }, 1]],
+  );
+  registry.gauge("kbt_ready", "1 while both gRPC servers accept calls, 0 while starting or shutting down", [], () =>
+    sources.ready() ? 1 : 0,
+  );
   const metrics = {
-    expansions: registry.counter("kbt_expansions_total", "Expand calls by URN and outcome (ok or the error code)", ["urn", "outcome"]),
-    expansionSeconds: registry.histogram("kbt_expansion_duration_seconds", "Time to answer an Expand call", ["urn"],
-      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
-    workerStarts: registry.counter("kbt_worker_starts_total", "StartWorker calls to the worker pool by outcome", ["outcome"]),
+    expansions: registry.counter("kbt_expansions_total", "Expand calls by URN and outcome (ok or the error code)", [
+      "urn",
+      "outcome",
+    ]),
+    expansionSeconds: registry.histogram(
+      "kbt_expansion_duration_seconds",
+      "Time to answer an Expand call",
+      ["urn"],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    ),
+    workerStarts: registry.counter("kbt_worker_starts_total", "StartWorker calls to the worker pool by outcome", [
+      "outcome",
+    ]),
     workerStops: registry.counter("kbt_worker_stops_total", "StopWorker calls to the worker pool", []),
-    bundles: registry.counter("kbt_bundles_total", "Bundles processed by this process's workers, by outcome", ["outcome"]),
+    bundles: registry.counter("kbt_bundles_total", "Bundles processed by this process's workers, by outcome", [
+      "outcome",
+    ]),
     recordsRead: registry.counter("kbt_kafka_records_read_total", "Kafka records read, by topic", ["topic"]),
-    bytesRead: registry.counter("kbt_kafka_bytes_read_total", "Kafka record bytes (key + value) read, by topic", ["topic"]),
-    partitionRecordsRead: registry.counter("kbt_kafka_partition_records_read_total", "Kafka records read, by topic and partition",
-      ["topic", "partition"]),
+    bytesRead: registry.counter("kbt_kafka_bytes_read_total", "Kafka record bytes (key + value) read, by topic", [
+      "topic",
+    ]),
+    partitionRecordsRead: registry.counter(
+      "kbt_kafka_partition_records_read_total",
+      "Kafka records read, by topic and partition",
+      ["topic", "partition"],
+    ),
     fetches: registry.counter("kbt_kafka_fetches_total", "Fetch results the Kafka reads consumed, by topic", ["topic"]),
-    fetchWaitSeconds: registry.counter("kbt_kafka_fetch_wait_seconds_total",
-      "Time the Kafka reads waited for a fetch (prefetch not ready), by topic", ["topic"]),
+    fetchWaitSeconds: registry.counter(
+      "kbt_kafka_fetch_wait_seconds_total",
+      "Time the Kafka reads waited for a fetch (prefetch not ready), by topic",
+      ["topic"],
+    ),
     recordsWritten: registry.counter("kbt_kafka_records_written_total", "Kafka records written, by topic", ["topic"]),
-    bytesWritten: registry.counter("kbt_kafka_bytes_written_total", "Kafka record bytes (key + value) written, by topic", ["topic"]),
-    errors: registry.counter("kbt_errors_total", "Errors by where they happened (expansion, bundle, worker_pool, http)", ["kind"]),
-    httpRequests: registry.counter("kbt_http_requests_total", "HTTP requests by route and status code", ["route", "status"]),
+    bytesWritten: registry.counter(
+      "kbt_kafka_bytes_written_total",
+      "Kafka record bytes (key + value) written, by topic",
+      ["topic"],
+    ),
+    errors: registry.counter(
+      "kbt_errors_total",
+      "Errors by where they happened (expansion, bundle, worker_pool, http)",
+      ["kind"],
+    ),
+    httpRequests: registry.counter("kbt_http_requests_total", "HTTP requests by route and status code", [
+      "route",
+      "status",
+    ]),
   };
-  registry.gauge("kbt_workers_active", "Fn API workers running in this process (worker pool)", [], sources.workersActive);
+  registry.gauge(
+    "kbt_workers_active",
+    "Fn API workers running in this process (worker pool)",
+    [],
+    sources.workersActive,
+  );
   const reads = () => sources.partitionReads?.() ?? [];
-  registry.gauge("kbt_kafka_backlog_records", "Records between each partition read's position and the partition's high watermark at its last fetch",
-    ["topic", "partition"], () => reads().map((r) => [{ topic: r.topic, partition: String(r.partition) }, r.backlogRecords] as const));
-  registry.gauge("kbt_kafka_watermark_lag_seconds", "Wall time minus each partition read's output watermark",
-    ["topic", "partition"], () => {
+  registry.gauge(
+    "kbt_kafka_backlog_records",
+    "Records between each partition read's position and the partition's high watermark at its last fetch",
+    ["topic", "partition"],
+    () => reads().map((r) => [{ topic: r.topic, partition: String(r.partition) }, r.backlogRecords] as const),
+  );
+  registry.gauge(
+    "kbt_kafka_watermark_lag_seconds",
+    "Wall time minus each partition read's output watermark",
+    ["topic", "partition"],
+    () => {
       const now = Date.now();
       // A watermark before the epoch (nothing read yet: Beam's minimum) has no meaningful lag.
-      return reads().filter((r) => r.watermarkMs > 0).map((r) => [{ topic: r.topic, partition: String(r.partition) }, (now - r.watermarkMs) / 1000] as const);
-    });
-  registry.gauge("kbt_bundles_active", "Bundles being processed right now by this process's workers", [], sources.bundlesActive);
-  registry.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds", [], () => started);
+      return reads()
+        .filter((r) => r.watermarkMs > 0)
+        .map((r) => [{ topic: r.topic, partition: String(r.partition) }, (now - r.watermarkMs) / 1000] as const);
+    },
+  );
+  registry.gauge(
+    "kbt_bundles_active",
+    "Bundles being processed right now by this process's workers",
+    [],
+    sources.bundlesActive,
+  );
+  registry.gauge(
+    "process_start_time_seconds",
+    "Start time of the process since the Unix epoch in seconds",
+    [],
+    () => started,
+  );
   registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes", [], () => process.memoryUsage.rss());
   registry.gauge("nodejs_heap_used_bytes", "V8 heap in use in bytes", [], () => process.memoryUsage().heapUsed);
   registry.sampledCounter("process_cpu_seconds_total", "User and system CPU time spent in seconds", () => {

@@ -6,12 +6,22 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
-import { addExpansionService, kafkaTransformDefinitions, TransformRegistry, type EnvironmentConfig, type ProcessEnvironment } from "../src/expansion/index.js";
+import {
+  addExpansionService,
+  kafkaTransformDefinitions,
+  TransformRegistry,
+  type EnvironmentConfig,
+  type ProcessEnvironment,
+} from "../src/expansion/index.js";
 import { addWorkerPoolService, WorkerPool, type DoFnRegistry, type WorkerEvents } from "../src/harness/index.js";
 import type { fnApi } from "../src/model/proto/index.js";
 import { partitionReadGauges } from "../src/kafka/index.js";
 // Not on the expansion layer's face yet: the SchemaTransform definitions (Beam YAML, managed).
-import { kafkaSchemaTransformDefinitions, SCHEMA_TRANSFORM_PAYLOAD_URN, type SchemaTransformDefinition } from "../src/expansion/index.js";
+import {
+  kafkaSchemaTransformDefinitions,
+  SCHEMA_TRANSFORM_PAYLOAD_URN,
+  type SchemaTransformDefinition,
+} from "../src/expansion/index.js";
 import { formatAddress, type ServeConfig } from "./config.js";
 import { buildHttpServer, type ReadinessCheck } from "./http.js";
 import type { Logger } from "./log.js";
@@ -30,13 +40,20 @@ export function workerLauncherPath(): string {
 
 export function defaultProcessEnvironment(): ProcessEnvironment {
   // KBT_NODE set for serve itself is passed on (another Node, or a wrapper adding flags such as --cpu-prof).
-  return { kind: "process", command: workerLauncherPath(), env: { KBT_NODE: process.env.KBT_NODE ?? process.execPath } };
+  return {
+    kind: "process",
+    command: workerLauncherPath(),
+    env: { KBT_NODE: process.env.KBT_NODE ?? process.execPath },
+  };
 }
 
 /** The version in package.json of this installation. */
 export function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(resolve(here, "../../package.json"), "utf8")) as { version?: string }).version ?? "unknown";
+    return (
+      (JSON.parse(readFileSync(resolve(here, "../../package.json"), "utf8")) as { version?: string }).version ??
+      "unknown"
+    );
   } catch {
     return "unknown";
   }
@@ -72,16 +89,27 @@ export class BindError extends Error {
   readonly retriable = false;
 }
 
-function bind(server: grpc.Server, address: string, credentials: grpc.ServerCredentials, what: string): Promise<number> {
+function bind(
+  server: grpc.Server,
+  address: string,
+  credentials: grpc.ServerCredentials,
+  what: string,
+): Promise<number> {
   return new Promise((done, fail) => {
     server.bindAsync(address, credentials, (err, port) =>
-      err ? fail(new BindError(`cannot listen on ${address} (${what}): ${err.message}`, { cause: err })) : done(port));
+      err ? fail(new BindError(`cannot listen on ${address} (${what}): ${err.message}`, { cause: err })) : done(port),
+    );
   });
 }
 
 /** A worker pool that counts StartWorker/StopWorker for /metrics. */
 class ObservedWorkerPool extends WorkerPool {
-  constructor(dofns: DoFnRegistry, events: WorkerEvents, private readonly metrics: ServiceMetrics, private readonly logger: Logger) {
+  constructor(
+    dofns: DoFnRegistry,
+    events: WorkerEvents,
+    private readonly metrics: ServiceMetrics,
+    private readonly logger: Logger,
+  ) {
     super(dofns, events);
   }
 
@@ -111,7 +139,11 @@ class ObservedWorkerPool extends WorkerPool {
 function accepts(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = connect({ host, port });
-    const finish = (ok: boolean) => { clearTimeout(timer); socket.destroy(); done(ok); };
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      done(ok);
+    };
     const timer = setTimeout(() => finish(false), timeoutMs);
     socket.once("connect", () => finish(true));
     socket.once("error", () => finish(false));
@@ -167,17 +199,25 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: config.tls.cert, private_key: config.tls.key }], false)
     : grpc.ServerCredentials.createInsecure();
   // channelz (grpc-js's per-call introspection counters) is off: nothing here serves it, and it costs every call.
-  const serverOptions = { "grpc.max_receive_message_length": -1, "grpc.max_send_message_length": -1, "grpc.enable_channelz": 0 };
+  const serverOptions = {
+    "grpc.max_receive_message_length": -1,
+    "grpc.max_send_message_length": -1,
+    "grpc.enable_channelz": 0,
+  };
 
   let state: "starting" | "serving" | "stopping" = "starting";
   let pool: ObservedWorkerPool | undefined;
   const metricsRegistry = new MetricsRegistry();
-  const metrics = serviceMetrics(metricsRegistry, {
-    workersActive: () => pool?.size ?? 0,
-    bundlesActive: () => pool?.activeBundles ?? 0,
-    ready: () => state === "serving",
-    partitionReads: () => partitionReadGauges(),
-  }, version);
+  const metrics = serviceMetrics(
+    metricsRegistry,
+    {
+      workersActive: () => pool?.size ?? 0,
+      bundlesActive: () => pool?.activeBundles ?? 0,
+      ready: () => state === "serving",
+      partitionReads: () => partitionReadGauges(),
+    },
+    version,
+  );
 
   const workerEvents: WorkerEvents = {
     // `counters` (the bundle's user counters summed over its transforms) is fed once the harness passes them:
@@ -195,7 +235,12 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
   let http: FastifyInstance | undefined;
 
   try {
-    const workerPoolPort = await bind(poolServer, formatAddress(config.host, config.workerPoolPort), credentials, "--worker-pool-port");
+    const workerPoolPort = await bind(
+      poolServer,
+      formatAddress(config.host, config.workerPoolPort),
+      credentials,
+      "--worker-pool-port",
+    );
     const workerPoolAddress = formatAddress(config.host, workerPoolPort);
 
     let environment: EnvironmentConfig;
@@ -209,42 +254,71 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
       case "external":
         environment = {
           kind: "external",
-          address: config.environment.address ?? formatAddress(config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host, workerPoolPort),
+          address:
+            config.environment.address ??
+            formatAddress(
+              config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host,
+              workerPoolPort,
+            ),
           fallback: defaultProcessEnvironment(),
         };
         break;
     }
 
-    addExpansionService(expansionServer, { registry: transforms, environment, schemaTransforms }, {
-      onExpand: (urn, outcome, millis, error) => {
-        const known = knownUrns.has(urn) ? urn : "unknown";
-        metrics.expansions.inc({ urn: known, outcome });
-        metrics.expansionSeconds.observe({ urn: known }, millis / 1000);
-        if (outcome !== "ok") metrics.errors.inc({ kind: "expansion" });
-        // The error message names fields, never their values (the expansion layer's contract).
-        const fields = { urn, outcome, ms: Math.round(millis * 10) / 10, ...(error ? { error: error.message } : {}) };
-        if (outcome === "ok") logger.info("expand", fields);
-        else logger.warn("expand", fields);
+    addExpansionService(
+      expansionServer,
+      { registry: transforms, environment, schemaTransforms },
+      {
+        onExpand: (urn, outcome, millis, error) => {
+          const known = knownUrns.has(urn) ? urn : "unknown";
+          metrics.expansions.inc({ urn: known, outcome });
+          metrics.expansionSeconds.observe({ urn: known }, millis / 1000);
+          if (outcome !== "ok") metrics.errors.inc({ kind: "expansion" });
+          // The error message names fields, never their values (the expansion layer's contract).
+          const fields = { urn, outcome, ms: Math.round(millis * 10) / 10, ...(error ? { error: error.message } : {}) };
+          if (outcome === "ok") logger.info("expand", fields);
+          else logger.warn("expand", fields);
+        },
       },
-    });
-    const expansionPort = await bind(expansionServer, formatAddress(config.host, config.expansionPort), credentials, "--expansion-port");
+    );
+    const expansionPort = await bind(
+      expansionServer,
+      formatAddress(config.host, config.expansionPort),
+      credentials,
+      "--expansion-port",
+    );
     const expansionAddress = formatAddress(config.host, expansionPort);
 
     const readiness = async (): Promise<ReadinessCheck> => {
       if (state !== "serving") return { ready: false, checks: { expansion: state, workerPool: state } };
       const target = localTarget(config.host);
-      const [expansionOk, poolOk] = await Promise.all([accepts(target, expansionPort, 1000), accepts(target, workerPoolPort, 1000)]);
+      const [expansionOk, poolOk] = await Promise.all([
+        accepts(target, expansionPort, 1000),
+        accepts(target, workerPoolPort, 1000),
+      ]);
       return {
         ready: expansionOk && poolOk,
         checks: { expansion: expansionOk ? "ok" : "not accepting", workerPool: poolOk ? "ok" : "not accepting" },
       };
     };
 
-    http = buildHttpServer({ logger, metricsRegistry, metrics, transforms, schemaTransforms, environment: environment.kind, version, readiness });
+    http = buildHttpServer({
+      logger,
+      metricsRegistry,
+      metrics,
+      transforms,
+      schemaTransforms,
+      environment: environment.kind,
+      version,
+      readiness,
+    });
     try {
       await http.listen({ host: config.host, port: config.httpPort });
     } catch (err) {
-      throw new BindError(`cannot listen on ${formatAddress(config.host, config.httpPort)} (--http-port): ${(err as Error).message}`, { cause: err });
+      throw new BindError(
+        `cannot listen on ${formatAddress(config.host, config.httpPort)} (--http-port): ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     const httpAddress = formatAddress(config.host, (http.server.address() as { port: number }).port);
 
@@ -254,7 +328,11 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
     logger.info("worker pool listening", { address: workerPoolAddress });
     logger.info("http listening", { address: httpAddress, url: `http://${httpAddress}/` });
     logger.info("serving", {
-      version, node: process.versions.node, expansion: expansionAddress, workerPool: workerPoolAddress, http: httpAddress,
+      version,
+      node: process.versions.node,
+      expansion: expansionAddress,
+      workerPool: workerPoolAddress,
+      http: httpAddress,
       environment: environment.kind,
       ...(environment.kind === "external" ? { externalAddress: environment.address } : {}),
       ...(environment.kind === "docker" ? { image: environment.image } : {}),
@@ -275,7 +353,12 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
       pool!.stopping = true;
       const started = Date.now();
       const deadline = started + config.shutdownTimeoutMs;
-      logger.info("shutting down", { reason, timeoutMs: config.shutdownTimeoutMs, workers: pool!.size, activeBundles: pool!.activeBundles });
+      logger.info("shutting down", {
+        reason,
+        timeoutMs: config.shutdownTimeoutMs,
+        workers: pool!.size,
+        activeBundles: pool!.activeBundles,
+      });
       const steps = (async () => {
         // 1. No new Expand or StartWorker calls (calls in flight finish).
         await Promise.all([
@@ -289,11 +372,13 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
         const drainUntil = started + config.shutdownTimeoutMs * 0.7;
         if (pool!.size > 0) {
           pool!.drain(DRAIN_RESUME_DELAY_MS);
-          const quiet = () => pool!.activeBundles === 0 && Date.now() - Math.max(pool!.lastWorkAt, started) >= DRAIN_QUIET_MS;
+          const quiet = () =>
+            pool!.activeBundles === 0 && Date.now() - Math.max(pool!.lastWorkAt, started) >= DRAIN_QUIET_MS;
           while (!quiet() && Date.now() < drainUntil) await sleep(50);
           logger.info("drained", { quiet: quiet(), afterMs: Date.now() - started, activeBundles: pool!.activeBundles });
         }
-        if (pool!.activeBundles > 0) logger.warn("bundles still running; stopping their workers", { activeBundles: pool!.activeBundles });
+        if (pool!.activeBundles > 0)
+          logger.warn("bundles still running; stopping their workers", { activeBundles: pool!.activeBundles });
         // 3. Workers close their control streams (finalization callbacks not yet sent are dropped: the runner
         //    re-reads from the last committed offsets).
         await pool!.stopAll();
@@ -303,7 +388,9 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
         await http!.close();
       })();
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<"timeout">((r) => { timer = setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now())); });
+      const timedOut = new Promise<"timeout">((r) => {
+        timer = setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()));
+      });
       const outcome = await Promise.race([steps.then(() => "done" as const), timedOut]).catch((err: unknown) => {
         logger.error("shutdown step failed", { error: err });
         return "failed" as const;
@@ -312,7 +399,8 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
       if (outcome !== "done") {
         expansionServer.forceShutdown();
         poolServer.forceShutdown();
-        if (outcome === "timeout") logger.warn("shutdown timed out; exiting anyway", { afterMs: Date.now() - started, workers: pool!.size });
+        if (outcome === "timeout")
+          logger.warn("shutdown timed out; exiting anyway", { afterMs: Date.now() - started, workers: pool!.size });
         return false;
       }
       logger.info("stopped", { afterMs: Date.now() - started });

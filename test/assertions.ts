@@ -4,7 +4,11 @@ import * as assert from "uvu/assert";
 import { CoderError } from "../src/model/coders/index.js";
 
 /** Returns the error `fn` throws; fails the test (naming `expected`) if it returns or throws another kind. */
-export function thrown<E extends Error>(fn: () => unknown, type: abstract new (...args: never[]) => E, expected: string): E {
+export function thrown<E extends Error>(
+  fn: () => unknown,
+  type: abstract new (...args: never[]) => E,
+  expected: string,
+): E {
   try {
     fn();
   } catch (err) {

@@ -88,7 +88,10 @@ export function suite(name: string, options: SuiteOptions = {}): Suite {
   return {
     test: (n, fn) => register(n, fn, (a, b) => inner(a, b)),
     only: (n, fn) => register(n, fn, (a, b) => inner.only(a, b)),
-    skip: (n) => { record({ type: "skipped", suite: name, test: n }); inner.skip(n); },
+    skip: (n) => {
+      record({ type: "skipped", suite: name, test: n });
+      inner.skip(n);
+    },
     before: (fn) => inner.before(guardHook("before", fn)),
     after: (fn) => inner.after(guardHook("after", fn)),
     beforeEach: (fn) => inner.before.each(guardHook("beforeEach", fn)),

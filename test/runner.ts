@@ -43,7 +43,11 @@ function parseArgs(argv: string[]): { suites: SuiteName[]; filter: string | unde
 
 function testFiles(dir: string): string[] {
   let entries: string[];
-  try { entries = readdirSync(dir); } catch { return []; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
   return entries.sort().flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return testFiles(path);
@@ -52,7 +56,9 @@ function testFiles(dir: string): string[] {
 }
 
 async function xlangToolchain(): Promise<Record<string, string>> {
-  const { stdout } = await promisify(execFile)("bash", [resolve(root, "scripts/setup-xlang.sh")], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)("bash", [resolve(root, "scripts/setup-xlang.sh")], {
+    maxBuffer: 1 << 20,
+  });
   const env: Record<string, string> = {};
   for (const line of stdout.trim().split("\n")) {
     const [key, value] = line.split("=", 2);
@@ -69,7 +75,11 @@ function parseResults(resultFile: string): Omit<FileOutcome, "file" | "seconds">
   const failed: { name: string; error: string }[] = [];
   const skipped: string[] = [];
   let text = "";
-  try { text = readFileSync(resultFile, "utf8"); } catch { /* the file never ran a test */ }
+  try {
+    text = readFileSync(resultFile, "utf8");
+  } catch {
+    /* the file never ran a test */
+  }
   for (const line of text.split("\n")) {
     if (!line) continue;
     const entry = JSON.parse(line) as { type: string; suite: string; test: string; ok?: boolean; error?: string };
@@ -82,7 +92,8 @@ function parseResults(resultFile: string): Omit<FileOutcome, "file" | "seconds">
       else failed.push({ name, error: entry.error ?? "" });
     }
   }
-  for (const name of registered) failed.push({ name, error: "never finished (the process exited or was killed first)" });
+  for (const name of registered)
+    failed.push({ name, error: "never finished (the process exited or was killed first)" });
   return { passed, failed, skipped };
 }
 
@@ -95,21 +106,32 @@ async function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileOutcom
   const child = spawn(process.execPath, ["--enable-source-maps", file], {
     // kafkajs's negative timer delays warn on Node >= 23 (harmless); the launchers in bin/ pass the same flag. Set
     // through NODE_OPTIONS so that every Node process a test starts (serve, workers, children) inherits it.
-    env: { ...env, KBT_RESULT_FILE: resultFile, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ""} --disable-warning=TimeoutNegativeWarning`.trim() },
+    env: {
+      ...env,
+      KBT_RESULT_FILE: resultFile,
+      NODE_OPTIONS: `${env.NODE_OPTIONS ?? ""} --disable-warning=TimeoutNegativeWarning`.trim(),
+    },
     stdio: ["ignore", "inherit", "inherit"],
   });
   current = child;
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; child.kill("SIGKILL"); }, fileTimeoutMs);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, fileTimeoutMs);
   const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
   clearTimeout(timer);
   current = undefined;
   const outcome = parseResults(resultFile);
   rmSync(scratch, { recursive: true, force: true });
   const rel = relative(distTest, file);
-  if (timedOut) outcome.failed.push({ name: `${rel}`, error: `killed after ${fileTimeoutMs} ms (KBT_FILE_TIMEOUT_MS)` });
+  if (timedOut)
+    outcome.failed.push({ name: `${rel}`, error: `killed after ${fileTimeoutMs} ms (KBT_FILE_TIMEOUT_MS)` });
   else if (code !== 0 && outcome.failed.length === 0) {
-    outcome.failed.push({ name: `${rel}`, error: `exited with code ${code} without a failed test (crash before or after its tests?)` });
+    outcome.failed.push({
+      name: `${rel}`,
+      error: `exited with code ${code} without a failed test (crash before or after its tests?)`,
+    });
   }
   if (outcome.passed.length + outcome.failed.length === 0 && outcome.skipped.length === 0) {
     outcome.failed.push({ name: `${rel}`, error: "ran no test" });
@@ -155,16 +177,23 @@ async function main(): Promise<void> {
       outcomes.push(await runFile(file, env));
     }
   } catch (err) {
-    outcomes.push({ file: "runner setup", passed: [], skipped: [], seconds: 0,
-      failed: [{ name: "runner setup", error: err instanceof Error ? err.stack ?? err.message : String(err) }] });
+    outcomes.push({
+      file: "runner setup",
+      passed: [],
+      skipped: [],
+      seconds: 0,
+      failed: [{ name: "runner setup", error: err instanceof Error ? (err.stack ?? err.message) : String(err) }],
+    });
   } finally {
     await broker?.stop();
   }
 
   console.log("\n── summary");
   for (const o of outcomes) {
-    console.log(`${o.failed.length ? "FAIL" : "ok  "} ${o.file}: ${o.passed.length} passed, ${o.failed.length} failed` +
-      `${o.skipped.length ? `, ${o.skipped.length} skipped` : ""} (${o.seconds.toFixed(1)} s)`);
+    console.log(
+      `${o.failed.length ? "FAIL" : "ok  "} ${o.file}: ${o.passed.length} passed, ${o.failed.length} failed` +
+        `${o.skipped.length ? `, ${o.skipped.length} skipped` : ""} (${o.seconds.toFixed(1)} s)`,
+    );
   }
   const failures = outcomes.flatMap((o) => o.failed.map((f) => ({ ...f, file: o.file })));
   for (const f of failures) console.log(`\n✘ ${f.file}: ${f.name}\n${f.error}`);

@@ -37,7 +37,11 @@ export class ExpansionBuilder {
   private readonly usedIds = new Set<string>();
   private readonly coderSet: CoderComponentSet;
 
-  constructor(readonly namespace: string, readonly environmentId: string, environment: runnerApi.IEnvironment) {
+  constructor(
+    readonly namespace: string,
+    readonly environmentId: string,
+    environment: runnerApi.IEnvironment,
+  ) {
     this.environments[environmentId] = environment;
     this.coderSet = new CoderComponentSet(namespace);
   }
@@ -85,7 +89,10 @@ export class ExpansionBuilder {
       this.windowingStrategies[id] = {
         windowFn: {
           urn: FIXED_WINDOWS_URN,
-          payload: runnerApi.FixedWindowsPayload.encode({ size: millisDuration(sizeMs), offset: millisDuration(0n) }).finish(),
+          payload: runnerApi.FixedWindowsPayload.encode({
+            size: millisDuration(sizeMs),
+            offset: millisDuration(0n),
+          }).finish(),
         },
         mergeStatus: runnerApi.MergeStatus.Enum.NON_MERGING,
         windowCoderId: this.coderId(intervalWindowCoder as Coder<unknown>),
@@ -114,8 +121,16 @@ export class ExpansionBuilder {
   }
 
   /** Adds a leaf transform; `environment: false` for runner primitives such as Impulse. */
-  transform(id: string, t: { uniqueName: string; spec: runnerApi.IFunctionSpec; inputs?: Record<string, string>;
-    outputs?: Record<string, string>; environment?: boolean }): string {
+  transform(
+    id: string,
+    t: {
+      uniqueName: string;
+      spec: runnerApi.IFunctionSpec;
+      inputs?: Record<string, string>;
+      outputs?: Record<string, string>;
+      environment?: boolean;
+    },
+  ): string {
     this.transforms[id] = {
       uniqueName: t.uniqueName,
       spec: t.spec,

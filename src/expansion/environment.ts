@@ -47,7 +47,10 @@ function withCapabilities(urn: string, payload: Uint8Array): runnerApi.IEnvironm
 }
 
 function processEnvironment(config: ProcessEnvironment): runnerApi.IEnvironment {
-  return withCapabilities(ENV.PROCESS, runnerApi.ProcessPayload.encode({ command: config.command, env: { ...config.env } }).finish());
+  return withCapabilities(
+    ENV.PROCESS,
+    runnerApi.ProcessPayload.encode({ command: config.command, env: { ...config.env } }).finish(),
+  );
 }
 
 /**
@@ -61,8 +64,10 @@ export function environmentProto(config: EnvironmentConfig): runnerApi.IEnvironm
     case "docker":
       return withCapabilities(ENV.DOCKER, runnerApi.DockerPayload.encode({ containerImage: config.image }).finish());
     case "external": {
-      const external = withCapabilities(ENV.EXTERNAL,
-        runnerApi.ExternalPayload.encode({ endpoint: { url: config.address } }).finish());
+      const external = withCapabilities(
+        ENV.EXTERNAL,
+        runnerApi.ExternalPayload.encode({ endpoint: { url: config.address } }).finish(),
+      );
       if (!config.fallback) return external;
       const anyOf = runnerApi.AnyOfEnvironmentPayload.encode({
         environments: [external, processEnvironment(config.fallback)],

@@ -14,11 +14,21 @@ export type ExpansionErrorCode = "INVALID_ARGUMENT" | "UNIMPLEMENTED" | "INTERNA
 export class ExpansionError extends Error {
   override readonly name = "ExpansionError";
   readonly retriable = false;
-  constructor(readonly code: ExpansionErrorCode, message: string, readonly field?: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: ExpansionErrorCode,
+    message: string,
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
 
 export function invalidArgument(field: string, message: string, cause?: unknown): ExpansionError {
-  return new ExpansionError("INVALID_ARGUMENT", `${field}: ${message}`, field, cause === undefined ? undefined : { cause });
+  return new ExpansionError(
+    "INVALID_ARGUMENT",
+    `${field}: ${message}`,
+    field,
+    cause === undefined ? undefined : { cause },
+  );
 }

@@ -6,7 +6,12 @@ import { BoundedCache } from "./bounded-cache.js";
 import { invalidArgument } from "./errors.js";
 import { decodeConfigurationRow, readConfigValues } from "./payload.js";
 import type { ExpansionContext, ExpansionResult, TransformRegistry } from "./registry.js";
-import { kafkaSchemaTransformDefinitions, prepareSchemaTransform, SCHEMA_TRANSFORM_PAYLOAD_URN, type SchemaTransformDefinition } from "./schematransform/index.js";
+import {
+  kafkaSchemaTransformDefinitions,
+  prepareSchemaTransform,
+  SCHEMA_TRANSFORM_PAYLOAD_URN,
+  type SchemaTransformDefinition,
+} from "./schematransform/index.js";
 import { makeTemplate, renderTemplate, templatableNamespace, type ResponseTemplate } from "./response-template.js";
 
 /**
@@ -21,7 +26,9 @@ export interface ExpandOptions {
 }
 
 /** The SchemaTransforms an expansion service with these options serves. */
-export function servedSchemaTransforms(options: Pick<ExpandOptions, "schemaTransforms">): readonly SchemaTransformDefinition[] {
+export function servedSchemaTransforms(
+  options: Pick<ExpandOptions, "schemaTransforms">,
+): readonly SchemaTransformDefinition[] {
   return options.schemaTransforms ?? kafkaSchemaTransformDefinitions();
 }
 
@@ -95,9 +102,17 @@ function checkRequest(request: expansionApi.IExpansionRequest, options: ExpandOp
   const inputs = { ...(transform.inputs ?? {}) };
   const requestComponents = request.components ?? {};
   for (const [tag, id] of Object.entries(inputs)) {
-    if (!requestComponents.pcollections?.[id]) throw invalidArgument(`transform.inputs[${tag}]`, `PCollection ${id} is not in the request's components`);
+    if (!requestComponents.pcollections?.[id])
+      throw invalidArgument(`transform.inputs[${tag}]`, `PCollection ${id} is not in the request's components`);
   }
-  return { urn, prepared, namespace: request.namespace ?? "", uniqueName: transform.uniqueName || prepared.name, inputs, requestComponents };
+  return {
+    urn,
+    prepared,
+    namespace: request.namespace ?? "",
+    uniqueName: transform.uniqueName || prepared.name,
+    inputs,
+    requestComponents,
+  };
 }
 
 /** The name Beam Go gives every cross-language transform in its requests. */
@@ -114,7 +129,11 @@ function expandedTransformName(requested: string, namespace: string): string {
 }
 
 /** Our part of the response: the graph under `namespace`, plus the caller's components given (ours win on a clash). */
-function responseFor(checked: Omit<CheckedRequest, "urn">, callerComponents: runnerApi.IComponents, options: ExpandOptions): expansionApi.IExpansionResponse {
+function responseFor(
+  checked: Omit<CheckedRequest, "urn">,
+  callerComponents: runnerApi.IComponents,
+  options: ExpandOptions,
+): expansionApi.IExpansionResponse {
   const { namespace, inputs } = checked;
   const uniqueName = expandedTransformName(checked.uniqueName, namespace);
   const builder = new ExpansionBuilder(namespace, `${namespace}kafka-beam-ts`, environmentProto(options.environment));
@@ -149,10 +168,17 @@ export function expand(request: expansionApi.IExpansionRequest, options: ExpandO
 }
 
 /** Components a template build must not read: a transform without inputs has no business with the caller's. */
-const NO_REQUEST_COMPONENTS = new Proxy({}, {
-  get() { throw new Error("an expansion without inputs read the request's components"); },
-  ownKeys() { throw new Error("an expansion without inputs read the request's components"); },
-}) as runnerApi.IComponents;
+const NO_REQUEST_COMPONENTS = new Proxy(
+  {},
+  {
+    get() {
+      throw new Error("an expansion without inputs read the request's components");
+    },
+    ownKeys() {
+      throw new Error("an expansion without inputs read the request's components");
+    },
+  },
+) as runnerApi.IComponents;
 
 /** The body of a template (see ResponseTemplateBody), or undefined when it does not start with the components. */
 function templateBody(template: ResponseTemplate): ResponseTemplateBody | undefined {
@@ -160,8 +186,12 @@ function templateBody(template: ResponseTemplate): ResponseTemplateBody | undefi
   if (!header || header.fieldNumber !== COMPONENTS_FIELD) return undefined;
   const start = header.contentStart;
   if (template.positions.some((p) => p < start)) return undefined;
-  return { bytes: template.bytes.subarray(start), namespaceLength: template.namespaceLength,
-    positions: template.positions.map((p) => p - start), componentsLength: header.length };
+  return {
+    bytes: template.bytes.subarray(start),
+    namespaceLength: template.namespaceLength,
+    positions: template.positions.map((p) => p - start),
+    componentsLength: header.length,
+  };
 }
 
 function templateFor(checked: CheckedRequest, options: ExpandOptions): ResponseTemplateBody | undefined {
@@ -169,8 +199,10 @@ function templateFor(checked: CheckedRequest, options: ExpandOptions): ResponseT
   const key = `${checked.namespace.length}\n${checked.uniqueName}`;
   let body = templates.get(key);
   if (body === undefined) {
-    const encodeFor = (namespace: string) => expansionApi.ExpansionResponse.encode(
-      responseFor({ ...checked, namespace, requestComponents: NO_REQUEST_COMPONENTS }, {}, options)).finish();
+    const encodeFor = (namespace: string) =>
+      expansionApi.ExpansionResponse.encode(
+        responseFor({ ...checked, namespace, requestComponents: NO_REQUEST_COMPONENTS }, {}, options),
+      ).finish();
     const template = makeTemplate(encodeFor, checked.namespace.length);
     body = (template && templateBody(template)) ?? null;
     if (templates.size >= MAX_TEMPLATES_PER_PAYLOAD) templates.clear();
@@ -184,13 +216,21 @@ function templateFor(checked: CheckedRequest, options: ExpandOptions): ResponseT
  * response-template.ts), the request's own components encoded in front of ours inside the same `components` field
  * (a later map entry wins, so ours do on a clash, as in `expand`). The bytes decode to what `expand` returns.
  */
-export function expandEncoded(request: expansionApi.IExpansionRequest, options: ExpandOptions): { urn: string; bytes: Uint8Array } {
+export function expandEncoded(
+  request: expansionApi.IExpansionRequest,
+  options: ExpandOptions,
+): { urn: string; bytes: Uint8Array } {
   const checked = checkRequest(request, options);
-  const body = Object.keys(checked.inputs).length === 0 && templatableNamespace(checked.namespace)
-    ? templateFor(checked, options) : undefined;
+  const body =
+    Object.keys(checked.inputs).length === 0 && templatableNamespace(checked.namespace)
+      ? templateFor(checked, options)
+      : undefined;
   const caller = callerComponentsOf(checked.requestComponents);
   if (!body) {
-    return { urn: checked.urn, bytes: expansionApi.ExpansionResponse.encode(responseFor(checked, caller, options)).finish() };
+    return {
+      urn: checked.urn,
+      bytes: expansionApi.ExpansionResponse.encode(responseFor(checked, caller, options)).finish(),
+    };
   }
   const callerBytes = runnerApi.Components.encode(caller).finish();
   const header = lengthDelimitedHeader(COMPONENTS_FIELD, callerBytes.length + body.componentsLength);

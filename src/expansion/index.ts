@@ -12,5 +12,10 @@ export { ExpansionError } from "./errors.js";
 export type { ExpansionErrorCode } from "./errors.js";
 export { canonicalFieldName } from "./payload.js";
 export type { FieldSpec, FieldKind } from "./payload.js";
-export { kafkaSchemaTransformDefinitions, discoverSchemaTransforms, SCHEMA_TRANSFORM_PAYLOAD_URN, SCHEMA_TRANSFORM_IDS } from "./schematransform/index.js";
+export {
+  kafkaSchemaTransformDefinitions,
+  discoverSchemaTransforms,
+  SCHEMA_TRANSFORM_PAYLOAD_URN,
+  SCHEMA_TRANSFORM_IDS,
+} from "./schematransform/index.js";
 export type { SchemaTransformDefinition } from "./schematransform/index.js";

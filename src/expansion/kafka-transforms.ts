@@ -11,7 +11,13 @@ import type { Coder } from "../model/coders/index.js";
 import { BEAM_KAFKA_URNS, KBT_TRANSFORM_URNS } from "../model/kbt-urns.js";
 import { doFnSpec } from "../model/dofn-payload.js";
 import { KafkaConfigError } from "../kafka/errors.js";
-import { readSpecFromOptions, isBoundedRead, discoversPartitions, type ReadFromKafkaOptions, type ReadSpec } from "../kafka/read/spec.js";
+import {
+  readSpecFromOptions,
+  isBoundedRead,
+  discoversPartitions,
+  type ReadFromKafkaOptions,
+  type ReadSpec,
+} from "../kafka/read/spec.js";
 import { discoveryRestrictionWithWatermarkCoder } from "../kafka/read/discovery-dofn.js";
 import { writeSpecFromOptions, type ExactlyOnceOptions, type WriteSpec } from "../kafka/write/spec.js";
 import { sourceDescriptorCoder, restrictionWithWatermarkCoder, readOutputCoder } from "../kafka/read/coders.js";
@@ -26,9 +32,18 @@ const REQUIREMENTS = urns.StandardRequirements.Enum;
 
 /** Beam's Python `ReadFromKafkaSchema` (apache-beam 2.77.0), which Java's expansion service accepts. */
 const BEAM_READ_FIELDS: readonly FieldSpec[] = [
-  { name: "consumer_config", kind: "string_map", required: true, description: "Kafka consumer config (bootstrap.servers, group.id, ...)" },
+  {
+    name: "consumer_config",
+    kind: "string_map",
+    required: true,
+    description: "Kafka consumer config (bootstrap.servers, group.id, ...)",
+  },
   { name: "topics", kind: "string_list", description: "topics to read (every partition)" },
-  { name: "key_deserializer", kind: "string", description: "Java Deserializer class name (ByteArray, String, Long, Integer)" },
+  {
+    name: "key_deserializer",
+    kind: "string",
+    description: "Java Deserializer class name (ByteArray, String, Long, Integer)",
+  },
   { name: "value_deserializer", kind: "string", description: "Java Deserializer class name" },
   { name: "start_read_time", kind: "int", description: "start at this timestamp (ms since epoch)" },
   { name: "max_num_records", kind: "int", description: "stop after this many records (bounded read)" },
@@ -40,24 +55,41 @@ const BEAM_READ_FIELDS: readonly FieldSpec[] = [
   { name: "redistribute_num_keys", kind: "int", onlyValue: 0n, description: "not supported: must be 0 or null" },
   { name: "allow_duplicates", kind: "bool", onlyValue: false, description: "not supported: must be false or null" },
   { name: "dynamic_read_poll_interval_seconds", kind: "int", description: "look for new partitions this often" },
-  { name: "consumer_factory_fn_class", kind: "string", refuseNonNull: "names a Java class; this service runs no JVM code (set consumer_config instead)" },
-  { name: "consumer_factory_fn_params", kind: "string_map", refuseNonNull: "goes with consumer_factory_fn_class, which this service does not support" },
+  {
+    name: "consumer_factory_fn_class",
+    kind: "string",
+    refuseNonNull: "names a Java class; this service runs no JVM code (set consumer_config instead)",
+  },
+  {
+    name: "consumer_factory_fn_params",
+    kind: "string_map",
+    refuseNonNull: "goes with consumer_factory_fn_class, which this service does not support",
+  },
 ];
 
 /** Our own read (`beam:transform:kafka_read:v1`): Beam's fields plus what the native API offers. */
 const OUR_READ_FIELDS: readonly FieldSpec[] = [
   ...BEAM_READ_FIELDS,
   { name: "topic_pattern", kind: "string", description: "read every topic matching this regular expression" },
-  { name: "topic_partitions", kind: "string_list", description: "read exactly these partitions, as \"topic:partition\"" },
+  { name: "topic_partitions", kind: "string_list", description: 'read exactly these partitions, as "topic:partition"' },
   { name: "with_metadata", kind: "bool", description: "emit rows with topic/partition/offset/timestamp/headers" },
   { name: "stop_read_time", kind: "int", description: "stop before this timestamp (ms since epoch)" },
   { name: "stop_at_end_offsets", kind: "bool", description: "read up to the end offsets at start, then finish" },
   { name: "max_out_of_order_delay_ms", kind: "int", description: "CreateTime watermark lag for out-of-order records" },
-  { name: "idle_partition_timeout_ms", kind: "int", description: "advance an idle partition's watermark after this long" },
+  {
+    name: "idle_partition_timeout_ms",
+    kind: "int",
+    description: "advance an idle partition's watermark after this long",
+  },
 ];
 
 const BEAM_WRITE_FIELDS: readonly FieldSpec[] = [
-  { name: "producer_config", kind: "string_map", required: true, description: "Kafka producer config (bootstrap.servers, acks, ...)" },
+  {
+    name: "producer_config",
+    kind: "string_map",
+    required: true,
+    description: "Kafka producer config (bootstrap.servers, acks, ...)",
+  },
   { name: "topic", kind: "string", required: true, description: "topic to write to" },
   { name: "key_serializer", kind: "string", description: "Java Serializer class name" },
   { name: "value_serializer", kind: "string", description: "Java Serializer class name" },
@@ -69,10 +101,28 @@ const BEAM_WRITE_FIELDS: readonly FieldSpec[] = [
  */
 const OUR_WRITE_FIELDS: readonly FieldSpec[] = [
   ...BEAM_WRITE_FIELDS,
-  { name: "exactly_once_shards", kind: "int", description: "exactly-once: write through Kafka transactions in this many shards (keep it stable across restarts)" },
-  { name: "sink_group_id", kind: "string", description: "exactly-once: consumer group holding each shard's committed sequence (required with exactly_once_shards)" },
-  { name: "metadata_topic", kind: "string", description: "exactly-once: topic whose partition <shard> carries shard metadata in the sink group (default: topic)" },
-  { name: "exactly_once_window_ms", kind: "int", description: "exactly-once: event-time batching window for globally windowed input (default 1000 when unbounded)" },
+  {
+    name: "exactly_once_shards",
+    kind: "int",
+    description: "exactly-once: write through Kafka transactions in this many shards (keep it stable across restarts)",
+  },
+  {
+    name: "sink_group_id",
+    kind: "string",
+    description:
+      "exactly-once: consumer group holding each shard's committed sequence (required with exactly_once_shards)",
+  },
+  {
+    name: "metadata_topic",
+    kind: "string",
+    description:
+      "exactly-once: topic whose partition <shard> carries shard metadata in the sink group (default: topic)",
+  },
+  {
+    name: "exactly_once_window_ms",
+    kind: "int",
+    description: "exactly-once: event-time batching window for globally windowed input (default 1000 when unbounded)",
+  },
 ];
 
 /** The fields only an exactly-once write takes. */
@@ -90,14 +140,24 @@ const OPTION_KEY_FIELDS: Readonly<Record<string, string>> = {
 
 /** Option name in the specs → payload field name, for error messages. */
 const OPTION_FIELDS: Readonly<Record<string, string>> = {
-  topics: "topics", topicPartitions: "topic_partitions", topicPattern: "topic_pattern",
-  keyDeserializer: "key_deserializer", valueDeserializer: "value_deserializer",
-  startReadTime: "start_read_time", stopReadTime: "stop_read_time", maxNumRecords: "max_num_records",
-  maxReadTimeMs: "max_read_time", commitOffsetsInFinalize: "commit_offset_in_finalize",
-  timestampPolicy: "timestamp_policy", pollTimeoutMs: "consumer_polling_timeout",
+  topics: "topics",
+  topicPartitions: "topic_partitions",
+  topicPattern: "topic_pattern",
+  keyDeserializer: "key_deserializer",
+  valueDeserializer: "value_deserializer",
+  startReadTime: "start_read_time",
+  stopReadTime: "stop_read_time",
+  maxNumRecords: "max_num_records",
+  maxReadTimeMs: "max_read_time",
+  commitOffsetsInFinalize: "commit_offset_in_finalize",
+  timestampPolicy: "timestamp_policy",
+  pollTimeoutMs: "consumer_polling_timeout",
   partitionDiscoveryIntervalMs: "dynamic_read_poll_interval_seconds",
-  maxOutOfOrderDelayMs: "max_out_of_order_delay_ms", idlePartitionTimeoutMs: "idle_partition_timeout_ms",
-  keySerializer: "key_serializer", valueSerializer: "value_serializer", topic: "topic",
+  maxOutOfOrderDelayMs: "max_out_of_order_delay_ms",
+  idlePartitionTimeoutMs: "idle_partition_timeout_ms",
+  keySerializer: "key_serializer",
+  valueSerializer: "value_serializer",
+  topic: "topic",
 };
 
 /** Runs a spec validator, naming the payload field (or the Kafka config key inside the config map) on error. */
@@ -107,8 +167,9 @@ function validated<T>(configField: string, fn: () => T): T {
   } catch (err) {
     if (err instanceof KafkaConfigError) {
       const [option, ...rest] = err.key.split(/(?=[.[])/);
-      const field = OPTION_KEY_FIELDS[err.key]
-        ?? (OPTION_FIELDS[option!] ? `${OPTION_FIELDS[option!]}${rest.join("")}` : `${configField}['${err.key}']`);
+      const field =
+        OPTION_KEY_FIELDS[err.key] ??
+        (OPTION_FIELDS[option!] ? `${OPTION_FIELDS[option!]}${rest.join("")}` : `${configField}['${err.key}']`);
       throw invalidArgument(field, err.message.slice(err.key.length + 2), err);
     }
     throw err;
@@ -131,7 +192,9 @@ function millis(values: ConfigValues, name: string): number | undefined {
   return ms === undefined ? undefined : Number(ms);
 }
 
-function parseTopicPartitions(values: readonly string[] | undefined): { topic: string; partition: number }[] | undefined {
+function parseTopicPartitions(
+  values: readonly string[] | undefined,
+): { topic: string; partition: number }[] | undefined {
   return values?.map((text, i) => {
     const at = text.lastIndexOf(":");
     const partition = Number(text.slice(at + 1));
@@ -182,9 +245,15 @@ function fromSpec<T>(spec: ReadSpec | WriteSpec, key: string, derive: () => T): 
   return derived.get(key) as T;
 }
 
-function specDoFn(fn: string, config: { read: ReadSpec } | { write: WriteSpec }, step: { input?: "kv" | "row"; step?: string } = {}): ReturnType<typeof doFnSpec> {
+function specDoFn(
+  fn: string,
+  config: { read: ReadSpec } | { write: WriteSpec },
+  step: { input?: "kv" | "row"; step?: string } = {},
+): ReturnType<typeof doFnSpec> {
   const spec = "read" in config ? config.read : config.write;
-  return fromSpec(spec, `dofn|${fn}|${step.input ?? ""}|${step.step ?? ""}`, () => doFnSpec({ fn, ...config, ...step }));
+  return fromSpec(spec, `dofn|${fn}|${step.input ?? ""}|${step.step ?? ""}`, () =>
+    doFnSpec({ fn, ...config, ...step }),
+  );
 }
 
 /**
@@ -197,8 +266,14 @@ export function expandReadGraph(spec: ReadSpec, ctx: ExpansionContext): { record
   const impulseOut = b.pcollection("kafka_read/impulse.out", { coder: bytesCoder, bounded: true });
   // With a discovery interval the descriptors step is itself an SDF that never ends (it polls for new partitions).
   const discovery = discoversPartitions(spec);
-  const descriptors = b.pcollection("kafka_read/descriptors.out", { coder: sourceDescriptorCoder, bounded: !discovery });
-  const records = b.pcollection("kafka_read/read.out", { coder: fromSpec(spec, "output coder", () => validated("key_deserializer", () => readOutputCoder(spec))), bounded });
+  const descriptors = b.pcollection("kafka_read/descriptors.out", {
+    coder: sourceDescriptorCoder,
+    bounded: !discovery,
+  });
+  const records = b.pcollection("kafka_read/read.out", {
+    coder: fromSpec(spec, "output coder", () => validated("key_deserializer", () => readOutputCoder(spec))),
+    bounded,
+  });
   const impulse = b.transform(b.id("kafka_read/Impulse"), {
     uniqueName: `${ctx.uniqueName}/Impulse`,
     spec: { urn: urns.StandardPTransforms.Primitives.IMPULSE },
@@ -209,9 +284,9 @@ export function expandReadGraph(spec: ReadSpec, ctx: ExpansionContext): { record
     uniqueName: `${ctx.uniqueName}/SourceDescriptors`,
     spec: discovery
       ? parDoSpec({
-        doFn: specDoFn("kafka_read_discovery", { read: spec }),
-        restrictionCoderId: b.coderId(discoveryRestrictionWithWatermarkCoder as Coder<unknown>),
-      })
+          doFn: specDoFn("kafka_read_discovery", { read: spec }),
+          restrictionCoderId: b.coderId(discoveryRestrictionWithWatermarkCoder as Coder<unknown>),
+        })
       : parDoSpec({ doFn: specDoFn("kafka_read_descriptors", { read: spec }) }),
     inputs: { in: impulseOut },
     outputs: { out: descriptors },
@@ -237,7 +312,12 @@ function expandRead(spec: ReadSpec, ctx: ExpansionContext): ExpansionResult {
 }
 
 /** The write ParDo on one PCollection (of KVs or rows, per `input`); returns its transform id. */
-export function expandWriteOn(spec: WriteSpec, input: "kv" | "row", pcollection: string, ctx: ExpansionContext): string {
+export function expandWriteOn(
+  spec: WriteSpec,
+  input: "kv" | "row",
+  pcollection: string,
+  ctx: ExpansionContext,
+): string {
   return ctx.builder.transform(ctx.builder.id("kafka_write/WriteToKafka"), {
     uniqueName: `${ctx.uniqueName}/WriteToKafka`,
     spec: parDoSpec({ doFn: specDoFn("kafka_write", { write: spec }, { input }) }),
@@ -254,11 +334,19 @@ function singleInput(ctx: ExpansionContext): { tag: string; id: string; pcollect
 }
 
 /** The input's windowing: its strategy id (empty: none given) and whether it is the global window. */
-function inputWindowing(tag: string, pcollection: runnerApi.IPCollection, ctx: ExpansionContext): { strategyId: string; global: boolean; windowFnUrn: string } {
+function inputWindowing(
+  tag: string,
+  pcollection: runnerApi.IPCollection,
+  ctx: ExpansionContext,
+): { strategyId: string; global: boolean; windowFnUrn: string } {
   const strategyId = pcollection.windowingStrategyId ?? "";
   if (!strategyId) return { strategyId, global: true, windowFnUrn: urns.GlobalWindowsPayload.Enum.PROPERTIES };
   const strategy = ctx.requestComponents.windowingStrategies?.[strategyId];
-  if (!strategy) throw invalidArgument(`transform.inputs[${tag}]`, `windowing strategy ${strategyId} is not in the request's components`);
+  if (!strategy)
+    throw invalidArgument(
+      `transform.inputs[${tag}]`,
+      `windowing strategy ${strategyId} is not in the request's components`,
+    );
   const windowFnUrn = strategy.windowFn?.urn ?? "";
   return { strategyId, global: windowFnUrn === urns.GlobalWindowsPayload.Enum.PROPERTIES, windowFnUrn };
 }
@@ -269,14 +357,22 @@ function inputWindowing(tag: string, pcollection: runnerApi.IPCollection, ctx: E
  * (`windowMs`, default 1000; given explicitly, it batches a bounded global input too). Standard coders around the
  * GroupByKey (KV<varint, bytes> in, KV<varint, iterable<bytes>> out) so any runner can group them.
  */
-function expandExactlyOnceWrite(spec: WriteSpec, input: "kv" | "row", windowMs: bigint | undefined, ctx: ExpansionContext): ExpansionResult {
+function expandExactlyOnceWrite(
+  spec: WriteSpec,
+  input: "kv" | "row",
+  windowMs: bigint | undefined,
+  ctx: ExpansionContext,
+): ExpansionResult {
   const b = ctx.builder;
   const { tag, id: inputId, pcollection } = singleInput(ctx);
   const bounded = pcollection.isBounded !== runnerApi.IsBounded.Enum.UNBOUNDED;
   const windowing = inputWindowing(tag, pcollection, ctx);
   if (windowMs !== undefined && !windowing.global) {
-    throw invalidArgument("exactly_once_window_ms", `the input is already windowed (${windowing.windowFnUrn}); ` +
-      "the batching window applies only to globally windowed input: leave it unset");
+    throw invalidArgument(
+      "exactly_once_window_ms",
+      `the input is already windowed (${windowing.windowFnUrn}); ` +
+        "the batching window applies only to globally windowed input: leave it unset",
+    );
   }
   const subtransforms: string[] = [];
   let batched = inputId;
@@ -286,18 +382,30 @@ function expandExactlyOnceWrite(spec: WriteSpec, input: "kv" | "row", windowMs: 
     const elementCoderId = pcollection.coderId;
     if (!elementCoderId) throw invalidArgument(`transform.inputs[${tag}]`, `PCollection ${inputId} has no coder`);
     batched = b.pcollection("kafka_write/windowed.out", { coder: { id: elementCoderId }, bounded }, strategyId);
-    subtransforms.push(b.transform(b.id("kafka_write/BatchWindows"), {
-      uniqueName: `${ctx.uniqueName}/BatchWindows`,
-      spec: {
-        urn: urns.StandardPTransforms.Primitives.ASSIGN_WINDOWS,
-        payload: runnerApi.WindowIntoPayload.encode({ windowFn: ctx.builder.windowingStrategies[strategyId]!.windowFn! }).finish(),
-      },
-      inputs: { in: inputId },
-      outputs: { out: batched },
-    }));
+    subtransforms.push(
+      b.transform(b.id("kafka_write/BatchWindows"), {
+        uniqueName: `${ctx.uniqueName}/BatchWindows`,
+        spec: {
+          urn: urns.StandardPTransforms.Primitives.ASSIGN_WINDOWS,
+          payload: runnerApi.WindowIntoPayload.encode({
+            windowFn: ctx.builder.windowingStrategies[strategyId]!.windowFn!,
+          }).finish(),
+        },
+        inputs: { in: inputId },
+        outputs: { out: batched },
+      }),
+    );
   }
-  const sharded = b.pcollection("kafka_write/shard.out", { coder: kvCoder(varIntCoder, bytesCoder) as Coder<unknown>, bounded }, strategyId);
-  const grouped = b.pcollection("kafka_write/group.out", { coder: kvCoder(varIntCoder, iterableCoder(bytesCoder)) as Coder<unknown>, bounded }, strategyId);
+  const sharded = b.pcollection(
+    "kafka_write/shard.out",
+    { coder: kvCoder(varIntCoder, bytesCoder) as Coder<unknown>, bounded },
+    strategyId,
+  );
+  const grouped = b.pcollection(
+    "kafka_write/group.out",
+    { coder: kvCoder(varIntCoder, iterableCoder(bytesCoder)) as Coder<unknown>, bounded },
+    strategyId,
+  );
   subtransforms.push(
     b.transform(b.id("kafka_write/Shard"), {
       uniqueName: `${ctx.uniqueName}/Shard`,
@@ -330,12 +438,17 @@ function exactlyOnceOptions(values: ConfigValues): ExactlyOnceOptions | undefine
   const shards = num(values, "exactly_once_shards");
   if (shards === undefined) {
     for (const name of EXACTLY_ONCE_FIELDS) {
-      if (values.has(name)) throw invalidArgument(name, "belongs to an exactly-once write: set exactly_once_shards as well");
+      if (values.has(name))
+        throw invalidArgument(name, "belongs to an exactly-once write: set exactly_once_shards as well");
     }
     return undefined;
   }
   const sinkGroupId = values.get("sink_group_id") as string | undefined;
-  if (sinkGroupId === undefined) throw invalidArgument("sink_group_id", "is required with exactly_once_shards (the group holding the shards' committed sequences)");
+  if (sinkGroupId === undefined)
+    throw invalidArgument(
+      "sink_group_id",
+      "is required with exactly_once_shards (the group holding the shards' committed sequences)",
+    );
   const metadataTopic = values.get("metadata_topic") as string | undefined;
   return { numShards: Number(shards), sinkGroupId, ...(metadataTopic !== undefined ? { metadataTopic } : {}) };
 }
@@ -348,7 +461,12 @@ function exactlyOnceWindowMs(values: ConfigValues): bigint | undefined {
   return ms;
 }
 
-function readDefinition(name: string, urnList: readonly string[], fields: readonly FieldSpec[], withMetadata: boolean): TransformDefinition<ReadSpec> {
+function readDefinition(
+  name: string,
+  urnList: readonly string[],
+  fields: readonly FieldSpec[],
+  withMetadata: boolean,
+): TransformDefinition<ReadSpec> {
   return {
     name,
     urns: urnList,
@@ -358,7 +476,12 @@ function readDefinition(name: string, urnList: readonly string[], fields: readon
   };
 }
 
-function writeDefinition(name: string, urnList: readonly string[], fields: readonly FieldSpec[], input: "kv" | "row"): TransformDefinition<{ spec: WriteSpec; windowMs: bigint | undefined }> {
+function writeDefinition(
+  name: string,
+  urnList: readonly string[],
+  fields: readonly FieldSpec[],
+  input: "kv" | "row",
+): TransformDefinition<{ spec: WriteSpec; windowMs: bigint | undefined }> {
   return {
     name,
     urns: urnList,
@@ -366,13 +489,15 @@ function writeDefinition(name: string, urnList: readonly string[], fields: reado
     prepare: (values) => {
       const exactlyOnce = exactlyOnceOptions(values);
       const windowMs = exactlyOnceWindowMs(values);
-      const spec = validated("producer_config", () => writeSpecFromOptions({
-        producerConfig: values.get("producer_config") as Record<string, string>,
-        topic: values.get("topic") as string,
-        keySerializer: (values.get("key_serializer") as string | undefined) ?? "bytes",
-        valueSerializer: (values.get("value_serializer") as string | undefined) ?? "bytes",
-        ...(exactlyOnce ? { exactlyOnce } : {}),
-      }));
+      const spec = validated("producer_config", () =>
+        writeSpecFromOptions({
+          producerConfig: values.get("producer_config") as Record<string, string>,
+          topic: values.get("topic") as string,
+          keySerializer: (values.get("key_serializer") as string | undefined) ?? "bytes",
+          valueSerializer: (values.get("value_serializer") as string | undefined) ?? "bytes",
+          ...(exactlyOnce ? { exactlyOnce } : {}),
+        }),
+      );
       return { spec, windowMs };
     },
     expand: ({ spec, windowMs }, ctx) => {
@@ -387,11 +512,20 @@ function writeDefinition(name: string, urnList: readonly string[], fields: reado
 export function kafkaTransformDefinitions(): TransformDefinition<unknown>[] {
   return [
     readDefinition("ReadFromKafka (ours)", [KBT_TRANSFORM_URNS.KAFKA_READ], OUR_READ_FIELDS, false),
-    readDefinition("ReadFromKafka with metadata", [BEAM_KAFKA_URNS.READ_WITH_METADATA, BEAM_KAFKA_URNS.LEGACY_READ], BEAM_READ_FIELDS, true),
-    readDefinition("ReadFromKafka without metadata", [BEAM_KAFKA_URNS.READ_WITHOUT_METADATA, BEAM_KAFKA_URNS.LEGACY_READ_WITHOUT_METADATA], BEAM_READ_FIELDS, false),
+    readDefinition(
+      "ReadFromKafka with metadata",
+      [BEAM_KAFKA_URNS.READ_WITH_METADATA, BEAM_KAFKA_URNS.LEGACY_READ],
+      BEAM_READ_FIELDS,
+      true,
+    ),
+    readDefinition(
+      "ReadFromKafka without metadata",
+      [BEAM_KAFKA_URNS.READ_WITHOUT_METADATA, BEAM_KAFKA_URNS.LEGACY_READ_WITHOUT_METADATA],
+      BEAM_READ_FIELDS,
+      false,
+    ),
     writeDefinition("WriteToKafka (ours)", [KBT_TRANSFORM_URNS.KAFKA_WRITE], OUR_WRITE_FIELDS, "kv"),
     writeDefinition("WriteToKafka", [BEAM_KAFKA_URNS.WRITE, BEAM_KAFKA_URNS.LEGACY_WRITE], BEAM_WRITE_FIELDS, "kv"),
     writeDefinition("WriteToKafka with headers", [BEAM_KAFKA_URNS.WRITE_WITH_HEADERS], BEAM_WRITE_FIELDS, "row"),
   ];
 }
-

@@ -81,7 +81,10 @@ export function decodeConfigurationRow(payload: Uint8Array): Record<string, unkn
   }
   if (!message.schema) throw invalidArgument("payload.schema", "missing");
   try {
-    return decodeFromBytes(payloadRowCoder(message.schema), message.payload ?? new Uint8Array(0)) as Record<string, unknown>;
+    return decodeFromBytes(payloadRowCoder(message.schema), message.payload ?? new Uint8Array(0)) as Record<
+      string,
+      unknown
+    >;
   } catch (err) {
     throw invalidArgument("payload", `the row does not decode with its schema: ${(err as Error).message}`, err);
   }
@@ -111,7 +114,12 @@ function convert(field: string, kind: FieldKind, value: unknown): ConfigValue {
       if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw wrong();
       return Object.freeze([...(value as string[])]);
     case "string_map": {
-      const entries = value instanceof Map ? [...value.entries()] : value && typeof value === "object" && !Array.isArray(value) ? Object.entries(value) : null;
+      const entries =
+        value instanceof Map
+          ? [...value.entries()]
+          : value && typeof value === "object" && !Array.isArray(value)
+            ? Object.entries(value)
+            : null;
       if (!entries || entries.some(([k, v]) => typeof k !== "string" || typeof v !== "string")) throw wrong();
       return Object.freeze(Object.fromEntries(entries as [string, string][]));
     }

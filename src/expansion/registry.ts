@@ -64,7 +64,11 @@ export class TransformRegistry {
   lookup(urn: string): TransformDefinition<unknown> {
     const definition = this.byUrn.get(urn);
     if (!definition) {
-      throw new ExpansionError("UNIMPLEMENTED", `no transform registered for URN ${JSON.stringify(urn)}; known: ${this.urns.join(", ")}`, "transform.spec.urn");
+      throw new ExpansionError(
+        "UNIMPLEMENTED",
+        `no transform registered for URN ${JSON.stringify(urn)}; known: ${this.urns.join(", ")}`,
+        "transform.spec.urn",
+      );
     }
     return definition;
   }

@@ -24,7 +24,8 @@ export function templatableNamespace(namespace: string): boolean {
 }
 
 export function renderTemplate(template: ResponseTemplate, namespace: string, into: Buffer, offset: number): void {
-  if (namespace.length !== template.namespaceLength) throw new Error("renderTemplate: namespace length differs from the template's");
+  if (namespace.length !== template.namespaceLength)
+    throw new Error("renderTemplate: namespace length differs from the template's");
   into.set(template.bytes, offset);
   for (const position of template.positions) into.write(namespace, offset + position, "latin1");
 }
@@ -39,7 +40,10 @@ function probe(length: number): string {
  * The template of `encodeFor` at namespaces of `namespaceLength`, or undefined when the encoding does not place the
  * namespace verbatim (or `encodeFor` throws for the probe namespaces).
  */
-export function makeTemplate(encodeFor: (namespace: string) => Uint8Array, namespaceLength: number): ResponseTemplate | undefined {
+export function makeTemplate(
+  encodeFor: (namespace: string) => Uint8Array,
+  namespaceLength: number,
+): ResponseTemplate | undefined {
   let first: Uint8Array, second: Uint8Array, check: Uint8Array;
   const checkNamespace = probe(namespaceLength);
   try {
@@ -51,8 +55,11 @@ export function makeTemplate(encodeFor: (namespace: string) => Uint8Array, names
   }
   if (second.length !== first.length || check.length !== first.length) return undefined;
   const positions: number[] = [];
-  for (let i = 0; i < first.length;) {
-    if (first[i] === second[i]) { i++; continue; }
+  for (let i = 0; i < first.length; ) {
+    if (first[i] === second[i]) {
+      i++;
+      continue;
+    }
     let end = i;
     while (end < first.length && first[end] !== second[end]) end++;
     if ((end - i) % namespaceLength !== 0) return undefined;

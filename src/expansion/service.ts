@@ -23,10 +23,15 @@ const STATUS: Readonly<Record<ExpansionError["code"], grpc.status>> = {
  * which only this package's service definition serializes: register them with addExpansionService. Exceptions
  * other than ExpansionError become INTERNAL; discovery failures go in the response's `error` field, as in Beam.
  */
-export function expansionServiceImplementation(options: ExpandOptions, events: ExpansionEvents = {}): grpc.UntypedServiceImplementation {
+export function expansionServiceImplementation(
+  options: ExpandOptions,
+  events: ExpansionEvents = {},
+): grpc.UntypedServiceImplementation {
   return {
-    Expand(call: grpc.ServerUnaryCall<expansionApi.ExpansionRequest, expansionApi.IExpansionResponse>,
-      callback: grpc.sendUnaryData<expansionApi.IExpansionResponse | EncodedMessage>) {
+    Expand(
+      call: grpc.ServerUnaryCall<expansionApi.ExpansionRequest, expansionApi.IExpansionResponse>,
+      callback: grpc.sendUnaryData<expansionApi.IExpansionResponse | EncodedMessage>,
+    ) {
       const started = performance.now();
       const urn = call.request.transform?.spec?.urn ?? "";
       try {
@@ -34,13 +39,23 @@ export function expansionServiceImplementation(options: ExpandOptions, events: E
         events.onExpand?.(urn, "ok", performance.now() - started);
         callback(null, new EncodedMessage(bytes));
       } catch (err) {
-        const error = err instanceof ExpansionError ? err
-          : new ExpansionError("INTERNAL", `expansion failed: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+        const error =
+          err instanceof ExpansionError
+            ? err
+            : new ExpansionError(
+                "INTERNAL",
+                `expansion failed: ${err instanceof Error ? err.message : String(err)}`,
+                undefined,
+                { cause: err },
+              );
         events.onExpand?.(urn, error.code, performance.now() - started, error);
         callback({ code: STATUS[error.code], details: error.message });
       }
     },
-    DiscoverSchemaTransform(_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<expansionApi.IDiscoverSchemaTransformResponse>) {
+    DiscoverSchemaTransform(
+      _call: grpc.ServerUnaryCall<unknown, unknown>,
+      callback: grpc.sendUnaryData<expansionApi.IDiscoverSchemaTransformResponse>,
+    ) {
       try {
         callback(null, { schemaTransformConfigs: discoverSchemaTransforms(servedSchemaTransforms(options)) });
       } catch (err) {
@@ -56,6 +71,8 @@ export function expansionServiceImplementation(options: ExpandOptions, events: E
  * and starting the server are the caller's.
  */
 export function addExpansionService(server: grpc.Server, options: ExpandOptions, events?: ExpansionEvents): void {
-  server.addService(grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"),
-    expansionServiceImplementation(options, events));
+  server.addService(
+    grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"),
+    expansionServiceImplementation(options, events),
+  );
 }

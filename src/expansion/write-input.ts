@@ -12,7 +12,9 @@ import { invalidArgument } from "./errors.js";
 type Coders = Readonly<Record<string, runnerApi.ICoder>>;
 
 /** Coders whose values each serializer format takes (inside optional nullable / length_prefix wrappers). */
-const CODERS_FOR_FORMAT: Readonly<Record<Exclude<SerdeFormat, "json">, { readonly urns: readonly string[]; readonly python: string }>> = {
+const CODERS_FOR_FORMAT: Readonly<
+  Record<Exclude<SerdeFormat, "json">, { readonly urns: readonly string[]; readonly python: string }>
+> = {
   bytes: { urns: [CoderUrns.BYTES], python: "bytes" },
   string: { urns: [CoderUrns.STRING_UTF8], python: "str" },
   long: { urns: [CoderUrns.VARINT], python: "int" },
@@ -33,10 +35,17 @@ const ROW_FIELDS: Readonly<Record<string, readonly number[] | "headers">> = {
 };
 
 /** Throws INVALID_ARGUMENT (field `transform.inputs[<tag>]`) unless the write can read its input's elements. */
-export function checkWriteInput(spec: WriteSpec, input: "kv" | "row", tag: string, pcollection: runnerApi.IPCollection, coders: Coders): void {
+export function checkWriteInput(
+  spec: WriteSpec,
+  input: "kv" | "row",
+  tag: string,
+  pcollection: runnerApi.IPCollection,
+  coders: Coders,
+): void {
   const field = `transform.inputs[${tag}]`;
   const coderId = pcollection.coderId ?? "";
-  if (!coders[coderId]) throw invalidArgument(field, `the input's coder ${JSON.stringify(coderId)} is not in the request's components`);
+  if (!coders[coderId])
+    throw invalidArgument(field, `the input's coder ${JSON.stringify(coderId)} is not in the request's components`);
   if (input === "row") {
     checkRowInput(field, coderId, coders);
     return;
@@ -44,21 +53,37 @@ export function checkWriteInput(spec: WriteSpec, input: "kv" | "row", tag: strin
   const kv = coders[coderId]!;
   const [keyId, valueId] = kv.componentCoderIds ?? [];
   if (kv.spec?.urn !== CoderUrns.KV || keyId === undefined || valueId === undefined) {
-    throw invalidArgument(field, `the write takes KV pairs, but its input's coder is ${describeCoder(coderId, coders)}. ` +
-      `${pythonHint(spec)}`);
+    throw invalidArgument(
+      field,
+      `the write takes KV pairs, but its input's coder is ${describeCoder(coderId, coders)}. ` + `${pythonHint(spec)}`,
+    );
   }
   checkComponent(field, "key", spec.keyFormat, keyId, coderId, spec, coders);
   checkComponent(field, "value", spec.valueFormat, valueId, coderId, spec, coders);
 }
 
-function checkComponent(field: string, part: "key" | "value", format: SerdeFormat, id: string, kvId: string, spec: WriteSpec, coders: Coders): void {
+function checkComponent(
+  field: string,
+  part: "key" | "value",
+  format: SerdeFormat,
+  id: string,
+  kvId: string,
+  spec: WriteSpec,
+  coders: Coders,
+): void {
   const inner = unwrap(id, coders);
   const urn = coders[inner]?.spec?.urn ?? "";
   const ok = format === "json" ? isDecodable(inner, coders) : CODERS_FOR_FORMAT[format].urns.includes(urn);
   if (ok) return;
-  const needs = format === "json" ? "a coder this worker can decode (Beam's standard coders)" : `${CODERS_FOR_FORMAT[format].urns.join(" or ")}`;
-  throw invalidArgument(field, `the input's ${part} coder is ${urn || "(none)"} (input coder ${describeCoder(kvId, coders)}); ` +
-    `the ${part} serializer (${format}) needs ${needs}, or the worker would write that coder's own encoding to Kafka. ${pythonHint(spec)}`);
+  const needs =
+    format === "json"
+      ? "a coder this worker can decode (Beam's standard coders)"
+      : `${CODERS_FOR_FORMAT[format].urns.join(" or ")}`;
+  throw invalidArgument(
+    field,
+    `the input's ${part} coder is ${urn || "(none)"} (input coder ${describeCoder(kvId, coders)}); ` +
+      `the ${part} serializer (${format}) needs ${needs}, or the worker would write that coder's own encoding to Kafka. ${pythonHint(spec)}`,
+  );
 }
 
 /** Strips nullable and length_prefix wrappers (both carry the value unchanged for a serializer). */
@@ -89,15 +114,20 @@ function describeCoder(id: string, coders: Coders, depth = 0): string {
 
 function pythonHint(spec: WriteSpec): string {
   const type = (format: SerdeFormat) => (format === "json" ? "typing.Any" : CODERS_FOR_FORMAT[format].python);
-  return `In Python, declare the element type of the step before the write: ` +
-    `.with_output_types(typing.Tuple[${type(spec.keyFormat)}, ${type(spec.valueFormat)}])`;
+  return (
+    `In Python, declare the element type of the step before the write: ` +
+    `.with_output_types(typing.Tuple[${type(spec.keyFormat)}, ${type(spec.valueFormat)}])`
+  );
 }
 
 function checkRowInput(field: string, coderId: string, coders: Coders): void {
   const coder = coders[coderId]!;
   if (coder.spec?.urn !== CoderUrns.ROW) {
-    throw invalidArgument(field, `the write with headers takes Rows (key, value, headers, topic, partition, timestamp), but its input's coder is ` +
-      `${describeCoder(coderId, coders)}. In Python, pass beam.Row values, or .with_output_types(...) a NamedTuple with those fields`);
+    throw invalidArgument(
+      field,
+      `the write with headers takes Rows (key, value, headers, topic, partition, timestamp), but its input's coder is ` +
+        `${describeCoder(coderId, coders)}. In Python, pass beam.Row values, or .with_output_types(...) a NamedTuple with those fields`,
+    );
   }
   let schema: Schema;
   try {
@@ -107,12 +137,16 @@ function checkRowInput(field: string, coderId: string, coders: Coders): void {
   }
   const names = schema.fields.map((f) => f.name);
   for (const required of ["key", "value"]) {
-    if (!names.includes(required)) throw invalidArgument(field, `the input rows have no ${required} field (fields: ${names.join(", ")})`);
+    if (!names.includes(required))
+      throw invalidArgument(field, `the input rows have no ${required} field (fields: ${names.join(", ")})`);
   }
   for (const f of schema.fields) {
     const expected = ROW_FIELDS[f.name];
     if (expected === undefined) {
-      throw invalidArgument(field, `the input rows have a field ${f.name} the write does not know (known: ${Object.keys(ROW_FIELDS).join(", ")})`);
+      throw invalidArgument(
+        field,
+        `the input rows have a field ${f.name} the write does not know (known: ${Object.keys(ROW_FIELDS).join(", ")})`,
+      );
     }
     const ok = expected === "headers" ? isHeadersType(f.type) : expected.some((atomic) => isAtomic(f.type, atomic));
     if (!ok) throw invalidArgument(field, `row field ${f.name} has the wrong type: ${ROW_TYPE_NAMES[f.name]} expected`);
@@ -120,7 +154,12 @@ function checkRowInput(field: string, coderId: string, coders: Coders): void {
 }
 
 const ROW_TYPE_NAMES: Readonly<Record<string, string>> = {
-  key: "BYTES", value: "BYTES", headers: "ARRAY<ROW<key STRING, value BYTES>>", topic: "STRING", partition: "INT32 or INT64", timestamp: "INT64",
+  key: "BYTES",
+  value: "BYTES",
+  headers: "ARRAY<ROW<key STRING, value BYTES>>",
+  topic: "STRING",
+  partition: "INT32 or INT64",
+  timestamp: "INT64",
 };
 
 function isAtomic(type: FieldType, atomic: number): boolean {
@@ -139,7 +178,11 @@ function isHeadersType(type: FieldType): boolean {
     const element = fieldTypeKind(kind.element);
     if (element.kind !== "row") return false;
     const fields = new Map(element.schema.fields.map((f) => [f.name, f.type]));
-    return fields.size === 2 && isAtomic(fields.get("key") ?? {}, AtomicType.STRING) && isAtomic(fields.get("value") ?? {}, AtomicType.BYTES);
+    return (
+      fields.size === 2 &&
+      isAtomic(fields.get("key") ?? {}, AtomicType.STRING) &&
+      isAtomic(fields.get("value") ?? {}, AtomicType.BYTES)
+    );
   } catch {
     return false;
   }

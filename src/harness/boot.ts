@@ -52,8 +52,14 @@ export function parseWorkerFlags(args: readonly string[], env: NodeJS.ProcessEnv
   if (!id) throw new BootError("worker: --id is required (the runner passes it)");
   const provisionEndpoint = values.get("provision_endpoint") ?? env.PROVISION_API_SERVICE_DESCRIPTOR;
   const controlEndpoint = values.get("control_endpoint") ?? env.CONTROL_API_SERVICE_DESCRIPTOR;
-  if (!provisionEndpoint && !controlEndpoint) throw new BootError("worker: --provision_endpoint or --control_endpoint is required");
-  return { id, provisionEndpoint, controlEndpoint, loggingEndpoint: values.get("logging_endpoint") ?? env.LOGGING_API_SERVICE_DESCRIPTOR };
+  if (!provisionEndpoint && !controlEndpoint)
+    throw new BootError("worker: --provision_endpoint or --control_endpoint is required");
+  return {
+    id,
+    provisionEndpoint,
+    controlEndpoint,
+    loggingEndpoint: values.get("logging_endpoint") ?? env.LOGGING_API_SERVICE_DESCRIPTOR,
+  };
 }
 
 /** What the runner's ProvisionService says about the worker `id` (endpoints, pipeline options). */
@@ -61,7 +67,11 @@ export async function fetchProvisionInfo(endpoint: string, id: string): Promise<
   const client = beamClient("org.apache.beam.model.fn_execution.v1.ProvisionService", endpoint);
   try {
     const response = await unary<fnApi.IGetProvisionInfoRequest, fnApi.GetProvisionInfoResponse>(
-      client, "GetProvisionInfo", {}, workerMetadata(id));
+      client,
+      "GetProvisionInfo",
+      {},
+      workerMetadata(id),
+    );
     return response.info ?? undefined;
   } finally {
     client.close();
@@ -70,7 +80,8 @@ export async function fetchProvisionInfo(endpoint: string, id: string): Promise<
 
 /** Control and logging endpoints: from ProvisionService if the runner gave one, else from the flags. */
 export async function resolveEndpoints(flags: WorkerFlags): Promise<WorkerEndpoints> {
-  if (!flags.provisionEndpoint) return { id: flags.id, controlUrl: flags.controlEndpoint!, loggingUrl: flags.loggingEndpoint };
+  if (!flags.provisionEndpoint)
+    return { id: flags.id, controlUrl: flags.controlEndpoint!, loggingUrl: flags.loggingEndpoint };
   const info = await fetchProvisionInfo(flags.provisionEndpoint, flags.id);
   const controlUrl = info?.controlEndpoint?.url || flags.controlEndpoint;
   if (!controlUrl) throw new BootError(`provision info from ${flags.provisionEndpoint} has no control endpoint`);

@@ -5,8 +5,20 @@ import { coderFromComponents, windowedValueCoder, type Coder } from "../model/co
 import type { BoundedWindow, WindowedValue } from "../model/windowing.js";
 import { KBT_DOFN_URN } from "../model/kbt-urns.js";
 import { decodeDoFnPayload } from "../model/dofn-payload.js";
-import { GLOBAL_WINDOW_FN, fixedWindowFn, isSplittableDoFn, type AnyDoFn, type AnySplittableDoFn, type WindowFn } from "../sdf/index.js";
-import { sdfElementCoders, type BundleDescriptor, type TransformSpec, type SdfStepKind } from "../runners/bundle/index.js";
+import {
+  GLOBAL_WINDOW_FN,
+  fixedWindowFn,
+  isSplittableDoFn,
+  type AnyDoFn,
+  type AnySplittableDoFn,
+  type WindowFn,
+} from "../sdf/index.js";
+import {
+  sdfElementCoders,
+  type BundleDescriptor,
+  type TransformSpec,
+  type SdfStepKind,
+} from "../runners/bundle/index.js";
 import type { DoFnRegistry } from "./dofn-registry.js";
 
 export const DATA_SOURCE_URN = "beam:runner:source:v1";
@@ -56,7 +68,9 @@ function windowFnOf(spec: runnerApi.IFunctionSpec | null | undefined): WindowFn 
     const offsetMs = toBigInt(fixed.offset?.seconds) * 1000n + BigInt(Math.floor((fixed.offset?.nanos ?? 0) / 1e6));
     return fixedWindowFn(sizeMs, offsetMs);
   }
-  throw new DescriptorError(`window_into with window fn ${urn || "(none)"} is not supported (global and fixed windows are)`);
+  throw new DescriptorError(
+    `window_into with window fn ${urn || "(none)"} is not supported (global and fixed windows are)`,
+  );
 }
 
 /**
@@ -67,7 +81,8 @@ function windowFnOf(spec: runnerApi.IFunctionSpec | null | undefined): WindowFn 
 export function translateDescriptor(pbd: fnApi.IProcessBundleDescriptor, registry: DoFnRegistry): TranslatedDescriptor {
   const coders = pbd.coders ?? {};
   const cache = new Map<string, Coder<unknown>>();
-  const coder = (id: string) => coderFromComponents(id, coders, { unknownAsBytesInLengthPrefix: true, cache }) as Coder<unknown>;
+  const coder = (id: string) =>
+    coderFromComponents(id, coders, { unknownAsBytesInLengthPrefix: true, cache }) as Coder<unknown>;
   const transforms: Record<string, TransformSpec> = {};
   const sources = new Map<string, DataPort>();
   const sinks = new Map<string, DataPort>();
@@ -82,7 +97,10 @@ export function translateDescriptor(pbd: fnApi.IProcessBundleDescriptor, registr
     const base = { name: t.uniqueName || id, inputs: { ...(t.inputs ?? {}) }, outputs: { ...(t.outputs ?? {}) } };
     if (urn === DATA_SOURCE_URN || urn === DATA_SINK_URN) {
       const port = fnApi.RemoteGrpcPort.decode(t.spec?.payload ?? new Uint8Array(0));
-      const dataPort = { url: port.apiServiceDescriptor?.url ?? "", coder: coder(port.coderId) as Coder<WindowedValue<unknown>> };
+      const dataPort = {
+        url: port.apiServiceDescriptor?.url ?? "",
+        coder: coder(port.coderId) as Coder<WindowedValue<unknown>>,
+      };
       if (urn === DATA_SOURCE_URN) {
         sources.set(id, dataPort);
         transforms[id] = { kind: "source", ...base };
@@ -95,15 +113,23 @@ export function translateDescriptor(pbd: fnApi.IProcessBundleDescriptor, registr
     if (urn === PT.Primitives.PAR_DO || SDF_STEPS[urn]) {
       const payload = runnerApi.ParDoPayload.decode(t.spec?.payload ?? new Uint8Array(0));
       const fnUrn = payload.doFn?.urn ?? "";
-      if (fnUrn !== KBT_DOFN_URN) throw new DescriptorError(`transform ${base.name}: DoFn ${fnUrn || "(none)"} is not one of this SDK's (${KBT_DOFN_URN})`);
-      if (Object.keys(payload.sideInputs ?? {}).length > 0) throw new DescriptorError(`transform ${base.name}: side inputs are not supported`);
+      if (fnUrn !== KBT_DOFN_URN)
+        throw new DescriptorError(
+          `transform ${base.name}: DoFn ${fnUrn || "(none)"} is not one of this SDK's (${KBT_DOFN_URN})`,
+        );
+      if (Object.keys(payload.sideInputs ?? {}).length > 0)
+        throw new DescriptorError(`transform ${base.name}: side inputs are not supported`);
       const fnPayload = decodeDoFnPayload(payload.doFn?.payload ?? new Uint8Array(0));
       const factory = registry[fnPayload.fn];
-      if (!factory) throw new DescriptorError(`transform ${base.name}: no DoFn named ${JSON.stringify(fnPayload.fn)} in this worker (known: ${Object.keys(registry).join(", ")})`);
+      if (!factory)
+        throw new DescriptorError(
+          `transform ${base.name}: no DoFn named ${JSON.stringify(fnPayload.fn)} in this worker (known: ${Object.keys(registry).join(", ")})`,
+        );
       const dofn = factory(fnPayload);
       const step = SDF_STEPS[urn];
       if (step) {
-        if (!isSplittableDoFn(dofn)) throw new DescriptorError(`transform ${base.name}: ${fnPayload.fn} is not a splittable DoFn`);
+        if (!isSplittableDoFn(dofn))
+          throw new DescriptorError(`transform ${base.name}: ${fnPayload.fn} is not a splittable DoFn`);
         transforms[id] = { kind: step, dofn, ...base };
       } else {
         const mainOutput = typeof fnPayload.mainOutput === "string" ? { mainOutput: fnPayload.mainOutput } : {};
@@ -151,17 +177,34 @@ export function translateDescriptor(pbd: fnApi.IProcessBundleDescriptor, registr
     }
     const pc = pbd.pcollections?.[input];
     const strategy = pc ? pbd.windowingStrategies?.[pc.windowingStrategyId ?? ""] : undefined;
-    if (!pc || !strategy) throw new DescriptorError(`transform ${id}: input ${input} has no PCollection or windowing strategy in the descriptor`);
-    applicationCoders.set(id, windowedValueCoder(coder(pc.coderId ?? ""), coder(strategy.windowCoderId ?? "") as Coder<BoundedWindow>) as Coder<WindowedValue<unknown>>);
+    if (!pc || !strategy)
+      throw new DescriptorError(
+        `transform ${id}: input ${input} has no PCollection or windowing strategy in the descriptor`,
+      );
+    applicationCoders.set(
+      id,
+      windowedValueCoder(coder(pc.coderId ?? ""), coder(strategy.windowCoderId ?? "") as Coder<BoundedWindow>) as Coder<
+        WindowedValue<unknown>
+      >,
+    );
   }
   return { graph: { transforms }, sources, sinks, applicationCoders };
 }
 
 /** Which PCollections hold paired (element, restriction+state) or sized (paired, size) elements, and of which DoFn. */
-function sdfShapes(transforms: Readonly<Record<string, TransformSpec>>): Map<string, { kind: "paired" | "sized"; dofn: AnySplittableDoFn }> {
+function sdfShapes(
+  transforms: Readonly<Record<string, TransformSpec>>,
+): Map<string, { kind: "paired" | "sized"; dofn: AnySplittableDoFn }> {
   const shapes = new Map<string, { kind: "paired" | "sized"; dofn: AnySplittableDoFn }>();
   for (const spec of Object.values(transforms)) {
-    if (spec.kind === "source" || spec.kind === "sink" || spec.kind === "pardo" || spec.kind === "flatten" || spec.kind === "window-into") continue;
+    if (
+      spec.kind === "source" ||
+      spec.kind === "sink" ||
+      spec.kind === "pardo" ||
+      spec.kind === "flatten" ||
+      spec.kind === "window-into"
+    )
+      continue;
     const dofn = spec.dofn;
     const input = Object.values(spec.inputs)[0];
     const output = Object.values(spec.outputs)[0];
@@ -184,12 +227,19 @@ function sdfShapes(transforms: Readonly<Record<string, TransformSpec>>): Map<str
  * windowed_value(kv(kv(E, R), double)) (sized) or windowed_value(kv(E, R)) (paired) rebuilt around the DoFn's
  * restriction/state coders; undefined when the wire coder has another shape (then it is used as it is).
  */
-function sdfPortCoder(wire: Coder<WindowedValue<unknown>>, dofn: AnySplittableDoFn, paired: boolean): Coder<WindowedValue<unknown>> | undefined {
+function sdfPortCoder(
+  wire: Coder<WindowedValue<unknown>>,
+  dofn: AnySplittableDoFn,
+  paired: boolean,
+): Coder<WindowedValue<unknown>> | undefined {
   const [value, window] = wire.components;
   if (wire.urn !== "beam:coder:windowed_value:v1" || !value || !window) return undefined;
   const pairedWire = paired ? value : value.components[0];
   const element = pairedWire?.urn === "beam:coder:kv:v1" ? pairedWire.components[0] : undefined;
   if (!element || (!paired && value.urn !== "beam:coder:kv:v1")) return undefined;
   const coders = sdfElementCoders(element, dofn);
-  return windowedValueCoder((paired ? coders.paired : coders.sized) as Coder<unknown>, window as Coder<BoundedWindow>) as Coder<WindowedValue<unknown>>;
+  return windowedValueCoder(
+    (paired ? coders.paired : coders.sized) as Coder<unknown>,
+    window as Coder<BoundedWindow>,
+  ) as Coder<WindowedValue<unknown>>;
 }

@@ -61,7 +61,9 @@ class Inbox {
       }
       if (this.failure) throw this.failure;
       if (this.ended) return;
-      await new Promise<void>((resolve) => { this.wake = resolve; });
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
       this.wake = undefined;
     }
   }
@@ -73,8 +75,12 @@ class Outbox<T> {
   /** A failed timed flush: the next send or flush reports it (a timer has nobody to throw to). */
   private failure: Error | undefined;
   private discarded = false;
-  constructor(private readonly channel: DataChannel, private readonly instructionId: string,
-    private readonly transformId: string, private readonly coder: Coder<T>) {}
+  constructor(
+    private readonly channel: DataChannel,
+    private readonly instructionId: string,
+    private readonly transformId: string,
+    private readonly coder: Coder<T>,
+  ) {}
 
   send(element: T): Promise<void> | undefined {
     if (this.failure) throw this.failure;
@@ -82,24 +88,34 @@ class Outbox<T> {
     if (this.writer.length >= this.channel.flushBytes) return this.flush(false);
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      this.flush(false).catch((err: unknown) => { this.failure ??= err instanceof Error ? err : new Error(String(err)); });
+      this.flush(false).catch((err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
+      });
     }, this.channel.flushIntervalMs);
     return undefined;
   }
 
   flush(isLast: boolean): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.discarded) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
     if (this.writer.length === 0 && !isLast) return Promise.resolve();
     const data = this.writer.finish();
     this.writer.reset();
-    return this.channel.write({ data: [{ instructionId: this.instructionId, transformId: this.transformId, data, isLast }] });
+    return this.channel.write({
+      data: [{ instructionId: this.instructionId, transformId: this.transformId, data, isLast }],
+    });
   }
 
   /** A failed bundle's output: nothing more is sent. */
   discard(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.discarded = true;
     this.writer.reset();
   }
@@ -118,13 +134,18 @@ export class DataChannel {
   private paused = false;
   private closedWith: Error | undefined;
 
-  constructor(readonly url: string, workerId: string, options: DataChannelOptions = {}) {
+  constructor(
+    readonly url: string,
+    workerId: string,
+    options: DataChannelOptions = {},
+  ) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 64 << 20;
     this.flushBytes = options.flushBytes ?? 1 << 20;
     this.flushIntervalMs = options.flushIntervalMs ?? 200;
     this.client = beamClient("org.apache.beam.model.fn_execution.v1.BeamFnData", url);
-    this.stream = (this.client.Data as (m: grpc.Metadata) => grpc.ClientDuplexStream<fnApi.IElements, fnApi.Elements>)
-      .call(this.client, workerMetadata(workerId));
+    this.stream = (
+      this.client.Data as (m: grpc.Metadata) => grpc.ClientDuplexStream<fnApi.IElements, fnApi.Elements>
+    ).call(this.client, workerMetadata(workerId));
     this.stream.on("data", (elements: fnApi.Elements) => this.receive(elements));
     this.stream.on("error", (err: Error) => this.close(err));
     this.stream.on("end", () => this.close(new Error(`data stream ${url} ended`)));
@@ -218,7 +239,10 @@ export class DataChannel {
 /** One DataChannel per endpoint URL. */
 export class DataChannels {
   private readonly channels = new Map<string, DataChannel>();
-  constructor(private readonly workerId: string, private readonly options: DataChannelOptions = {}) {}
+  constructor(
+    private readonly workerId: string,
+    private readonly options: DataChannelOptions = {},
+  ) {}
 
   get(url: string): DataChannel {
     let channel = this.channels.get(url);

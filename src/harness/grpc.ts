@@ -31,9 +31,18 @@ export function workerMetadata(workerId: string): grpc.Metadata {
 }
 
 /** A unary call as a promise. */
-export function unary<Req, Res>(client: GenericClient, method: string, request: Req, metadata: grpc.Metadata): Promise<Res> {
+export function unary<Req, Res>(
+  client: GenericClient,
+  method: string,
+  request: Req,
+  metadata: grpc.Metadata,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
-    (client[method] as (r: Req, m: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: Res) => void) => void)
-      .call(client, request, metadata, (err, res) => (err ? reject(err) : resolve(res)));
+    (client[method] as (r: Req, m: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: Res) => void) => void).call(
+      client,
+      request,
+      metadata,
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
   });
 }

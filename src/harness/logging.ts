@@ -29,17 +29,18 @@ const SEVERITY: Readonly<Record<LogLevel, fnApi.LogEntry.Severity.Enum>> = {
   error: fnApi.LogEntry.Severity.Enum.ERROR,
 };
 
-
 function trace(error: unknown): string {
   if (error === undefined) return "";
-  return error instanceof Error ? error.stack ?? String(error) : String(error);
+  return error instanceof Error ? (error.stack ?? String(error)) : String(error);
 }
 
 /** Writes each entry to stderr at once as a JSON line tagged with the worker id; `close` has nothing to do. */
 export function stderrLogger(workerId: string): WorkerLogger {
   return {
     log(level, message, context, error) {
-      process.stderr.write(`${JSON.stringify({ level, worker: workerId, msg: message, ...context, ...(error ? { error: trace(error) } : {}) })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ level, worker: workerId, msg: message, ...context, ...(error ? { error: trace(error) } : {}) })}\n`,
+      );
     },
     close: async () => undefined,
   };
@@ -54,12 +55,19 @@ export class RunnerLogger implements WorkerLogger {
   private broken = false;
   private readonly fallback: WorkerLogger;
 
-  constructor(url: string, workerId: string, private readonly maxQueued = 10_000) {
+  constructor(
+    url: string,
+    workerId: string,
+    private readonly maxQueued = 10_000,
+  ) {
     this.fallback = stderrLogger(workerId);
     this.client = beamClient("org.apache.beam.model.fn_execution.v1.BeamFnLogging", url);
-    this.stream = (this.client.Logging as (m: grpc.Metadata) => grpc.ClientDuplexStream<fnApi.LogEntry.IList, fnApi.ILogControl>)
-      .call(this.client, workerMetadata(workerId));
-    this.stream.on("error", () => { this.broken = true; });
+    this.stream = (
+      this.client.Logging as (m: grpc.Metadata) => grpc.ClientDuplexStream<fnApi.LogEntry.IList, fnApi.ILogControl>
+    ).call(this.client, workerMetadata(workerId));
+    this.stream.on("error", () => {
+      this.broken = true;
+    });
     this.stream.on("data", () => undefined);
   }
 
@@ -68,7 +76,7 @@ export class RunnerLogger implements WorkerLogger {
     if (this.broken) return;
     if (this.queue.length >= this.maxQueued) {
       const i = this.queue.findIndex((e) => (e.severity ?? 0) <= fnApi.LogEntry.Severity.Enum.INFO);
-      this.queue.splice(Math.max(i , 0), 1);
+      this.queue.splice(Math.max(i, 0), 1);
     }
     this.queue.push({
       severity: SEVERITY[level],

@@ -26,16 +26,32 @@ export function metricSamples(metrics: BundleMetrics, progress?: BundleProgress)
   }
   for (const [transform, m] of Object.entries(metrics.transforms)) {
     for (const [name, value] of Object.entries(m.counters)) {
-      samples.push(sumInt64(monitoringInfoSpecs.USER_SUM_INT64, { PTRANSFORM: transform, NAMESPACE: "kafka-beam-ts", NAME: name }, value));
+      samples.push(
+        sumInt64(
+          monitoringInfoSpecs.USER_SUM_INT64,
+          { PTRANSFORM: transform, NAMESPACE: "kafka-beam-ts", NAME: name },
+          value,
+        ),
+      );
     }
   }
   if (progress) {
     for (const [source, input] of Object.entries(progress.inputs)) {
-      samples.push(sumInt64(monitoringInfoSpecs.DATA_CHANNEL_READ_INDEX, { PTRANSFORM: source }, input.elementsConsumed - 1));
+      samples.push(
+        sumInt64(monitoringInfoSpecs.DATA_CHANNEL_READ_INDEX, { PTRANSFORM: source }, input.elementsConsumed - 1),
+      );
     }
     for (const work of progress.splittable) {
-      for (const [spec, value] of [[monitoringInfoSpecs.WORK_REMAINING, work.workRemaining], [monitoringInfoSpecs.WORK_COMPLETED, work.workCompleted]] as const) {
-        samples.push({ urn: spec.urn, type: spec.type, labels: { PTRANSFORM: work.transformId }, payload: encodeToBytes(progressPayloadCoder, [value]) });
+      for (const [spec, value] of [
+        [monitoringInfoSpecs.WORK_REMAINING, work.workRemaining],
+        [monitoringInfoSpecs.WORK_COMPLETED, work.workCompleted],
+      ] as const) {
+        samples.push({
+          urn: spec.urn,
+          type: spec.type,
+          labels: { PTRANSFORM: work.transformId },
+          payload: encodeToBytes(progressPayloadCoder, [value]),
+        });
       }
     }
   }
@@ -52,7 +68,10 @@ export class ShortIds {
   private readonly infos = new Map<string, runnerApi.IMonitoringInfo>();
 
   idFor(sample: Sample): string {
-    const key = `${sample.urn}|${Object.entries(sample.labels).sort().map(([k, v]) => `${k}=${v}`).join(",")}`;
+    const key = `${sample.urn}|${Object.entries(sample.labels)
+      .sort()
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",")}`;
     let id = this.byKey.get(key);
     if (id === undefined) {
       id = `${this.prefix}${this.byKey.size + 1}`;

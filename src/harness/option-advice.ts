@@ -28,12 +28,16 @@ export function pipelineOptionAdvice(options: unknown): string[] {
   const advice: string[] = [];
   const checkpointing = Number(option(struct, "checkpointing_interval") ?? -1);
   if (checkpointing > 0 && !isTrue(option(struct, "finish_bundle_before_checkpointing"))) {
-    advice.push("checkpointing_interval is set without finish_bundle_before_checkpointing: on Flink, a bundle that a " +
-      "checkpoint finishes keeps its output until its operator's next bundle, and the read's first stage (after the " +
-      "Impulse) never has one, so nothing may ever be read. Add --finish_bundle_before_checkpointing");
+    advice.push(
+      "checkpointing_interval is set without finish_bundle_before_checkpointing: on Flink, a bundle that a " +
+        "checkpoint finishes keeps its output until its operator's next bundle, and the read's first stage (after the " +
+        "Impulse) never has one, so nothing may ever be read. Add --finish_bundle_before_checkpointing",
+    );
   }
   if (option(struct, "max_bundle_time_millis") !== undefined && option(struct, "max_bundle_time_mills") === undefined) {
-    advice.push("max_bundle_time_millis is not an option of Beam's Flink runner and is ignored: its name is max_bundle_time_mills");
+    advice.push(
+      "max_bundle_time_millis is not an option of Beam's Flink runner and is ignored: its name is max_bundle_time_mills",
+    );
   }
   return advice;
 }

@@ -5,7 +5,14 @@ import type * as grpc from "@grpc/grpc-js";
 import { type fnApi, fromBigInt, runnerApi, toBigInt } from "../model/proto/index.js";
 import { encodeToBytes, type Coder } from "../model/coders/index.js";
 import type { WindowedValue } from "../model/windowing.js";
-import { BundleProcessor, type Bundle, type BundleApplication, type BundleSplit, type DelayedBundleApplication, type DesiredSplit } from "../runners/bundle/index.js";
+import {
+  BundleProcessor,
+  type Bundle,
+  type BundleApplication,
+  type BundleSplit,
+  type DelayedBundleApplication,
+  type DesiredSplit,
+} from "../runners/bundle/index.js";
 import { translateDescriptor, type TranslatedDescriptor } from "./bundle-descriptor.js";
 import { DataChannels } from "./data-channel.js";
 import type { DoFnRegistry } from "./dofn-registry.js";
@@ -30,8 +37,11 @@ export interface SdkWorkerOptions {
 /** Hooks for metrics, called synchronously once per finished bundle, successful or not: keep them cheap. */
 export interface WorkerEvents {
   /** After each bundle: element counts per PCollection and the DoFns' counters summed over transforms. */
-  onBundle?(outcome: "ok" | "error", elementsByPCollection: Readonly<Record<string, number>>,
-    counters?: Readonly<Record<string, number>>): void;
+  onBundle?(
+    outcome: "ok" | "error",
+    elementsByPCollection: Readonly<Record<string, number>>,
+    counters?: Readonly<Record<string, number>>,
+  ): void;
 }
 
 interface ActiveBundle {
@@ -52,7 +62,7 @@ interface Descriptor {
 }
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.stack ?? `${err.name}: ${err.message}` : String(err);
+  return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
 }
 
 /**
@@ -68,7 +78,10 @@ export class SdkWorker {
   private readonly descriptors = new Map<string, Promise<Descriptor>>();
   private readonly registered = new Map<string, fnApi.IProcessBundleDescriptor>();
   private readonly active = new Map<string, ActiveBundle>();
-  private readonly awaitingFinalization = new Map<string, { bundle: Bundle; sequence: number; timer: NodeJS.Timeout }>();
+  private readonly awaitingFinalization = new Map<
+    string,
+    { bundle: Bundle; sequence: number; timer: NodeJS.Timeout }
+  >();
   /** Bundles that succeeded so far: their order, for latest-wins finalization callbacks (Kafka offset commits). */
   private succeededBundles = 0;
   private readonly latestFinalized = new Map<string, number>();
@@ -77,7 +90,10 @@ export class SdkWorker {
   private deferDelayMs: number | undefined;
   private lastWork = Date.now();
 
-  constructor(private readonly options: SdkWorkerOptions, private readonly events: WorkerEvents = {}) {
+  constructor(
+    private readonly options: SdkWorkerOptions,
+    private readonly events: WorkerEvents = {},
+  ) {
     this.client = beamClient("org.apache.beam.model.fn_execution.v1.BeamFnControl", options.controlUrl);
     this.metadata = workerMetadata(options.id);
     this.data = new DataChannels(options.id);
@@ -103,8 +119,11 @@ export class SdkWorker {
 
   /** Serves the control stream until the runner closes it (or stop()); then cleans up. */
   async run(): Promise<void> {
-    const stream = (this.client.Control as (m: grpc.Metadata) => grpc.ClientDuplexStream<fnApi.IInstructionResponse, fnApi.InstructionRequest>)
-      .call(this.client, this.metadata);
+    const stream = (
+      this.client.Control as (
+        m: grpc.Metadata,
+      ) => grpc.ClientDuplexStream<fnApi.IInstructionResponse, fnApi.InstructionRequest>
+    ).call(this.client, this.metadata);
     this.stream = stream;
     this.options.logger.log("info", `worker ${this.options.id} connected to ${this.options.controlUrl}`);
     await new Promise<void>((resolve) => {
@@ -135,7 +154,12 @@ export class SdkWorker {
       const response = await this.dispatch(request);
       this.respond({ instructionId, ...response });
     } catch (err) {
-      this.options.logger.log("error", `instruction ${instructionId} (${request.request ?? "unknown"}) failed`, { instructionId }, err);
+      this.options.logger.log(
+        "error",
+        `instruction ${instructionId} (${request.request ?? "unknown"}) failed`,
+        { instructionId },
+        err,
+      );
       this.respond({ instructionId, error: errorText(err) });
     }
   }
@@ -154,7 +178,9 @@ export class SdkWorker {
       case "finalizeBundle":
         return { finalizeBundle: await this.finalize(request.finalizeBundle!.instructionId ?? "") };
       case "monitoringInfos":
-        return { monitoringInfos: { monitoringInfo: this.shortIds.describe(request.monitoringInfos!.monitoringInfoId ?? []) } };
+        return {
+          monitoringInfos: { monitoringInfo: this.shortIds.describe(request.monitoringInfos!.monitoringInfoId ?? []) },
+        };
       case "harnessMonitoringInfos":
         return { harnessMonitoringInfos: { monitoringData: {} } };
       default:
@@ -166,9 +192,14 @@ export class SdkWorker {
     let found = this.descriptors.get(id);
     if (!found) {
       found = (async () => {
-        const pbd = this.registered.get(id) ??
-          await unary<fnApi.IGetProcessBundleDescriptorRequest, fnApi.ProcessBundleDescriptor>(
-            this.client, "GetProcessBundleDescriptor", { processBundleDescriptorId: id }, this.metadata);
+        const pbd =
+          this.registered.get(id) ??
+          (await unary<fnApi.IGetProcessBundleDescriptorRequest, fnApi.ProcessBundleDescriptor>(
+            this.client,
+            "GetProcessBundleDescriptor",
+            { processBundleDescriptorId: id },
+            this.metadata,
+          ));
         // A descriptor that cannot be translated fails here, once (and is asked for again next time).
         return { proto: pbd, idle: [this.newProcessor(translateDescriptor(pbd, this.options.dofns))] };
       })();
@@ -186,19 +217,29 @@ export class SdkWorker {
     return { processor, translated };
   }
 
-  private async processBundle(instructionId: string, request: fnApi.IProcessBundleRequest): Promise<fnApi.IProcessBundleResponse> {
+  private async processBundle(
+    instructionId: string,
+    request: fnApi.IProcessBundleRequest,
+  ): Promise<fnApi.IProcessBundleResponse> {
     const descriptor = await this.descriptor(request.processBundleDescriptorId ?? "");
     // Runners run bundles of one descriptor concurrently. A DoFn instance processes one bundle at a time (Beam's
     // contract: DoFns keep per-bundle state in fields), so each concurrent bundle gets a processor of its own,
     // translated afresh; finished ones are reused.
-    const pooled = descriptor.idle.pop() ?? this.newProcessor(translateDescriptor(descriptor.proto, this.options.dofns));
+    const pooled =
+      descriptor.idle.pop() ?? this.newProcessor(translateDescriptor(descriptor.proto, this.options.dofns));
     const { processor, translated } = pooled;
     const bundle = processor.newBundle(instructionId);
     this.active.set(instructionId, { bundle, descriptor: translated });
-    const outputs = new Map([...translated.sinks].map(([id, port]) => [id, this.data.get(port.url).output(instructionId, id, port.coder)]));
+    const outputs = new Map(
+      [...translated.sinks].map(([id, port]) => [id, this.data.get(port.url).output(instructionId, id, port.coder)]),
+    );
     try {
-      const inputs = Object.fromEntries([...translated.sources].map(([id, port]) =>
-        [id, this.data.get(port.url).receiveElements(instructionId, id, port.coder)]));
+      const inputs = Object.fromEntries(
+        [...translated.sources].map(([id, port]) => [
+          id,
+          this.data.get(port.url).receiveElements(instructionId, id, port.coder),
+        ]),
+      );
       const result = await bundle.run({
         inputs,
         outputs: Object.fromEntries([...outputs].map(([id, out]) => [id, (e: WindowedValue<unknown>) => out.send(e)])),
@@ -213,7 +254,11 @@ export class SdkWorker {
       for (const m of Object.values(result.metrics.transforms)) {
         for (const [name, value] of Object.entries(m.counters)) counters[name] = (counters[name] ?? 0) + value;
       }
-      this.events.onBundle?.("ok", Object.fromEntries(Object.entries(result.metrics.pcollections).map(([pc, m]) => [pc, m.elements])), counters);
+      this.events.onBundle?.(
+        "ok",
+        Object.fromEntries(Object.entries(result.metrics.pcollections).map(([pc, m]) => [pc, m.elements])),
+        counters,
+      );
       return {
         residualRoots: result.residualRoots.map((r) => this.delayedApplication(translated, r)),
         requiresFinalization: result.requiresFinalization,
@@ -283,7 +328,10 @@ export class SdkWorker {
       // a runner that does not outlive it. Finalization is best-effort in Beam: dropping it leaves the Kafka offsets
       // uncommitted (the records are read again after a restart) rather than committing records that could be lost.
       waiting.bundle.discard();
-      this.options.logger.log("info", `worker ${this.options.id} draining: finalization of ${instructionId} dropped (its offsets stay uncommitted)`);
+      this.options.logger.log(
+        "info",
+        `worker ${this.options.id} draining: finalization of ${instructionId} dropped (its offsets stay uncommitted)`,
+      );
       return {};
     }
     // Runners finalize bundles in any order (Prism: concurrently); a partition's older offset must not be committed
@@ -293,19 +341,30 @@ export class SdkWorker {
   }
 
   private application(descriptor: TranslatedDescriptor, application: BundleApplication): fnApi.IBundleApplication {
-    const coder = descriptor.applicationCoders.get(application.transformId) as Coder<WindowedValue<unknown>> | undefined;
+    const coder = descriptor.applicationCoders.get(application.transformId) as
+      | Coder<WindowedValue<unknown>>
+      | undefined;
     if (!coder) throw new Error(`no coder for the roots of transform ${application.transformId}`);
     return {
       transformId: application.transformId,
       inputId: application.inputId,
       element: encodeToBytes(coder, application.element as WindowedValue<unknown>, "nested"),
-      outputWatermarks: Object.fromEntries(Object.entries(application.outputWatermarks).map(([name, wm]) => [name, timestampProto(wm)])),
-      isBounded: application.isBounded === "bounded" ? runnerApi.IsBounded.Enum.BOUNDED : runnerApi.IsBounded.Enum.UNBOUNDED,
+      outputWatermarks: Object.fromEntries(
+        Object.entries(application.outputWatermarks).map(([name, wm]) => [name, timestampProto(wm)]),
+      ),
+      isBounded:
+        application.isBounded === "bounded" ? runnerApi.IsBounded.Enum.BOUNDED : runnerApi.IsBounded.Enum.UNBOUNDED,
     };
   }
 
-  private delayedApplication(descriptor: TranslatedDescriptor, residual: DelayedBundleApplication): fnApi.IDelayedBundleApplication {
-    return { application: this.application(descriptor, residual.application), requestedTimeDelay: durationProto(residual.requestedDelayMs) };
+  private delayedApplication(
+    descriptor: TranslatedDescriptor,
+    residual: DelayedBundleApplication,
+  ): fnApi.IDelayedBundleApplication {
+    return {
+      application: this.application(descriptor, residual.application),
+      requestedTimeDelay: durationProto(residual.requestedDelayMs),
+    };
   }
 
   private async cleanup(): Promise<void> {

@@ -16,7 +16,10 @@ import { SdkWorker, type WorkerEvents } from "./sdk-worker.js";
 export class WorkerPool {
   private readonly workers = new Map<string, { worker: SdkWorker; done: Promise<void> }>();
 
-  constructor(private readonly dofns: DoFnRegistry, private readonly events: WorkerEvents = {}) {}
+  constructor(
+    private readonly dofns: DoFnRegistry,
+    private readonly events: WorkerEvents = {},
+  ) {}
 
   get size(): number {
     return this.workers.size;
@@ -52,7 +55,10 @@ export class WorkerPool {
     const provisionUrl = request.provisionEndpoint?.url;
     if (provisionUrl) {
       // Best effort: the options only feed advice; the worker needs nothing from provisioning here.
-      fetchProvisionInfo(provisionUrl, id).then((info) => logPipelineOptionAdvice(info?.pipelineOptions, logger), () => undefined);
+      fetchProvisionInfo(provisionUrl, id).then(
+        (info) => logPipelineOptionAdvice(info?.pipelineOptions, logger),
+        () => undefined,
+      );
     }
     const done = worker.run().finally(() => this.workers.delete(id));
     this.workers.set(id, { worker, done });
@@ -78,14 +84,21 @@ export class WorkerPool {
  */
 export function addWorkerPoolService(server: grpc.Server, pool: WorkerPool): void {
   server.addService(grpcServiceDefinition("org.apache.beam.model.fn_execution.v1.BeamFnExternalWorkerPool"), {
-    StartWorker(call: grpc.ServerUnaryCall<fnApi.StartWorkerRequest, fnApi.IStartWorkerResponse>, callback: grpc.sendUnaryData<fnApi.IStartWorkerResponse>) {
+    StartWorker(
+      call: grpc.ServerUnaryCall<fnApi.StartWorkerRequest, fnApi.IStartWorkerResponse>,
+      callback: grpc.sendUnaryData<fnApi.IStartWorkerResponse>,
+    ) {
       const error = pool.start(call.request);
       callback(null, error ? { error } : {});
     },
-    StopWorker(call: grpc.ServerUnaryCall<fnApi.StopWorkerRequest, fnApi.IStopWorkerResponse>, callback: grpc.sendUnaryData<fnApi.IStopWorkerResponse>) {
+    StopWorker(
+      call: grpc.ServerUnaryCall<fnApi.StopWorkerRequest, fnApi.IStopWorkerResponse>,
+      callback: grpc.sendUnaryData<fnApi.IStopWorkerResponse>,
+    ) {
       pool.stop(call.request.workerId ?? "").then(
         (error) => callback(null, error ? { error } : {}),
-        (err: unknown) => callback(null, { error: String(err) }));
+        (err: unknown) => callback(null, { error: String(err) }),
+      );
     },
   });
 }

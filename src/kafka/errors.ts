@@ -40,7 +40,10 @@ export abstract class KafkaError extends Error {
 export class KafkaConfigError extends KafkaError {
   override readonly name = "KafkaConfigError";
   readonly code = "KAFKA_CONFIG_INVALID" as const;
-  constructor(readonly key: string, message: string) {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
     super(`${key}: ${message}`, false);
   }
 }
@@ -90,7 +93,12 @@ export class KafkaOffsetOutOfRangeError extends KafkaError {
 export class KafkaNotLeaderError extends KafkaError {
   override readonly name = "KafkaNotLeaderError";
   readonly code = "KAFKA_NOT_LEADER" as const;
-  constructor(readonly topic: string, readonly partition: number, reason: string, cause?: unknown) {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    reason: string,
+    cause?: unknown,
+  ) {
     super(`${topic}-${partition}: no usable leader (${reason})`, true, cause);
   }
 }
@@ -99,8 +107,17 @@ export class KafkaNotLeaderError extends KafkaError {
 export class KafkaUnknownTopicError extends KafkaError {
   override readonly name = "KafkaUnknownTopicError";
   readonly code = "KAFKA_UNKNOWN_TOPIC" as const;
-  constructor(readonly topic: string, readonly partition?: number, cause?: unknown, detail?: string) {
-    super(`${partition === undefined ? `unknown topic ${topic}` : `unknown topic-partition ${topic}-${partition}`}${detail ? `: ${detail}` : ""}`, false, cause);
+  constructor(
+    readonly topic: string,
+    readonly partition?: number,
+    cause?: unknown,
+    detail?: string,
+  ) {
+    super(
+      `${partition === undefined ? `unknown topic ${topic}` : `unknown topic-partition ${topic}-${partition}`}${detail ? `: ${detail}` : ""}`,
+      false,
+      cause,
+    );
   }
 }
 

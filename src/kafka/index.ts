@@ -7,12 +7,51 @@ import { defaultShardWriterPool, kafkaWriteDoFnFactory } from "./write/index.js"
 import { closeAllClients as closeClientCache } from "./client/index.js";
 import { schemaTransformDoFnFactories } from "./schematransform/index.js";
 
-export { readFromKafka, ReadFromKafka, readSpecFromOptions, isBoundedRead, SourceDescriptorsDoFn, ReadFromKafkaDoFn,
-  PartitionDiscoveryDoFn, discoversPartitions, partitionReadGauges, readFromKafkaWithDeadLetters, ReadFromKafkaWithDeadLetters, DEAD_LETTER_TAG,
-  kafkaRecordRowSchema, readOutputCoder } from "./read/index.js";
-export type { PartitionReadGauge, ReadFromKafkaOptions, ReadSpec, ReadWithDeadLetters, KafkaDeadLetter, KafkaKV, KafkaRecordRow, TimestampFn, TimestampPolicyName, SourceDescriptor } from "./read/index.js";
-export { writeToKafka, WriteToKafka, writeSpecFromOptions, WriteToKafkaDoFn, KafkaWriteResult, KafkaWriteError, kafkaWriteDoFnFactory } from "./write/index.js";
-export type { WriteToKafkaOptions, WriteToKafkaNativeOptions, WriteSpec, WriteFunctions, WriteRecord, Partitioner } from "./write/index.js";
+export {
+  readFromKafka,
+  ReadFromKafka,
+  readSpecFromOptions,
+  isBoundedRead,
+  SourceDescriptorsDoFn,
+  ReadFromKafkaDoFn,
+  PartitionDiscoveryDoFn,
+  discoversPartitions,
+  partitionReadGauges,
+  readFromKafkaWithDeadLetters,
+  ReadFromKafkaWithDeadLetters,
+  DEAD_LETTER_TAG,
+  kafkaRecordRowSchema,
+  readOutputCoder,
+} from "./read/index.js";
+export type {
+  PartitionReadGauge,
+  ReadFromKafkaOptions,
+  ReadSpec,
+  ReadWithDeadLetters,
+  KafkaDeadLetter,
+  KafkaKV,
+  KafkaRecordRow,
+  TimestampFn,
+  TimestampPolicyName,
+  SourceDescriptor,
+} from "./read/index.js";
+export {
+  writeToKafka,
+  WriteToKafka,
+  writeSpecFromOptions,
+  WriteToKafkaDoFn,
+  KafkaWriteResult,
+  KafkaWriteError,
+  kafkaWriteDoFnFactory,
+} from "./write/index.js";
+export type {
+  WriteToKafkaOptions,
+  WriteToKafkaNativeOptions,
+  WriteSpec,
+  WriteFunctions,
+  WriteRecord,
+  Partitioner,
+} from "./write/index.js";
 export {
   KafkaError,
   KafkaConfigError,
@@ -38,10 +77,11 @@ export async function closeAllClients(): Promise<void> {
 }
 
 /** The DoFns a worker builds from their JSON payloads (ParDoPayload.do_fn under KBT_DOFN_URN). */
-export const kafkaDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) => AnyDoFn | AnySplittableDoFn>> = Object.freeze({
-  kafka_read_descriptors: (payload: DoFnPayload) => new SourceDescriptorsDoFn(payload.read as ReadSpec),
-  kafka_read_discovery: (payload: DoFnPayload) => new PartitionDiscoveryDoFn(payload.read as ReadSpec),
-  kafka_read: (payload: DoFnPayload) => new ReadFromKafkaDoFn(payload.read as ReadSpec),
-  kafka_write: kafkaWriteDoFnFactory,
-  ...schemaTransformDoFnFactories,
-});
+export const kafkaDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) => AnyDoFn | AnySplittableDoFn>> =
+  Object.freeze({
+    kafka_read_descriptors: (payload: DoFnPayload) => new SourceDescriptorsDoFn(payload.read as ReadSpec),
+    kafka_read_discovery: (payload: DoFnPayload) => new PartitionDiscoveryDoFn(payload.read as ReadSpec),
+    kafka_read: (payload: DoFnPayload) => new ReadFromKafkaDoFn(payload.read as ReadSpec),
+    kafka_write: kafkaWriteDoFnFactory,
+    ...schemaTransformDoFnFactories,
+  });

@@ -33,8 +33,11 @@ export function resolveSerdeFormat(field: string, name: string, direction: "dese
   const table = direction === "deserializer" ? JAVA_DESERIALIZERS : JAVA_SERIALIZERS;
   const format = table[name];
   if (format) return format;
-  throw new KafkaConfigError(field, `unsupported ${direction} ${JSON.stringify(name)}; supported: ` +
-    `${FORMATS.join(", ")} or one of ${Object.keys(table).join(", ")}`);
+  throw new KafkaConfigError(
+    field,
+    `unsupported ${direction} ${JSON.stringify(name)}; supported: ` +
+      `${FORMATS.join(", ")} or one of ${Object.keys(table).join(", ")}`,
+  );
 }
 
 export class DeserializationError extends Error {

@@ -25,7 +25,11 @@ export type AtomicTypeName = keyof typeof AtomicType;
 export type AtomicType = (typeof AtomicType)[AtomicTypeName];
 
 /** int64 as protobufjs may hand it over: a Long, a number, or a string; bigint from our own code. */
-export type Int64Like = bigint | number | string | { readonly low: number; readonly high: number; readonly unsigned?: boolean };
+export type Int64Like =
+  | bigint
+  | number
+  | string
+  | { readonly low: number; readonly high: number; readonly unsigned?: boolean };
 
 export interface Schema {
   readonly fields: readonly Field[];
@@ -73,7 +77,9 @@ export interface FieldValue {
   readonly atomicValue?: AtomicTypeValue | null;
   readonly arrayValue?: { readonly element: readonly FieldValue[] } | null;
   readonly iterableValue?: { readonly element: readonly FieldValue[] } | null;
-  readonly mapValue?: { readonly entries: readonly { readonly key?: FieldValue | null; readonly value?: FieldValue | null }[] } | null;
+  readonly mapValue?: {
+    readonly entries: readonly { readonly key?: FieldValue | null; readonly value?: FieldValue | null }[];
+  } | null;
   readonly rowValue?: { readonly values: readonly FieldValue[] } | null;
   readonly logicalTypeValue?: { readonly value?: FieldValue | null } | null;
 }
@@ -112,7 +118,8 @@ export class SchemaError extends Error {
  * enum's default (0) on a field type whose set member is a message.
  */
 export function fieldTypeKind(type: FieldType): FieldTypeKind {
-  if (type === null || typeof type !== "object") throw new SchemaError(`field type: expected an object, got ${String(type)}`);
+  if (type === null || typeof type !== "object")
+    throw new SchemaError(`field type: expected an object, got ${String(type)}`);
   const which = type.typeInfo;
   if ((which === undefined || which === "arrayType") && type.arrayType) {
     return { kind: "array", element: required(type.arrayType.elementType, "array element type") };
@@ -302,7 +309,10 @@ export function iterable<D extends Descriptor>(element: D): TypeDescriptor<Value
   return { fieldType: { iterableType: { elementType: fieldTypeOf(element) } } };
 }
 
-export function map<K extends Descriptor, V extends Descriptor>(key: K, value: V): TypeDescriptor<Map<ValueOf<K>, ValueOf<V>>> {
+export function map<K extends Descriptor, V extends Descriptor>(
+  key: K,
+  value: V,
+): TypeDescriptor<Map<ValueOf<K>, ValueOf<V>>> {
   return { fieldType: { mapType: { keyType: fieldTypeOf(key), valueType: fieldTypeOf(value) } } };
 }
 

@@ -27,7 +27,10 @@ export class PCollection<T> {
   /** Phantom: keeps T in the type. */
   declare readonly __element?: T;
 
-  constructor(readonly pipeline: Pipeline, readonly id: string) {}
+  constructor(
+    readonly pipeline: Pipeline,
+    readonly id: string,
+  ) {}
 
   /**
    * Applies `transform` to this PCollection under its own label and returns its output. Throws
@@ -36,7 +39,10 @@ export class PCollection<T> {
   apply<O>(transform: PTransform<PCollection<T>, O>): O;
   /** The same, under `label` (non-empty, no "/"; made unique with a `_2`, `_3`, ... suffix among its siblings). */
   apply<O>(label: string, transform: PTransform<PCollection<T>, O>): O;
-  apply<O>(labelOrTransform: string | PTransform<PCollection<T>, O>, maybeTransform?: PTransform<PCollection<T>, O>): O {
+  apply<O>(
+    labelOrTransform: string | PTransform<PCollection<T>, O>,
+    maybeTransform?: PTransform<PCollection<T>, O>,
+  ): O {
     return this.pipeline.applyTransform(this, labelOrTransform, maybeTransform);
   }
 
@@ -183,16 +189,21 @@ export class Pipeline {
    * PipelineConstructionError when called from inside a transform's expand().
    */
   run<H extends PipelineHandle>(runner: PipelineRunner<H>): H {
-    if (this.stack.length > 0) throw new PipelineConstructionError("cannot run a pipeline while a transform is being expanded");
+    if (this.stack.length > 0)
+      throw new PipelineConstructionError("cannot run a pipeline while a transform is being expanded");
     return runner.run(this);
   }
 
   /** @internal Used by PCollection.apply and Pipeline.apply. */
   applyTransform<I, O>(input: I, labelOrTransform: string | PTransform<I, O>, maybeTransform?: PTransform<I, O>): O {
     const transform = typeof labelOrTransform === "string" ? maybeTransform : labelOrTransform;
-    if (transform === undefined) throw new PipelineConstructionError(`no transform given for label ${String(labelOrTransform)}`);
+    if (transform === undefined)
+      throw new PipelineConstructionError(`no transform given for label ${String(labelOrTransform)}`);
     const label = typeof labelOrTransform === "string" ? labelOrTransform : transform.label;
-    if (!label || label.includes("/")) throw new PipelineConstructionError(`transform label must be non-empty and have no "/": ${JSON.stringify(label)}`);
+    if (!label || label.includes("/"))
+      throw new PipelineConstructionError(
+        `transform label must be non-empty and have no "/": ${JSON.stringify(label)}`,
+      );
     const parent = this.stack[this.stack.length - 1];
     const node: MutableNode = {
       id: this.uniqueName(parent ? `${parent.id}/${label}` : label),
@@ -231,7 +242,8 @@ export class Pipeline {
     node.payload = spec.payload;
     node.inputs = {};
     for (const [local, pc] of Object.entries(spec.inputs)) {
-      if (pc.pipeline !== this) throw new PipelineConstructionError(`${node.id}: input ${local} belongs to another pipeline`);
+      if (pc.pipeline !== this)
+        throw new PipelineConstructionError(`${node.id}: input ${local} belongs to another pipeline`);
       node.inputs[local] = pc.id;
     }
     const inputNodes = Object.values(node.inputs).map((id) => this.pcollections[id]!);

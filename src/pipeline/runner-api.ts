@@ -75,7 +75,10 @@ class Translation {
   private readonly environmentId: string;
   private readonly prefix: string;
 
-  constructor(private readonly graph: PipelineGraph, private readonly options: RunnerApiOptions) {
+  constructor(
+    private readonly graph: PipelineGraph,
+    private readonly options: RunnerApiOptions,
+  ) {
     this.environmentId = options.environmentId ?? "kbt-environment";
     this.prefix = options.idPrefix ?? "";
     this.coders = new CoderComponentSet(this.prefix);
@@ -88,7 +91,9 @@ class Translation {
     for (const pc of Object.values(this.graph.pcollections)) {
       const coder = this.coderOf(pc.id);
       if (coder === undefined) {
-        this.problems.push(`PCollection ${pc.id} (output of ${pc.producer}) has no coder: declare one with withCoder()`);
+        this.problems.push(
+          `PCollection ${pc.id} (output of ${pc.producer}) has no coder: declare one with withCoder()`,
+        );
         continue;
       }
       pcollections[pc.id] = {
@@ -99,7 +104,9 @@ class Translation {
       };
     }
     if (this.problems.length > 0) {
-      throw new PipelineTranslationError(`cannot translate the pipeline to a Runner API proto:\n- ${this.problems.join("\n- ")}`);
+      throw new PipelineTranslationError(
+        `cannot translate the pipeline to a Runner API proto:\n- ${this.problems.join("\n- ")}`,
+      );
     }
     return runnerApi.Pipeline.create({
       components: {
@@ -134,10 +141,17 @@ class Translation {
       case "window-into":
         return {
           ...base,
-          spec: { urn: P.ASSIGN_WINDOWS, payload: runnerApi.WindowIntoPayload.encode({ windowFn: windowFnSpec(p.windowFn) }).finish() },
+          spec: {
+            urn: P.ASSIGN_WINDOWS,
+            payload: runnerApi.WindowIntoPayload.encode({ windowFn: windowFnSpec(p.windowFn) }).finish(),
+          },
         };
       case "pardo":
-        return { ...base, spec: { urn: P.PAR_DO, payload: this.parDoPayload(node, p.dofn, p.splittable) }, environmentId: this.environmentId };
+        return {
+          ...base,
+          spec: { urn: P.PAR_DO, payload: this.parDoPayload(node, p.dofn, p.splittable) },
+          environmentId: this.environmentId,
+        };
     }
   }
 
@@ -151,7 +165,10 @@ class Translation {
       this.requirements.add(REQUIREMENTS.REQUIRES_SPLITTABLE_DOFN);
       // As Beam's SDKs do: the "restriction coder" is KV<restriction, watermark-estimator state>.
       const sdf = dofn as AnySplittableDoFn;
-      payload.restrictionCoderId = this.coderId(kvCoder(sdf.restrictionCoder, sdf.watermarkStateCoder) as Coder<unknown>, `restriction coder of ${node.id}`);
+      payload.restrictionCoderId = this.coderId(
+        kvCoder(sdf.restrictionCoder, sdf.watermarkStateCoder) as Coder<unknown>,
+        `restriction coder of ${node.id}`,
+      );
     }
     if (dofn.requestsFinalization) {
       this.requirements.add(REQUIREMENTS.REQUIRES_BUNDLE_FINALIZATION);
@@ -219,7 +236,10 @@ class Translation {
       }
       case "pardo":
         if (producer.outputs[p.mainOutput] === pcId) {
-          coder = p.preservesCoder && firstInput !== undefined ? this.coderOf(firstInput) : (p.dofn.outputCoder as Coder<unknown> | undefined);
+          coder =
+            p.preservesCoder && firstInput !== undefined
+              ? this.coderOf(firstInput)
+              : (p.dofn.outputCoder as Coder<unknown> | undefined);
         }
         break;
       case "composite":

@@ -23,10 +23,14 @@ export function structuralKey(value: unknown): string {
       throw new TypeError(`cannot use a ${typeof value} as a key or compare it structurally`);
   }
   if (value === null) return "null";
-  if (value instanceof Uint8Array) return `b${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}`;
+  if (value instanceof Uint8Array)
+    return `b${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}`;
   if (Array.isArray(value)) return `[${value.map(structuralKey).join(",")}]`;
   if (value instanceof Map) {
-    return `Map{${[...value.entries()].map(([k, v]) => `${structuralKey(k)}:${structuralKey(v)}`).sort().join(",")}}`;
+    return `Map{${[...value.entries()]
+      .map(([k, v]) => `${structuralKey(k)}:${structuralKey(v)}`)
+      .sort()
+      .join(",")}}`;
   }
   if (value instanceof Set) return `Set{${[...value].map(structuralKey).sort().join(",")}}`;
   if (value instanceof Date) return `Date(${value.getTime()})`;
@@ -44,11 +48,13 @@ export function structurallyEqual(a: unknown, b: unknown): boolean {
 /** A readable rendering for error messages (bigint as 12n, bytes as hex). */
 export function describeValue(value: unknown): string {
   try {
-    return JSON.stringify(value, (_k, v: unknown) => {
-      if (typeof v === "bigint") return `${v}n`;
-      if (v instanceof Uint8Array) return `<${Buffer.from(v).toString("hex")}>`;
-      return v;
-    }) ?? String(value);
+    return (
+      JSON.stringify(value, (_k, v: unknown) => {
+        if (typeof v === "bigint") return `${v}n`;
+        if (v instanceof Uint8Array) return `<${Buffer.from(v).toString("hex")}>`;
+        return v;
+      }) ?? String(value)
+    );
   } catch {
     return String(value);
   }

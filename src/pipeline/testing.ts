@@ -19,7 +19,10 @@ export class PipelineAssertionError extends Error {
 type Entry<T> = { marker: true } | { marker: false; value: T };
 
 class CheckDoFn<T> implements DoFn<KV<null, Entry<T>[]>, never> {
-  constructor(private readonly label: string, private readonly check: (values: T[]) => void) {}
+  constructor(
+    private readonly label: string,
+    private readonly check: (values: T[]) => void,
+  ) {}
 
   process(group: KV<null, Entry<T>[]>): void {
     const values: T[] = [];
@@ -28,21 +31,26 @@ class CheckDoFn<T> implements DoFn<KV<null, Entry<T>[]>, never> {
       this.check(values);
     } catch (err) {
       // Name the assertion: a pipeline can hold several, and the failure surfaces far from where it was declared.
-      if (err instanceof Error && !err.message.startsWith(`${this.label}: `)) err.message = `${this.label}: ${err.message}`;
+      if (err instanceof Error && !err.message.startsWith(`${this.label}: `))
+        err.message = `${this.label}: ${err.message}`;
       throw err;
     }
   }
 }
 
 class AssertTransform<T> extends PTransform<PCollection<T>, void> {
-  constructor(label: string, private readonly check: (values: T[]) => void) {
+  constructor(
+    label: string,
+    private readonly check: (values: T[]) => void,
+  ) {
     super(label);
   }
 
   expand(input: PCollection<T>): void {
-    const values = input
-      .apply("GlobalWindow", WindowInto<T>(GlobalWindows()))
-      .apply("Tag", Map((value: T) => kv(null, { marker: false, value } as Entry<T>)));
+    const values = input.apply("GlobalWindow", WindowInto<T>(GlobalWindows())).apply(
+      "Tag",
+      Map((value: T) => kv(null, { marker: false, value } as Entry<T>)),
+    );
     const marker = input.pipeline.apply("Marker", Create.of([kv(null, { marker: true } as Entry<T>)]));
     input.pipeline
       .apply("Together", Flatten.of(values, marker))

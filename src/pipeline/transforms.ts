@@ -11,7 +11,13 @@ import {
   type WindowFn,
 } from "../sdf/index.js";
 import { MIN_TIMESTAMP, type Instant } from "../model/windowing.js";
-import { type PBegin, type PCollection, PTransform, PipelineConstructionError, type ExpandContext } from "./pipeline.js";
+import {
+  type PBegin,
+  type PCollection,
+  PTransform,
+  PipelineConstructionError,
+  type ExpandContext,
+} from "./pipeline.js";
 import { structuralKey } from "./structural.js";
 
 /** Local name of a transform's main output ("output"): the PCollection a single-output transform returns. */
@@ -33,7 +39,13 @@ export class Impulse extends PTransform<PBegin, PCollection<Uint8Array>> {
   }
 
   expand(_input: PBegin, context: ExpandContext): PCollection<Uint8Array> {
-    const out = context.primitive({ payload: { kind: "impulse" }, inputs: {}, outputs: [MAIN_OUTPUT], windowFn: GLOBAL_WINDOW_FN, isBounded: true });
+    const out = context.primitive({
+      payload: { kind: "impulse" },
+      inputs: {},
+      outputs: [MAIN_OUTPUT],
+      windowFn: GLOBAL_WINDOW_FN,
+      isBounded: true,
+    });
     return out[MAIN_OUTPUT] as PCollection<Uint8Array>;
   }
 }
@@ -51,7 +63,11 @@ function dofnLabel(fn: object): string {
  * name>)", or "ParDo" for a plain object. withOutputs gives the multi-output form.
  */
 export class ParDoTransform<I, O> extends PTransform<PCollection<I>, PCollection<O>> {
-  constructor(private readonly dofn: AnyDoFnOf<I, O>, label = dofnLabel(dofn), private readonly preservesCoder = false) {
+  constructor(
+    private readonly dofn: AnyDoFnOf<I, O>,
+    label = dofnLabel(dofn),
+    private readonly preservesCoder = false,
+  ) {
     super(label);
   }
 
@@ -60,10 +76,14 @@ export class ParDoTransform<I, O> extends PTransform<PCollection<I>, PCollection
   }
 
   /** The same DoFn with several outputs: the result maps each tag to its PCollection. */
-  withOutputs(mainTag: string, additionalTags: readonly string[]): PTransform<PCollection<I>, Record<string, PCollection<unknown>>> {
+  withOutputs(
+    mainTag: string,
+    additionalTags: readonly string[],
+  ): PTransform<PCollection<I>, Record<string, PCollection<unknown>>> {
     const self = this;
     const tags = [mainTag, ...additionalTags];
-    if (new Set(tags).size !== tags.length) throw new PipelineConstructionError(`${this.label}: duplicate output tags ${tags.join(", ")}`);
+    if (new Set(tags).size !== tags.length)
+      throw new PipelineConstructionError(`${this.label}: duplicate output tags ${tags.join(", ")}`);
     return new (class extends PTransform<PCollection<I>, Record<string, PCollection<unknown>>> {
       expand(input: PCollection<I>, context: ExpandContext): Record<string, PCollection<unknown>> {
         return self.expandWith(input, context, mainTag, tags);
@@ -71,11 +91,22 @@ export class ParDoTransform<I, O> extends PTransform<PCollection<I>, PCollection
     })(this.label);
   }
 
-  private expandWith(input: PCollection<I>, context: ExpandContext, mainOutput: string, tags: readonly string[]): Record<string, PCollection<unknown>> {
+  private expandWith(
+    input: PCollection<I>,
+    context: ExpandContext,
+    mainOutput: string,
+    tags: readonly string[],
+  ): Record<string, PCollection<unknown>> {
     const splittable = isSplittableDoFn(this.dofn);
     const unbounded = splittable && (this.dofn as SplittableDoFn<I, O, unknown, unknown>).unboundedPerElement === true;
     return context.primitive({
-      payload: { kind: "pardo", dofn: this.dofn, splittable, mainOutput, ...(this.preservesCoder ? { preservesCoder: true } : {}) },
+      payload: {
+        kind: "pardo",
+        dofn: this.dofn,
+        splittable,
+        mainOutput,
+        ...(this.preservesCoder ? { preservesCoder: true } : {}),
+      },
       inputs: { input: input as PCollection<unknown> },
       outputs: tags,
       ...(unbounded ? { isBounded: false } : {}),
@@ -144,7 +175,8 @@ function flatMapDoFn<I, O>(fn: (value: I) => Iterable<O> | Promise<Iterable<O>>)
       const emit = (values: Iterable<O>): OutputResult => {
         for (const o of values) context.output(o);
       };
-      if (isPromiseLike(result)) return Promise.resolve(result).then((values) => emitAll(values as Iterable<O>, (o) => context.output(o)));
+      if (isPromiseLike(result))
+        return Promise.resolve(result).then((values) => emitAll(values as Iterable<O>, (o) => context.output(o)));
       return emit(result as Iterable<O>);
     },
   };
@@ -164,23 +196,39 @@ function filterDoFn<T>(predicate: (value: T) => boolean | Promise<boolean>): DoF
  * Emits `fn(value)` for each element; an async `fn` is awaited. Importing it by name shadows the global `Map` in
  * that module.
  */
-export function Map<I, O>(fn: (value: I) => O | Promise<O>, label = "Map"): PTransform<PCollection<I>, PCollection<Awaited<O>>> {
+export function Map<I, O>(
+  fn: (value: I) => O | Promise<O>,
+  label = "Map",
+): PTransform<PCollection<I>, PCollection<Awaited<O>>> {
   return ParDo.of(mapDoFn(fn), label) as unknown as PTransform<PCollection<I>, PCollection<Awaited<O>>>;
 }
 
 /** Emits every value of the iterable `fn(value)` returns (or resolves to), for each element. */
-export function FlatMap<I, O>(fn: (value: I) => Iterable<O> | Promise<Iterable<O>>, label = "FlatMap"): PTransform<PCollection<I>, PCollection<O>> {
+export function FlatMap<I, O>(
+  fn: (value: I) => Iterable<O> | Promise<Iterable<O>>,
+  label = "FlatMap",
+): PTransform<PCollection<I>, PCollection<O>> {
   return ParDo.of(flatMapDoFn(fn), label);
 }
 
 /** Keeps the elements for which `predicate` returns (or resolves to) true; the output keeps the input's coder. */
-export function Filter<T>(predicate: (value: T) => boolean | Promise<boolean>, label = "Filter"): PTransform<PCollection<T>, PCollection<T>> {
+export function Filter<T>(
+  predicate: (value: T) => boolean | Promise<boolean>,
+  label = "Filter",
+): PTransform<PCollection<T>, PCollection<T>> {
   return new ParDoTransform(filterDoFn(predicate), label, true);
 }
 
 /** Re-stamps each element with fn(value); the new timestamp may not be earlier than the current one. */
-export function WithTimestamps<T>(fn: (value: T) => Instant, label = "WithTimestamps"): PTransform<PCollection<T>, PCollection<T>> {
-  return new ParDoTransform<T, T>({ process: (value, context) => context.outputWithTimestamp(value, fn(value)) }, label, true);
+export function WithTimestamps<T>(
+  fn: (value: T) => Instant,
+  label = "WithTimestamps",
+): PTransform<PCollection<T>, PCollection<T>> {
+  return new ParDoTransform<T, T>(
+    { process: (value, context) => context.outputWithTimestamp(value, fn(value)) },
+    label,
+    true,
+  );
 }
 
 /**
@@ -197,7 +245,10 @@ export function GlobalWindows(): WindowFn {
 }
 
 class WindowIntoTransform<T> extends PTransform<PCollection<T>, PCollection<T>> {
-  constructor(private readonly windowFn: WindowFn, label: string) {
+  constructor(
+    private readonly windowFn: WindowFn,
+    label: string,
+  ) {
     super(label);
   }
 
@@ -222,7 +273,11 @@ export function WindowInto<T>(windowFn: WindowFn, label = "WindowInto"): PTransf
 
 class GroupByKeyTransform<K, V> extends PTransform<PCollection<KV<K, V>>, PCollection<KV<K, V[]>>> {
   expand(input: PCollection<KV<K, V>>, context: ExpandContext): PCollection<KV<K, V[]>> {
-    const out = context.primitive({ payload: { kind: "group-by-key" }, inputs: { input: input as PCollection<unknown> }, outputs: [MAIN_OUTPUT] });
+    const out = context.primitive({
+      payload: { kind: "group-by-key" },
+      inputs: { input: input as PCollection<unknown> },
+      outputs: [MAIN_OUTPUT],
+    });
     return out[MAIN_OUTPUT] as PCollection<KV<K, V[]>>;
   }
 }
@@ -243,13 +298,17 @@ class FlattenTransform<T> extends PTransform<PBegin, PCollection<T>> {
   expand(begin: PBegin, context: ExpandContext): PCollection<T> {
     if (this.inputs.length === 0) throw new PipelineConstructionError("Flatten.of needs at least one PCollection");
     const windowFns = new Set(this.inputs.map((pc) => structuralKey(pc.windowFn)));
-    if (windowFns.size > 1) throw new PipelineConstructionError("Flatten.of: all inputs must have the same window function");
+    if (windowFns.size > 1)
+      throw new PipelineConstructionError("Flatten.of: all inputs must have the same window function");
     const inputs: Record<string, PCollection<unknown>> = {};
     this.inputs.forEach((pc, i) => {
-      if (pc.pipeline !== begin.pipeline) throw new PipelineConstructionError("Flatten.of: inputs belong to another pipeline");
+      if (pc.pipeline !== begin.pipeline)
+        throw new PipelineConstructionError("Flatten.of: inputs belong to another pipeline");
       inputs[String(i)] = pc as PCollection<unknown>;
     });
-    return context.primitive({ payload: { kind: "flatten" }, inputs, outputs: [MAIN_OUTPUT] })[MAIN_OUTPUT] as PCollection<T>;
+    return context.primitive({ payload: { kind: "flatten" }, inputs, outputs: [MAIN_OUTPUT] })[
+      MAIN_OUTPUT
+    ] as PCollection<T>;
   }
 }
 
@@ -266,24 +325,36 @@ export const Flatten = Object.freeze({
 
 class CountPerKey<K> extends PTransform<PCollection<KV<K, unknown>>, PCollection<KV<K, number>>> {
   expand(input: PCollection<KV<K, unknown>>): PCollection<KV<K, number>> {
-    return input
-      .apply("GroupByKey", GroupByKey<K, unknown>())
-      .apply("CountValues", Map((group: KV<K, unknown[]>) => kv(group.key, group.value.length)));
+    return input.apply("GroupByKey", GroupByKey<K, unknown>()).apply(
+      "CountValues",
+      Map((group: KV<K, unknown[]>) => kv(group.key, group.value.length)),
+    );
   }
 }
 
 class CountGlobally<T> extends PTransform<PCollection<T>, PCollection<number>> {
   expand(input: PCollection<T>): PCollection<number> {
     return input
-      .apply("KeyByNull", Map((value: T) => kv(null, value)))
+      .apply(
+        "KeyByNull",
+        Map((value: T) => kv(null, value)),
+      )
       .apply("PerKey", new CountPerKey<null>("PerKey"))
-      .apply("Values", Map((count: KV<null, number>) => count.value));
+      .apply(
+        "Values",
+        Map((count: KV<null, number>) => count.value),
+      );
   }
 }
 
 class CountPerElement<T> extends PTransform<PCollection<T>, PCollection<KV<T, number>>> {
   expand(input: PCollection<T>): PCollection<KV<T, number>> {
-    return input.apply("KeyByElement", Map((value: T) => kv(value, null))).apply("PerKey", new CountPerKey<T>("PerKey"));
+    return input
+      .apply(
+        "KeyByElement",
+        Map((value: T) => kv(value, null)),
+      )
+      .apply("PerKey", new CountPerKey<T>("PerKey"));
   }
 }
 

@@ -1,6 +1,15 @@
 // Public face of the SDF layer: the DoFn and splittable DoFn contracts, offset restrictions and their trackers,
 // watermark estimators, process continuations and bundle finalization.
-export { OFFSET_INFINITY, OFFSET_MIN, InvalidRangeError, offsetRange, rangeSize, isUnboundedRange, formatRange, splitOffsetRange } from "./offset-range.js";
+export {
+  OFFSET_INFINITY,
+  OFFSET_MIN,
+  InvalidRangeError,
+  offsetRange,
+  rangeSize,
+  isUnboundedRange,
+  formatRange,
+  splitOffsetRange,
+} from "./offset-range.js";
 export type { OffsetRange } from "./offset-range.js";
 export { TrackerStateError } from "./restriction-tracker.js";
 export type { RestrictionTracker, SplitResult, Progress, IsBounded } from "./restriction-tracker.js";

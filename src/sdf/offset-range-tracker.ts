@@ -2,7 +2,13 @@
 // claim rules, split points, progress and done checks, so a restriction split here splits where Java would.
 import { checkFraction, multiplyFloor } from "./fraction.js";
 import { OFFSET_INFINITY, formatRange, offsetRange, type OffsetRange } from "./offset-range.js";
-import { TrackerStateError, type IsBounded, type Progress, type RestrictionTracker, type SplitResult } from "./restriction-tracker.js";
+import {
+  TrackerStateError,
+  type IsBounded,
+  type Progress,
+  type RestrictionTracker,
+  type SplitResult,
+} from "./restriction-tracker.js";
 
 /** Claims offsets of an [from, to) range in increasing order. */
 export class OffsetRangeTracker implements RestrictionTracker<OffsetRange, bigint> {
@@ -25,10 +31,14 @@ export class OffsetRangeTracker implements RestrictionTracker<OffsetRange, bigin
 
   tryClaim(offset: bigint): boolean {
     if (this.lastAttemptedOffset !== undefined && offset <= this.lastAttemptedOffset) {
-      throw new TrackerStateError(`trying to claim offset ${offset} while last attempted was ${this.lastAttemptedOffset}`);
+      throw new TrackerStateError(
+        `trying to claim offset ${offset} while last attempted was ${this.lastAttemptedOffset}`,
+      );
     }
     if (offset < this.range.from) {
-      throw new TrackerStateError(`trying to claim offset ${offset} before the start of the range ${formatRange(this.range)}`);
+      throw new TrackerStateError(
+        `trying to claim offset ${offset} before the start of the range ${formatRange(this.range)}`,
+      );
     }
     this.lastAttemptedOffset = offset;
     // Claiming beyond the end is allowed: it is how a DoFn learns that the range was split away.
@@ -78,8 +88,10 @@ export class OffsetRangeTracker implements RestrictionTracker<OffsetRange, bigin
   }
 
   toString(): string {
-    return `OffsetRangeTracker(${formatRange(this.range)}, lastClaimed=${this.lastClaimedOffset}, ` +
-      `lastAttempted=${this.lastAttemptedOffset})`;
+    return (
+      `OffsetRangeTracker(${formatRange(this.range)}, lastClaimed=${this.lastClaimedOffset}, ` +
+      `lastAttempted=${this.lastAttemptedOffset})`
+    );
   }
 }
 
@@ -127,7 +139,10 @@ export class GrowableOffsetRangeTracker extends OffsetRangeTracker {
     const estimate = this.estimator.estimate();
     // biome-ignore lint/complexity/useMathMinMax: offsets are bigints, which Math.max does not take
     const remainingEnd = estimate > completedEnd ? estimate : completedEnd;
-    return { workCompleted: Number(completedEnd - this.range.from), workRemaining: Number(remainingEnd - completedEnd) };
+    return {
+      workCompleted: Number(completedEnd - this.range.from),
+      workRemaining: Number(remainingEnd - completedEnd),
+    };
   }
 
   override isBounded(): IsBounded {

@@ -58,7 +58,8 @@ export function formatRange(range: OffsetRange): string {
  * so no tiny residue is scheduled on its own. An empty range splits into nothing.
  */
 export function splitOffsetRange(range: OffsetRange, desiredSizePerSplit: bigint, minSizePerSplit = 1n): OffsetRange[] {
-  if (desiredSizePerSplit <= 0n) throw new InvalidRangeError(`desired split size must be positive, got ${desiredSizePerSplit}`);
+  if (desiredSizePerSplit <= 0n)
+    throw new InvalidRangeError(`desired split size must be positive, got ${desiredSizePerSplit}`);
   const splits: OffsetRange[] = [];
   let start = range.from;
   while (start < range.to) {

@@ -23,7 +23,8 @@ export const ProcessContinuation = Object.freeze({
    * is negative or not finite.
    */
   resume(delayMs = 0): ProcessContinuation {
-    if (!(Number.isFinite(delayMs) && delayMs >= 0)) throw new RangeError(`resume delay must be >= 0 ms, got ${delayMs}`);
+    if (!(Number.isFinite(delayMs) && delayMs >= 0))
+      throw new RangeError(`resume delay must be >= 0 ms, got ${delayMs}`);
     return Object.freeze({ shouldResume: true, resumeDelayMs: delayMs });
   },
 });

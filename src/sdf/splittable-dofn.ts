@@ -52,7 +52,8 @@ export type AnyDoFn = DoFn<any, any>;
 export function isSplittableDoFn(fn: unknown): fn is AnySplittableDoFn {
   const candidate = fn as Partial<AnySplittableDoFn> | null;
   return (
-    typeof candidate === "object" && candidate !== null &&
+    typeof candidate === "object" &&
+    candidate !== null &&
     typeof candidate.processElement === "function" &&
     typeof candidate.initialRestriction === "function" &&
     typeof candidate.newTracker === "function"

@@ -28,7 +28,9 @@ export function isTimestampObserving<S>(
 
 function checkInstant(what: string, instant: Instant): Instant {
   if (typeof instant !== "bigint" || instant < MIN_TIMESTAMP || instant > MAX_TIMESTAMP) {
-    throw new RangeError(`${what} must be a bigint millisecond instant within Beam's timestamp range, got ${String(instant)}`);
+    throw new RangeError(
+      `${what} must be a bigint millisecond instant within Beam's timestamp range, got ${String(instant)}`,
+    );
   }
   return instant;
 }

@@ -28,7 +28,8 @@ export function fixedWindowFn(sizeMs: bigint | number, offsetMs: bigint | number
   const size = BigInt(sizeMs);
   const offset = BigInt(offsetMs);
   if (size <= 0n) throw new RangeError(`fixed window size must be positive, got ${size} ms`);
-  if (offset < 0n || offset >= size) throw new RangeError(`fixed window offset must be within [0, size), got ${offset} ms`);
+  if (offset < 0n || offset >= size)
+    throw new RangeError(`fixed window offset must be within [0, size), got ${offset} ms`);
   return Object.freeze({ kind: "fixed", sizeMs: size, offsetMs: offset });
 }
 

@@ -46,7 +46,12 @@ export async function kafkaLibs(): Promise<string> {
 }
 
 function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // Brokers whose owner died without stopping them (SIGKILL, OOM) are killed at the next start.
@@ -60,7 +65,11 @@ function reapOrphans(): void {
   const dir = registryDir();
   for (const name of readdirSync(dir)) {
     try {
-      const entry = JSON.parse(readFileSync(join(dir, name), "utf8")) as { javaPid: number; ownerPid: number; dataDir: string };
+      const entry = JSON.parse(readFileSync(join(dir, name), "utf8")) as {
+        javaPid: number;
+        ownerPid: number;
+        dataDir: string;
+      };
       if (isAlive(entry.ownerPid)) continue;
       if (isAlive(entry.javaPid)) process.kill(entry.javaPid, "SIGKILL");
       rmSync(entry.dataDir, { recursive: true, force: true });
@@ -71,12 +80,17 @@ function reapOrphans(): void {
   }
 }
 
-function serverProperties(dataDir: string, brokerPort: number, controllerPort: number, extra: Record<string, string>): string {
+function serverProperties(
+  dataDir: string,
+  brokerPort: number,
+  controllerPort: number,
+  extra: Record<string, string>,
+): string {
   const props: Record<string, string> = {
     "process.roles": "broker,controller",
     "node.id": "1",
     "controller.quorum.voters": `1@127.0.0.1:${controllerPort}`,
-    "listeners": `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
     "advertised.listeners": `PLAINTEXT://127.0.0.1:${brokerPort}`,
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
@@ -97,23 +111,45 @@ function serverProperties(dataDir: string, brokerPort: number, controllerPort: n
     "log.retention.ms": "-1",
     ...extra,
   };
-  return `${Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n")}\n`;
+  return `${Object.entries(props)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n")}\n`;
 }
 
 async function java(libs: string, args: string[], logFd?: number): Promise<ChildProcess> {
-  return spawn("java", ["-Xms256m", "-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", `${libs}/*`, ...args], {
-    stdio: ["ignore", logFd ?? "pipe", logFd ?? "pipe"],
-  });
+  return spawn(
+    "java",
+    ["-Xms256m", "-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", `${libs}/*`, ...args],
+    {
+      stdio: ["ignore", logFd ?? "pipe", logFd ?? "pipe"],
+    },
+  );
 }
 
 async function runJava(libs: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync("java", ["-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", `${libs}/*`, ...args]);
+  const { stdout } = await execFileAsync("java", [
+    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+    "-cp",
+    `${libs}/*`,
+    ...args,
+  ]);
   return stdout.trim();
 }
 
 /** Waits until the broker answers metadata and, when `warm`, its group coordinator is loaded (tests then need no sleeps). */
-async function waitUntilServing(bootstrap: string, child: ChildProcess, logFile: string, timeoutMs: number, warm: boolean): Promise<void> {
-  const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
+async function waitUntilServing(
+  bootstrap: string,
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs: number,
+  warm: boolean,
+): Promise<void> {
+  const kafka = new Kafka({
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 1000,
+  });
   const admin = kafka.admin();
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -133,7 +169,9 @@ async function waitUntilServing(bootstrap: string, child: ChildProcess, logFile:
         await admin.disconnect().catch(() => undefined);
       }
       if (Date.now() > deadline) {
-        throw new Error(`broker at ${bootstrap} not serving after ${timeoutMs} ms: ${String(lastError)}; see ${logFile}`);
+        throw new Error(
+          `broker at ${bootstrap} not serving after ${timeoutMs} ms: ${String(lastError)}; see ${logFile}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -143,7 +181,11 @@ async function waitUntilServing(bootstrap: string, child: ChildProcess, logFile:
 }
 
 function tail(file: string): string {
-  try { return readFileSync(file, "utf8").split("\n").slice(-30).join("\n"); } catch { return "(no log)"; }
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-30).join("\n");
+  } catch {
+    return "(no log)";
+  }
 }
 
 /** Starts a broker on free loopback ports; `stop()` kills it and deletes its data. */
@@ -168,7 +210,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   const bootstrap = `127.0.0.1:${brokerPort}`;
   let stopped = false;
-  const signal = (name: NodeJS.Signals) => { if (child.exitCode === null) child.kill(name); };
+  const signal = (name: NodeJS.Signals) => {
+    if (child.exitCode === null) child.kill(name);
+  };
   // A process that dies without stopping its broker (an exception, a closed stdout) takes it along; the registry
   // reaps what a SIGKILL leaves behind.
   const killOnExit = () => signal("SIGKILL");

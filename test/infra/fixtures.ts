@@ -33,7 +33,10 @@ export function testKafka(bootstrap: string, clientId = "kbt-test"): Kafka {
 /** Creates a topic and waits until every partition has a leader. */
 export async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<void> {
   await withAdmin(bootstrap, async (admin) => {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
   });
 }
 
@@ -77,8 +80,12 @@ export interface ConsumedRecord {
  * records beyond the expected count are seen too: callers assert the exact list. Fails after `timeoutMs` naming
  * how many arrived.
  */
-export async function consumeTopic(bootstrap: string, topic: string, count: number,
-  options: { timeoutMs?: number; settleMs?: number } = {}): Promise<ConsumedRecord[]> {
+export async function consumeTopic(
+  bootstrap: string,
+  topic: string,
+  count: number,
+  options: { timeoutMs?: number; settleMs?: number } = {},
+): Promise<ConsumedRecord[]> {
   const records: ConsumedRecord[] = [];
   if (count === 0 && !options.settleMs) return records;
   // A pipeline's write creates its topic: a consumer subscribing before that fails instead of waiting.
@@ -88,24 +95,38 @@ export async function consumeTopic(bootstrap: string, topic: string, count: numb
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     let reached: () => void = () => undefined;
-    const enough = new Promise<void>((r) => { reached = r; });
+    const enough = new Promise<void>((r) => {
+      reached = r;
+    });
     // A consumer group can deliver a record twice (a rebalance re-reads from its last commit): count each once, so
     // `count` means distinct records and the wait does not end before the last of them.
     const seen = new Set<string>();
-    await consumer.run({ eachMessage: async ({ partition, message }) => {
-      const id = `${partition}@${message.offset}`;
-      if (seen.has(id)) return;
-      seen.add(id);
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(message.headers ?? {})) if (value !== undefined) headers[name] = value.toString();
-      records.push({ partition, offset: BigInt(message.offset), key: message.key?.toString() ?? null,
-        value: message.value?.toString() ?? null, headers, timestamp: BigInt(message.timestamp) });
-      if (records.length >= count) reached();
-    } });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const id = `${partition}@${message.offset}`;
+        if (seen.has(id)) return;
+        seen.add(id);
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(message.headers ?? {}))
+          if (value !== undefined) headers[name] = value.toString();
+        records.push({
+          partition,
+          offset: BigInt(message.offset),
+          key: message.key?.toString() ?? null,
+          value: message.value?.toString() ?? null,
+          headers,
+          timestamp: BigInt(message.timestamp),
+        });
+        if (records.length >= count) reached();
+      },
+    });
     let timer: NodeJS.Timeout | undefined;
     const timeoutMs = options.timeoutMs ?? 60_000;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${topic}: ${records.length} of ${count} records after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`${topic}: ${records.length} of ${count} records after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([enough, timedOut]);
@@ -124,20 +145,33 @@ export async function consumeTopic(bootstrap: string, topic: string, count: numb
  * no consumer group (nothing skipped or delivered twice), for checks that must see each record exactly once.
  */
 export async function readTopicByOffset(bootstrap: string, topic: string): Promise<Map<number, ConsumedRecord[]>> {
-  const client = createKafkaClient(parseConsumerConfig({ "bootstrap.servers": bootstrap }, { logger: () => undefined }), { logger: () => undefined });
+  const client = createKafkaClient(
+    parseConsumerConfig({ "bootstrap.servers": bootstrap }, { logger: () => undefined }),
+    { logger: () => undefined },
+  );
   try {
     const partitions = (await client.partitionsFor([topic]))[0]?.partitions ?? [];
-    const ends = await client.listOffsets(partitions.map((partition) => ({ topic, partition })), "latest");
+    const ends = await client.listOffsets(
+      partitions.map((partition) => ({ topic, partition })),
+      "latest",
+    );
     const byPartition = new Map<number, ConsumedRecord[]>();
     for (const { partition, offset: end } of ends) {
       const records: ConsumedRecord[] = [];
-      for (let next = 0n; next < end;) {
+      for (let next = 0n; next < end; ) {
         const result = await client.fetch(topic, partition, next, { maxWaitMs: 100 });
         for (const r of result.records) {
           if (r.offset >= end) break;
           const headers: Record<string, string> = {};
           for (const h of r.headers) headers[h.key] = h.value?.toString() ?? "";
-          records.push({ partition, offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null, headers, timestamp: r.timestamp });
+          records.push({
+            partition,
+            offset: r.offset,
+            key: r.key?.toString() ?? null,
+            value: r.value?.toString() ?? null,
+            headers,
+            timestamp: r.timestamp,
+          });
         }
         next = result.nextOffset > next ? result.nextOffset : next + 1n;
       }

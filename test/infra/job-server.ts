@@ -22,7 +22,15 @@ export interface JobServer {
 
 // Java 17 closes the JDK's internals that Flink's and Spark's serializers reach into: without these, a streaming
 // Flink job fails in the job server with InaccessibleObjectException before any worker starts.
-const ADD_OPENS = ["java.lang", "java.util", "java.lang.reflect", "java.nio", "java.net", "java.io", "java.util.concurrent"];
+const ADD_OPENS = [
+  "java.lang",
+  "java.util",
+  "java.lang.reflect",
+  "java.nio",
+  "java.net",
+  "java.io",
+  "java.util.concurrent",
+];
 const SPARK_ADD_OPENS = [...ADD_OPENS, "sun.nio.ch", "java.lang.invoke", "sun.util.calendar"];
 
 const ENGINES: Readonly<Record<Engine, { mainClass: string; opens: readonly string[]; args: readonly string[] }>> = {
@@ -40,11 +48,16 @@ const ENGINES: Readonly<Record<Engine, { mainClass: string; opens: readonly stri
 
 /** Resolves (downloading once) an engine's jars and returns their directory. */
 export async function engineLibs(engine: Engine): Promise<string> {
-  const { stdout } = await promisify(execFile)("bash", [resolve(repoRoot(), "scripts/maven-libs.sh"), engine], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)("bash", [resolve(repoRoot(), "scripts/maven-libs.sh"), engine], {
+    maxBuffer: 1 << 20,
+  });
   return stdout.trim().split("\n").pop()!;
 }
 
-export async function startJobServer(engine: Engine, options: { readonly startTimeoutMs?: number } = {}): Promise<JobServer> {
+export async function startJobServer(
+  engine: Engine,
+  options: { readonly startTimeoutMs?: number } = {},
+): Promise<JobServer> {
   const libs = await engineLibs(engine);
   const { mainClass, opens, args } = ENGINES[engine];
   const jobPort = await freePort();
@@ -55,9 +68,20 @@ export async function startJobServer(engine: Engine, options: { readonly startTi
     `-Dorg.slf4j.simpleLogger.defaultLogLevel=${process.env.KBT_JOB_SERVER_LOG_LEVEL ?? "warn"}`,
     // Extra JVM flags for debugging a run, e.g. -Dorg.slf4j.simpleLogger.log.org.apache.beam.runners.flink=debug
     ...(process.env.KBT_JOB_SERVER_JAVA_OPTS ?? "").split(" ").filter(Boolean),
-    "-cp", `${libs}/*`, mainClass,
-    "--job-host", "127.0.0.1", "--job-port", String(jobPort), "--artifact-port", "0", "--expansion-port", "0",
-    "--artifacts-dir", artifacts, ...args,
+    "-cp",
+    `${libs}/*`,
+    mainClass,
+    "--job-host",
+    "127.0.0.1",
+    "--job-port",
+    String(jobPort),
+    "--artifact-port",
+    "0",
+    "--expansion-port",
+    "0",
+    "--artifacts-dir",
+    artifacts,
+    ...args,
   ]);
   const stop = async () => {
     await managed.stop();

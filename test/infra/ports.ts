@@ -21,8 +21,14 @@ export async function waitForPort(host: string, port: number, timeoutMs: number)
   for (;;) {
     const ok = await new Promise<boolean>((done) => {
       const socket = connect({ host, port });
-      socket.once("connect", () => { socket.destroy(); done(true); });
-      socket.once("error", () => { socket.destroy(); done(false); });
+      socket.once("connect", () => {
+        socket.destroy();
+        done(true);
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        done(false);
+      });
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`waitForPort: ${host}:${port} not accepting after ${timeoutMs} ms`);

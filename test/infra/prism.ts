@@ -14,7 +14,9 @@ export async function startPrism(): Promise<Prism> {
   if (!binary) throw new Error("KBT_PRISM is not set: run through test/runner.ts (xlang) or scripts/setup-xlang.sh");
   const jobPort = await freePort();
   const managed: Managed = startManaged(binary, [
-    `--job_port=${jobPort}`, "--serve_http=false", `--log_level=${process.env.KBT_PRISM_LOG_LEVEL ?? "warn"}`,
+    `--job_port=${jobPort}`,
+    "--serve_http=false",
+    `--log_level=${process.env.KBT_PRISM_LOG_LEVEL ?? "warn"}`,
   ]);
   try {
     await waitForPort("127.0.0.1", jobPort, 30_000);

@@ -21,7 +21,13 @@ export function startManaged(command: string, args: string[], env: NodeJS.Proces
   child.stdout!.on("data", collect);
   child.stderr!.on("data", collect);
   // A test process that dies without stopping it (an exception, a killed runner file) takes the group along.
-  const killOnExit = () => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* already gone */ } };
+  const killOnExit = () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  };
   process.once("exit", killOnExit);
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -30,8 +36,18 @@ export function startManaged(command: string, args: string[], env: NodeJS.Proces
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
       // The whole process group: Prism's workers are its children.
-      try { process.kill(-child.pid!, "SIGTERM"); } catch { /* already gone */ }
-      const timer = setTimeout(() => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ } }, 5_000);
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }, 5_000);
       await exited;
       clearTimeout(timer);
     })();

@@ -16,19 +16,32 @@ export async function runPython(script: string, args: string[], timeoutMs: numbe
   const started = Date.now();
   let resultAt: number | undefined;
   return new Promise((done) => {
-    const child = execFile(python, [path, ...args], { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20,
-      env: { ...process.env, PYTHONUNBUFFERED: "1" } },
+    const child = execFile(
+      python,
+      [path, ...args],
+      {
+        timeout: timeoutMs,
+        killSignal: "SIGKILL",
+        maxBuffer: 64 << 20,
+        env: { ...process.env, PYTHONUNBUFFERED: "1" },
+      },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
         // A slow run says where its time went (pipeline, or the interpreter's exit), in the test output.
         const tookMs = Date.now() - started;
         if (tookMs > SLOW_RUN_MS) {
-          const result = resultAt === undefined ? "no result line" : `result line after ${((resultAt - started) / 1000).toFixed(1)} s`;
+          const result =
+            resultAt === undefined
+              ? "no result line"
+              : `result line after ${((resultAt - started) / 1000).toFixed(1)} s`;
           console.log(`  (python ${script} ${args[0] ?? ""}: ${(tookMs / 1000).toFixed(1)} s, ${result})`);
         }
         done({ code, stdout, stderr: err?.killed ? `${stderr}\n(killed after ${timeoutMs} ms)` : stderr });
-      });
-    child.stdout?.on("data", (chunk: Buffer) => { if (resultAt === undefined && chunk.includes("{\"")) resultAt = Date.now(); });
+      },
+    );
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (resultAt === undefined && chunk.includes('{"')) resultAt = Date.now();
+    });
   });
 }
 
@@ -41,6 +54,8 @@ export function lastJsonLine<T>(result: PythonResult): T {
   try {
     return JSON.parse(last) as T;
   } catch {
-    throw new Error(`python exited ${result.code} without a JSON result line.\nstdout:\n${result.stdout.slice(-4000)}\nstderr:\n${result.stderr.slice(-8000)}`);
+    throw new Error(
+      `python exited ${result.code} without a JSON result line.\nstdout:\n${result.stdout.slice(-4000)}\nstderr:\n${result.stderr.slice(-8000)}`,
+    );
   }
 }

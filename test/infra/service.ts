@@ -11,7 +11,11 @@ export interface RunningCli {
 
 export async function startServe(extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<RunningCli> {
   const cli = resolve(repoRoot(), "dist/service/cli.js");
-  const managed = startManaged(process.execPath, [cli, "serve", "--expansion-port", "0", "--worker-pool-port", "0", "--http-port", "0", ...extraArgs], env);
+  const managed = startManaged(
+    process.execPath,
+    [cli, "serve", "--expansion-port", "0", "--worker-pool-port", "0", "--http-port", "0", ...extraArgs],
+    env,
+  );
   const deadline = Date.now() + 20_000;
   for (;;) {
     const match = /"msg":"expansion service listening","address":"([^"]+)"/.exec(managed.output());

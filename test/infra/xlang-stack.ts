@@ -34,10 +34,17 @@ export function useXlangStack(s: Suite, serveArgs: string[] = []): XlangStack {
     return part;
   };
   return {
-    get bootstrap() { return bootstrap; },
-    get prism() { return started(prism, "Prism"); },
-    get service() { return started(service, "service"); },
-    logs: () => `--- prism/worker output ---\n${prism?.output().slice(-6000) ?? ""}\n--- service ---\n${service?.output().slice(-3000) ?? ""}`,
+    get bootstrap() {
+      return bootstrap;
+    },
+    get prism() {
+      return started(prism, "Prism");
+    },
+    get service() {
+      return started(service, "service");
+    },
+    logs: () =>
+      `--- prism/worker output ---\n${prism?.output().slice(-6000) ?? ""}\n--- service ---\n${service?.output().slice(-3000) ?? ""}`,
   };
 }
 
@@ -63,8 +70,10 @@ export function useEngineStack(s: Suite, engine: Engine, brokerProperties: Recor
   const services = new Map<WorkerEnvironment, RunningCli>();
   s.before(async () => {
     const [b, j, processServe, externalServe] = await Promise.all([
-      startBroker({ warm: false, properties: brokerProperties }), startJobServer(engine),
-      startServe([]), startServe(["--environment", "external"]),
+      startBroker({ warm: false, properties: brokerProperties }),
+      startJobServer(engine),
+      startServe([]),
+      startServe(["--environment", "external"]),
     ]);
     broker = b;
     jobServer = j;
@@ -79,10 +88,15 @@ export function useEngineStack(s: Suite, engine: Engine, brokerProperties: Recor
     return part;
   };
   return {
-    get bootstrap() { return started(broker, "broker").bootstrap; },
-    get jobServer() { return started(jobServer, "job server"); },
+    get bootstrap() {
+      return started(broker, "broker").bootstrap;
+    },
+    get jobServer() {
+      return started(jobServer, "job server");
+    },
     service: (environment) => started(services.get(environment), `${environment} service`),
-    logs: () => `--- ${engine} job server ---\n${jobServer?.output().slice(-8000) ?? ""}\n` +
+    logs: () =>
+      `--- ${engine} job server ---\n${jobServer?.output().slice(-8000) ?? ""}\n` +
       [...services].map(([env, x]) => `--- serve (${env}) ---\n${x.output().slice(-3000)}`).join("\n"),
   };
 }

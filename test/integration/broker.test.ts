@@ -4,7 +4,9 @@ import { brokerBootstrap, releaseBroker, createTopic, uniqueTopic, testKafka } f
 
 const s = suite("broker test bed", { timeoutMs: 120_000 });
 let bootstrap = "";
-s.before(async () => { bootstrap = await brokerBootstrap(); });
+s.before(async () => {
+  bootstrap = await brokerBootstrap();
+});
 s.after(releaseBroker);
 
 s.test("kafkajs: 10,000 records with keys, values and headers round-trip over 3 partitions in order", async () => {

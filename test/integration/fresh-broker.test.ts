@@ -27,40 +27,65 @@ function kvs(count: number): { key: string; value: string }[] {
   return Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
 }
 
-s.test("write: a topic that does not exist yet is created by the broker (auto.create.topics.enable) and gets every record", async () => {
-  const bootstrap = await freshBroker();
-  const topic = uniqueTopic("new-out");
-  const started = Date.now();
-  const p = Pipeline.create();
-  p.apply(Create.of(kvs(500)))
-    .apply(writeToKafka({ producerConfig: { "bootstrap.servers": bootstrap }, topic, keySerializer: "string", valueSerializer: "string" }));
-  assert.is(await p.run(new LocalRunner()).waitUntilFinish(60_000), "DONE");
-  const tookMs = Date.now() - started;
-  // Before the fix the bundle waited out delivery.timeout.ms (120 s) and failed.
-  assert.ok(tookMs < 20_000, `written in ${tookMs} ms`);
-  const written = await readTopicByOffset(bootstrap, topic);
-  assert.equal([...written.keys()], [0], "the broker's default: one partition");
-  assert.equal(written.get(0)!.map((r) => `${r.key}=${r.value}`).sort(), kvs(500).map((r) => `${r.key}=${r.value}`).sort());
-});
+s.test(
+  "write: a topic that does not exist yet is created by the broker (auto.create.topics.enable) and gets every record",
+  async () => {
+    const bootstrap = await freshBroker();
+    const topic = uniqueTopic("new-out");
+    const started = Date.now();
+    const p = Pipeline.create();
+    p.apply(Create.of(kvs(500))).apply(
+      writeToKafka({
+        producerConfig: { "bootstrap.servers": bootstrap },
+        topic,
+        keySerializer: "string",
+        valueSerializer: "string",
+      }),
+    );
+    assert.is(await p.run(new LocalRunner()).waitUntilFinish(60_000), "DONE");
+    const tookMs = Date.now() - started;
+    // Before the fix the bundle waited out delivery.timeout.ms (120 s) and failed.
+    assert.ok(tookMs < 20_000, `written in ${tookMs} ms`);
+    const written = await readTopicByOffset(bootstrap, topic);
+    assert.equal([...written.keys()], [0], "the broker's default: one partition");
+    assert.equal(
+      written
+        .get(0)!
+        .map((r) => `${r.key}=${r.value}`)
+        .sort(),
+      kvs(500)
+        .map((r) => `${r.key}=${r.value}`)
+        .sort(),
+    );
+  },
+);
 
-s.test("write: where the broker refuses auto-creation, the pipeline fails within max.block.ms naming the topic", async () => {
-  const bootstrap = await freshBroker({ "auto.create.topics.enable": "false" });
-  const topic = uniqueTopic("refused");
-  const p = Pipeline.create();
-  p.apply(Create.of(kvs(10)))
-    .apply(writeToKafka({ producerConfig: { "bootstrap.servers": bootstrap, "max.block.ms": "3000" }, topic,
-      keySerializer: "string", valueSerializer: "string" }));
-  const started = Date.now();
-  const failure = await rejection(p.run(new LocalRunner()).waitUntilFinish(60_000)) as Error;
-  const tookMs = Date.now() - started;
-  const cause = findCause(failure, KafkaUnknownTopicError);
-  assert.ok(cause, `a KafkaUnknownTopicError: ${failure.message}`);
-  assert.is(cause.topic, topic);
-  assert.match(cause.message, /not present in metadata after \d+ ms \(max\.block\.ms 3000/);
-  assert.ok(tookMs >= 3000 && tookMs < 15_000, `failed after ${tookMs} ms`);
-  const topics = await withAdmin(bootstrap, (admin) => admin.listTopics());
-  assert.not.ok(topics.includes(topic), "nothing was created");
-});
+s.test(
+  "write: where the broker refuses auto-creation, the pipeline fails within max.block.ms naming the topic",
+  async () => {
+    const bootstrap = await freshBroker({ "auto.create.topics.enable": "false" });
+    const topic = uniqueTopic("refused");
+    const p = Pipeline.create();
+    p.apply(Create.of(kvs(10))).apply(
+      writeToKafka({
+        producerConfig: { "bootstrap.servers": bootstrap, "max.block.ms": "3000" },
+        topic,
+        keySerializer: "string",
+        valueSerializer: "string",
+      }),
+    );
+    const started = Date.now();
+    const failure = (await rejection(p.run(new LocalRunner()).waitUntilFinish(60_000))) as Error;
+    const tookMs = Date.now() - started;
+    const cause = findCause(failure, KafkaUnknownTopicError);
+    assert.ok(cause, `a KafkaUnknownTopicError: ${failure.message}`);
+    assert.is(cause.topic, topic);
+    assert.match(cause.message, /not present in metadata after \d+ ms \(max\.block\.ms 3000/);
+    assert.ok(tookMs >= 3000 && tookMs < 15_000, `failed after ${tookMs} ms`);
+    const topics = await withAdmin(bootstrap, (admin) => admin.listTopics());
+    assert.not.ok(topics.includes(topic), "nothing was created");
+  },
+);
 
 s.test("read: the first consumer group on a new broker reads, then commits, its offsets", async () => {
   const bootstrap = await freshBroker();
@@ -72,14 +97,25 @@ s.test("read: the first consumer group on a new broker reads, then commits, its 
 
   const seen: SeenRecord[] = [];
   const p = Pipeline.create();
-  collectRows(p.apply(readFromKafka({
-    consumerConfig: { "bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest" },
-    topics: [topic], withMetadata: true, maxNumRecords: 200, commitOffsetsInFinalize: true,
-  })), seen);
+  collectRows(
+    p.apply(
+      readFromKafka({
+        consumerConfig: { "bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest" },
+        topics: [topic],
+        withMetadata: true,
+        maxNumRecords: 200,
+        commitOffsetsInFinalize: true,
+      }),
+    ),
+    seen,
+  );
   assert.is(await p.run(new LocalRunner()).waitUntilFinish(60_000), "DONE");
   assert.equal(seen.map((r) => r.value).sort(), records.map((r) => r.value).sort());
   const committed = await withAdmin(bootstrap, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
-  assert.equal(committed[0]!.partitions.map((c) => [c.partition, c.offset]).sort(), [[0, "100"], [1, "100"]]);
+  assert.equal(committed[0]!.partitions.map((c) => [c.partition, c.offset]).sort(), [
+    [0, "100"],
+    [1, "100"],
+  ]);
 });
 
 function findCause<E extends Error>(err: unknown, type: abstract new (...args: never[]) => E): E | undefined {

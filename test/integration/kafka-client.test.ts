@@ -37,29 +37,47 @@ const s = suite("kafka client", { timeoutMs: 120_000 });
 let bootstrap = "";
 // Client logs are kept out of the test output (kafkajs reports retried errors at error level).
 const logs: { level: string; message: string }[] = [];
-const logger: KafkaLogger = (level, message) => { logs.push({ level, message }); };
+const logger: KafkaLogger = (level, message) => {
+  logs.push({ level, message });
+};
 const closers: (() => Promise<void>)[] = [];
 
-s.before(async () => { bootstrap = await brokerBootstrap(); });
+s.before(async () => {
+  bootstrap = await brokerBootstrap();
+});
 s.after(async () => {
   for (const close of closers.splice(0)) await close();
   await releaseBroker();
 });
 
 function client(extra: KafkaConfigMap = {}): KafkaClient {
-  const c = createKafkaClient(parseConsumerConfig({ "bootstrap.servers": bootstrap, "default.api.timeout.ms": "20000", ...extra }, { logger }), { logger });
+  const c = createKafkaClient(
+    parseConsumerConfig({ "bootstrap.servers": bootstrap, "default.api.timeout.ms": "20000", ...extra }, { logger }),
+    { logger },
+  );
   closers.push(() => c.close());
   return c;
 }
 
 function producer(extra: KafkaConfigMap = {}) {
-  const p = createKafkaProducer(parseProducerConfig({ "bootstrap.servers": bootstrap, ...extra }, { logger }), { logger });
+  const p = createKafkaProducer(parseProducerConfig({ "bootstrap.servers": bootstrap, ...extra }, { logger }), {
+    logger,
+  });
   closers.push(() => p.close());
   return p;
 }
 
 /** Produces with the raw kafkajs producer (independent of the code under test). */
-async function rawProduce(topic: string, messages: { partition: number; key: string | null; value: string | null; timestamp?: string; headers?: Record<string, string> }[]): Promise<void> {
+async function rawProduce(
+  topic: string,
+  messages: {
+    partition: number;
+    key: string | null;
+    value: string | null;
+    timestamp?: string;
+    headers?: Record<string, string>;
+  }[],
+): Promise<void> {
   const p = testKafka(bootstrap).producer({ allowAutoTopicCreation: false });
   await p.connect();
   try {
@@ -70,11 +88,20 @@ async function rawProduce(topic: string, messages: { partition: number; key: str
 }
 
 /** Reads a partition from `from` up to its high watermark with our fetch loop. */
-async function readAll(c: KafkaClient, topic: string, partition: number, from: bigint, isolationLevel?: "read_committed" | "read_uncommitted"): Promise<{ records: KafkaRecord[]; last: FetchResult }> {
+async function readAll(
+  c: KafkaClient,
+  topic: string,
+  partition: number,
+  from: bigint,
+  isolationLevel?: "read_committed" | "read_uncommitted",
+): Promise<{ records: KafkaRecord[]; last: FetchResult }> {
   const records: KafkaRecord[] = [];
   let offset = from;
   for (;;) {
-    const result = await c.fetch(topic, partition, offset, { maxWaitMs: 100, ...(isolationLevel ? { isolationLevel } : {}) });
+    const result = await c.fetch(topic, partition, offset, {
+      maxWaitMs: 100,
+      ...(isolationLevel ? { isolationLevel } : {}),
+    });
     records.push(...result.records);
     offset = result.nextOffset;
     const end = isolationLevel === "read_committed" ? result.lastStableOffset : result.highWatermark;
@@ -87,24 +114,53 @@ const text = (b: Buffer | null): string | null => (b === null ? null : b.toStrin
 s.test("listOffsets: earliest and latest per partition after producing", async () => {
   const topic = uniqueTopic("offsets");
   await createTopic(bootstrap, topic, 2);
-  await rawProduce(topic, Array.from({ length: 50 }, (_, i) => ({ partition: i < 30 ? 0 : 1, key: `k${i}`, value: `v${i}` })));
+  await rawProduce(
+    topic,
+    Array.from({ length: 50 }, (_, i) => ({ partition: i < 30 ? 0 : 1, key: `k${i}`, value: `v${i}` })),
+  );
   const c = client();
-  const tps = [{ topic, partition: 0 }, { topic, partition: 1 }];
-  assert.equal(await c.listOffsets(tps, "earliest"), [{ topic, partition: 0, offset: 0n }, { topic, partition: 1, offset: 0n }]);
-  assert.equal(await c.listOffsets(tps, "latest"), [{ topic, partition: 0, offset: 30n }, { topic, partition: 1, offset: 20n }]);
-  assert.equal(await c.listOffsets([...tps].reverse(), "latest", "read_committed"), [{ topic, partition: 1, offset: 20n }, { topic, partition: 0, offset: 30n }]);
+  const tps = [
+    { topic, partition: 0 },
+    { topic, partition: 1 },
+  ];
+  assert.equal(await c.listOffsets(tps, "earliest"), [
+    { topic, partition: 0, offset: 0n },
+    { topic, partition: 1, offset: 0n },
+  ]);
+  assert.equal(await c.listOffsets(tps, "latest"), [
+    { topic, partition: 0, offset: 30n },
+    { topic, partition: 1, offset: 20n },
+  ]);
+  assert.equal(await c.listOffsets([...tps].reverse(), "latest", "read_committed"), [
+    { topic, partition: 1, offset: 20n },
+    { topic, partition: 0, offset: 30n },
+  ]);
 });
 
 s.test("offsetsForTimes: first offset at or after a CreateTime, null past the last record", async () => {
   const topic = uniqueTopic("times");
   await createTopic(bootstrap, topic, 1);
   const base = Date.now() - 3_600_000;
-  await rawProduce(topic, Array.from({ length: 10 }, (_, i) => ({ partition: 0, key: null, value: `v${i}`, timestamp: String(base + i * 1000) })));
+  await rawProduce(
+    topic,
+    Array.from({ length: 10 }, (_, i) => ({
+      partition: 0,
+      key: null,
+      value: `v${i}`,
+      timestamp: String(base + i * 1000),
+    })),
+  );
   const c = client();
   const tp = [{ topic, partition: 0 }];
-  assert.equal(await c.offsetsForTimes(tp, base + 2500), [{ topic, partition: 0, offset: 3n, timestamp: BigInt(base + 3000) }]);
-  assert.equal(await c.offsetsForTimes(tp, BigInt(base)), [{ topic, partition: 0, offset: 0n, timestamp: BigInt(base) }]);
-  assert.equal(await c.offsetsForTimes(tp, base - 10_000), [{ topic, partition: 0, offset: 0n, timestamp: BigInt(base) }]);
+  assert.equal(await c.offsetsForTimes(tp, base + 2500), [
+    { topic, partition: 0, offset: 3n, timestamp: BigInt(base + 3000) },
+  ]);
+  assert.equal(await c.offsetsForTimes(tp, BigInt(base)), [
+    { topic, partition: 0, offset: 0n, timestamp: BigInt(base) },
+  ]);
+  assert.equal(await c.offsetsForTimes(tp, base - 10_000), [
+    { topic, partition: 0, offset: 0n, timestamp: BigInt(base) },
+  ]);
   assert.equal(await c.offsetsForTimes(tp, base + 60_000), [{ topic, partition: 0, offset: null, timestamp: null }]);
 });
 
@@ -130,8 +186,25 @@ s.test("fetch: from an explicit mid offset, exact records, no consumer group cre
   records.forEach((r, i) => {
     const m = expected[i]!;
     assert.equal(
-      { offset: r.offset, key: text(r.key), value: text(r.value), timestamp: r.timestamp, type: r.timestampType, headers: r.headers.map((h) => [h.key, text(h.value)]) },
-      { offset: BigInt(37 + i), key: m.key, value: m.value, timestamp: BigInt(m.timestamp), type: "CreateTime", headers: [["seq", m.headers.seq], ["origin", "kafka-client.test"]] },
+      {
+        offset: r.offset,
+        key: text(r.key),
+        value: text(r.value),
+        timestamp: r.timestamp,
+        type: r.timestampType,
+        headers: r.headers.map((h) => [h.key, text(h.value)]),
+      },
+      {
+        offset: BigInt(37 + i),
+        key: m.key,
+        value: m.value,
+        timestamp: BigInt(m.timestamp),
+        type: "CreateTime",
+        headers: [
+          ["seq", m.headers.seq],
+          ["origin", "kafka-client.test"],
+        ],
+      },
     );
     assert.ok(r.sizeBytes > 0);
   });
@@ -139,13 +212,19 @@ s.test("fetch: from an explicit mid offset, exact records, no consumer group cre
   assert.is(last.highWatermark, 100n);
 
   const groupsAfter = await withAdmin(bootstrap, async (a) => (await a.listGroups()).groups.map((g) => g.groupId));
-  assert.equal(groupsAfter.filter((g) => !groupsBefore.includes(g)), []);
+  assert.equal(
+    groupsAfter.filter((g) => !groupsBefore.includes(g)),
+    [],
+  );
 });
 
 s.test("fetch: at the high watermark returns nothing; beyond it is OFFSET_OUT_OF_RANGE", async () => {
   const topic = uniqueTopic("end");
   await createTopic(bootstrap, topic, 1);
-  await rawProduce(topic, Array.from({ length: 5 }, (_, i) => ({ partition: 0, key: null, value: `v${i}` })));
+  await rawProduce(
+    topic,
+    Array.from({ length: 5 }, (_, i) => ({ partition: 0, key: null, value: `v${i}` })),
+  );
   const c = client();
   const started = Date.now();
   const result = await c.fetch(topic, 0, 5n, { maxWaitMs: 200 });
@@ -159,7 +238,10 @@ s.test("fetch: at the high watermark returns nothing; beyond it is OFFSET_OUT_OF
   } catch (err) {
     assert.instance(err, KafkaOffsetOutOfRangeError);
     const e = err as KafkaOffsetOutOfRangeError;
-    assert.equal([e.code, e.retriable, e.topic, e.partition, e.offset], ["KAFKA_OFFSET_OUT_OF_RANGE", false, topic, 0, 50n]);
+    assert.equal(
+      [e.code, e.retriable, e.topic, e.partition, e.offset],
+      ["KAFKA_OFFSET_OUT_OF_RANGE", false, topic, 0, 50n],
+    );
   }
 });
 
@@ -182,16 +264,31 @@ s.test("fetch: read_committed skips aborted records and control markers; next of
 
   const c = client();
   const committed = await readAll(c, topic, 0, 0n, "read_committed");
-  assert.equal(committed.records.map((r) => [r.offset, text(r.value)]), [[0n, "a0"], [1n, "a1"], [2n, "a2"], [7n, "c0"], [8n, "c1"]]);
+  assert.equal(
+    committed.records.map((r) => [r.offset, text(r.value)]),
+    [
+      [0n, "a0"],
+      [1n, "a1"],
+      [2n, "a2"],
+      [7n, "c0"],
+      [8n, "c1"],
+    ],
+  );
   assert.is(committed.last.nextOffset, 10n);
   assert.is(committed.last.lastStableOffset, 10n);
 
   const uncommitted = await readAll(c, topic, 0, 0n, "read_uncommitted");
-  assert.equal(uncommitted.records.map((r) => r.offset), [0n, 1n, 2n, 4n, 5n, 7n, 8n]);
+  assert.equal(
+    uncommitted.records.map((r) => r.offset),
+    [0n, 1n, 2n, 4n, 5n, 7n, 8n],
+  );
   assert.is(uncommitted.last.nextOffset, 10n);
 
   const fromAborted = await c.fetch(topic, 0, 4n, { isolationLevel: "read_committed", maxWaitMs: 100 });
-  assert.equal(fromAborted.records.map((r) => r.offset), [7n, 8n]);
+  assert.equal(
+    fromAborted.records.map((r) => r.offset),
+    [7n, 8n],
+  );
   assert.is(fromAborted.nextOffset, 10n);
   const atMarker = await c.fetch(topic, 0, 9n, { isolationLevel: "read_committed", maxWaitMs: 100 });
   assert.equal([atMarker.records.length, atMarker.nextOffset], [0, 10n]);
@@ -212,12 +309,18 @@ s.test("group offsets: commit and fetch back for a group that has no members", a
     { topic, partition: 2, offset: 7n, metadata: "" },
   ]);
   await c.commitOffsets(groupId, [{ topic, partition: 0, offset: 43n }]);
-  assert.equal(await c.fetchCommittedOffsets(groupId, [{ topic, partition: 0 }]), [{ topic, partition: 0, offset: 43n, metadata: "" }]);
+  assert.equal(await c.fetchCommittedOffsets(groupId, [{ topic, partition: 0 }]), [
+    { topic, partition: 0, offset: 43n, metadata: "" },
+  ]);
   const described = await withAdmin(bootstrap, (a) => a.describeGroups([groupId]));
   assert.equal(described.groups[0]!.members, []);
   // The same offsets through kafkajs's admin: what other Kafka tools see.
   const viaAdmin = await withAdmin(bootstrap, (a) => a.fetchOffsets({ groupId, topics: [topic] }));
-  assert.equal(viaAdmin[0]!.partitions.map((p) => [p.partition, p.offset]).sort(), [[0, "43"], [1, "-1"], [2, "7"]]);
+  assert.equal(viaAdmin[0]!.partitions.map((p) => [p.partition, p.offset]).sort(), [
+    [0, "43"],
+    [1, "-1"],
+    [2, "7"],
+  ]);
 });
 
 s.test("produce: keys, values, tombstones, headers and timestamps round-trip through fetch", async () => {
@@ -231,12 +334,26 @@ s.test("produce: keys, values, tombstones, headers and timestamps round-trip thr
     key: i % 5 === 0 ? null : Buffer.from(`k${i}`),
     value: i % 13 === 0 ? null : `v${i}`,
     timestamp: BigInt(base + i),
-    headers: i % 3 === 0 ? [] : [{ key: "a", value: `x${i}` }, { key: "a", value: "" }, { key: "b", value: Buffer.from([i % 256]) }],
+    headers:
+      i % 3 === 0
+        ? []
+        : [
+            { key: "a", value: `x${i}` },
+            { key: "a", value: "" },
+            { key: "b", value: Buffer.from([i % 256]) },
+          ],
   }));
   // kafkajs cannot send a null header value: refused up front, naming the topic.
-  await assertRejects(() => p.produce([{ topic, value: "v", headers: [{ key: "h", value: null }] }]), KafkaUnsupportedError);
+  await assertRejects(
+    () => p.produce([{ topic, value: "v", headers: [{ key: "h", value: null }] }]),
+    KafkaUnsupportedError,
+  );
   // Concurrent calls are batched together; each resolves once its own records are acknowledged.
-  await Promise.all([p.produce(records.slice(0, 100)), p.produce(records.slice(100, 250)), p.produce(records.slice(250))]);
+  await Promise.all([
+    p.produce(records.slice(0, 100)),
+    p.produce(records.slice(100, 250)),
+    p.produce(records.slice(250)),
+  ]);
   await p.flush();
 
   const c = client();
@@ -244,7 +361,13 @@ s.test("produce: keys, values, tombstones, headers and timestamps round-trip thr
     const { records: got } = await readAll(c, topic, partition, 0n);
     const expected = records.filter((r) => r.partition === partition);
     assert.equal(
-      got.map((r) => [r.offset, text(r.key), text(r.value), r.timestamp, r.headers.map((h) => [h.key, h.value === null ? null : h.value.toString("hex")])]),
+      got.map((r) => [
+        r.offset,
+        text(r.key),
+        text(r.value),
+        r.timestamp,
+        r.headers.map((h) => [h.key, h.value === null ? null : h.value.toString("hex")]),
+      ]),
       expected.map((r, i) => [
         BigInt(i),
         r.key === null ? null : (r.key as Buffer).toString(),
@@ -275,7 +398,8 @@ s.test("produce: gzip batches decode; keyed records land on the murmur2 partitio
   }
   assert.is(total, 1000);
   assert.is(seen.size, 10);
-  for (const [key, partition] of seen) assert.is(partition, (murmur2(Buffer.from(key)) & 0x7fffffff) % 4, `${key}: Java's partition`);
+  for (const [key, partition] of seen)
+    assert.is(partition, (murmur2(Buffer.from(key)) & 0x7fffffff) % 4, `${key}: Java's partition`);
 });
 
 /** Kafka's Utils.murmur2 (what Java's default partitioner hashes keys with), to check where keyed records land. */
@@ -302,36 +426,63 @@ function murmur2(data: Buffer): number {
 }
 
 s.test("murmur2 matches Kafka's reference values", () => {
-  const vectors: [string, number][] = [["21", -973932308], ["foobar", -790332482], ["a-little-bit-long-string", -985981536], ["abc", 479470107]];
+  const vectors: [string, number][] = [
+    ["21", -973932308],
+    ["foobar", -790332482],
+    ["a-little-bit-long-string", -985981536],
+    ["abc", 479470107],
+  ];
   for (const [text, expected] of vectors) assert.is(murmur2(Buffer.from(text)), expected, text);
 });
 
-s.test("produce: a partition the producer's metadata lacks is sent after a refresh, or fails as unknown; never dropped", async () => {
-  const topic = uniqueTopic("late-partition");
-  await createTopic(bootstrap, topic, 2);
-  const configs: KafkaConfigMap[] = [{ "linger.ms": "0" }, { "linger.ms": "0", "enable.idempotence": "false", "max.in.flight.requests.per.connection": "5" }];
-  for (const [round, extra] of configs.entries()) {
-    const p = producer(extra);
-    await p.produce([{ topic, partition: 0, key: null, value: Buffer.from("warm") }]); // the producer now has metadata
-    const fresh = 2 + round; // the partition this round adds
-    await withAdmin(bootstrap, (admin) => admin.createPartitions({ topicPartitions: [{ topic, count: fresh + 1 }] }));
-    await p.produce([{ topic, partition: fresh, key: null, value: Buffer.from(`late-${fresh}`) }, { topic, partition: 1, key: null, value: Buffer.from("known") }]);
-    const late = await readAll(client(), topic, fresh, 0n);
-    assert.equal(late.records.map((r) => text(r.value)), [`late-${fresh}`], "the record for the new partition arrived, once");
-    const unknown = await assertRejects(() => p.produce([{ topic, partition: 40, key: null, value: Buffer.from("nowhere") }]), KafkaUnknownTopicError) as KafkaUnknownTopicError;
-    assert.equal([unknown.topic, unknown.partition], [topic, 40]);
-    assert.match(unknown.message, /not in the topic's metadata; 1 record\(s\) not sent/);
-    await p.produce([{ topic, partition: 0, key: null, value: Buffer.from("after") }]); // still usable
-  }
-  // Inside a transaction there is no refresh: the send fails, and the caller aborts.
-  const tx = producer({ "transactional.id": `tx-${topic}` });
-  const t = await tx.beginTransaction();
-  await assertRejects(() => t.produce([{ topic, partition: 40, value: "nowhere" }]), KafkaUnknownTopicError);
-  await t.abort();
-  const c = client();
-  assert.equal((await readAll(c, topic, 1, 0n)).records.map((r) => text(r.value)), ["known", "known"]);
-  assert.equal((await readAll(c, topic, 0, 0n)).records.map((r) => text(r.value)), ["warm", "after", "warm", "after"]);
-});
+s.test(
+  "produce: a partition the producer's metadata lacks is sent after a refresh, or fails as unknown; never dropped",
+  async () => {
+    const topic = uniqueTopic("late-partition");
+    await createTopic(bootstrap, topic, 2);
+    const configs: KafkaConfigMap[] = [
+      { "linger.ms": "0" },
+      { "linger.ms": "0", "enable.idempotence": "false", "max.in.flight.requests.per.connection": "5" },
+    ];
+    for (const [round, extra] of configs.entries()) {
+      const p = producer(extra);
+      await p.produce([{ topic, partition: 0, key: null, value: Buffer.from("warm") }]); // the producer now has metadata
+      const fresh = 2 + round; // the partition this round adds
+      await withAdmin(bootstrap, (admin) => admin.createPartitions({ topicPartitions: [{ topic, count: fresh + 1 }] }));
+      await p.produce([
+        { topic, partition: fresh, key: null, value: Buffer.from(`late-${fresh}`) },
+        { topic, partition: 1, key: null, value: Buffer.from("known") },
+      ]);
+      const late = await readAll(client(), topic, fresh, 0n);
+      assert.equal(
+        late.records.map((r) => text(r.value)),
+        [`late-${fresh}`],
+        "the record for the new partition arrived, once",
+      );
+      const unknown = (await assertRejects(
+        () => p.produce([{ topic, partition: 40, key: null, value: Buffer.from("nowhere") }]),
+        KafkaUnknownTopicError,
+      )) as KafkaUnknownTopicError;
+      assert.equal([unknown.topic, unknown.partition], [topic, 40]);
+      assert.match(unknown.message, /not in the topic's metadata; 1 record\(s\) not sent/);
+      await p.produce([{ topic, partition: 0, key: null, value: Buffer.from("after") }]); // still usable
+    }
+    // Inside a transaction there is no refresh: the send fails, and the caller aborts.
+    const tx = producer({ "transactional.id": `tx-${topic}` });
+    const t = await tx.beginTransaction();
+    await assertRejects(() => t.produce([{ topic, partition: 40, value: "nowhere" }]), KafkaUnknownTopicError);
+    await t.abort();
+    const c = client();
+    assert.equal(
+      (await readAll(c, topic, 1, 0n)).records.map((r) => text(r.value)),
+      ["known", "known"],
+    );
+    assert.equal(
+      (await readAll(c, topic, 0, 0n)).records.map((r) => text(r.value)),
+      ["warm", "after", "warm", "after"],
+    );
+  },
+);
 
 s.test("transactions: committed records and offsets are visible, aborted ones are not", async () => {
   const topic = uniqueTopic("txn-write");
@@ -339,7 +490,10 @@ s.test("transactions: committed records and offsets are visible, aborted ones ar
   const groupId = `eos-${topic}`;
   const p = producer({ "transactional.id": `tx-${topic}` });
   const t1 = await p.beginTransaction();
-  await t1.produce([{ topic, partition: 0, value: "one" }, { topic, partition: 0, value: "two" }]);
+  await t1.produce([
+    { topic, partition: 0, value: "one" },
+    { topic, partition: 0, value: "two" },
+  ]);
   await t1.sendOffsets(groupId, [{ topic, partition: 0, offset: 2n, metadata: '{"seq":1}' }]);
   await t1.commit();
   const t2 = await p.beginTransaction();
@@ -353,8 +507,13 @@ s.test("transactions: committed records and offsets are visible, aborted ones ar
 
   const c = client({ "isolation.level": "read_committed" });
   const { records } = await readAll(c, topic, 0, 0n, "read_committed");
-  assert.equal(records.map((r) => text(r.value)), ["one", "two", "three"]);
-  assert.equal(await c.fetchCommittedOffsets(groupId, [topic]), [{ topic, partition: 0, offset: 2n, metadata: '{"seq":1}' }]);
+  assert.equal(
+    records.map((r) => text(r.value)),
+    ["one", "two", "three"],
+  );
+  assert.equal(await c.fetchCommittedOffsets(groupId, [topic]), [
+    { topic, partition: 0, offset: 2n, metadata: '{"seq":1}' },
+  ]);
 });
 
 s.test("transactions: a second producer with the same transactional.id fences the first", async () => {
@@ -369,9 +528,15 @@ s.test("transactions: a second producer with the same transactional.id fences th
   await t.produce([{ topic, partition: 0, value: "fresh" }]);
   await t.commit();
   const err = await assertRejects(() => zombie.commit(), KafkaClientError);
-  assert.ok(["PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"].includes((err as KafkaClientError).kafkaErrorType ?? ""), String(err));
+  assert.ok(
+    ["PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"].includes((err as KafkaClientError).kafkaErrorType ?? ""),
+    String(err),
+  );
   const { records } = await readAll(client(), topic, 0, 0n, "read_committed");
-  assert.equal(records.map((r) => text(r.value)), ["fresh"]);
+  assert.equal(
+    records.map((r) => text(r.value)),
+    ["fresh"],
+  );
 });
 
 s.test("partition discovery: partitionsFor sees added partitions; listTopics matches whole names", async () => {
@@ -389,7 +554,7 @@ s.test("partition discovery: partitionsFor sees added partitions; listTopics mat
   await withAdmin(bootstrap, (admin) => admin.createPartitions({ topicPartitions: [{ topic: a, count: 3 }] }));
   // The controller has committed the new partitions; the broker answering metadata applies them moments later.
   let seen = await c.partitionsFor([a]);
-  for (const deadline = Date.now() + 10_000; seen[0]!.partitions.length < 3 && Date.now() < deadline;) {
+  for (const deadline = Date.now() + 10_000; seen[0]!.partitions.length < 3 && Date.now() < deadline; ) {
     await new Promise((r) => setTimeout(r, 100));
     seen = await c.partitionsFor([a]);
   }
@@ -406,18 +571,23 @@ s.test("fetch: concurrent readers of 4 partitions (merged requests) get every re
   const total = 20_000;
   await p.produce(Array.from({ length: total }, (_, i) => ({ topic, partition: i % 4, value: `v${i}` })));
   const c = client();
-  const perPartition = await Promise.all([0, 1, 2, 3].map(async (partition) => {
-    const values: string[] = [];
-    let offset = 0n;
-    while (values.length < total / 4) {
-      const r = await c.fetch(topic, partition, offset, { maxBytes: 16_384, maxWaitMs: 100 });
-      for (const rec of r.records) values.push(text(rec.value)!);
-      offset = r.nextOffset;
-    }
-    return values;
-  }));
+  const perPartition = await Promise.all(
+    [0, 1, 2, 3].map(async (partition) => {
+      const values: string[] = [];
+      let offset = 0n;
+      while (values.length < total / 4) {
+        const r = await c.fetch(topic, partition, offset, { maxBytes: 16_384, maxWaitMs: 100 });
+        for (const rec of r.records) values.push(text(rec.value)!);
+        offset = r.nextOffset;
+      }
+      return values;
+    }),
+  );
   perPartition.forEach((values, partition) => {
-    assert.equal(values, Array.from({ length: total / 4 }, (_, j) => `v${j * 4 + partition}`));
+    assert.equal(
+      values,
+      Array.from({ length: total / 4 }, (_, j) => `v${j * 4 + partition}`),
+    );
   });
 });
 
@@ -455,15 +625,28 @@ s.test("errors: unknown topics and partitions, and an unreachable broker, are ty
   const topic = uniqueTopic("errors");
   await createTopic(bootstrap, topic, 1);
   const c = client();
-  const unknownPartition = await assertRejects(() => c.fetch(topic, 9, 0n), KafkaUnknownTopicError) as KafkaUnknownTopicError;
+  const unknownPartition = (await assertRejects(
+    () => c.fetch(topic, 9, 0n),
+    KafkaUnknownTopicError,
+  )) as KafkaUnknownTopicError;
   assert.equal([unknownPartition.topic, unknownPartition.partition, unknownPartition.retriable], [topic, 9, false]);
   await assertRejects(() => c.fetch(`${topic}-nope`, 0, 0n), KafkaUnknownTopicError);
-  await assertRejects(() => c.listOffsets([{ topic: `${topic}-nope`, partition: 0 }], "latest"), KafkaUnknownTopicError);
+  await assertRejects(
+    () => c.listOffsets([{ topic: `${topic}-nope`, partition: 0 }], "latest"),
+    KafkaUnknownTopicError,
+  );
 
   const port = await freePort(); // nothing listens there
-  const down = client({ "bootstrap.servers": `127.0.0.1:${port}`, "default.api.timeout.ms": "1500", "retry.backoff.ms": "50" });
+  const down = client({
+    "bootstrap.servers": `127.0.0.1:${port}`,
+    "default.api.timeout.ms": "1500",
+    "retry.backoff.ms": "50",
+  });
   const started = Date.now();
-  const err = await assertRejects(() => down.listOffsets([{ topic, partition: 0 }], "latest"), KafkaClientError) as KafkaClientError;
+  const err = (await assertRejects(
+    () => down.listOffsets([{ topic, partition: 0 }], "latest"),
+    KafkaClientError,
+  )) as KafkaClientError;
   assert.ok(err.retriable, "a connection failure is retriable");
   assert.ok(Date.now() - started < 10_000, `gave up after ${Date.now() - started} ms`);
   await down.close();
@@ -475,65 +658,188 @@ s.test("tls: PEM text, PEM files, PKCS#12 and librdkafka keys all give a working
   closers.push(async () => rmSync(dir, { recursive: true, force: true }));
   const f = (name: string) => join(dir, name);
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kbt-test-ca");
-  for (const [name, san] of [["server", "subjectAltName=IP:127.0.0.1"], ["client", "extendedKeyUsage=clientAuth"]] as const) {
-    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=kbt-${name}`);
+  ssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=kbt-test-ca",
+  );
+  for (const [name, san] of [
+    ["server", "subjectAltName=IP:127.0.0.1"],
+    ["client", "extendedKeyUsage=clientAuth"],
+  ] as const) {
+    ssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=kbt-${name}`,
+    );
     writeFileSync(f(`${name}.ext`), `${san}\n`);
-    ssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.crt`,
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+    );
   }
-  ssl("pkcs12", "-export", "-in", "client.crt", "-inkey", "client.key", "-out", "client.p12", "-passout", "pass:store-pass");
-  ssl("pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", "client.key", "-out", "client.enc.key", "-passout", "pass:key-pass");
+  ssl(
+    "pkcs12",
+    "-export",
+    "-in",
+    "client.crt",
+    "-inkey",
+    "client.key",
+    "-out",
+    "client.p12",
+    "-passout",
+    "pass:store-pass",
+  );
+  ssl(
+    "pkcs8",
+    "-topk8",
+    "-v2",
+    "aes-256-cbc",
+    "-in",
+    "client.key",
+    "-out",
+    "client.enc.key",
+    "-passout",
+    "pass:key-pass",
+  );
   const read = (name: string) => readFileSync(f(name), "utf8");
   writeFileSync(f("client-keystore.pem"), read("client.key") + read("client.crt")); // Kafka's PEM keystore file: key and chain
 
-  const server = createTlsServer({ key: read("server.key"), cert: read("server.crt"), ca: read("ca.pem"), requestCert: true, rejectUnauthorized: true },
-    (socket) => socket.end(`hello ${socket.getPeerCertificate().subject.CN}`));
+  const server = createTlsServer(
+    {
+      key: read("server.key"),
+      cert: read("server.crt"),
+      ca: read("ca.pem"),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (socket) => socket.end(`hello ${socket.getPeerCertificate().subject.CN}`),
+  );
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   closers.push(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as AddressInfo).port;
 
   // Connects as kafkajs's socket factory does: host, port, servername for names, then our TLS options.
   const handshake = (config: KafkaConfigMap, host = "127.0.0.1"): Promise<string> => {
-    const options = parseConsumerConfig({ "bootstrap.servers": `${host}:${port}`, "security.protocol": "SSL", ...config }, { logger });
+    const options = parseConsumerConfig(
+      { "bootstrap.servers": `${host}:${port}`, "security.protocol": "SSL", ...config },
+      { logger },
+    );
     return new Promise((resolve, reject) => {
-      const socket = tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...nodeTlsOptions(options.tls!) });
+      const socket = tlsConnect({
+        host,
+        port,
+        ...(isIP(host) ? {} : { servername: host }),
+        ...nodeTlsOptions(options.tls!),
+      });
       let data = "";
-      socket.on("data", (d) => { data += d; });
+      socket.on("data", (d) => {
+        data += d;
+      });
       socket.on("end", () => resolve(data));
       socket.on("error", reject);
     });
   };
   const oneLine = (pem: string) => pem.replace(/\n/g, " ");
-  assert.is(await handshake({
-    "ssl.truststore.type": "PEM",
-    "ssl.truststore.certificates": read("ca.pem"),
-    "ssl.keystore.type": "PEM",
-    "ssl.keystore.certificate.chain": oneLine(read("client.crt")),
-    "ssl.keystore.key": oneLine(read("client.key")),
-  }), "hello kbt-client", "inline PEM (folded onto one line)");
-  assert.is(await handshake({
+  assert.is(
+    await handshake({
+      "ssl.truststore.type": "PEM",
+      "ssl.truststore.certificates": read("ca.pem"),
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.certificate.chain": oneLine(read("client.crt")),
+      "ssl.keystore.key": oneLine(read("client.key")),
+    }),
+    "hello kbt-client",
+    "inline PEM (folded onto one line)",
+  );
+  assert.is(
+    await handshake({
+      "ssl.truststore.certificates": read("ca.pem"),
+      "ssl.keystore.certificate.chain": read("client.crt"),
+      "ssl.keystore.key": read("client.enc.key"),
+      "ssl.key.password": "key-pass",
+    }),
+    "hello kbt-client",
+    "inline PEM, encrypted PKCS#8 key",
+  );
+  assert.is(
+    await handshake({
+      "ssl.truststore.type": "PEM",
+      "ssl.truststore.location": f("ca.pem"),
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.location": f("client-keystore.pem"),
+    }),
+    "hello kbt-client",
+    "PEM files",
+  );
+  assert.is(
+    await handshake({
+      "ssl.truststore.location": f("ca.pem"),
+      "ssl.keystore.type": "PKCS12",
+      "ssl.keystore.location": f("client.p12"),
+      "ssl.keystore.password": "store-pass",
+    }),
+    "hello kbt-client",
+    "PKCS#12 keystore",
+  );
+  assert.is(
+    await handshake({
+      "ssl.ca.location": f("ca.pem"),
+      "ssl.certificate.location": f("client.crt"),
+      "ssl.key.location": f("client.key"),
+    }),
+    "hello kbt-client",
+    "librdkafka keys",
+  );
+
+  await assertRejects(
+    () => handshake({ "ssl.keystore.certificate.chain": read("client.crt"), "ssl.keystore.key": read("client.key") }),
+    Error,
+  );
+  const trusted = {
     "ssl.truststore.certificates": read("ca.pem"),
     "ssl.keystore.certificate.chain": read("client.crt"),
-    "ssl.keystore.key": read("client.enc.key"),
-    "ssl.key.password": "key-pass",
-  }), "hello kbt-client", "inline PEM, encrypted PKCS#8 key");
-  assert.is(await handshake({
-    "ssl.truststore.type": "PEM", "ssl.truststore.location": f("ca.pem"),
-    "ssl.keystore.type": "PEM", "ssl.keystore.location": f("client-keystore.pem"),
-  }), "hello kbt-client", "PEM files");
-  assert.is(await handshake({
-    "ssl.truststore.location": f("ca.pem"),
-    "ssl.keystore.type": "PKCS12", "ssl.keystore.location": f("client.p12"), "ssl.keystore.password": "store-pass",
-  }), "hello kbt-client", "PKCS#12 keystore");
-  assert.is(await handshake({
-    "ssl.ca.location": f("ca.pem"), "ssl.certificate.location": f("client.crt"), "ssl.key.location": f("client.key"),
-  }), "hello kbt-client", "librdkafka keys");
-
-  await assertRejects(() => handshake({ "ssl.keystore.certificate.chain": read("client.crt"), "ssl.keystore.key": read("client.key") }), Error);
-  const trusted = { "ssl.truststore.certificates": read("ca.pem"), "ssl.keystore.certificate.chain": read("client.crt"), "ssl.keystore.key": read("client.key") };
+    "ssl.keystore.key": read("client.key"),
+  };
   await assertRejects(() => handshake(trusted, "localhost"), Error); // the certificate names 127.0.0.1 only
-  assert.is(await handshake({ ...trusted, "ssl.endpoint.identification.algorithm": "" }, "localhost"), "hello kbt-client");
-  const missing = await assertRejects(async () => handshake({ "ssl.truststore.location": f("nope.pem") }), KafkaConfigError) as KafkaConfigError;
+  assert.is(
+    await handshake({ ...trusted, "ssl.endpoint.identification.algorithm": "" }, "localhost"),
+    "hello kbt-client",
+  );
+  const missing = (await assertRejects(
+    async () => handshake({ "ssl.truststore.location": f("nope.pem") }),
+    KafkaConfigError,
+  )) as KafkaConfigError;
   assert.is(missing.key, "ssl.truststore.location");
 });
 

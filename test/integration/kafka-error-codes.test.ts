@@ -27,10 +27,14 @@ s.test("every code, name and retriable flag is Kafka's own (org.apache.kafka.com
   try {
     writeFileSync(join(dir, "Dump.java"), DUMP);
     const { stdout } = await promisify(execFile)("java", ["-cp", `${await kafkaLibs()}/*`, join(dir, "Dump.java")]);
-    const kafka = stdout.trim().split("\n").filter((l) => /^-?\d+,/.test(l)).map((l) => {
-      const [code, name, retriable] = l.split(",");
-      return { code: Number(code), name: name!, retriable: retriable === "true" };
-    });
+    const kafka = stdout
+      .trim()
+      .split("\n")
+      .filter((l) => /^-?\d+,/.test(l))
+      .map((l) => {
+        const [code, name, retriable] = l.split(",");
+        return { code: Number(code), name: name!, retriable: retriable === "true" };
+      });
     assert.ok(kafka.length > 100, `${kafka.length} codes from Kafka`);
     assert.equal(kafkaErrorCodes(), kafka);
   } finally {

@@ -10,11 +10,21 @@ import { createTopic, testKafka, uniqueTopic } from "../infra/fixtures.js";
 import { Pipeline } from "../../src/pipeline/index.js";
 import { LocalRunner } from "../../src/runners/local/index.js";
 import { readFromKafka, closeAllClients } from "../../src/kafka/index.js";
-import { assertExactly, collectRows, produce, recordsFor, sleep, until, type SeenRecord } from "./kafka-read-helpers.js";
+import {
+  assertExactly,
+  collectRows,
+  produce,
+  recordsFor,
+  sleep,
+  until,
+  type SeenRecord,
+} from "./kafka-read-helpers.js";
 
 const s = suite("kafka read: the broker hangs mid-run", { timeoutMs: 120_000 });
 let broker: Broker | undefined;
-s.before(async () => { broker = await startBroker(); });
+s.before(async () => {
+  broker = await startBroker();
+});
 s.after(async () => {
   broker?.resume();
   await closeAllClients();
@@ -32,10 +42,22 @@ s.test("fetches time out and retry while the broker is frozen; the read then con
   const seen: SeenRecord[] = [];
   const p = Pipeline.create();
   // Short timeouts so the frozen broker costs several timed-out requests, not one long wait.
-  collectRows(p.apply(readFromKafka({
-    consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "earliest", "request.timeout.ms": "1500", "retry.backoff.max.ms": "500" },
-    topics: [topic], withMetadata: true, pollTimeoutMs: 500,
-  })), seen);
+  collectRows(
+    p.apply(
+      readFromKafka({
+        consumerConfig: {
+          "bootstrap.servers": bootstrap,
+          "auto.offset.reset": "earliest",
+          "request.timeout.ms": "1500",
+          "retry.backoff.max.ms": "500",
+        },
+        topics: [topic],
+        withMetadata: true,
+        pollTimeoutMs: 500,
+      }),
+    ),
+    seen,
+  );
   const handle = p.run(new LocalRunner());
   try {
     await until(() => seen.length >= before.length, `${before.length} records before the pause`);
@@ -47,7 +69,11 @@ s.test("fetches time out and retry while the broker is frozen; the read then con
 
     const after = recordsFor(2, 500, "b");
     await produce(kafka, topic, after);
-    await until(() => seen.length >= before.length + after.length, "the records produced after the broker came back", 30_000);
+    await until(
+      () => seen.length >= before.length + after.length,
+      "the records produced after the broker came back",
+      30_000,
+    );
     await sleep(300); // a duplicate would show up here
     assert.is(during, before.length, "nothing was read while the broker was frozen");
     assertExactly(seen, [...before, ...after]);
@@ -57,30 +83,49 @@ s.test("fetches time out and retry while the broker is frozen; the read then con
   }
 });
 
-s.test("an outage longer than default.api.timeout.ms fails the pipeline with a clear Kafka error, not a hang", async () => {
-  const bootstrap = broker!.bootstrap;
-  const topic = uniqueTopic("read-outage");
-  await createTopic(bootstrap, topic, 1);
-  await produce(testKafka(bootstrap), topic, recordsFor(1, 100, "c"));
-  const seen: SeenRecord[] = [];
-  const p = Pipeline.create();
-  collectRows(p.apply(readFromKafka({
-    consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "earliest", "request.timeout.ms": "1000",
-      "retry.backoff.max.ms": "200", "default.api.timeout.ms": "3000" },
-    topics: [topic], withMetadata: true, pollTimeoutMs: 300,
-  })), seen);
-  const handle = p.run(new LocalRunner());
-  try {
-    await until(() => seen.length >= 100, "100 records before the outage");
-    broker!.pause();
-    const failure = await rejection(handle.waitUntilFinish(30_000)) as Error;
-    console.log(`  outage error: ${failure.name}: ${failure.message.split("\n")[0]}`);
-    assert.match(failure.message, new RegExp(`${bootstrap.replace(/\./g, "\\.")}|timed out|timeout`, "i"), failure.message);
-    assert.is(handle.state, "FAILED");
-  } finally {
-    broker!.resume();
-    await handle.cancel().catch(() => undefined);
-  }
-});
+s.test(
+  "an outage longer than default.api.timeout.ms fails the pipeline with a clear Kafka error, not a hang",
+  async () => {
+    const bootstrap = broker!.bootstrap;
+    const topic = uniqueTopic("read-outage");
+    await createTopic(bootstrap, topic, 1);
+    await produce(testKafka(bootstrap), topic, recordsFor(1, 100, "c"));
+    const seen: SeenRecord[] = [];
+    const p = Pipeline.create();
+    collectRows(
+      p.apply(
+        readFromKafka({
+          consumerConfig: {
+            "bootstrap.servers": bootstrap,
+            "auto.offset.reset": "earliest",
+            "request.timeout.ms": "1000",
+            "retry.backoff.max.ms": "200",
+            "default.api.timeout.ms": "3000",
+          },
+          topics: [topic],
+          withMetadata: true,
+          pollTimeoutMs: 300,
+        }),
+      ),
+      seen,
+    );
+    const handle = p.run(new LocalRunner());
+    try {
+      await until(() => seen.length >= 100, "100 records before the outage");
+      broker!.pause();
+      const failure = (await rejection(handle.waitUntilFinish(30_000))) as Error;
+      console.log(`  outage error: ${failure.name}: ${failure.message.split("\n")[0]}`);
+      assert.match(
+        failure.message,
+        new RegExp(`${bootstrap.replace(/\./g, "\\.")}|timed out|timeout`, "i"),
+        failure.message,
+      );
+      assert.is(handle.state, "FAILED");
+    } finally {
+      broker!.resume();
+      await handle.cancel().catch(() => undefined);
+    }
+  },
+);
 
 s.run();

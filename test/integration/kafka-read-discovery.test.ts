@@ -7,11 +7,23 @@ import { brokerBootstrap, releaseBroker, createTopic, uniqueTopic, testKafka, wi
 import { Pipeline } from "../../src/pipeline/index.js";
 import { LocalRunner } from "../../src/runners/local/index.js";
 import { readFromKafka, closeAllClients } from "../../src/kafka/index.js";
-import { assertExactly, byPartition, collectRows, produce, recordsFor, sleep, until, type ProducedRecord, type SeenRecord } from "./kafka-read-helpers.js";
+import {
+  assertExactly,
+  byPartition,
+  collectRows,
+  produce,
+  recordsFor,
+  sleep,
+  until,
+  type ProducedRecord,
+  type SeenRecord,
+} from "./kafka-read-helpers.js";
 
 const s = suite("kafka read: partition discovery while running", { timeoutMs: 45_000 });
 let bootstrap = "";
-s.before(async () => { bootstrap = await brokerBootstrap(); });
+s.before(async () => {
+  bootstrap = await brokerBootstrap();
+});
 s.after(async () => {
   await closeAllClients();
   await releaseBroker();
@@ -28,7 +40,11 @@ interface Outcome {
  * A 2-partition topic with records already in it; an unbounded read from `latest`; records keep arriving on both
  * partitions; a third partition is added and written to. Returns once `done(seen)` holds (or after `waitMs`).
  */
-async function addPartitionMidRun(discoveryMs: number | undefined, done: (seen: SeenRecord[], produced: ProducedRecord[]) => boolean, waitMs: number): Promise<Outcome> {
+async function addPartitionMidRun(
+  discoveryMs: number | undefined,
+  done: (seen: SeenRecord[], produced: ProducedRecord[]) => boolean,
+  waitMs: number,
+): Promise<Outcome> {
   const topic = uniqueTopic("discover");
   await createTopic(bootstrap, topic, 2);
   const kafka = testKafka(bootstrap);
@@ -37,16 +53,21 @@ async function addPartitionMidRun(discoveryMs: number | undefined, done: (seen: 
 
   const seen: SeenRecord[] = [];
   const p = Pipeline.create();
-  const rows = p.apply(readFromKafka({
-    consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "latest" },
-    topics: [topic],
-    withMetadata: true,
-    ...(discoveryMs !== undefined ? { partitionDiscoveryIntervalMs: discoveryMs } : {}),
-  }));
+  const rows = p.apply(
+    readFromKafka({
+      consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "latest" },
+      topics: [topic],
+      withMetadata: true,
+      ...(discoveryMs !== undefined ? { partitionDiscoveryIntervalMs: discoveryMs } : {}),
+    }),
+  );
   collectRows(rows, seen);
   // The read's PairWithRestriction resolves each partition's start offset (latest): records written after it count.
   const handle = p.run(new LocalRunner());
-  await until(() => (handle.metrics().steps["ReadFromKafka/Read/PairWithRestriction"]?.elementsOut ?? 0) >= 2, "the read's start offsets");
+  await until(
+    () => (handle.metrics().steps["ReadFromKafka/Read/PairWithRestriction"]?.elementsOut ?? 0) >= 2,
+    "the read's start offsets",
+  );
 
   const produced: ProducedRecord[] = [];
   const write = async (records: ProducedRecord[]): Promise<void> => {
@@ -71,18 +92,29 @@ async function addPartitionMidRun(discoveryMs: number | undefined, done: (seen: 
   return { seen, produced, before };
 }
 
-s.test("discovery: a partition added mid-run is read from its first record, exactly once, beside the others", async () => {
-  const t0 = Date.now();
-  const { seen, produced, before } = await addPartitionMidRun(300, (got, want) => got.length >= want.length, 15_000);
-  assertExactly(seen, produced, (p) => (p === 2 ? 0n : BigInt(before / 2)));
-  assert.is(byPartition(seen).get(2)?.length, 500, "every record of the new partition");
-  assert.ok(Date.now() - t0 < 20_000);
-});
+s.test(
+  "discovery: a partition added mid-run is read from its first record, exactly once, beside the others",
+  async () => {
+    const t0 = Date.now();
+    const { seen, produced, before } = await addPartitionMidRun(300, (got, want) => got.length >= want.length, 15_000);
+    assertExactly(seen, produced, (p) => (p === 2 ? 0n : BigInt(before / 2)));
+    assert.is(byPartition(seen).get(2)?.length, 500, "every record of the new partition");
+    assert.ok(Date.now() - t0 < 20_000);
+  },
+);
 
 s.test("discovery: without a discovery interval the added partition is not read (control)", async () => {
-  const { seen, produced, before } = await addPartitionMidRun(undefined, (got, want) => got.length >= want.filter((r) => r.partition < 2).length, 15_000);
+  const { seen, produced, before } = await addPartitionMidRun(
+    undefined,
+    (got, want) => got.length >= want.filter((r) => r.partition < 2).length,
+    15_000,
+  );
   assert.is(byPartition(seen).get(2), undefined, "nothing from the new partition");
-  assertExactly(seen, produced.filter((r) => r.partition < 2), () => BigInt(before / 2));
+  assertExactly(
+    seen,
+    produced.filter((r) => r.partition < 2),
+    () => BigInt(before / 2),
+  );
 });
 
 s.run();

@@ -28,7 +28,12 @@ export interface SeenRecord {
 }
 
 /** Sends the records in batches of `batchSize` (acks=all) in the given order. */
-export async function produce(kafka: Kafka, topic: string, records: readonly ProducedRecord[], batchSize = 5_000): Promise<void> {
+export async function produce(
+  kafka: Kafka,
+  topic: string,
+  records: readonly ProducedRecord[],
+  batchSize = 5_000,
+): Promise<void> {
   const producer = kafka.producer();
   await producer.connect();
   try {
@@ -37,7 +42,9 @@ export async function produce(kafka: Kafka, topic: string, records: readonly Pro
         topic,
         acks: -1,
         messages: records.slice(i, i + batchSize).map((r) => ({
-          partition: r.partition, key: r.key, value: r.value,
+          partition: r.partition,
+          key: r.key,
+          value: r.value,
           ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
         })),
       });
@@ -102,19 +109,38 @@ export function byPartition(seen: readonly SeenRecord[]): Map<number, SeenRecord
  * The pipeline emitted exactly `expected` (as a multiset of partition/key/value), each partition in offset order with
  * offsets `firstOffset[p]`, `firstOffset[p] + 1`, ... (no gap, no duplicate).
  */
-export function assertExactly(seen: readonly SeenRecord[], expected: readonly ProducedRecord[], firstOffset: (p: number) => bigint = () => 0n): void {
+export function assertExactly(
+  seen: readonly SeenRecord[],
+  expected: readonly ProducedRecord[],
+  firstOffset: (p: number) => bigint = () => 0n,
+): void {
   assert.is(seen.length, expected.length, "record count");
-  const want = byPartition(expected.map((r) => ({ topic: "", partition: r.partition, offset: 0n, key: r.key, value: r.value,
-    recordTimestamp: 0n, timestampType: "", eventTime: 0n })));
+  const want = byPartition(
+    expected.map((r) => ({
+      topic: "",
+      partition: r.partition,
+      offset: 0n,
+      key: r.key,
+      value: r.value,
+      recordTimestamp: 0n,
+      timestampType: "",
+      eventTime: 0n,
+    })),
+  );
   const got = byPartition(seen);
   assert.equal([...got.keys()].sort(), [...want.keys()].sort(), "partitions read");
   for (const [partition, records] of want) {
     const actual = got.get(partition)!;
     const start = firstOffset(partition);
     actual.forEach((r, i) => {
-      if (r.offset !== start + BigInt(i)) assert.unreachable(`partition ${partition}: record ${i} has offset ${r.offset}, expected ${start + BigInt(i)}`);
+      if (r.offset !== start + BigInt(i))
+        assert.unreachable(`partition ${partition}: record ${i} has offset ${r.offset}, expected ${start + BigInt(i)}`);
     });
-    assert.equal(actual.map((r) => `${r.key}=${r.value}`), records.map((r) => `${r.key}=${r.value}`), `partition ${partition} in order`);
+    assert.equal(
+      actual.map((r) => `${r.key}=${r.value}`),
+      records.map((r) => `${r.key}=${r.value}`),
+      `partition ${partition} in order`,
+    );
   }
 }
 
@@ -123,11 +149,13 @@ export type ReadOptions = Omit<ReadFromKafkaOptions, "consumerConfig"> & { consu
 /** A pipeline reading rows with metadata (from earliest unless the options say otherwise) into `seen`. */
 export function readPipeline(bootstrap: string, options: ReadOptions, seen: SeenRecord[]) {
   const pipeline = Pipeline.create();
-  const rows = pipeline.apply(readFromKafka({
-    ...options,
-    consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "earliest", ...options.consumerConfig },
-    withMetadata: true,
-  }));
+  const rows = pipeline.apply(
+    readFromKafka({
+      ...options,
+      consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "earliest", ...options.consumerConfig },
+      withMetadata: true,
+    }),
+  );
   collectRows(rows, seen);
   return { pipeline, rows };
 }

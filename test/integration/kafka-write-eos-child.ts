@@ -7,7 +7,14 @@ import { Create, Pipeline, kv } from "../../src/pipeline/index.js";
 import { LocalRunner } from "../../src/runners/local/index.js";
 import { writeToKafka } from "../../src/kafka/write/index.js";
 
-const [bootstrap, topic, sinkGroupId, numShards, records, hangShard] = process.argv.slice(2) as [string, string, string, string, string, string];
+const [bootstrap, topic, sinkGroupId, numShards, records, hangShard] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const quiet = (): void => undefined;
 
 // Printed once shard `hangShard` has sent (transaction open) and every other shard has committed: the parent then
@@ -49,15 +56,19 @@ function hangingAfterSend(real: KafkaProducer): KafkaProducer {
 }
 
 const p = Pipeline.create();
-p.apply(Create.of(Array.from({ length: Number(records) }, (_, i) => kv(`key-${i % 500}`, `value-${i}`))))
-  .apply(writeToKafka<string, string>({
+p.apply(Create.of(Array.from({ length: Number(records) }, (_, i) => kv(`key-${i % 500}`, `value-${i}`)))).apply(
+  writeToKafka<string, string>({
     // Far longer than the test: only the retry's fencing can end the open transaction in time.
     producerConfig: { "bootstrap.servers": bootstrap, "transaction.timeout.ms": "300000" },
     topic,
     keySerializer: "string",
     valueSerializer: "string",
     exactlyOnce: { numShards: Number(numShards), sinkGroupId },
-    environment: { logger: quiet, createProducer: (options) => hangingAfterSend(createKafkaProducer(options, { logger: quiet })) },
-  }));
+    environment: {
+      logger: quiet,
+      createProducer: (options) => hangingAfterSend(createKafkaProducer(options, { logger: quiet })),
+    },
+  }),
+);
 await p.run(new LocalRunner()).waitUntilFinish(120_000);
 process.stdout.write("FINISHED\n"); // never reached: the parent kills this process first

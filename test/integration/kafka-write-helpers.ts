@@ -19,7 +19,10 @@ export interface ReadRecord extends KafkaRecord {
 const quiet = (): void => undefined;
 
 export function readClient(bootstrap: string): KafkaClient {
-  return createKafkaClient(parseConsumerConfig({ "bootstrap.servers": bootstrap, "default.api.timeout.ms": "20000" }, { logger: quiet }), { logger: quiet });
+  return createKafkaClient(
+    parseConsumerConfig({ "bootstrap.servers": bootstrap, "default.api.timeout.ms": "20000" }, { logger: quiet }),
+    { logger: quiet },
+  );
 }
 
 /**
@@ -27,7 +30,12 @@ export function readClient(bootstrap: string): KafkaClient {
  * no transaction is open on the partition: commit markers land shortly after a commit returns, so until then the
  * last stable offset trails (the caller knows every transaction it started has ended).
  */
-export async function readTopic(client: KafkaClient, topic: string, isolationLevel: IsolationLevel = "read_committed", settleMs = 20_000): Promise<ReadRecord[]> {
+export async function readTopic(
+  client: KafkaClient,
+  topic: string,
+  isolationLevel: IsolationLevel = "read_committed",
+  settleMs = 20_000,
+): Promise<ReadRecord[]> {
   const [described] = await client.partitionsFor([topic]);
   const out: ReadRecord[] = [];
   const deadline = Date.now() + settleMs;
@@ -39,7 +47,10 @@ export async function readTopic(client: KafkaClient, topic: string, isolationLev
       offset = result.nextOffset;
       if (offset >= result.highWatermark) break;
       if (isolationLevel === "read_committed" && offset >= result.lastStableOffset) {
-        if (Date.now() > deadline) throw new Error(`${topic}-${partition}: a transaction stays open (LSO ${result.lastStableOffset} < HW ${result.highWatermark})`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `${topic}-${partition}: a transaction stays open (LSO ${result.lastStableOffset} < HW ${result.highWatermark})`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -48,7 +59,11 @@ export async function readTopic(client: KafkaClient, topic: string, isolationLev
 }
 
 /** Runs the pipeline to the end on the local runner; resolves with its metrics, rejects with the pipeline's error. */
-export async function runLocal(pipeline: Pipeline, options: LocalRunnerOptions = {}, timeoutMs = 45_000): Promise<PipelineMetrics> {
+export async function runLocal(
+  pipeline: Pipeline,
+  options: LocalRunnerOptions = {},
+  timeoutMs = 45_000,
+): Promise<PipelineMetrics> {
   const handle = pipeline.run(new LocalRunner(options));
   const state = await handle.waitUntilFinish(timeoutMs);
   if (state !== "DONE") {
@@ -62,7 +77,8 @@ export async function runLocal(pipeline: Pipeline, options: LocalRunnerOptions =
 export function userCounters(metrics: PipelineMetrics, name: RegExp): Record<string, number> {
   const out: Record<string, number> = {};
   for (const step of Object.values(metrics.steps)) {
-    for (const [counterName, value] of Object.entries(step.counters)) if (name.test(counterName)) out[counterName] = (out[counterName] ?? 0) + value;
+    for (const [counterName, value] of Object.entries(step.counters))
+      if (name.test(counterName)) out[counterName] = (out[counterName] ?? 0) + value;
   }
   return out;
 }
@@ -83,7 +99,11 @@ export type FaultPoint = "after-produce" | "kill-after-produce" | "after-commit"
  * The real producer, with a fault at `point` in the first transaction whose transactional id `when` selects.
  * Everything else passes through to Kafka unchanged.
  */
-export function faultyProducer(real: KafkaProducer, point: FaultPoint, armed: { fired: boolean; when: (transactionalId: string) => boolean }): KafkaProducer {
+export function faultyProducer(
+  real: KafkaProducer,
+  point: FaultPoint,
+  armed: { fired: boolean; when: (transactionalId: string) => boolean },
+): KafkaProducer {
   const id = real.options.transactionalId ?? "";
   const fire = (): boolean => {
     if (armed.fired || !armed.when(id)) return false;

@@ -28,22 +28,37 @@ export interface ServeProcess {
 }
 
 export function kbtFreeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KBT_") || k === "KBT_VERBOSE")), ...extra };
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KBT_") || k === "KBT_VERBOSE")),
+    ...extra,
+  };
 }
 
 function jsonLines(text: string): Record<string, unknown>[] {
-  return text.split("\n").filter((l) => l.startsWith("{")).flatMap((l) => {
-    try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; }
-  });
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /**
  * Starts `<command...> serve` with free ports (unless args say otherwise) and waits for its `serving` line.
  * `command` defaults to this Node and dist/service/cli.js.
  */
-export async function startServeProcess(args: readonly string[] = [], options: { env?: NodeJS.ProcessEnv; command?: readonly string[] } = {}): Promise<ServeProcess> {
+export async function startServeProcess(
+  args: readonly string[] = [],
+  options: { env?: NodeJS.ProcessEnv; command?: readonly string[] } = {},
+): Promise<ServeProcess> {
   const command = options.command ?? [process.execPath, cliPath, "serve"];
-  const ports = ["--expansion-port", "--worker-pool-port", "--http-port"].flatMap((flag) => (args.some((a) => a.startsWith(flag)) ? [] : [flag, "0"]));
+  const ports = ["--expansion-port", "--worker-pool-port", "--http-port"].flatMap((flag) =>
+    args.some((a) => a.startsWith(flag)) ? [] : [flag, "0"],
+  );
   const managed = startManaged(command[0]!, [...command.slice(1), ...ports, ...args], options.env ?? kbtFreeEnv());
   const exited = new Promise<number | null>((r) => {
     if (managed.child.exitCode !== null) r(managed.child.exitCode);
@@ -55,16 +70,26 @@ export async function startServeProcess(args: readonly string[] = [], options: {
     if (serving) {
       const http = String(serving.http);
       return {
-        managed, serving, exited,
-        expansion: String(serving.expansion), workerPool: String(serving.workerPool), http,
+        managed,
+        serving,
+        exited,
+        expansion: String(serving.expansion),
+        workerPool: String(serving.workerPool),
+        http,
         output: managed.output,
         logLines: () => jsonLines(managed.output()),
-        signal: (name) => { managed.child.kill(name); },
+        signal: (name) => {
+          managed.child.kill(name);
+        },
         stop: managed.stop,
         get: async (path) => {
           const target = http.replace(/^0\.0\.0\.0:/, "127.0.0.1:");
           const response = await fetch(`http://${target}${path}`, { signal: AbortSignal.timeout(5_000) });
-          return { status: response.status, body: await response.text(), contentType: response.headers.get("content-type") ?? "" };
+          return {
+            status: response.status,
+            body: await response.text(),
+            contentType: response.headers.get("content-type") ?? "",
+          };
         },
       };
     }
@@ -83,7 +108,13 @@ export interface CliRun {
 }
 
 /** Runs a command to completion; `env` replaces the environment (default: ours without KBT_ variables). */
-export function runCommand(file: string, args: readonly string[], env: NodeJS.ProcessEnv = kbtFreeEnv(), timeoutMs = 20_000, cwd?: string): Promise<CliRun> {
+export function runCommand(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = kbtFreeEnv(),
+  timeoutMs = 20_000,
+  cwd?: string,
+): Promise<CliRun> {
   return new Promise((done) => {
     execFile(file, [...args], { env, timeout: timeoutMs, cwd, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : null) : 0;
@@ -98,15 +129,23 @@ export function runCli(args: readonly string[], env?: NodeJS.ProcessEnv, timeout
 
 export type GrpcClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
-export function grpcClient(service: BeamServiceName, address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ClientOptions = {}): GrpcClient {
+export function grpcClient(
+  service: BeamServiceName,
+  address: string,
+  credentials = grpc.credentials.createInsecure(),
+  options: grpc.ClientOptions = {},
+): GrpcClient {
   const ctor = grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service);
   return new ctor(address, credentials, options) as unknown as GrpcClient;
 }
 
 export function unaryCall<Res>(client: GrpcClient, method: string, request: unknown): Promise<Res> {
   return new Promise((resolvePromise, reject) => {
-    (client[method] as (r: unknown, cb: (err: grpc.ServiceError | null, res: Res) => void) => void)
-      .call(client, request, (err, res) => (err ? reject(err) : resolvePromise(res)));
+    (client[method] as (r: unknown, cb: (err: grpc.ServiceError | null, res: Res) => void) => void).call(
+      client,
+      request,
+      (err, res) => (err ? reject(err) : resolvePromise(res)),
+    );
   });
 }
 

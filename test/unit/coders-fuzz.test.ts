@@ -163,14 +163,29 @@ interface Case<T> {
   readonly value: (g: Gen) => T;
 }
 const cases: Case<unknown>[] = [];
-const add = <T>(name: string, coder: Coder<T>, value: (g: Gen) => T) => cases.push({ name, coder, value } as Case<unknown>);
+const add = <T>(name: string, coder: Coder<T>, value: (g: Gen) => T) =>
+  cases.push({ name, coder, value } as Case<unknown>);
 
 const kafkaRecord = kafkaRecordRowSchema(); // the row a read with metadata emits
 const everyType = schema({
-  b: "byte", i16: "int16", i32: "int32", i64: "int64", f: "float", d: "double", s: "string", bo: "boolean",
-  by: nullable("bytes"), arr: array(nullable("int32")), it: iterable("string"), m: map("string", nullable("int64")),
-  r: nullable(row({ n: "int64", deeper: row({ flag: "boolean" }) })), ts: "datetime", dec: "decimal",
-  n1: nullable("string"), n2: nullable("double"), n3: nullable("int16"),
+  b: "byte",
+  i16: "int16",
+  i32: "int32",
+  i64: "int64",
+  f: "float",
+  d: "double",
+  s: "string",
+  bo: "boolean",
+  by: nullable("bytes"),
+  arr: array(nullable("int32")),
+  it: iterable("string"),
+  m: map("string", nullable("int64")),
+  r: nullable(row({ n: "int64", deeper: row({ flag: "boolean" }) })),
+  ts: "datetime",
+  dec: "decimal",
+  n1: nullable("string"),
+  n2: nullable("double"),
+  n3: nullable("int16"),
 });
 const positioned: Schema = {
   encodingPositionsSet: true,
@@ -193,16 +208,26 @@ function fieldValue(g: Gen, type: FieldType): unknown {
   switch (kind.kind) {
     case "atomic":
       switch (kind.atomic) {
-        case AtomicType.BYTE: return g.int(256) - 128;
-        case AtomicType.INT16: return g.int(65536) - 32768;
-        case AtomicType.INT32: return g.uint32() | 0;
-        case AtomicType.INT64: return g.int64();
-        case AtomicType.FLOAT: return Math.fround(g.double());
-        case AtomicType.DOUBLE: return g.double();
-        case AtomicType.STRING: return g.string(20);
-        case AtomicType.BOOLEAN: return g.chance(0.5);
-        case AtomicType.BYTES: return g.bytes(40);
-        default: throw new Error(`atomic ${kind.atomic}`);
+        case AtomicType.BYTE:
+          return g.int(256) - 128;
+        case AtomicType.INT16:
+          return g.int(65536) - 32768;
+        case AtomicType.INT32:
+          return g.uint32() | 0;
+        case AtomicType.INT64:
+          return g.int64();
+        case AtomicType.FLOAT:
+          return Math.fround(g.double());
+        case AtomicType.DOUBLE:
+          return g.double();
+        case AtomicType.STRING:
+          return g.string(20);
+        case AtomicType.BOOLEAN:
+          return g.chance(0.5);
+        case AtomicType.BYTES:
+          return g.bytes(40);
+        default:
+          throw new Error(`atomic ${kind.atomic}`);
       }
     case "array":
     case "iterable":
@@ -216,7 +241,8 @@ function fieldValue(g: Gen, type: FieldType): unknown {
       return rowValue(g, kind.schema);
     case "logical":
       if (kind.logical.urn === "beam:logical_type:millis_instant:v1") return g.int64();
-      if (kind.logical.urn === "beam:logical_type:decimal:v1") return { unscaled: g.int64() * g.int64(), scale: g.int(40) - 10 };
+      if (kind.logical.urn === "beam:logical_type:decimal:v1")
+        return { unscaled: g.int64() * g.int64(), scale: g.int(40) - 10 };
       return fieldValue(g, kind.logical.representation!);
   }
 }
@@ -237,34 +263,51 @@ add("double", doubleCoder, (g) => g.double());
 add("instant", instantCoder, (g) => g.int64());
 add("kv(bytes, varint)", kvCoder(bytesCoder, varIntCoder), (g) => ({ key: g.bytes(20), value: g.int64() }));
 add("iterable(varint)", iterableCoder(varIntCoder), (g) => Array.from({ length: g.int(20) }, () => g.int64()));
-add("iterable(global_window)", iterableCoder(globalWindowCoder), (g) => Array.from({ length: g.int(5) }, () => GLOBAL_WINDOW));
-add("iterable(iterable(string))", iterableCoder(iterableCoder(stringUtf8Coder)),
-  (g) => Array.from({ length: g.int(4) }, () => Array.from({ length: g.int(4) }, () => g.string(5))));
+add("iterable(global_window)", iterableCoder(globalWindowCoder), (g) =>
+  Array.from({ length: g.int(5) }, () => GLOBAL_WINDOW),
+);
+add("iterable(iterable(string))", iterableCoder(iterableCoder(stringUtf8Coder)), (g) =>
+  Array.from({ length: g.int(4) }, () => Array.from({ length: g.int(4) }, () => g.string(5))),
+);
 add("length_prefix(string)", lengthPrefixCoder(stringUtf8Coder), (g) => g.string(200));
-add("length_prefix(kv(string, bytes))", lengthPrefixCoder(kvCoder(stringUtf8Coder, bytesCoder)),
-  (g) => ({ key: g.string(10), value: g.bytes(200) }));
+add("length_prefix(kv(string, bytes))", lengthPrefixCoder(kvCoder(stringUtf8Coder, bytesCoder)), (g) => ({
+  key: g.string(10),
+  value: g.bytes(200),
+}));
 add("nullable(bytes)", nullableCoder(bytesCoder), (g) => (g.chance(0.3) ? null : g.bytes(20)));
 add("global_window", globalWindowCoder, () => GLOBAL_WINDOW);
 add("interval_window", intervalWindowCoder, (g) => g.intervalWindow());
 add("custom_window(interval_window)", customWindowCoder(intervalWindowCoder), (g) => g.intervalWindow());
-add("windowed_value(kv(bytes, bytes), global)", windowedKv, (g): WindowedValue<{ key: Uint8Array; value: Uint8Array }> => ({
-  value: { key: g.bytes(16), value: g.bytes(200) },
-  timestamp: g.instant(),
-  windows: [GLOBAL_WINDOW],
-  pane: g.pane(),
-}));
-add("windowed_value(varint, interval)", intervalWindowed, (g): WindowedValue<bigint> => ({
-  value: g.int64(),
-  timestamp: g.instant(),
-  windows: Array.from({ length: g.int(4) }, () => g.intervalWindow() as BoundedWindow),
-  pane: g.pane(),
-}));
-add("param_windowed_value(varint, interval)", paramWindowed, (g): WindowedValue<bigint> => ({
-  value: g.int64(),
-  timestamp: 1000n,
-  windows: [{ kind: "interval", start: 10n, end: 20n }],
-  pane: { isFirst: false, isLast: true, timing: "ON_TIME", index: 30n, onTimeIndex: 40n },
-}));
+add(
+  "windowed_value(kv(bytes, bytes), global)",
+  windowedKv,
+  (g): WindowedValue<{ key: Uint8Array; value: Uint8Array }> => ({
+    value: { key: g.bytes(16), value: g.bytes(200) },
+    timestamp: g.instant(),
+    windows: [GLOBAL_WINDOW],
+    pane: g.pane(),
+  }),
+);
+add(
+  "windowed_value(varint, interval)",
+  intervalWindowed,
+  (g): WindowedValue<bigint> => ({
+    value: g.int64(),
+    timestamp: g.instant(),
+    windows: Array.from({ length: g.int(4) }, () => g.intervalWindow() as BoundedWindow),
+    pane: g.pane(),
+  }),
+);
+add(
+  "param_windowed_value(varint, interval)",
+  paramWindowed,
+  (g): WindowedValue<bigint> => ({
+    value: g.int64(),
+    timestamp: 1000n,
+    windows: [{ kind: "interval", start: 10n, end: 20n }],
+    pane: { isFirst: false, isLast: true, timing: "ON_TIME", index: 30n, onTimeIndex: 40n },
+  }),
+);
 add("timer(string, interval)", timerCoder(stringUtf8Coder, intervalWindowCoder), (g) => {
   const common = { userKey: g.string(8), dynamicTimerTag: g.string(8), windows: [g.intervalWindow()] };
   return g.chance(0.3)
@@ -290,14 +333,22 @@ function hex(bytes: Uint8Array): string {
 }
 
 /** Decodes `bytes`; a CoderError or a value is fine, anything else fails with the input that caused it. */
-function decodeHostile(c: Case<unknown>, context: CoderContext, bytes: Uint8Array, reader: ByteReader): "value" | "error" {
+function decodeHostile(
+  c: Case<unknown>,
+  context: CoderContext,
+  bytes: Uint8Array,
+  reader: ByteReader,
+): "value" | "error" {
   reader.reset(bytes);
   try {
     c.coder.decode(reader, context);
     return "value";
   } catch (err) {
     if (err instanceof CoderError) return "error";
-    throw new Error(`${c.name} [${context}] threw ${(err as Error)?.name ?? typeof err} on input ${hex(bytes)}: ${String(err)}`, { cause: err });
+    throw new Error(
+      `${c.name} [${context}] threw ${(err as Error)?.name ?? typeof err} on input ${hex(bytes)}: ${String(err)}`,
+      { cause: err },
+    );
   }
 }
 

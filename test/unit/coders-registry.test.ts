@@ -27,12 +27,17 @@ import {
   type CoderProto,
 } from "../../src/model/coders/index.js";
 import { nullable, schema } from "../../src/model/schema.js";
-import { MAX_TIMESTAMP, MIN_TIMESTAMP, NO_FIRING_PANE, inGlobalWindow, type PaneInfo } from "../../src/model/windowing.js";
+import {
+  MAX_TIMESTAMP,
+  MIN_TIMESTAMP,
+  NO_FIRING_PANE,
+  inGlobalWindow,
+  type PaneInfo,
+} from "../../src/model/windowing.js";
 
 const s = suite("coder registry and byte layer");
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const fromHex = (text: string) => new Uint8Array(Buffer.from(text, "hex"));
-
 
 const spec = (urn: string, componentCoderIds: string[] = [], payload?: Uint8Array): CoderProto => ({
   spec: { urn, ...(payload ? { payload } : {}) },
@@ -74,7 +79,12 @@ s.test("unknown URNs: a named error, or opaque bytes inside a length prefix when
   assert.is(hex(encodeToBytes(opaque, { key: "a", value: fromHex("80029c") })), hex(bytes));
   // Outside a length prefix there is no way to know where the unknown value ends.
   throwsCoderError(
-    () => coderFromComponents("kv", { ...coders, kv: spec(CoderUrns.KV, ["s", "py"]) }, { unknownAsBytesInLengthPrefix: true }),
+    () =>
+      coderFromComponents(
+        "kv",
+        { ...coders, kv: spec(CoderUrns.KV, ["s", "py"]) },
+        { unknownAsBytesInLengthPrefix: true },
+      ),
     "CODER_UNKNOWN_URN",
     "pickled_python",
   );
@@ -87,13 +97,29 @@ s.test("unknown URNs: a named error, or opaque bytes inside a length prefix when
 
 s.test("malformed component maps are CODER_SPEC errors", () => {
   throwsCoderError(() => coderFromComponents("missing", {}), "CODER_SPEC", 'no coder with id "missing"');
-  throwsCoderError(() => coderFromComponents("kv", { kv: spec(CoderUrns.KV, ["b"]), b: spec(CoderUrns.BYTES) }),
-    "CODER_SPEC", "takes 2 component(s), got 1");
-  throwsCoderError(() => coderFromComponents("it", { it: spec(CoderUrns.ITERABLE, ["it"]) }), "CODER_SPEC", "contains itself");
-  throwsCoderError(() => coderFromComponents("r", { r: spec(CoderUrns.ROW) }), "CODER_SPEC", "needs a payload");
-  throwsCoderError(() => coderFromComponents("r", { r: spec(CoderUrns.ROW, [], fromHex("0aff")) }), "CODER_SPEC", "row schema payload");
   throwsCoderError(
-    () => coderFromComponents("p", { p: spec(CoderUrns.PARAM_WINDOWED_VALUE, ["v", "g"]), v: spec(CoderUrns.VARINT), g: spec(CoderUrns.GLOBAL_WINDOW) }),
+    () => coderFromComponents("kv", { kv: spec(CoderUrns.KV, ["b"]), b: spec(CoderUrns.BYTES) }),
+    "CODER_SPEC",
+    "takes 2 component(s), got 1",
+  );
+  throwsCoderError(
+    () => coderFromComponents("it", { it: spec(CoderUrns.ITERABLE, ["it"]) }),
+    "CODER_SPEC",
+    "contains itself",
+  );
+  throwsCoderError(() => coderFromComponents("r", { r: spec(CoderUrns.ROW) }), "CODER_SPEC", "needs a payload");
+  throwsCoderError(
+    () => coderFromComponents("r", { r: spec(CoderUrns.ROW, [], fromHex("0aff")) }),
+    "CODER_SPEC",
+    "row schema payload",
+  );
+  throwsCoderError(
+    () =>
+      coderFromComponents("p", {
+        p: spec(CoderUrns.PARAM_WINDOWED_VALUE, ["v", "g"]),
+        v: spec(CoderUrns.VARINT),
+        g: spec(CoderUrns.GLOBAL_WINDOW),
+      }),
     "CODER_SPEC",
     "needs a payload",
   );
@@ -108,11 +134,17 @@ s.test("a shared cache returns the same coder for the same id", () => {
 });
 
 s.test("CoderComponentSet: ids from the prefix, equal subtrees shared, and back to the same coder", () => {
-  const coder = windowedValueCoder(kvCoder(lengthPrefixCoder(rowCoder(metadata)), iterableCoder(nullableCoder(bytesCoder))), globalWindowCoder);
+  const coder = windowedValueCoder(
+    kvCoder(lengthPrefixCoder(rowCoder(metadata)), iterableCoder(nullableCoder(bytesCoder))),
+    globalWindowCoder,
+  );
   const set = new CoderComponentSet("ns_");
   const coderId = set.add(coder as never);
   const coders = set.coders;
-  assert.ok(Object.keys(coders).every((id) => id.startsWith("ns_")), Object.keys(coders).join(", "));
+  assert.ok(
+    Object.keys(coders).every((id) => id.startsWith("ns_")),
+    Object.keys(coders).join(", "),
+  );
   assert.is(coders[coderId]!.spec.urn, CoderUrns.WINDOWED_VALUE);
   const rebuilt = coderFromComponents(coderId, coders);
   const element = inGlobalWindow({ key: { topic: "t", offset: 1n, key: null }, value: [null, fromHex("00")] });
@@ -121,7 +153,11 @@ s.test("CoderComponentSet: ids from the prefix, equal subtrees shared, and back 
   const twiceId = twice.add(kvCoder(bytesCoder, bytesCoder) as never);
   assert.equal(Object.keys(twice.coders).sort(), ["x_bytes", "x_kv"]);
   assert.equal(twice.coders[twiceId]!.componentCoderIds, ["x_bytes", "x_bytes"]);
-  throwsCoderError(() => new CoderComponentSet().add(kvCoder(instantCoder, bytesCoder) as never), "CODER_SPEC", "not a Runner API coder");
+  throwsCoderError(
+    () => new CoderComponentSet().add(kvCoder(instantCoder, bytesCoder) as never),
+    "CODER_SPEC",
+    "not a Runner API coder",
+  );
 });
 
 s.test("CoderComponentSet: one entry per coder structure across adds (equal coders may be distinct objects)", () => {
@@ -152,7 +188,11 @@ s.test("varints: Beam's two's-complement form at the limits, and malformed ones 
     assert.is(hex(encodeToBytes(varIntCoder, value)), bytes, String(value));
     assert.is(decodeFromBytes(varIntCoder, fromHex(bytes)), value, bytes);
   }
-  throwsCoderError(() => decodeFromBytes(varIntCoder, fromHex("ffffffffffffffffff02")), "CODER_INVALID", "overflows 64 bits");
+  throwsCoderError(
+    () => decodeFromBytes(varIntCoder, fromHex("ffffffffffffffffff02")),
+    "CODER_INVALID",
+    "overflows 64 bits",
+  );
   throwsCoderError(() => decodeFromBytes(varIntCoder, fromHex("ffffffffffffffffff8100")), "CODER_INVALID", "overflows");
   throwsCoderError(() => decodeFromBytes(varIntCoder, fromHex("ff")), "CODER_TRUNCATED", "varint");
   throwsCoderError(() => decodeFromBytes(varIntCoder, fromHex("0100")), "CODER_INVALID", "1 byte(s) left");
@@ -165,13 +205,37 @@ s.test("varints: Beam's two's-complement form at the limits, and malformed ones 
 });
 
 s.test("lengths: negative or beyond the input fail at once", () => {
-  throwsCoderError(() => decodeFromBytes(bytesCoder, fromHex("ffffffffffffffffff01"), "nested"), "CODER_INVALID", "not a valid length");
-  throwsCoderError(() => decodeFromBytes(bytesCoder, fromHex("ffffffff0f00"), "nested"), "CODER_TRUNCATED", "bytes length");
-  throwsCoderError(() => decodeFromBytes(iterableCoder(varIntCoder), fromHex("7fffffff00")), "CODER_TRUNCATED", "2147483647 elements");
-  throwsCoderError(() => decodeFromBytes(iterableCoder(globalWindowCoder), fromHex("7fffffff")), "CODER_INVALID", "implausible");
-  throwsCoderError(() => decodeFromBytes(iterableCoder(varIntCoder), fromHex("fffffffe")), "CODER_INVALID", "element count -2");
+  throwsCoderError(
+    () => decodeFromBytes(bytesCoder, fromHex("ffffffffffffffffff01"), "nested"),
+    "CODER_INVALID",
+    "not a valid length",
+  );
+  throwsCoderError(
+    () => decodeFromBytes(bytesCoder, fromHex("ffffffff0f00"), "nested"),
+    "CODER_TRUNCATED",
+    "bytes length",
+  );
+  throwsCoderError(
+    () => decodeFromBytes(iterableCoder(varIntCoder), fromHex("7fffffff00")),
+    "CODER_TRUNCATED",
+    "2147483647 elements",
+  );
+  throwsCoderError(
+    () => decodeFromBytes(iterableCoder(globalWindowCoder), fromHex("7fffffff")),
+    "CODER_INVALID",
+    "implausible",
+  );
+  throwsCoderError(
+    () => decodeFromBytes(iterableCoder(varIntCoder), fromHex("fffffffe")),
+    "CODER_INVALID",
+    "element count -2",
+  );
   // A length-prefixed value whose coder leaves bytes of the prefix unread.
-  throwsCoderError(() => decodeFromBytes(lengthPrefixCoder(varIntCoder), fromHex("020101")), "CODER_INVALID", "left undecoded");
+  throwsCoderError(
+    () => decodeFromBytes(lengthPrefixCoder(varIntCoder), fromHex("020101")),
+    "CODER_INVALID",
+    "left undecoded",
+  );
 });
 
 s.test("length prefixes that need more than one byte move the body, at every size", () => {
@@ -214,7 +278,11 @@ s.test("pane info: the 1-3 byte forms", () => {
   for (const [pane, bytes] of cases) {
     const w = new ByteWriter();
     writePane(w, pane);
-    assert.is(hex(w.view()), bytes, JSON.stringify(pane, (_, v) => (typeof v === "bigint" ? String(v) : v)));
+    assert.is(
+      hex(w.view()),
+      bytes,
+      JSON.stringify(pane, (_, v) => (typeof v === "bigint" ? String(v) : v)),
+    );
     assert.equal(readPane(new ByteReader(fromHex(bytes))), pane, bytes);
   }
   throwsCoderError(() => readPane(new ByteReader(fromHex("3f"))), "CODER_INVALID", "unknown encoding 3");

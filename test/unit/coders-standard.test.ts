@@ -285,7 +285,8 @@ for (const section of sections) {
     skipped.set(spec.urn, reason);
     continue;
   }
-  const contexts: CoderContext[] = section.nested === undefined ? ["nested", "outer"] : [section.nested ? "nested" : "outer"];
+  const contexts: CoderContext[] =
+    section.nested === undefined ? ["nested", "outer"] : [section.nested ? "nested" : "outer"];
   const name = `#${section.index} ${describe(spec)} [${contexts.join(", ")}]${spec.non_deterministic ? " decode only" : ""}`;
   s.test(name, () => {
     const { id, coders } = components(spec);
@@ -321,7 +322,11 @@ s.test("every coder URN of the vectors is implemented or skipped with a reason",
   };
   for (const section of sections) walk(section.coder);
   const known = new Set<string>(Object.values(CoderUrns));
-  assert.equal([...urns].filter((u) => !known.has(u)), [], "URNs missing from CoderUrns");
+  assert.equal(
+    [...urns].filter((u) => !known.has(u)),
+    [],
+    "URNs missing from CoderUrns",
+  );
   assert.ok(sections.length >= 40, `expected the full file, got ${sections.length} sections`);
 });
 

@@ -7,7 +7,14 @@ import { suite } from "../harness.js";
 import { fnApi, grpcServiceDefinition, type runnerApi } from "../../src/model/proto/index.js";
 import { parDoSpec } from "../../src/expansion/components.js";
 import { doFnSpec } from "../../src/model/dofn-payload.js";
-import { ByteReader, bytesCoder, encodeToBytes, globalWindowCoder, windowedValueCoder, type Coder } from "../../src/model/coders/index.js";
+import {
+  ByteReader,
+  bytesCoder,
+  encodeToBytes,
+  globalWindowCoder,
+  windowedValueCoder,
+  type Coder,
+} from "../../src/model/coders/index.js";
 import { inGlobalWindow, type WindowedValue } from "../../src/model/windowing.js";
 import { SdkWorker, type WorkerLogger } from "../../src/harness/index.js";
 import type { DoFn } from "../../src/sdf/index.js";
@@ -23,7 +30,13 @@ const committing: DoFn<Uint8Array, Uint8Array> = {
   requestsFinalization: true,
   process(value, ctx) {
     const text = Buffer.from(value).toString();
-    ctx.bundleFinalizer.afterBundleCommit(Date.now() + 60_000, () => { finalized.push(text); }, { latestWins: "position" });
+    ctx.bundleFinalizer.afterBundleCommit(
+      Date.now() + 60_000,
+      () => {
+        finalized.push(text);
+      },
+      { latestWins: "position" },
+    );
     ctx.output(value);
   },
 };
@@ -31,7 +44,10 @@ const upper: DoFn<Uint8Array, Uint8Array> = {
   async process(value, ctx) {
     const text = Buffer.from(value).toString();
     if (text === "boom") throw new RangeError("cannot process boom");
-    if (text === "slow") await new Promise<void>((r) => { releaseSlow = r; });
+    if (text === "slow")
+      await new Promise<void>((r) => {
+        releaseSlow = r;
+      });
     ctx.output(Buffer.from(text.toUpperCase()));
   },
 };
@@ -49,7 +65,10 @@ class CountingDoFn implements DoFn<Uint8Array, Uint8Array> {
   }
   async process(value: Uint8Array, ctx: Parameters<DoFn<Uint8Array, Uint8Array>["process"]>[1]): Promise<void> {
     const text = Buffer.from(value).toString();
-    if (text === "wait") await new Promise<void>((r) => { releaseCounting = r; });
+    if (text === "wait")
+      await new Promise<void>((r) => {
+        releaseCounting = r;
+      });
     ctx.output(Buffer.from(`${text}#${++this.count}`));
   }
 }
@@ -64,12 +83,16 @@ class ScriptedRunner {
   /** Instructions whose output stream ended (is_last): the data stream is separate from control, so it can lag. */
   private readonly ended = new Set<string>();
   private connected: () => void = () => undefined;
-  readonly workerConnected = new Promise<void>((r) => { this.connected = r; });
+  readonly workerConnected = new Promise<void>((r) => {
+    this.connected = r;
+  });
   dataReady: Promise<void>;
   private dataConnected: () => void = () => undefined;
 
   constructor() {
-    this.dataReady = new Promise<void>((r) => { this.dataConnected = r; });
+    this.dataReady = new Promise<void>((r) => {
+      this.dataConnected = r;
+    });
     this.server.addService(grpcServiceDefinition("org.apache.beam.model.fn_execution.v1.BeamFnControl"), {
       Control: (call: grpc.ServerDuplexStream<fnApi.InstructionResponse, fnApi.IInstructionRequest>) => {
         this.control = call;
@@ -77,7 +100,8 @@ class ScriptedRunner {
         call.on("error", () => undefined);
         this.connected();
       },
-      GetProcessBundleDescriptor: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback({ code: grpc.status.NOT_FOUND }),
+      GetProcessBundleDescriptor: (_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
+        callback({ code: grpc.status.NOT_FOUND }),
     });
     this.server.addService(grpcServiceDefinition("org.apache.beam.model.fn_execution.v1.BeamFnData"), {
       Data: (call: grpc.ServerDuplexStream<fnApi.Elements, fnApi.IElements>) => {
@@ -85,7 +109,8 @@ class ScriptedRunner {
         call.on("data", (e: fnApi.Elements) => {
           for (const d of e.data ?? []) {
             const id = d.instructionId ?? "";
-            if (d.data && d.data.length > 0) this.outputs.set(id, [...(this.outputs.get(id) ?? []), Buffer.from(d.data)]);
+            if (d.data && d.data.length > 0)
+              this.outputs.set(id, [...(this.outputs.get(id) ?? []), Buffer.from(d.data)]);
             if (d.isLast) this.ended.add(id);
           }
         });
@@ -97,7 +122,10 @@ class ScriptedRunner {
 
   async start(): Promise<void> {
     const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+      this.server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
     this.url = `127.0.0.1:${port}`;
   }
 
@@ -109,7 +137,9 @@ class ScriptedRunner {
 
   async sendInput(instructionId: string, values: string[]): Promise<void> {
     await this.dataReady;
-    const bytes = Buffer.concat(values.map((v) => Buffer.from(encodeToBytes(wire, inGlobalWindow(Buffer.from(v)), "nested"))));
+    const bytes = Buffer.concat(
+      values.map((v) => Buffer.from(encodeToBytes(wire, inGlobalWindow(Buffer.from(v)), "nested"))),
+    );
     this.data!.write({ data: [{ instructionId, transformId: "in", data: bytes, isLast: true }] });
   }
 
@@ -123,7 +153,8 @@ class ScriptedRunner {
   sentSoFar(instructionId: string): string[] {
     const reader = new ByteReader(Buffer.concat(this.outputs.get(instructionId) ?? []));
     const values: string[] = [];
-    while (!reader.atEnd) values.push(Buffer.from((wire.decode(reader, "nested") as WindowedValue<Uint8Array>).value).toString());
+    while (!reader.atEnd)
+      values.push(Buffer.from((wire.decode(reader, "nested") as WindowedValue<Uint8Array>).value).toString());
     return values;
   }
 
@@ -133,12 +164,18 @@ class ScriptedRunner {
 }
 
 function descriptor(dataUrl: string, fn = "upper"): fnApi.IProcessBundleDescriptor {
-  const port = (coderId: string) => fnApi.RemoteGrpcPort.encode({ apiServiceDescriptor: { url: dataUrl }, coderId }).finish();
+  const port = (coderId: string) =>
+    fnApi.RemoteGrpcPort.encode({ apiServiceDescriptor: { url: dataUrl }, coderId }).finish();
   return {
     id: fn,
     transforms: {
       in: { uniqueName: "in", spec: { urn: "beam:runner:source:v1", payload: port("wv") }, outputs: { out: "values" } },
-      upper: { uniqueName: "Upper", spec: parDoSpec({ doFn: doFnSpec({ fn }), requestsFinalization: fn === "committing" }), inputs: { in: "values" }, outputs: { out: "upper" } },
+      upper: {
+        uniqueName: "Upper",
+        spec: parDoSpec({ doFn: doFnSpec({ fn }), requestsFinalization: fn === "committing" }),
+        inputs: { in: "values" },
+        outputs: { out: "upper" },
+      },
       out: { uniqueName: "out", spec: { urn: "beam:runner:sink:v1", payload: port("wv") }, inputs: { in: "upper" } },
     },
     coders: {
@@ -151,87 +188,121 @@ function descriptor(dataUrl: string, fn = "upper"): fnApi.IProcessBundleDescript
 
 const quietLogger = (): WorkerLogger & { lines: string[] } => {
   const lines: string[] = [];
-  return { lines, log: (level: string, message: string) => { lines.push(`${level} ${message}`); }, close: async () => undefined } as WorkerLogger & { lines: string[] };
+  return {
+    lines,
+    log: (level: string, message: string) => {
+      lines.push(`${level} ${message}`);
+    },
+    close: async () => undefined,
+  } as WorkerLogger & { lines: string[] };
 };
 
-s.test("a failing bundle returns its error and stack; bundles run at once; closing control ends the worker", async () => {
-  const runner = new ScriptedRunner();
-  await runner.start();
-  const logger = quietLogger();
-  const worker = new SdkWorker({ id: "w1", controlUrl: runner.url, dofns: { upper: () => upper }, logger });
-  const running = worker.run();
-  try {
-    await runner.workerConnected;
-    const registered = await runner.instruct({ instructionId: "r1", register: { processBundleDescriptor: [descriptor(runner.url)] } });
-    assert.is(registered.error, "");
+s.test(
+  "a failing bundle returns its error and stack; bundles run at once; closing control ends the worker",
+  async () => {
+    const runner = new ScriptedRunner();
+    await runner.start();
+    const logger = quietLogger();
+    const worker = new SdkWorker({ id: "w1", controlUrl: runner.url, dofns: { upper: () => upper }, logger });
+    const running = worker.run();
+    try {
+      await runner.workerConnected;
+      const registered = await runner.instruct({
+        instructionId: "r1",
+        register: { processBundleDescriptor: [descriptor(runner.url)] },
+      });
+      assert.is(registered.error, "");
 
-    const failing = runner.instruct({ instructionId: "b1", processBundle: { processBundleDescriptorId: "upper" } });
-    await runner.sendInput("b1", ["a", "boom", "c"]);
-    const failed = await failing;
-    assert.match(failed.error, /RangeError: cannot process boom/);
-    assert.match(failed.error, /at .*harness-worker\.test/, "the stack reaches the runner");
-    await new Promise((r) => setTimeout(r, 300)); // past the data channel's time-based flush
-    assert.equal(runner.sentSoFar("b1"), [], "a failed bundle's partial output is not sent");
+      const failing = runner.instruct({ instructionId: "b1", processBundle: { processBundleDescriptorId: "upper" } });
+      await runner.sendInput("b1", ["a", "boom", "c"]);
+      const failed = await failing;
+      assert.match(failed.error, /RangeError: cannot process boom/);
+      assert.match(failed.error, /at .*harness-worker\.test/, "the stack reaches the runner");
+      await new Promise((r) => setTimeout(r, 300)); // past the data channel's time-based flush
+      assert.equal(runner.sentSoFar("b1"), [], "a failed bundle's partial output is not sent");
 
-    // The worker keeps serving: one bundle held open while another completes.
-    const slow = runner.instruct({ instructionId: "b2", processBundle: { processBundleDescriptorId: "upper" } });
-    await runner.sendInput("b2", ["x", "slow"]);
-    const fast = runner.instruct({ instructionId: "b3", processBundle: { processBundleDescriptorId: "upper" } });
-    await runner.sendInput("b3", ["p", "q"]);
-    assert.is((await fast).error, "");
-    assert.is(worker.activeBundles, 1, "b2 is still running");
-    releaseSlow();
-    assert.is((await slow).error, "");
-    assert.equal(await runner.output("b3"), ["P", "Q"]);
-    assert.equal(await runner.output("b2"), ["X", "SLOW"]);
-  } finally {
-    runner.closeControl();
-    await running;
-    runner.server.forceShutdown();
-  }
-  assert.ok(logger.lines.some((l) => l.includes("worker w1 stopped")), logger.lines.join("\n"));
-});
+      // The worker keeps serving: one bundle held open while another completes.
+      const slow = runner.instruct({ instructionId: "b2", processBundle: { processBundleDescriptorId: "upper" } });
+      await runner.sendInput("b2", ["x", "slow"]);
+      const fast = runner.instruct({ instructionId: "b3", processBundle: { processBundleDescriptorId: "upper" } });
+      await runner.sendInput("b3", ["p", "q"]);
+      assert.is((await fast).error, "");
+      assert.is(worker.activeBundles, 1, "b2 is still running");
+      releaseSlow();
+      assert.is((await slow).error, "");
+      assert.equal(await runner.output("b3"), ["P", "Q"]);
+      assert.equal(await runner.output("b2"), ["X", "SLOW"]);
+    } finally {
+      runner.closeControl();
+      await running;
+      runner.server.forceShutdown();
+    }
+    assert.ok(
+      logger.lines.some((l) => l.includes("worker w1 stopped")),
+      logger.lines.join("\n"),
+    );
+  },
+);
 
-s.test("concurrent bundles of one descriptor run on DoFn instances of their own; finished ones are reused", async () => {
-  const runner = new ScriptedRunner();
-  await runner.start();
-  const worker = new SdkWorker({ id: "w3", controlUrl: runner.url, dofns: { counting: () => new CountingDoFn() }, logger: quietLogger() });
-  const running = worker.run();
-  try {
-    await runner.workerConnected;
-    await runner.instruct({ instructionId: "r1", register: { processBundleDescriptor: [descriptor(runner.url, "counting")] } });
-    // b1 stops in the middle; b2 starts and finishes meanwhile (a shared instance would renumber b1's rest).
-    const b1 = runner.instruct({ instructionId: "b1", processBundle: { processBundleDescriptorId: "counting" } });
-    await runner.sendInput("b1", ["a", "wait", "c"]);
-    while (worker.activeBundles === 0) await new Promise((r) => setTimeout(r, 5));
-    const b2 = runner.instruct({ instructionId: "b2", processBundle: { processBundleDescriptorId: "counting" } });
-    await runner.sendInput("b2", ["p", "q", "r"]);
-    assert.is((await b2).error, "");
-    releaseCounting();
-    assert.is((await b1).error, "");
-    assert.equal(await runner.output("b2"), ["p#1", "q#2", "r#3"]);
-    assert.equal(await runner.output("b1"), ["a#1", "wait#2", "c#3"]);
-    assert.is(CountingDoFn.instances, 2, "one instance per concurrent bundle");
-    const b3 = runner.instruct({ instructionId: "b3", processBundle: { processBundleDescriptorId: "counting" } });
-    await runner.sendInput("b3", ["x"]);
-    assert.is((await b3).error, "");
-    assert.equal(await runner.output("b3"), ["x#1"]);
-    assert.is(CountingDoFn.instances, 2, "a finished bundle's processor (and its instances) serves the next bundle");
-  } finally {
-    runner.closeControl();
-    await running;
-    runner.server.forceShutdown();
-  }
-});
+s.test(
+  "concurrent bundles of one descriptor run on DoFn instances of their own; finished ones are reused",
+  async () => {
+    const runner = new ScriptedRunner();
+    await runner.start();
+    const worker = new SdkWorker({
+      id: "w3",
+      controlUrl: runner.url,
+      dofns: { counting: () => new CountingDoFn() },
+      logger: quietLogger(),
+    });
+    const running = worker.run();
+    try {
+      await runner.workerConnected;
+      await runner.instruct({
+        instructionId: "r1",
+        register: { processBundleDescriptor: [descriptor(runner.url, "counting")] },
+      });
+      // b1 stops in the middle; b2 starts and finishes meanwhile (a shared instance would renumber b1's rest).
+      const b1 = runner.instruct({ instructionId: "b1", processBundle: { processBundleDescriptorId: "counting" } });
+      await runner.sendInput("b1", ["a", "wait", "c"]);
+      while (worker.activeBundles === 0) await new Promise((r) => setTimeout(r, 5));
+      const b2 = runner.instruct({ instructionId: "b2", processBundle: { processBundleDescriptorId: "counting" } });
+      await runner.sendInput("b2", ["p", "q", "r"]);
+      assert.is((await b2).error, "");
+      releaseCounting();
+      assert.is((await b1).error, "");
+      assert.equal(await runner.output("b2"), ["p#1", "q#2", "r#3"]);
+      assert.equal(await runner.output("b1"), ["a#1", "wait#2", "c#3"]);
+      assert.is(CountingDoFn.instances, 2, "one instance per concurrent bundle");
+      const b3 = runner.instruct({ instructionId: "b3", processBundle: { processBundleDescriptorId: "counting" } });
+      await runner.sendInput("b3", ["x"]);
+      assert.is((await b3).error, "");
+      assert.equal(await runner.output("b3"), ["x#1"]);
+      assert.is(CountingDoFn.instances, 2, "a finished bundle's processor (and its instances) serves the next bundle");
+    } finally {
+      runner.closeControl();
+      await running;
+      runner.server.forceShutdown();
+    }
+  },
+);
 
 s.test("bundles are finalized when the runner asks, never older after newer, not once the worker drains", async () => {
   const runner = new ScriptedRunner();
   await runner.start();
-  const worker = new SdkWorker({ id: "w2", controlUrl: runner.url, dofns: { committing: () => committing }, logger: quietLogger() });
+  const worker = new SdkWorker({
+    id: "w2",
+    controlUrl: runner.url,
+    dofns: { committing: () => committing },
+    logger: quietLogger(),
+  });
   const running = worker.run();
   try {
     await runner.workerConnected;
-    await runner.instruct({ instructionId: "r1", register: { processBundleDescriptor: [descriptor(runner.url, "committing")] } });
+    await runner.instruct({
+      instructionId: "r1",
+      register: { processBundleDescriptor: [descriptor(runner.url, "committing")] },
+    });
     for (const id of ["b1", "b2", "b3", "b4"]) {
       const done = runner.instruct({ instructionId: id, processBundle: { processBundleDescriptorId: "committing" } });
       await runner.sendInput(id, [`${id}-a`, `${id}-b`]);

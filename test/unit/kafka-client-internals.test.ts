@@ -14,14 +14,21 @@ s.test("the pinned kafkajs has every internal the client reaches (checked withou
 
 s.test("a kafkajs without its private cluster factory, or with a cluster missing a method, is refused by name", () => {
   const options = { allowAutoTopicCreation: false, metadataMaxAge: 1000, isolationLevel: 0 as const };
-  assert.throws(() => createInternalCluster({} as Kafka, options),
-    (err: unknown) => err instanceof KafkaUnsupportedError && /cluster layer \(kafkajs 2\.2\.x expected\)/.test(err.message));
+  assert.throws(
+    () => createInternalCluster({} as Kafka, options),
+    (err: unknown) =>
+      err instanceof KafkaUnsupportedError && /cluster layer \(kafkajs 2\.2\.x expected\)/.test(err.message),
+  );
   const kafka = new Kafka({ brokers: ["127.0.0.1:9"] });
   const symbol = Object.getOwnPropertySymbols(kafka).find((x) => x.description === "private:Kafka:createCluster")!;
   const real = (kafka as unknown as Record<symbol, (o: unknown) => Record<string, unknown>>)[symbol]!;
-  (kafka as unknown as Record<symbol, unknown>)[symbol] = (o: unknown) => Object.assign(real(o), { findGroupCoordinator: undefined });
-  assert.throws(() => createInternalCluster(kafka, options),
-    (err: unknown) => err instanceof KafkaUnsupportedError && /Cluster\.findGroupCoordinator is missing/.test(err.message));
+  (kafka as unknown as Record<symbol, unknown>)[symbol] = (o: unknown) =>
+    Object.assign(real(o), { findGroupCoordinator: undefined });
+  assert.throws(
+    () => createInternalCluster(kafka, options),
+    (err: unknown) =>
+      err instanceof KafkaUnsupportedError && /Cluster\.findGroupCoordinator is missing/.test(err.message),
+  );
 });
 
 s.run();

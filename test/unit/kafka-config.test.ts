@@ -34,7 +34,8 @@ function configError(key: string, fn: () => unknown): string {
 }
 
 // A syntactically valid PEM body; no parser looks inside it here.
-const BODY = "MIIBszCCAVmgAwIBAgIUQk9HVVMtQ0VSVElGSUNBVEUtRk9SLVRFU1RTMAoGCCqGSM49BAMCMBQxEjAQBgNVBAMMCWthZmthLWNhMB4XDTI2MTEzMDAwMDAwMFoXDTM2MTEzMDAwMDAwMFowFDESMBAGA1UEAwwJa2Fma2EtY2EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQ=";
+const BODY =
+  "MIIBszCCAVmgAwIBAgIUQk9HVVMtQ0VSVElGSUNBVEUtRk9SLVRFU1RTMAoGCCqGSM49BAMCMBQxEjAQBgNVBAMMCWthZmthLWNhMB4XDTI2MTEzMDAwMDAwMFoXDTM2MTEzMDAwMDAwMFowFDESMBAGA1UEAwwJa2Fma2EtY2EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQ=";
 const CERT = `-----BEGIN CERTIFICATE-----\n${BODY.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`;
 const KEY = `-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n`;
 
@@ -60,40 +61,82 @@ s.test("consumer: defaults are Kafka's, bootstrap.servers is the only required k
     defaultApiTimeoutMs: 60_000,
     excludeInternalTopics: true,
   });
-  assert.ok(Object.isFrozen(o) && Object.isFrozen(o.bootstrapServers) && Object.isFrozen(o.bootstrapServers[0]) && Object.isFrozen(o.retry));
+  assert.ok(
+    Object.isFrozen(o) &&
+      Object.isFrozen(o.bootstrapServers) &&
+      Object.isFrozen(o.bootstrapServers[0]) &&
+      Object.isFrozen(o.retry),
+  );
   configError("bootstrap.servers", () => parseConsumerConfig({}, { logger: quiet }));
 });
 
 s.test("consumer: every mapped key reaches its option", () => {
-  const o = parseConsumerConfig({
-    "bootstrap.servers": " a.example:9092, 10.0.0.2:9093 ,[::1]:9094,PLAINTEXT://b:19092",
-    "client.id": "reader-7",
-    "group.id": "beam-group",
-    "auto.offset.reset": "EARLIEST",
-    "isolation.level": "read_committed",
-    "fetch.max.bytes": "4194304",
-    "max.partition.fetch.bytes": 2_097_152,
-    "fetch.min.bytes": "1024",
-    "fetch.max.wait.ms": "250",
-    "max.poll.records": "2000",
-    "request.timeout.ms": "15000",
-    "socket.connection.setup.timeout.ms": "3000",
-    "metadata.max.age.ms": "60000",
-    "retry.backoff.ms": "50",
-    "retry.backoff.max.ms": "2000",
-    "default.api.timeout.ms": "20000",
-    "allow.auto.create.topics": "TRUE",
-    "exclude.internal.topics": false,
-  }, { logger: quiet });
+  const o = parseConsumerConfig(
+    {
+      "bootstrap.servers": " a.example:9092, 10.0.0.2:9093 ,[::1]:9094,PLAINTEXT://b:19092",
+      "client.id": "reader-7",
+      "group.id": "beam-group",
+      "auto.offset.reset": "EARLIEST",
+      "isolation.level": "read_committed",
+      "fetch.max.bytes": "4194304",
+      "max.partition.fetch.bytes": 2_097_152,
+      "fetch.min.bytes": "1024",
+      "fetch.max.wait.ms": "250",
+      "max.poll.records": "2000",
+      "request.timeout.ms": "15000",
+      "socket.connection.setup.timeout.ms": "3000",
+      "metadata.max.age.ms": "60000",
+      "retry.backoff.ms": "50",
+      "retry.backoff.max.ms": "2000",
+      "default.api.timeout.ms": "20000",
+      "allow.auto.create.topics": "TRUE",
+      "exclude.internal.topics": false,
+    },
+    { logger: quiet },
+  );
   assert.equal(o.bootstrapServers, [
-    { host: "a.example", port: 9092 }, { host: "10.0.0.2", port: 9093 }, { host: "::1", port: 9094 }, { host: "b", port: 19092 },
+    { host: "a.example", port: 9092 },
+    { host: "10.0.0.2", port: 9093 },
+    { host: "::1", port: 9094 },
+    { host: "b", port: 19092 },
   ]);
   assert.equal(
-    [o.clientId, o.groupId, o.autoOffsetReset, o.isolationLevel, o.fetchMaxBytes, o.maxPartitionFetchBytes, o.fetchMinBytes,
-      o.fetchMaxWaitMs, o.maxPollRecords, o.requestTimeoutMs, o.connectionTimeoutMs, o.metadataMaxAgeMs, o.retry,
-      o.defaultApiTimeoutMs, o.allowAutoTopicCreation, o.excludeInternalTopics],
-    ["reader-7", "beam-group", "earliest", "read_committed", 4_194_304, 2_097_152, 1024, 250, 2000, 15_000, 3000, 60_000,
-      { retries: 5, initialBackoffMs: 50, maxBackoffMs: 2000 }, 20_000, true, false],
+    [
+      o.clientId,
+      o.groupId,
+      o.autoOffsetReset,
+      o.isolationLevel,
+      o.fetchMaxBytes,
+      o.maxPartitionFetchBytes,
+      o.fetchMinBytes,
+      o.fetchMaxWaitMs,
+      o.maxPollRecords,
+      o.requestTimeoutMs,
+      o.connectionTimeoutMs,
+      o.metadataMaxAgeMs,
+      o.retry,
+      o.defaultApiTimeoutMs,
+      o.allowAutoTopicCreation,
+      o.excludeInternalTopics,
+    ],
+    [
+      "reader-7",
+      "beam-group",
+      "earliest",
+      "read_committed",
+      4_194_304,
+      2_097_152,
+      1024,
+      250,
+      2000,
+      15_000,
+      3000,
+      60_000,
+      { retries: 5, initialBackoffMs: 50, maxBackoffMs: 2000 },
+      20_000,
+      true,
+      false,
+    ],
   );
 });
 
@@ -123,11 +166,29 @@ s.test("consumer: invalid values raise KafkaConfigError naming the key", () => {
 
 s.test("unknown keys: a warning once per key and logger; n/a keys: a note; semantics unchanged", () => {
   const { logger, entries } = recorder();
-  const config = { ...B, "fetch.max.bytez": "1", "enable.auto.commit": "true", "session.timeout.ms": "10000", "acks": "all" };
+  const config = {
+    ...B,
+    "fetch.max.bytez": "1",
+    "enable.auto.commit": "true",
+    "session.timeout.ms": "10000",
+    acks: "all",
+  };
   const first = parseConsumerConfig(config, { logger });
   parseConsumerConfig(config, { logger });
-  assert.equal(entries.filter((e) => e.level === "warn").map((e) => e.key).sort(), ["acks", "fetch.max.bytez"]);
-  assert.equal(entries.filter((e) => e.level === "info").map((e) => e.key).sort(), ["enable.auto.commit", "session.timeout.ms"]);
+  assert.equal(
+    entries
+      .filter((e) => e.level === "warn")
+      .map((e) => e.key)
+      .sort(),
+    ["acks", "fetch.max.bytez"],
+  );
+  assert.equal(
+    entries
+      .filter((e) => e.level === "info")
+      .map((e) => e.key)
+      .sort(),
+    ["enable.auto.commit", "session.timeout.ms"],
+  );
   assert.ok(entries.find((e) => e.key === "enable.auto.commit")!.message.includes("never auto-committed"));
   assert.equal(first, parseConsumerConfig(B, { logger: quiet }), "ignored keys change nothing");
   const other = recorder();
@@ -136,25 +197,41 @@ s.test("unknown keys: a warning once per key and logger; n/a keys: a note; seman
 });
 
 s.test("keys naming Java classes that would change behaviour are refused", () => {
-  configError("interceptor.classes", () => parseConsumerConfig({ ...B, "interceptor.classes": "com.acme.Audit" }, { logger: quiet }));
+  configError("interceptor.classes", () =>
+    parseConsumerConfig({ ...B, "interceptor.classes": "com.acme.Audit" }, { logger: quiet }),
+  );
   configError("sasl.login.callback.handler.class", () =>
-    parseConsumerConfig({ ...B, "sasl.login.callback.handler.class": "com.acme.Handler" }, { logger: quiet }));
-  configError("partitioner.class", () => parseProducerConfig({ ...B, "partitioner.class": "com.acme.Partitioner" }, { logger: quiet }));
-  parseProducerConfig({ ...B, "partitioner.class": "org.apache.kafka.clients.producer.internals.DefaultPartitioner" }, { logger: quiet });
-  configError("partitioner.ignore.keys", () => parseProducerConfig({ ...B, "partitioner.ignore.keys": "true" }, { logger: quiet }));
+    parseConsumerConfig({ ...B, "sasl.login.callback.handler.class": "com.acme.Handler" }, { logger: quiet }),
+  );
+  configError("partitioner.class", () =>
+    parseProducerConfig({ ...B, "partitioner.class": "com.acme.Partitioner" }, { logger: quiet }),
+  );
+  parseProducerConfig(
+    { ...B, "partitioner.class": "org.apache.kafka.clients.producer.internals.DefaultPartitioner" },
+    { logger: quiet },
+  );
+  configError("partitioner.ignore.keys", () =>
+    parseProducerConfig({ ...B, "partitioner.ignore.keys": "true" }, { logger: quiet }),
+  );
 });
 
 s.test("jaas: PLAIN and SCRAM modules, quoting and escapes; problems name sasl.jaas.config, never the password", () => {
   assert.equal(
-    parseJaasConfig('org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="s3cr=t;x";'),
+    parseJaasConfig(
+      'org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="s3cr=t;x";',
+    ),
     { module: "plain", username: "alice", password: "s3cr=t;x" },
   );
   assert.equal(
-    parseJaasConfig('  org.apache.kafka.common.security.scram.ScramLoginModule   REQUIRED\n  username="bob"\n  password="quote\\"back\\\\slash" ;  '),
+    parseJaasConfig(
+      '  org.apache.kafka.common.security.scram.ScramLoginModule   REQUIRED\n  username="bob"\n  password="quote\\"back\\\\slash" ;  ',
+    ),
     { module: "scram", username: "bob", password: 'quote"back\\slash' },
   );
   assert.equal(
-    parseJaasConfig("org.apache.kafka.common.security.plain.PlainLoginModule optional username=carol password=pw tokenauth=false;"),
+    parseJaasConfig(
+      "org.apache.kafka.common.security.plain.PlainLoginModule optional username=carol password=pw tokenauth=false;",
+    ),
     { module: "plain", username: "carol", password: "pw" },
   );
   const secret = "hunter2-secret";
@@ -175,41 +252,82 @@ s.test("jaas: PLAIN and SCRAM modules, quoting and escapes; problems name sasl.j
 
 s.test("sasl: jaas or sasl.username/password, a supported mechanism required", () => {
   const jaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="svc" password="pw";';
-  const o = parseConsumerConfig({ ...B, "security.protocol": "sasl_ssl", "sasl.mechanism": "SCRAM-SHA-512", "sasl.jaas.config": jaas }, { logger: quiet });
-  assert.equal([o.securityProtocol, o.sasl], ["SASL_SSL", { mechanism: "SCRAM-SHA-512", username: "svc", password: "pw" }]);
+  const o = parseConsumerConfig(
+    { ...B, "security.protocol": "sasl_ssl", "sasl.mechanism": "SCRAM-SHA-512", "sasl.jaas.config": jaas },
+    { logger: quiet },
+  );
+  assert.equal(
+    [o.securityProtocol, o.sasl],
+    ["SASL_SSL", { mechanism: "SCRAM-SHA-512", username: "svc", password: "pw" }],
+  );
   assert.equal(o.tls, { verifyHostname: true, verifyCertificate: true });
-  const plain = parseConsumerConfig({ ...B, "security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "PLAIN", "sasl.username": "u", "sasl.password": "p" }, { logger: quiet });
+  const plain = parseConsumerConfig(
+    {
+      ...B,
+      "security.protocol": "SASL_PLAINTEXT",
+      "sasl.mechanisms": "PLAIN",
+      "sasl.username": "u",
+      "sasl.password": "p",
+    },
+    { logger: quiet },
+  );
   assert.equal([plain.sasl, plain.tls], [{ mechanism: "PLAIN", username: "u", password: "p" }, undefined]);
 
   const sasl = { ...B, "security.protocol": "SASL_SSL" };
   configError("sasl.mechanism", () => parseConsumerConfig({ ...sasl, "sasl.jaas.config": jaas }, { logger: quiet }));
-  assert.ok(configError("sasl.mechanism", () => parseConsumerConfig({ ...sasl, "sasl.mechanism": "GSSAPI" }, { logger: quiet })).includes("not supported"));
-  configError("sasl.mechanism", () => parseConsumerConfig({ ...sasl, "sasl.mechanism": "OAUTHBEARER" }, { logger: quiet }));
-  configError("sasl.jaas.config", () => parseConsumerConfig({ ...sasl, "sasl.mechanism": "PLAIN", "sasl.jaas.config": jaas }, { logger: quiet }));
+  assert.ok(
+    configError("sasl.mechanism", () =>
+      parseConsumerConfig({ ...sasl, "sasl.mechanism": "GSSAPI" }, { logger: quiet }),
+    ).includes("not supported"),
+  );
+  configError("sasl.mechanism", () =>
+    parseConsumerConfig({ ...sasl, "sasl.mechanism": "OAUTHBEARER" }, { logger: quiet }),
+  );
+  configError("sasl.jaas.config", () =>
+    parseConsumerConfig({ ...sasl, "sasl.mechanism": "PLAIN", "sasl.jaas.config": jaas }, { logger: quiet }),
+  );
   configError("sasl.jaas.config", () => parseConsumerConfig({ ...sasl, "sasl.mechanism": "PLAIN" }, { logger: quiet }));
   configError("sasl.jaas.config", () =>
-    parseConsumerConfig({ ...sasl, "sasl.mechanism": "SCRAM-SHA-256", "sasl.jaas.config": jaas, "sasl.username": "x", "sasl.password": "y" }, { logger: quiet }));
-  configError("sasl.password", () => parseConsumerConfig({ ...sasl, "sasl.mechanism": "PLAIN", "sasl.username": "x" }, { logger: quiet }));
+    parseConsumerConfig(
+      {
+        ...sasl,
+        "sasl.mechanism": "SCRAM-SHA-256",
+        "sasl.jaas.config": jaas,
+        "sasl.username": "x",
+        "sasl.password": "y",
+      },
+      { logger: quiet },
+    ),
+  );
+  configError("sasl.password", () =>
+    parseConsumerConfig({ ...sasl, "sasl.mechanism": "PLAIN", "sasl.username": "x" }, { logger: quiet }),
+  );
 
   const { logger, entries } = recorder();
   const ignored = parseConsumerConfig({ ...B, "sasl.mechanism": "PLAIN", "sasl.jaas.config": jaas }, { logger });
   assert.is(ignored.sasl, undefined);
-  assert.equal(entries.map((e) => [e.level, e.key]).sort(), [["info", "sasl.jaas.config"], ["info", "sasl.mechanism"]]);
+  assert.equal(entries.map((e) => [e.level, e.key]).sort(), [
+    ["info", "sasl.jaas.config"],
+    ["info", "sasl.mechanism"],
+  ]);
 });
 
 s.test("tls: PEM text in config (Kafka's and librdkafka's keys), normalised; or file paths read later", () => {
   const ssl = { ...B, "security.protocol": "SSL" };
-  const inline = parseConsumerConfig({
-    ...ssl,
-    "ssl.truststore.type": "PEM",
-    "ssl.truststore.certificates": CERT,
-    "ssl.keystore.type": "PEM",
-    "ssl.keystore.certificate.chain": CERT.replace(/\n/g, " "), // folded onto one line on its way through YAML
-    "ssl.keystore.key": KEY.replace(/\n/g, "\\n"), // escaped newlines
-    "ssl.key.password": "key-pass",
-    "ssl.endpoint.identification.algorithm": "",
-    "ssl.enabled.protocols": "TLSv1.3, TLSv1.2",
-  }, { logger: quiet });
+  const inline = parseConsumerConfig(
+    {
+      ...ssl,
+      "ssl.truststore.type": "PEM",
+      "ssl.truststore.certificates": CERT,
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.certificate.chain": CERT.replace(/\n/g, " "), // folded onto one line on its way through YAML
+      "ssl.keystore.key": KEY.replace(/\n/g, "\\n"), // escaped newlines
+      "ssl.key.password": "key-pass",
+      "ssl.endpoint.identification.algorithm": "",
+      "ssl.enabled.protocols": "TLSv1.3, TLSv1.2",
+    },
+    { logger: quiet },
+  );
   assert.equal(inline.tls, {
     verifyHostname: false,
     verifyCertificate: true,
@@ -220,27 +338,47 @@ s.test("tls: PEM text in config (Kafka's and librdkafka's keys), normalised; or 
     protocols: ["TLSv1.3", "TLSv1.2"],
   });
 
-  const files = parseConsumerConfig({
-    ...ssl,
-    "ssl.truststore.type": "PEM",
-    "ssl.truststore.location": "/etc/kafka/ca.pem",
-    "ssl.keystore.type": "PKCS12",
-    "ssl.keystore.location": "/etc/kafka/client.p12",
-    "ssl.keystore.password": "store-pass",
-  }, { logger: quiet });
-  const keystore = { source: "file", path: "/etc/kafka/client.p12", format: "PKCS12", configKey: "ssl.keystore.location" };
+  const files = parseConsumerConfig(
+    {
+      ...ssl,
+      "ssl.truststore.type": "PEM",
+      "ssl.truststore.location": "/etc/kafka/ca.pem",
+      "ssl.keystore.type": "PKCS12",
+      "ssl.keystore.location": "/etc/kafka/client.p12",
+      "ssl.keystore.password": "store-pass",
+    },
+    { logger: quiet },
+  );
+  const keystore = {
+    source: "file",
+    path: "/etc/kafka/client.p12",
+    format: "PKCS12",
+    configKey: "ssl.keystore.location",
+  };
   assert.equal(files.tls, {
     verifyHostname: true,
     verifyCertificate: true,
-    trustedCertificates: { source: "file", path: "/etc/kafka/ca.pem", format: "PEM", configKey: "ssl.truststore.location" },
+    trustedCertificates: {
+      source: "file",
+      path: "/etc/kafka/ca.pem",
+      format: "PEM",
+      configKey: "ssl.truststore.location",
+    },
     clientCertificateChain: keystore,
     clientKey: keystore,
     keyPassword: "store-pass",
   });
 
-  const rdkafka = parseConsumerConfig({
-    ...ssl, "ssl.ca.pem": CERT, "ssl.certificate.location": "/c.pem", "ssl.key.location": "/k.pem", "enable.ssl.certificate.verification": "false",
-  }, { logger: quiet });
+  const rdkafka = parseConsumerConfig(
+    {
+      ...ssl,
+      "ssl.ca.pem": CERT,
+      "ssl.certificate.location": "/c.pem",
+      "ssl.key.location": "/k.pem",
+      "enable.ssl.certificate.verification": "false",
+    },
+    { logger: quiet },
+  );
   assert.equal(rdkafka.tls, {
     verifyHostname: true,
     verifyCertificate: false,
@@ -249,31 +387,69 @@ s.test("tls: PEM text in config (Kafka's and librdkafka's keys), normalised; or 
     clientKey: { source: "file", path: "/k.pem", format: "PEM", configKey: "ssl.key.location" },
   });
   const unset = parseConsumerConfig({ ...ssl, "ssl.truststore.location": "/ca" }, { logger: quiet });
-  assert.equal(unset.tls!.trustedCertificates, { source: "file", path: "/ca", format: "auto", configKey: "ssl.truststore.location" });
+  assert.equal(unset.tls!.trustedCertificates, {
+    source: "file",
+    path: "/ca",
+    format: "auto",
+    configKey: "ssl.truststore.location",
+  });
 });
 
 s.test("tls: unusable stores, conflicts and bad PEM are errors naming the key, without echoing key material", () => {
-  const ssl = { ...B, "security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "sasl.username": "u", "sasl.password": "p" };
-  assert.ok(configError("ssl.truststore.type", () =>
-    parseConsumerConfig({ ...ssl, "ssl.truststore.type": "JKS", "ssl.truststore.location": "/t.jks" }, { logger: quiet })).includes("PEM"));
-  configError("ssl.keystore.type", () => parseConsumerConfig({ ...ssl, "ssl.keystore.type": "JKS", "ssl.keystore.location": "/k.jks" }, { logger: quiet }));
-  configError("ssl.ca.pem", () => parseConsumerConfig({ ...ssl, "ssl.truststore.certificates": CERT, "ssl.ca.pem": CERT }, { logger: quiet }));
-  configError("ssl.truststore.certificates", () => parseConsumerConfig({ ...ssl, "ssl.truststore.certificates": "not a certificate" }, { logger: quiet }));
-  configError("ssl.keystore.certificate.chain", () => parseConsumerConfig({ ...ssl, "ssl.keystore.key": KEY }, { logger: quiet }));
-  configError("ssl.keystore.key", () => parseConsumerConfig({ ...ssl, "ssl.keystore.certificate.chain": CERT }, { logger: quiet }));
+  const ssl = {
+    ...B,
+    "security.protocol": "SASL_SSL",
+    "sasl.mechanism": "PLAIN",
+    "sasl.username": "u",
+    "sasl.password": "p",
+  };
+  assert.ok(
+    configError("ssl.truststore.type", () =>
+      parseConsumerConfig(
+        { ...ssl, "ssl.truststore.type": "JKS", "ssl.truststore.location": "/t.jks" },
+        { logger: quiet },
+      ),
+    ).includes("PEM"),
+  );
+  configError("ssl.keystore.type", () =>
+    parseConsumerConfig({ ...ssl, "ssl.keystore.type": "JKS", "ssl.keystore.location": "/k.jks" }, { logger: quiet }),
+  );
+  configError("ssl.ca.pem", () =>
+    parseConsumerConfig({ ...ssl, "ssl.truststore.certificates": CERT, "ssl.ca.pem": CERT }, { logger: quiet }),
+  );
+  configError("ssl.truststore.certificates", () =>
+    parseConsumerConfig({ ...ssl, "ssl.truststore.certificates": "not a certificate" }, { logger: quiet }),
+  );
+  configError("ssl.keystore.certificate.chain", () =>
+    parseConsumerConfig({ ...ssl, "ssl.keystore.key": KEY }, { logger: quiet }),
+  );
+  configError("ssl.keystore.key", () =>
+    parseConsumerConfig({ ...ssl, "ssl.keystore.certificate.chain": CERT }, { logger: quiet }),
+  );
   const leaked = configError("ssl.keystore.key", () =>
-    parseConsumerConfig({ ...ssl, "ssl.keystore.certificate.chain": CERT, "ssl.keystore.key": "super-secret-key-bytes" }, { logger: quiet }));
+    parseConsumerConfig(
+      { ...ssl, "ssl.keystore.certificate.chain": CERT, "ssl.keystore.key": "super-secret-key-bytes" },
+      { logger: quiet },
+    ),
+  );
   assert.not.ok(leaked.includes("super-secret"));
   configError("ssl.endpoint.identification.algorithm", () =>
-    parseConsumerConfig({ ...ssl, "ssl.endpoint.identification.algorithm": "ldaps" }, { logger: quiet }));
-  configError("ssl.enabled.protocols", () => parseConsumerConfig({ ...ssl, "ssl.enabled.protocols": "TLSv1.1" }, { logger: quiet }));
+    parseConsumerConfig({ ...ssl, "ssl.endpoint.identification.algorithm": "ldaps" }, { logger: quiet }),
+  );
+  configError("ssl.enabled.protocols", () =>
+    parseConsumerConfig({ ...ssl, "ssl.enabled.protocols": "TLSv1.1" }, { logger: quiet }),
+  );
   configError("enable.ssl.certificate.verification", () =>
-    parseConsumerConfig({ ...ssl, "enable.ssl.certificate.verification": "maybe" }, { logger: quiet }));
+    parseConsumerConfig({ ...ssl, "enable.ssl.certificate.verification": "maybe" }, { logger: quiet }),
+  );
 
   const { logger, entries } = recorder();
   const plaintext = parseConsumerConfig({ ...B, "ssl.truststore.certificates": CERT }, { logger });
   assert.is(plaintext.tls, undefined);
-  assert.equal(entries.map((e) => [e.level, e.key]), [["info", "ssl.truststore.certificates"]]);
+  assert.equal(
+    entries.map((e) => [e.level, e.key]),
+    [["info", "ssl.truststore.certificates"]],
+  );
 });
 
 s.test("normalizePem: re-wraps blocks that lost their line breaks, keeps several blocks", () => {
@@ -281,34 +457,101 @@ s.test("normalizePem: re-wraps blocks that lost their line breaks, keeps several
   assert.is(normalizePem("k", two.replace(/\n/g, ""), "certificate"), `${CERT}${CERT}`);
   assert.is(normalizePem("k", `junk before\n${KEY}\ntrailing`, "private key"), KEY);
   configError("k", () => normalizePem("k", KEY, "certificate"));
-  const rsa = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----";
+  const rsa =
+    "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----";
   assert.is(normalizePem("k", rsa, "private key"), `${rsa}\n`, "legacy encrypted blocks are left as written");
 });
 
 s.test("producer: defaults, every key, idempotence rules like Kafka's", () => {
   const o = parseProducerConfig(B, { logger: quiet });
   assert.equal(
-    [o.kind, o.acks, o.compression, o.lingerMs, o.batchSize, o.idempotent, o.transactionalId, o.transactionTimeoutMs,
-      o.maxInFlightRequests, o.deliveryTimeoutMs, o.maxRequestSize, o.retry.retries, o.requestTimeoutMs, o.maxBlockMs,
-      o.allowAutoTopicCreation],
-    ["producer", -1, "none", 5, 1_048_576, true, undefined, 60_000, 5, 120_000, 1_048_576, 2_147_483_647, 30_000, 60_000, true],
+    [
+      o.kind,
+      o.acks,
+      o.compression,
+      o.lingerMs,
+      o.batchSize,
+      o.idempotent,
+      o.transactionalId,
+      o.transactionTimeoutMs,
+      o.maxInFlightRequests,
+      o.deliveryTimeoutMs,
+      o.maxRequestSize,
+      o.retry.retries,
+      o.requestTimeoutMs,
+      o.maxBlockMs,
+      o.allowAutoTopicCreation,
+    ],
+    [
+      "producer",
+      -1,
+      "none",
+      5,
+      1_048_576,
+      true,
+      undefined,
+      60_000,
+      5,
+      120_000,
+      1_048_576,
+      2_147_483_647,
+      30_000,
+      60_000,
+      true,
+    ],
   );
-  assert.is(parseConsumerConfig(B, { logger: quiet }).allowAutoTopicCreation, false, "a read of a missing topic does not create it");
+  assert.is(
+    parseConsumerConfig(B, { logger: quiet }).allowAutoTopicCreation,
+    false,
+    "a read of a missing topic does not create it",
+  );
   assert.ok(!("transactionalId" in o), "absent options are absent, not undefined");
-  const all = parseProducerConfig({
-    ...B, "acks": "1", "compression.type": "gzip", "linger.ms": "20", "batch.size": "65536", "enable.idempotence": "false",
-    "max.in.flight.requests.per.connection": "10", "retries": "3", "delivery.timeout.ms": "60000", "max.request.size": "2097152",
-    "transaction.timeout.ms": "30000", "request.timeout.ms": "10000", "max.block.ms": "5000",
-  }, { logger: quiet });
+  const all = parseProducerConfig(
+    {
+      ...B,
+      acks: "1",
+      "compression.type": "gzip",
+      "linger.ms": "20",
+      "batch.size": "65536",
+      "enable.idempotence": "false",
+      "max.in.flight.requests.per.connection": "10",
+      retries: "3",
+      "delivery.timeout.ms": "60000",
+      "max.request.size": "2097152",
+      "transaction.timeout.ms": "30000",
+      "request.timeout.ms": "10000",
+      "max.block.ms": "5000",
+    },
+    { logger: quiet },
+  );
   assert.equal(
-    [all.acks, all.compression, all.lingerMs, all.batchSize, all.idempotent, all.maxInFlightRequests, all.retry.retries,
-      all.deliveryTimeoutMs, all.maxRequestSize, all.transactionTimeoutMs, all.requestTimeoutMs, all.maxBlockMs],
+    [
+      all.acks,
+      all.compression,
+      all.lingerMs,
+      all.batchSize,
+      all.idempotent,
+      all.maxInFlightRequests,
+      all.retry.retries,
+      all.deliveryTimeoutMs,
+      all.maxRequestSize,
+      all.transactionTimeoutMs,
+      all.requestTimeoutMs,
+      all.maxBlockMs,
+    ],
     [1, "gzip", 20, 65_536, false, 10, 3, 60_000, 2_097_152, 30_000, 10_000, 5_000],
   );
   assert.is(parseProducerConfig({ ...B, acks: "0" }, { logger: quiet }).acks, 0);
   assert.is(parseProducerConfig({ ...B, acks: "-1" }, { logger: quiet }).acks, -1);
-  assert.is(parseProducerConfig({ ...B, acks: "1" }, { logger: quiet }).idempotent, false, "implicitly off when acks rules it out");
-  assert.is(parseProducerConfig({ ...B, "max.in.flight.requests.per.connection": "6" }, { logger: quiet }).idempotent, false);
+  assert.is(
+    parseProducerConfig({ ...B, acks: "1" }, { logger: quiet }).idempotent,
+    false,
+    "implicitly off when acks rules it out",
+  );
+  assert.is(
+    parseProducerConfig({ ...B, "max.in.flight.requests.per.connection": "6" }, { logger: quiet }).idempotent,
+    false,
+  );
   const tx = parseProducerConfig({ ...B, "transactional.id": "sink-shard-3" }, { logger: quiet });
   assert.equal([tx.transactionalId, tx.idempotent], ["sink-shard-3", true]);
 
@@ -316,10 +559,18 @@ s.test("producer: defaults, every key, idempotence rules like Kafka's", () => {
   configError("acks", () => parseProducerConfig({ ...B, acks: "1", "enable.idempotence": "true" }, { logger: quiet }));
   configError("acks", () => parseProducerConfig({ ...B, acks: "0", "transactional.id": "t" }, { logger: quiet }));
   configError("max.in.flight.requests.per.connection", () =>
-    parseProducerConfig({ ...B, "max.in.flight.requests.per.connection": "6", "enable.idempotence": "true" }, { logger: quiet }));
+    parseProducerConfig(
+      { ...B, "max.in.flight.requests.per.connection": "6", "enable.idempotence": "true" },
+      { logger: quiet },
+    ),
+  );
   configError("retries", () => parseProducerConfig({ ...B, retries: "0", "transactional.id": "t" }, { logger: quiet }));
-  configError("enable.idempotence", () => parseProducerConfig({ ...B, "enable.idempotence": "false", "transactional.id": "t" }, { logger: quiet }));
-  configError("delivery.timeout.ms", () => parseProducerConfig({ ...B, "delivery.timeout.ms": "1000" }, { logger: quiet }));
+  configError("enable.idempotence", () =>
+    parseProducerConfig({ ...B, "enable.idempotence": "false", "transactional.id": "t" }, { logger: quiet }),
+  );
+  configError("delivery.timeout.ms", () =>
+    parseProducerConfig({ ...B, "delivery.timeout.ms": "1000" }, { logger: quiet }),
+  );
   configError("linger.ms", () => parseProducerConfig({ ...B, "linger.ms": "-5" }, { logger: quiet }));
   configError("batch.size", () => parseProducerConfig({ ...B, "batch.size": "0" }, { logger: quiet }));
   configError("max.block.ms", () => parseProducerConfig({ ...B, "max.block.ms": "-1" }, { logger: quiet }));
@@ -327,13 +578,29 @@ s.test("producer: defaults, every key, idempotence rules like Kafka's", () => {
 
 s.test("producer: snappy/lz4/zstd need a registered codec; gzip always works", () => {
   for (const codec of ["snappy", "lz4", "zstd"]) {
-    assert.ok(configError("compression.type", () => parseProducerConfig({ ...B, "compression.type": codec }, { logger: quiet })).includes("codec"));
-    assert.is(parseProducerConfig({ ...B, "compression.type": codec.toUpperCase() }, { logger: quiet, availableCodecs: [codec as "snappy"] }).compression, codec);
+    assert.ok(
+      configError("compression.type", () =>
+        parseProducerConfig({ ...B, "compression.type": codec }, { logger: quiet }),
+      ).includes("codec"),
+    );
+    assert.is(
+      parseProducerConfig(
+        { ...B, "compression.type": codec.toUpperCase() },
+        { logger: quiet, availableCodecs: [codec as "snappy"] },
+      ).compression,
+      codec,
+    );
   }
   configError("compression.type", () => parseProducerConfig({ ...B, "compression.type": "brotli" }, { logger: quiet }));
   const { logger, entries } = recorder();
-  parseProducerConfig({ ...B, "key.serializer": "org.apache.kafka.common.serialization.ByteArraySerializer", "fetch.max.bytes": "1" }, { logger });
-  assert.equal(entries.map((e) => [e.level, e.key]).sort(), [["info", "key.serializer"], ["warn", "fetch.max.bytes"]]);
+  parseProducerConfig(
+    { ...B, "key.serializer": "org.apache.kafka.common.serialization.ByteArraySerializer", "fetch.max.bytes": "1" },
+    { logger },
+  );
+  assert.equal(entries.map((e) => [e.level, e.key]).sort(), [
+    ["info", "key.serializer"],
+    ["warn", "fetch.max.bytes"],
+  ]);
 });
 
 s.test("redact: secrets masked for logs, everything else kept as text", () => {

@@ -4,7 +4,11 @@ import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
 import { decodeFromBytes, encodeToBytes } from "../../src/model/coders/index.js";
 import {
-  DiscoveryTracker, discoveryRestrictionCoder, discoversPartitions, readSpecFromOptions, ReadFromKafkaDoFn,
+  DiscoveryTracker,
+  discoveryRestrictionCoder,
+  discoversPartitions,
+  readSpecFromOptions,
+  ReadFromKafkaDoFn,
   type DiscoveryRestriction,
 } from "../../src/kafka/read/index.js";
 import { kafkaDoFnFactories, KafkaConfigError } from "../../src/kafka/index.js";
@@ -20,7 +24,10 @@ s.test("discovery restriction: the coder round-trips nested and outer, as a byte
   ];
   for (const value of values) {
     for (const context of ["nested", "outer"] as const) {
-      assert.equal(decodeFromBytes(discoveryRestrictionCoder, encodeToBytes(discoveryRestrictionCoder, value, context), context), value);
+      assert.equal(
+        decodeFromBytes(discoveryRestrictionCoder, encodeToBytes(discoveryRestrictionCoder, value, context), context),
+        value,
+      );
     }
   }
   assert.is(discoveryRestrictionCoder.urn, "beam:coder:bytes:v1");
@@ -43,24 +50,68 @@ s.test("discovery tracker: claims until a checkpoint, which hands the same state
 });
 
 s.test("discovery: only unbounded reads of topics or patterns with an interval discover partitions", () => {
-  assert.ok(discoversPartitions(readSpecFromOptions({ consumerConfig: config, topics: ["t"], partitionDiscoveryIntervalMs: 1000 })));
-  assert.ok(discoversPartitions(readSpecFromOptions({ consumerConfig: config, topicPattern: "t.*", partitionDiscoveryIntervalMs: 1000 })));
+  assert.ok(
+    discoversPartitions(
+      readSpecFromOptions({ consumerConfig: config, topics: ["t"], partitionDiscoveryIntervalMs: 1000 }),
+    ),
+  );
+  assert.ok(
+    discoversPartitions(
+      readSpecFromOptions({ consumerConfig: config, topicPattern: "t.*", partitionDiscoveryIntervalMs: 1000 }),
+    ),
+  );
   assert.not.ok(discoversPartitions(readSpecFromOptions({ consumerConfig: config, topics: ["t"] })));
-  assert.not.ok(discoversPartitions(readSpecFromOptions({ consumerConfig: config, topics: ["t"], partitionDiscoveryIntervalMs: 1000, stopAtEndOffsets: true })));
-  assert.not.ok(discoversPartitions(readSpecFromOptions({ consumerConfig: config, topicPartitions: [{ topic: "t", partition: 0 }], partitionDiscoveryIntervalMs: 1000 })));
+  assert.not.ok(
+    discoversPartitions(
+      readSpecFromOptions({
+        consumerConfig: config,
+        topics: ["t"],
+        partitionDiscoveryIntervalMs: 1000,
+        stopAtEndOffsets: true,
+      }),
+    ),
+  );
+  assert.not.ok(
+    discoversPartitions(
+      readSpecFromOptions({
+        consumerConfig: config,
+        topicPartitions: [{ topic: "t", partition: 0 }],
+        partitionDiscoveryIntervalMs: 1000,
+      }),
+    ),
+  );
   const spec = readSpecFromOptions({ consumerConfig: config, topics: ["t"], partitionDiscoveryIntervalMs: 1000 });
   const dofn = kafkaDoFnFactories.kafka_read_discovery!({ fn: "kafka_read_discovery", read: spec });
-  assert.equal(dofn.doFnPayload?.(), { fn: "kafka_read_discovery", read: spec }, "a worker rebuilds it from its payload");
+  assert.equal(
+    dofn.doFnPayload?.(),
+    { fn: "kafka_read_discovery", read: spec },
+    "a worker rebuilds it from its payload",
+  );
 });
 
-s.test("custom timestamps: the read has no payload, a worker refuses a Custom spec, and options conflict loudly", () => {
-  const spec = readSpecFromOptions({ consumerConfig: config, topics: ["t"], timestampFn: () => 1 });
-  assert.is(spec.timestampPolicy, "Custom");
-  assert.is(JSON.stringify(spec).includes("=>"), false, "the function is not in the spec");
-  assert.is(new ReadFromKafkaDoFn(spec, undefined, () => 1).doFnPayload, undefined);
-  assert.ok(new ReadFromKafkaDoFn(readSpecFromOptions({ consumerConfig: config, topics: ["t"] })).doFnPayload);
-  assert.throws(() => kafkaDoFnFactories.kafka_read!({ fn: "kafka_read", read: spec }), (e: unknown) => e instanceof KafkaConfigError && /in-process only/.test(e.message));
-  assert.throws(() => readSpecFromOptions({ consumerConfig: config, topics: ["t"], timestampFn: () => 1, timestampPolicy: "CreateTime" }), /not both/);
-});
+s.test(
+  "custom timestamps: the read has no payload, a worker refuses a Custom spec, and options conflict loudly",
+  () => {
+    const spec = readSpecFromOptions({ consumerConfig: config, topics: ["t"], timestampFn: () => 1 });
+    assert.is(spec.timestampPolicy, "Custom");
+    assert.is(JSON.stringify(spec).includes("=>"), false, "the function is not in the spec");
+    assert.is(new ReadFromKafkaDoFn(spec, undefined, () => 1).doFnPayload, undefined);
+    assert.ok(new ReadFromKafkaDoFn(readSpecFromOptions({ consumerConfig: config, topics: ["t"] })).doFnPayload);
+    assert.throws(
+      () => kafkaDoFnFactories.kafka_read!({ fn: "kafka_read", read: spec }),
+      (e: unknown) => e instanceof KafkaConfigError && /in-process only/.test(e.message),
+    );
+    assert.throws(
+      () =>
+        readSpecFromOptions({
+          consumerConfig: config,
+          topics: ["t"],
+          timestampFn: () => 1,
+          timestampPolicy: "CreateTime",
+        }),
+      /not both/,
+    );
+  },
+);
 
 s.run();

@@ -50,15 +50,24 @@ s.test("spec: defaults, Java serializer names, frozen", () => {
   });
   assert.ok(Object.isFrozen(w) && Object.isFrozen(w.producerConfig));
   assert.is(spec({ valueSerializer: "org.apache.kafka.common.serialization.IntegerSerializer" }).valueFormat, "int");
-  assert.is(spec({ valueSerializer: "org.apache.kafka.common.serialization.ByteArraySerializer" }).valueFormat, "bytes");
+  assert.is(
+    spec({ valueSerializer: "org.apache.kafka.common.serialization.ByteArraySerializer" }).valueFormat,
+    "bytes",
+  );
   configError(() => spec({ valueSerializer: "io.confluent.kafka.serializers.KafkaAvroSerializer" }), "valueSerializer");
 });
 
 s.test("spec: producer config is checked with Kafka's keys (compression, acks with transactions, bad topic)", () => {
-  assert.is(spec({ producerConfig: { ...config, "compression.type": "gzip", "linger.ms": "20", "batch.size": "65536" } }).topic, "out");
+  assert.is(
+    spec({ producerConfig: { ...config, "compression.type": "gzip", "linger.ms": "20", "batch.size": "65536" } }).topic,
+    "out",
+  );
   configError(() => spec({ producerConfig: { ...config, "compression.type": "brotli" } }), "compression.type");
   configError(() => spec({ producerConfig: { ...config, "compression.type": "zstd" } }), "compression.type");
-  configError(() => spec({ producerConfig: { ...config, acks: "1" }, exactlyOnce: { numShards: 2, sinkGroupId: "g" } }), "acks");
+  configError(
+    () => spec({ producerConfig: { ...config, acks: "1" }, exactlyOnce: { numShards: 2, sinkGroupId: "g" } }),
+    "acks",
+  );
   configError(() => spec({ producerConfig: { ...config, "transactional.id": "tx" } }), "transactional.id");
   configError(() => spec({ topic: "bad topic" }), "topic");
   configError(() => spec({ topic: "" }), "topic");
@@ -67,31 +76,63 @@ s.test("spec: producer config is checked with Kafka's keys (compression, acks wi
 
 s.test("spec: exactly-once settings, transactional id prefix and metadata topic", () => {
   const w = spec({ exactlyOnce: { numShards: 4, sinkGroupId: "sink-1" } });
-  assert.equal(w.exactlyOnce, { numShards: 4, sinkGroupId: "sink-1", metadataTopic: "out", transactionalIdPrefix: "kbt-sink-sink-1" });
+  assert.equal(w.exactlyOnce, {
+    numShards: 4,
+    sinkGroupId: "sink-1",
+    metadataTopic: "out",
+    transactionalIdPrefix: "kbt-sink-sink-1",
+  });
   assert.is(shardTransactionalId(w.exactlyOnce!, 3), "kbt-sink-sink-1-3");
-  const prefixed = spec({ producerConfig: { ...config, "transactional.id": "orders" }, exactlyOnce: { numShards: 2, sinkGroupId: "g", metadataTopic: "meta" } });
-  assert.equal(prefixed.exactlyOnce, { numShards: 2, sinkGroupId: "g", metadataTopic: "meta", transactionalIdPrefix: "orders" });
+  const prefixed = spec({
+    producerConfig: { ...config, "transactional.id": "orders" },
+    exactlyOnce: { numShards: 2, sinkGroupId: "g", metadataTopic: "meta" },
+  });
+  assert.equal(prefixed.exactlyOnce, {
+    numShards: 2,
+    sinkGroupId: "g",
+    metadataTopic: "meta",
+    transactionalIdPrefix: "orders",
+  });
   configError(() => spec({ exactlyOnce: { numShards: 0, sinkGroupId: "g" } }), "exactlyOnce.numShards");
   configError(() => spec({ exactlyOnce: { numShards: 1.5, sinkGroupId: "g" } }), "exactlyOnce.numShards");
   configError(() => spec({ exactlyOnce: { numShards: 2, sinkGroupId: "" } }), "exactlyOnce.sinkGroupId");
-  configError(() => writeSpecFromOptions({ producerConfig: config, exactlyOnce: { numShards: 2, sinkGroupId: "g" } }), "exactlyOnce.metadataTopic");
+  configError(
+    () => writeSpecFromOptions({ producerConfig: config, exactlyOnce: { numShards: 2, sinkGroupId: "g" } }),
+    "exactlyOnce.metadataTopic",
+  );
 });
 
 s.test("spec: a payload's JSON spec parses back to the same spec; bad payloads name the field", () => {
-  const w = spec({ keySerializer: "string", timestampPolicy: "element", exactlyOnce: { numShards: 3, sinkGroupId: "g" } });
+  const w = spec({
+    keySerializer: "string",
+    timestampPolicy: "element",
+    exactlyOnce: { numShards: 3, sinkGroupId: "g" },
+  });
   assert.equal(parseWriteSpec(JSON.parse(JSON.stringify(w))), w);
   // A spec from before timestampPolicy existed.
   const old = { producerConfig: config, topic: "out", keyFormat: "bytes", valueFormat: "bytes", exactlyOnce: null };
   assert.equal(parseWriteSpec(old), spec());
-  configError(() => parseWriteSpec({ ...old, producerConfig: { "bootstrap.servers": 9092 } }), "write.producerConfig['bootstrap.servers']");
+  configError(
+    () => parseWriteSpec({ ...old, producerConfig: { "bootstrap.servers": 9092 } }),
+    "write.producerConfig['bootstrap.servers']",
+  );
   configError(() => parseWriteSpec({ ...old, topic: 7 }), "write.topic");
   configError(() => parseWriteSpec("nope"), "write");
 });
 
 s.test("kv: serializers encode as Kafka's Java serializers do", () => {
-  const map = (keySerializer: string, valueSerializer: string) => recordMapper(spec({ keySerializer, valueSerializer }), "kv");
-  assert.equal(map("bytes", "bytes")({ key: new Uint8Array([1, 2]), value: Buffer.from("v") }, 0n), { topic: "out", key: Buffer.from([1, 2]), value: Buffer.from("v") });
-  assert.equal(map("string", "json")({ key: "k€", value: { a: [1, "x"] } }, 0n), { topic: "out", key: Buffer.from("k€"), value: Buffer.from('{"a":[1,"x"]}') });
+  const map = (keySerializer: string, valueSerializer: string) =>
+    recordMapper(spec({ keySerializer, valueSerializer }), "kv");
+  assert.equal(map("bytes", "bytes")({ key: new Uint8Array([1, 2]), value: Buffer.from("v") }, 0n), {
+    topic: "out",
+    key: Buffer.from([1, 2]),
+    value: Buffer.from("v"),
+  });
+  assert.equal(map("string", "json")({ key: "k€", value: { a: [1, "x"] } }, 0n), {
+    topic: "out",
+    key: Buffer.from("k€"),
+    value: Buffer.from('{"a":[1,"x"]}'),
+  });
   assert.equal(map("long", "int")({ key: -2n, value: 258 }, 0n), {
     topic: "out",
     key: Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]),
@@ -111,46 +152,83 @@ s.test("kv: timestamp policy, timestamp function and topic function", () => {
     timestampFn: (element) => ((element as { value: Uint8Array }).value.length === 0 ? null : 5),
     topicFn: (element) => ((element as { key: Uint8Array | null }).key ? "keyed" : "unkeyed"),
   });
-  assert.equal(fn({ key: Buffer.from("k"), value: Buffer.from("v") }, 99n), { topic: "keyed", key: Buffer.from("k"), value: Buffer.from("v"), timestamp: 5n });
-  assert.equal(fn({ key: null, value: Buffer.alloc(0) }, 99n), { topic: "unkeyed", key: null, value: Buffer.alloc(0), timestamp: 99n });
+  assert.equal(fn({ key: Buffer.from("k"), value: Buffer.from("v") }, 99n), {
+    topic: "keyed",
+    key: Buffer.from("k"),
+    value: Buffer.from("v"),
+    timestamp: 5n,
+  });
+  assert.equal(fn({ key: null, value: Buffer.alloc(0) }, 99n), {
+    topic: "unkeyed",
+    key: null,
+    value: Buffer.alloc(0),
+    timestamp: 99n,
+  });
   configError(() => recordMapper(writeSpecFromOptions({ producerConfig: config }), "kv"), "topic");
 });
 
-s.test("row: Beam's kafka_write_with_headers row (INT64 partition/timestamp from Python, optional fields absent)", () => {
-  const map = recordMapper(spec(), "row");
-  const row = {
-    key: new Uint8Array([107]),
-    value: new Uint8Array([118]),
-    headers: [{ key: "h1", value: new Uint8Array([1]) }, { key: "h1", value: new Uint8Array([2]) }, { key: "h2", value: new Uint8Array(0) }],
-    topic: "other",
-    partition: 3n,
-    timestamp: 1_700_000_000_000n,
-  };
-  assert.equal(map(row, 0n), {
-    topic: "other",
-    key: Buffer.from("k"),
-    value: Buffer.from("v"),
-    partition: 3,
-    headers: [{ key: "h1", value: Buffer.from([1]) }, { key: "h1", value: Buffer.from([2]) }, { key: "h2", value: Buffer.alloc(0) }],
-    timestamp: 1_700_000_000_000n,
-  });
-  assert.equal(map({ key: null, value: new Uint8Array([1]), headers: null, topic: null, partition: null, timestamp: null }, 0n), {
-    topic: "out", key: null, value: Buffer.from([1]),
-  });
-  assert.equal(map({ key: new Uint8Array(0), value: new Uint8Array(0) }, 0n), { topic: "out", key: Buffer.alloc(0), value: Buffer.alloc(0) });
-  recordError(() => map({ ...row, partition: -1 }, 0n), /partition/);
-  recordError(() => map({ ...row, partition: 1.5 }, 0n), /partition/);
-  recordError(() => map({ ...row, timestamp: -5n }, 0n), /not a Kafka timestamp/);
-  recordError(() => map({ ...row, headers: [{ key: "h", value: null }] }, 0n), /null header values/);
-  recordError(() => map({ ...row, headers: [{ value: new Uint8Array(0) }] }, 0n), /headers\[0\]/);
-  recordError(() => map({ ...row, topic: "" }, 0n), /topic/);
-  recordError(() => recordMapper(writeSpecFromOptions({ producerConfig: config }), "row")({ key: null, value: null }, 0n), /no default topic/);
-});
+s.test(
+  "row: Beam's kafka_write_with_headers row (INT64 partition/timestamp from Python, optional fields absent)",
+  () => {
+    const map = recordMapper(spec(), "row");
+    const row = {
+      key: new Uint8Array([107]),
+      value: new Uint8Array([118]),
+      headers: [
+        { key: "h1", value: new Uint8Array([1]) },
+        { key: "h1", value: new Uint8Array([2]) },
+        { key: "h2", value: new Uint8Array(0) },
+      ],
+      topic: "other",
+      partition: 3n,
+      timestamp: 1_700_000_000_000n,
+    };
+    assert.equal(map(row, 0n), {
+      topic: "other",
+      key: Buffer.from("k"),
+      value: Buffer.from("v"),
+      partition: 3,
+      headers: [
+        { key: "h1", value: Buffer.from([1]) },
+        { key: "h1", value: Buffer.from([2]) },
+        { key: "h2", value: Buffer.alloc(0) },
+      ],
+      timestamp: 1_700_000_000_000n,
+    });
+    assert.equal(
+      map({ key: null, value: new Uint8Array([1]), headers: null, topic: null, partition: null, timestamp: null }, 0n),
+      {
+        topic: "out",
+        key: null,
+        value: Buffer.from([1]),
+      },
+    );
+    assert.equal(map({ key: new Uint8Array(0), value: new Uint8Array(0) }, 0n), {
+      topic: "out",
+      key: Buffer.alloc(0),
+      value: Buffer.alloc(0),
+    });
+    recordError(() => map({ ...row, partition: -1 }, 0n), /partition/);
+    recordError(() => map({ ...row, partition: 1.5 }, 0n), /partition/);
+    recordError(() => map({ ...row, timestamp: -5n }, 0n), /not a Kafka timestamp/);
+    recordError(() => map({ ...row, headers: [{ key: "h", value: null }] }, 0n), /null header values/);
+    recordError(() => map({ ...row, headers: [{ value: new Uint8Array(0) }] }, 0n), /headers\[0\]/);
+    recordError(() => map({ ...row, topic: "" }, 0n), /topic/);
+    recordError(
+      () => recordMapper(writeSpecFromOptions({ producerConfig: config }), "row")({ key: null, value: null }, 0n),
+      /no default topic/,
+    );
+  },
+);
 
 s.test("record: native WriteRecords with string headers and serializers", () => {
   const map = recordMapper(spec({ keySerializer: "string", valueSerializer: "json" }), "record");
   assert.equal(map({ key: "a", value: [1], headers: [{ key: "trace", value: "t-1" }], partition: 0 }, 0n), {
-    topic: "out", key: Buffer.from("a"), value: Buffer.from("[1]"), partition: 0, headers: [{ key: "trace", value: "t-1" }],
+    topic: "out",
+    key: Buffer.from("a"),
+    value: Buffer.from("[1]"),
+    partition: 0,
+    headers: [{ key: "trace", value: "t-1" }],
   });
 });
 
@@ -160,8 +238,14 @@ s.test("factory: payload steps build the right DoFns; an exactly-once spec canno
   const json = (w: WriteSpec) => JSON.parse(JSON.stringify(w)) as unknown;
   assert.instance(kafkaWriteDoFnFactory({ fn: "kafka_write", write: json(plain), input: "kv" }), KafkaWriteDoFn);
   assert.instance(kafkaWriteDoFnFactory({ fn: "kafka_write", write: json(plain), input: "row" }), KafkaWriteDoFn);
-  assert.instance(kafkaWriteDoFnFactory({ fn: "kafka_write", write: json(eos), input: "kv", step: "shard" }), KafkaShardDoFn);
-  assert.instance(kafkaWriteDoFnFactory({ fn: "kafka_write", write: json(eos), step: "transactional_write" }), KafkaTransactionalWriteDoFn);
+  assert.instance(
+    kafkaWriteDoFnFactory({ fn: "kafka_write", write: json(eos), input: "kv", step: "shard" }),
+    KafkaShardDoFn,
+  );
+  assert.instance(
+    kafkaWriteDoFnFactory({ fn: "kafka_write", write: json(eos), step: "transactional_write" }),
+    KafkaTransactionalWriteDoFn,
+  );
   configError(() => kafkaWriteDoFnFactory({ fn: "kafka_write", write: json(eos), input: "kv" }), "step");
   configError(() => kafkaWriteDoFnFactory({ fn: "kafka_write", write: json(plain), input: "csv" }), "input");
   configError(() => kafkaWriteDoFnFactory({ fn: "kafka_write", write: json(plain), step: "flush" }), "step");

@@ -22,7 +22,13 @@ import {
   type ShardOffsetsClient,
 } from "../../src/kafka/write/index.js";
 import { parseProducerConfig, type ProducerOptions } from "../../src/kafka/config/index.js";
-import type { CommittedOffset, GroupOffset, KafkaProducer, KafkaTransaction, ProducerRecord } from "../../src/kafka/client/index.js";
+import type {
+  CommittedOffset,
+  GroupOffset,
+  KafkaProducer,
+  KafkaTransaction,
+  ProducerRecord,
+} from "../../src/kafka/client/index.js";
 import { GLOBAL_WINDOW, NO_FIRING_PANE } from "../../src/model/windowing.js";
 
 const s = suite("kafka write: shards, sequences and the shard writer");
@@ -37,7 +43,10 @@ function randomRecord(next: () => number): ProducerRecord {
   if (next() < 0.5) record.partition = Math.floor(next() * 1000);
   if (next() < 0.5) record.timestamp = BigInt(Math.floor(next() * 2 ** 50));
   if (next() < 0.4) {
-    record.headers = Array.from({ length: 1 + Math.floor(next() * 3) }, (_, i) => ({ key: `h${i}`, value: bytes(Math.floor(next() * 10)) }));
+    record.headers = Array.from({ length: 1 + Math.floor(next() * 3) }, (_, i) => ({
+      key: `h${i}`,
+      value: bytes(Math.floor(next() * 10)),
+    }));
   }
   return record;
 }
@@ -51,14 +60,24 @@ s.test("shard record: random records survive encode → decode exactly", () => {
     assert.equal(back, record, `record ${i}`);
   }
   // String keys/values/header values travel as their UTF-8 bytes.
-  assert.equal(decodeShardRecord(encodeShardRecord({ topic: "t", key: "k", value: "v€", headers: [{ key: "h", value: "x" }] })), {
-    topic: "t", key: Buffer.from("k"), value: Buffer.from("v€"), headers: [{ key: "h", value: Buffer.from("x") }],
-  });
+  assert.equal(
+    decodeShardRecord(encodeShardRecord({ topic: "t", key: "k", value: "v€", headers: [{ key: "h", value: "x" }] })),
+    {
+      topic: "t",
+      key: Buffer.from("k"),
+      value: Buffer.from("v€"),
+      headers: [{ key: "h", value: Buffer.from("x") }],
+    },
+  );
 });
 
 s.test("shard record: corrupt bytes fail with a named error", () => {
   const bytes = encodeShardRecord({ topic: "t", key: Buffer.from("k"), value: Buffer.from("value") });
-  for (const bad of [bytes.subarray(0, bytes.length - 1), Uint8Array.from([2, ...bytes.subarray(1)]), Uint8Array.from([...bytes, 0])]) {
+  for (const bad of [
+    bytes.subarray(0, bytes.length - 1),
+    Uint8Array.from([2, ...bytes.subarray(1)]),
+    Uint8Array.from([...bytes, 0]),
+  ]) {
     try {
       decodeShardRecord(bad);
       assert.unreachable("decoded corrupt bytes");
@@ -79,14 +98,19 @@ s.test("shard assignment: deterministic, in range, by key (value when unkeyed), 
     counts[shard]!++;
   }
   for (const c of counts) assert.ok(c > 1600 && c < 2400, `uneven shards: ${counts.join(",")}`);
-  assert.is(shardOf({ topic: "t", key: null, value: Buffer.from("v1") }, 1000), shardOf({ topic: "t", key: null, value: Buffer.from("v1") }, 1000));
+  assert.is(
+    shardOf({ topic: "t", key: null, value: Buffer.from("v1") }, 1000),
+    shardOf({ topic: "t", key: null, value: Buffer.from("v1") }, 1000),
+  );
   assert.is(shardOf({ topic: "t", key: Buffer.from("x"), value: null }, 1), 0);
 });
 
 s.test("batch id and digest: window + pane identify a firing; the digest ignores order, sees content", () => {
   assert.is(batchIdOf(GLOBAL_WINDOW, NO_FIRING_PANE), "g/0");
   assert.is(batchIdOf({ kind: "interval", start: 1000n, end: 2000n }, { ...NO_FIRING_PANE, index: 3n }), "1000~2000/3");
-  const records = Array.from({ length: 50 }, (_, i) => encodeShardRecord({ topic: "t", key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`) }));
+  const records = Array.from({ length: 50 }, (_, i) =>
+    encodeShardRecord({ topic: "t", key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`) }),
+  );
   const digest = (list: Uint8Array[]) => {
     const d = new BatchDigest();
     for (const r of list) d.add(r);
@@ -96,14 +120,20 @@ s.test("batch id and digest: window + pane identify a firing; the digest ignores
   assert.match(forward, /^50:[0-9a-f]{16}$/);
   assert.is(digest([...records].reverse()), forward);
   assert.is.not(digest(records.slice(1)), forward);
-  assert.is.not(digest([...records.slice(1), encodeShardRecord({ topic: "t", key: Buffer.from("k0"), value: Buffer.from("v0!") })]), forward);
+  assert.is.not(
+    digest([...records.slice(1), encodeShardRecord({ topic: "t", key: Buffer.from("k0"), value: Buffer.from("v0!") })]),
+    forward,
+  );
 });
 
 s.test("sequence: write, skip a retried batch, refuse a re-formed one, remember a bounded window", () => {
   const first = decideBatch(INITIAL_SHARD_STATE, "g/0", "2:aa");
   assert.equal(first, { kind: "write", seq: 1n, next: { seq: 1n, recent: [{ id: "g/0", digest: "2:aa", seq: 1n }] } });
   if (first.kind !== "write") throw new Error("unreachable");
-  assert.equal(decideBatch(first.next, "g/0", "2:aa"), { kind: "skip", committed: { id: "g/0", digest: "2:aa", seq: 1n } });
+  assert.equal(decideBatch(first.next, "g/0", "2:aa"), {
+    kind: "skip",
+    committed: { id: "g/0", digest: "2:aa", seq: 1n },
+  });
   assert.equal(decideBatch(first.next, "g/0", "3:bb").kind, "conflict");
   let state = first.next;
   for (let i = 1; i <= RECENT_BATCHES + 5; i++) {
@@ -116,38 +146,49 @@ s.test("sequence: write, skip a retried batch, refuse a re-formed one, remember 
   assert.is(state.recent[state.recent.length - 1]!.id, `g/${RECENT_BATCHES + 5}`);
 });
 
-s.test("sequence metadata: round-trips through the committed offset, fits Kafka's limit, rejects foreign offsets", () => {
-  let state = INITIAL_SHARD_STATE;
-  for (let i = 0; i < RECENT_BATCHES; i++) {
-    const d = decideBatch(state, `${1_700_000_000_000 + i * 1000}~${1_700_000_001_000 + i * 1000}/${i}`, `123456:${"f".repeat(16)}`);
-    if (d.kind === "write") state = d.next;
-  }
-  const text = formatShardMetadata(state, "host/1");
-  assert.ok(Buffer.byteLength(text) <= 3500, `${Buffer.byteLength(text)} bytes`);
-  const back = parseShardState({ offset: state.seq, metadata: text }, "here");
-  assert.is(back.seq, state.seq);
-  assert.equal(back.recent, state.recent.slice(state.recent.length - back.recent.length));
-  assert.ok(back.recent.length >= 20);
-  assert.equal(parseShardState(null, "here"), INITIAL_SHARD_STATE);
-  assert.equal(parseShardState({ offset: null, metadata: null }, "here"), INITIAL_SHARD_STATE);
-  const foreign = (offset: bigint, metadata: string | null) => {
-    try {
-      parseShardState({ offset, metadata }, "group g, t-0");
-      assert.unreachable("accepted foreign metadata");
-    } catch (err) {
-      assert.instance(err, KafkaWriteError);
-      assert.match((err as Error).message, /group g, t-0 holds a committed offset this sink did not write/);
+s.test(
+  "sequence metadata: round-trips through the committed offset, fits Kafka's limit, rejects foreign offsets",
+  () => {
+    let state = INITIAL_SHARD_STATE;
+    for (let i = 0; i < RECENT_BATCHES; i++) {
+      const d = decideBatch(
+        state,
+        `${1_700_000_000_000 + i * 1000}~${1_700_000_001_000 + i * 1000}/${i}`,
+        `123456:${"f".repeat(16)}`,
+      );
+      if (d.kind === "write") state = d.next;
     }
-  };
-  foreign(42n, "");
-  foreign(42n, null);
-  foreign(42n, '{"v":2}');
-  foreign(3n, formatShardMetadata(state, "w"));
-});
+    const text = formatShardMetadata(state, "host/1");
+    assert.ok(Buffer.byteLength(text) <= 3500, `${Buffer.byteLength(text)} bytes`);
+    const back = parseShardState({ offset: state.seq, metadata: text }, "here");
+    assert.is(back.seq, state.seq);
+    assert.equal(back.recent, state.recent.slice(state.recent.length - back.recent.length));
+    assert.ok(back.recent.length >= 20);
+    assert.equal(parseShardState(null, "here"), INITIAL_SHARD_STATE);
+    assert.equal(parseShardState({ offset: null, metadata: null }, "here"), INITIAL_SHARD_STATE);
+    const foreign = (offset: bigint, metadata: string | null) => {
+      try {
+        parseShardState({ offset, metadata }, "group g, t-0");
+        assert.unreachable("accepted foreign metadata");
+      } catch (err) {
+        assert.instance(err, KafkaWriteError);
+        assert.match((err as Error).message, /group g, t-0 holds a committed offset this sink did not write/);
+      }
+    };
+    foreign(42n, "");
+    foreign(42n, null);
+    foreign(42n, '{"v":2}');
+    foreign(3n, formatShardMetadata(state, "w"));
+  },
+);
 
 // ---- the shard writer against an in-memory log with Kafka's fencing rules ----
 
-interface Txn { records: ProducerRecord[]; offsets: GroupOffset[]; groupId: string | undefined; }
+interface Txn {
+  records: ProducerRecord[];
+  offsets: GroupOffset[];
+  groupId: string | undefined;
+}
 
 /** One transactional id's coordinator state plus the committed log and group offsets. */
 class FakeCluster {
@@ -160,7 +201,8 @@ class FakeCluster {
 
   offsetsClient(): ShardOffsetsClient {
     return {
-      partitionsFor: async (topics) => topics.map((topic) => ({ topic, partitions: Array.from({ length: this.partitions }, (_, i) => i) })),
+      partitionsFor: async (topics) =>
+        topics.map((topic) => ({ topic, partitions: Array.from({ length: this.partitions }, (_, i) => i) })),
       listTopics: async () => [],
       commitOffsets: async () => undefined,
       fetchCommittedOffsets: async (groupId, parts) => {
@@ -180,10 +222,17 @@ class FakeProducer implements KafkaProducer {
   epoch = -1;
   closed = false;
   fault: Fault = "none";
-  constructor(readonly options: ProducerOptions, private readonly cluster: FakeCluster) {}
-  async produce(): Promise<void> { throw new Error("not transactional"); }
+  constructor(
+    readonly options: ProducerOptions,
+    private readonly cluster: FakeCluster,
+  ) {}
+  async produce(): Promise<void> {
+    throw new Error("not transactional");
+  }
   async flush(): Promise<void> {}
-  async close(): Promise<void> { this.closed = true; }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
   async beginTransaction(): Promise<KafkaTransaction> {
     const id = this.options.transactionalId!;
     if (this.epoch < 0) {
@@ -195,7 +244,8 @@ class FakeProducer implements KafkaProducer {
     const txn: Txn = { records: [], offsets: [], groupId: undefined };
     this.cluster.open.set(id, txn);
     const fenced = () => {
-      if (this.cluster.epochs.get(id) !== this.epoch) throw Object.assign(new Error("PRODUCER_FENCED"), { retriable: false });
+      if (this.cluster.epochs.get(id) !== this.epoch)
+        throw Object.assign(new Error("PRODUCER_FENCED"), { retriable: false });
     };
     return {
       produce: async (records) => {
@@ -212,7 +262,11 @@ class FakeProducer implements KafkaProducer {
         fenced();
         if (this.fault === "commit-fails") throw new Error("injected: commit timed out");
         this.cluster.committed.push(...txn.records);
-        for (const o of txn.offsets) this.cluster.offsets.set(`${txn.groupId}/${o.topic}/${o.partition}`, { offset: o.offset, metadata: o.metadata ?? null });
+        for (const o of txn.offsets)
+          this.cluster.offsets.set(`${txn.groupId}/${o.topic}/${o.partition}`, {
+            offset: o.offset,
+            metadata: o.metadata ?? null,
+          });
         this.cluster.open.delete(id);
         if (this.fault === "commit-then-throw") throw new Error("injected: failed after commit");
       },
@@ -230,7 +284,10 @@ const eosSpec = writeSpecFromOptions({
 }).exactlyOnce!;
 
 function shardWriter(cluster: FakeCluster, shard = 1, producers: FakeProducer[] = []): ShardWriter {
-  const options = parseProducerConfig({ "bootstrap.servers": "127.0.0.1:9092", "transactional.id": `kbt-sink-sink-${shard}` }, { logger: () => undefined });
+  const options = parseProducerConfig(
+    { "bootstrap.servers": "127.0.0.1:9092", "transactional.id": `kbt-sink-sink-${shard}` },
+    { logger: () => undefined },
+  );
   return new ShardWriter(eosSpec, shard, options, {
     createProducer: (o) => {
       const p = new FakeProducer(o, cluster);
@@ -242,25 +299,32 @@ function shardWriter(cluster: FakeCluster, shard = 1, producers: FakeProducer[] 
   });
 }
 
-const batch = (n: number, tag: string): ProducerRecord[] => Array.from({ length: n }, (_, i) => ({ topic: "out", key: null, value: Buffer.from(`${tag}-${i}`) }));
+const batch = (n: number, tag: string): ProducerRecord[] =>
+  Array.from({ length: n }, (_, i) => ({ topic: "out", key: null, value: Buffer.from(`${tag}-${i}`) }));
 
-s.test("shard writer: commits records and sequence together; a retried batch is skipped, also by a new writer", async () => {
-  const cluster = new FakeCluster();
-  const writer = shardWriter(cluster);
-  assert.equal(await writer.writeBatch("g/0", "3:x", batch(3, "a")), { kind: "committed", seq: 1n, records: 3 });
-  assert.equal(await writer.writeBatch("g/1", "2:y", batch(2, "b")), { kind: "committed", seq: 2n, records: 2 });
-  assert.is(cluster.fetches, 1, "state is read once, then known");
-  assert.equal(await writer.writeBatch("g/1", "2:y", batch(2, "b")), { kind: "skipped", seq: 2n, records: 0 });
-  assert.is(cluster.committed.length, 5);
-  const committed = cluster.offsets.get("sink/out/1")!;
-  assert.is(committed.offset, 2n);
-  assert.equal(parseShardState(committed, "x").recent.map((b) => b.id), ["g/0", "g/1"]);
-  // A restarted worker: a fresh writer reads the state from the committed offset.
-  const restarted = shardWriter(cluster);
-  assert.equal(await restarted.writeBatch("g/0", "3:x", batch(3, "a")), { kind: "skipped", seq: 1n, records: 0 });
-  assert.equal(await restarted.writeBatch("g/2", "1:z", batch(1, "c")), { kind: "committed", seq: 3n, records: 1 });
-  assert.is(cluster.committed.length, 6);
-});
+s.test(
+  "shard writer: commits records and sequence together; a retried batch is skipped, also by a new writer",
+  async () => {
+    const cluster = new FakeCluster();
+    const writer = shardWriter(cluster);
+    assert.equal(await writer.writeBatch("g/0", "3:x", batch(3, "a")), { kind: "committed", seq: 1n, records: 3 });
+    assert.equal(await writer.writeBatch("g/1", "2:y", batch(2, "b")), { kind: "committed", seq: 2n, records: 2 });
+    assert.is(cluster.fetches, 1, "state is read once, then known");
+    assert.equal(await writer.writeBatch("g/1", "2:y", batch(2, "b")), { kind: "skipped", seq: 2n, records: 0 });
+    assert.is(cluster.committed.length, 5);
+    const committed = cluster.offsets.get("sink/out/1")!;
+    assert.is(committed.offset, 2n);
+    assert.equal(
+      parseShardState(committed, "x").recent.map((b) => b.id),
+      ["g/0", "g/1"],
+    );
+    // A restarted worker: a fresh writer reads the state from the committed offset.
+    const restarted = shardWriter(cluster);
+    assert.equal(await restarted.writeBatch("g/0", "3:x", batch(3, "a")), { kind: "skipped", seq: 1n, records: 0 });
+    assert.equal(await restarted.writeBatch("g/2", "1:z", batch(1, "c")), { kind: "committed", seq: 3n, records: 1 });
+    assert.is(cluster.committed.length, 6);
+  },
+);
 
 s.test("shard writer: a failure after the send aborts, drops the producer, and the retry writes once", async () => {
   const cluster = new FakeCluster();
@@ -268,7 +332,10 @@ s.test("shard writer: a failure after the send aborts, drops the producer, and t
   const writer = shardWriter(cluster, 1, producers);
   await writer.writeBatch("g/0", "1:a", batch(1, "first"));
   producers[0]!.fault = "produce";
-  await writer.writeBatch("g/1", "4:b", batch(4, "b")).then(() => assert.unreachable("no failure"), (err: Error) => assert.match(err.message, /failed after send/));
+  await writer.writeBatch("g/1", "4:b", batch(4, "b")).then(
+    () => assert.unreachable("no failure"),
+    (err: Error) => assert.match(err.message, /failed after send/),
+  );
   assert.ok(producers[0]!.closed, "the failed producer is closed");
   assert.is(cluster.committed.length, 1, "nothing of the failed batch is visible");
   assert.equal(await writer.writeBatch("g/1", "4:b", batch(4, "b")), { kind: "committed", seq: 2n, records: 4 });
@@ -283,7 +350,10 @@ s.test("shard writer: committed but reported failed (unknown outcome) → the re
     const writer = shardWriter(cluster, 2, producers);
     await writer.writeBatch("g/0", "1:w", batch(1, "warm-up"));
     producers[0]!.fault = fault;
-    await writer.writeBatch("g/1", "3:a", batch(3, "a")).then(() => assert.unreachable("no failure"), () => undefined);
+    await writer.writeBatch("g/1", "3:a", batch(3, "a")).then(
+      () => assert.unreachable("no failure"),
+      () => undefined,
+    );
     const retry = await writer.writeBatch("g/1", "3:a", batch(3, "a"));
     assert.equal(retry.kind, fault === "commit-then-throw" ? "skipped" : "committed", fault);
     assert.is(cluster.committed.length, 4, `${fault}: exactly once`);
@@ -297,26 +367,43 @@ s.test("shard writer: a zombie is fenced by the newer producer and cannot commit
   await zombie.writeBatch("g/0", "1:a", batch(1, "a"));
   const fresh = shardWriter(cluster, 0);
   await fresh.writeBatch("g/1", "1:b", batch(1, "b"));
-  await zombie.writeBatch("g/2", "1:c", batch(1, "zombie")).then(() => assert.unreachable("zombie committed"), (err: Error) => assert.match(err.message, /FENCED/));
-  assert.equal(cluster.committed.map((r) => String(r.value)), ["a-0", "b-0"]);
+  await zombie.writeBatch("g/2", "1:c", batch(1, "zombie")).then(
+    () => assert.unreachable("zombie committed"),
+    (err: Error) => assert.match(err.message, /FENCED/),
+  );
+  assert.equal(
+    cluster.committed.map((r) => String(r.value)),
+    ["a-0", "b-0"],
+  );
   // The zombie's retry re-fences, reads the state and continues after "g/1".
   assert.equal(await zombie.writeBatch("g/2", "1:c", batch(1, "c")), { kind: "committed", seq: 3n, records: 1 });
 });
 
-s.test("shard writer: a batch re-formed with other records fails loudly; a too-small metadata topic is named", async () => {
-  const cluster = new FakeCluster();
-  const writer = shardWriter(cluster);
-  await writer.writeBatch("g/0", "2:aa", batch(2, "a"));
-  await writer.writeBatch("g/0", "3:bb", batch(3, "a")).then(() => assert.unreachable("accepted"), (err: KafkaWriteError) => {
-    assert.is(err.code, "KAFKA_WRITE_EXACTLY_ONCE");
-    assert.match(err.message, /batch g\/0 was committed as sequence 1 with other records/);
-  });
-  const small = new FakeCluster();
-  small.partitions = 1;
-  await shardWriter(small, 3).writeBatch("g/0", "1:a", batch(1, "a")).then(() => assert.unreachable("accepted"), (err: Error) => {
-    assert.match(err.message, /partition 3 of topic out, which has only 1/);
-  });
-});
+s.test(
+  "shard writer: a batch re-formed with other records fails loudly; a too-small metadata topic is named",
+  async () => {
+    const cluster = new FakeCluster();
+    const writer = shardWriter(cluster);
+    await writer.writeBatch("g/0", "2:aa", batch(2, "a"));
+    await writer.writeBatch("g/0", "3:bb", batch(3, "a")).then(
+      () => assert.unreachable("accepted"),
+      (err: KafkaWriteError) => {
+        assert.is(err.code, "KAFKA_WRITE_EXACTLY_ONCE");
+        assert.match(err.message, /batch g\/0 was committed as sequence 1 with other records/);
+      },
+    );
+    const small = new FakeCluster();
+    small.partitions = 1;
+    await shardWriter(small, 3)
+      .writeBatch("g/0", "1:a", batch(1, "a"))
+      .then(
+        () => assert.unreachable("accepted"),
+        (err: Error) => {
+          assert.match(err.message, /partition 3 of topic out, which has only 1/);
+        },
+      );
+  },
+);
 
 s.test("shard writer pool: one writer per key, shared, closed when idle", async () => {
   const pool = new ShardWriterPool(10);

@@ -5,7 +5,13 @@ import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
 import { Create, Pipeline, PTransform, type PCollection, primitiveTransforms } from "../../src/pipeline/index.js";
 import { CoderUrns } from "../../src/model/coders/index.js";
-import { KafkaShardDoFn, KafkaTransactionalWriteDoFn, KafkaWriteDoFn, KafkaWriteResult, writeToKafka } from "../../src/kafka/write/index.js";
+import {
+  KafkaShardDoFn,
+  KafkaTransactionalWriteDoFn,
+  KafkaWriteDoFn,
+  KafkaWriteResult,
+  writeToKafka,
+} from "../../src/kafka/write/index.js";
 import { KafkaConfigError } from "../../src/kafka/errors.js";
 
 const s = suite("kafka write: native transform graphs");
@@ -21,14 +27,24 @@ function primitives(p: Pipeline): { id: string; kind: string; dofn?: string }[] 
 
 /** A PCollection marked unbounded (as a streaming read's output is). */
 class Unbounded<T> extends PTransform<PCollection<T>, PCollection<T>> {
-  expand(input: PCollection<T>, context: Parameters<PTransform<PCollection<T>, PCollection<T>>["expand"]>[1]): PCollection<T> {
-    return context.primitive({ payload: { kind: "flatten" }, inputs: { 0: input as PCollection<unknown> }, outputs: ["output"], isBounded: false }).output as PCollection<T>;
+  expand(
+    input: PCollection<T>,
+    context: Parameters<PTransform<PCollection<T>, PCollection<T>>["expand"]>[1],
+  ): PCollection<T> {
+    return context.primitive({
+      payload: { kind: "flatten" },
+      inputs: { 0: input as PCollection<unknown> },
+      outputs: ["output"],
+      isBounded: false,
+    }).output as PCollection<T>;
   }
 }
 
 s.test("at-least-once: a single ParDo; the result is a PDone-like handle", () => {
   const p = Pipeline.create();
-  const result = p.apply(Create.of([{ key: null, value: new Uint8Array(1) }])).apply(writeToKafka({ producerConfig, topic: "t" }));
+  const result = p
+    .apply(Create.of([{ key: null, value: new Uint8Array(1) }]))
+    .apply(writeToKafka({ producerConfig, topic: "t" }));
   assert.instance(result, KafkaWriteResult);
   assert.is(result.pipeline, p);
   const write = primitives(p).filter((t) => t.id.startsWith("WriteToKafka"));
@@ -37,7 +53,9 @@ s.test("at-least-once: a single ParDo; the result is a PDone-like handle", () =>
 
 s.test("exactly-once: shard → GroupByKey → transactional write, KV<varint, bytes> across the GroupByKey", () => {
   const p = Pipeline.create();
-  p.apply(Create.of([{ key: null, value: new Uint8Array(1) }])).apply(writeToKafka({ producerConfig, topic: "t", exactlyOnce: { numShards: 3, sinkGroupId: "g" } }));
+  p.apply(Create.of([{ key: null, value: new Uint8Array(1) }])).apply(
+    writeToKafka({ producerConfig, topic: "t", exactlyOnce: { numShards: 3, sinkGroupId: "g" } }),
+  );
   const write = primitives(p).filter((t) => t.id.startsWith("WriteToKafka"));
   assert.equal(write, [
     { id: "WriteToKafka/Shard", kind: "pardo", dofn: KafkaShardDoFn.name },
@@ -46,8 +64,14 @@ s.test("exactly-once: shard → GroupByKey → transactional write, KV<varint, b
   ]);
   const shardOut = p.graph.pcollections["WriteToKafka/Shard.output"]!;
   assert.is(shardOut.coder?.urn, CoderUrns.KV);
-  assert.equal(shardOut.coder?.components.map((c) => c.urn), [CoderUrns.VARINT, CoderUrns.BYTES]);
-  assert.equal(p.graph.pcollections["WriteToKafka/GroupByShard.output"]!.coder?.components.map((c) => c.urn), [CoderUrns.VARINT, CoderUrns.ITERABLE]);
+  assert.equal(
+    shardOut.coder?.components.map((c) => c.urn),
+    [CoderUrns.VARINT, CoderUrns.BYTES],
+  );
+  assert.equal(
+    p.graph.pcollections["WriteToKafka/GroupByShard.output"]!.coder?.components.map((c) => c.urn),
+    [CoderUrns.VARINT, CoderUrns.ITERABLE],
+  );
   assert.is(shardOut.windowFn.kind, "global", "bounded input keeps its windows: the GroupByKey fires at the end");
 });
 
@@ -55,11 +79,31 @@ s.test("exactly-once: an unbounded global-window input is batched in fixed windo
   const p = Pipeline.create();
   p.apply(Create.of([{ key: null, value: new Uint8Array(1) }]))
     .apply("Stream", new Unbounded<{ key: null; value: Uint8Array }>("Stream"))
-    .apply(writeToKafka({ producerConfig, topic: "t", exactlyOnce: { numShards: 2, sinkGroupId: "g" }, exactlyOnceWindowMs: 250 }));
+    .apply(
+      writeToKafka({
+        producerConfig,
+        topic: "t",
+        exactlyOnce: { numShards: 2, sinkGroupId: "g" },
+        exactlyOnceWindowMs: 250,
+      }),
+    );
   const windowed = primitives(p).find((t) => t.id === "WriteToKafka/BatchWindows");
   assert.equal(windowed, { id: "WriteToKafka/BatchWindows", kind: "window-into" });
-  assert.equal(p.graph.pcollections["WriteToKafka/Shard.output"]!.windowFn, { kind: "fixed", sizeMs: 250n, offsetMs: 0n });
-  assert.throws(() => writeToKafka({ producerConfig, topic: "t", exactlyOnce: { numShards: 2, sinkGroupId: "g" }, exactlyOnceWindowMs: 0 }), (err: unknown) => err instanceof KafkaConfigError);
+  assert.equal(p.graph.pcollections["WriteToKafka/Shard.output"]!.windowFn, {
+    kind: "fixed",
+    sizeMs: 250n,
+    offsetMs: 0n,
+  });
+  assert.throws(
+    () =>
+      writeToKafka({
+        producerConfig,
+        topic: "t",
+        exactlyOnce: { numShards: 2, sinkGroupId: "g" },
+        exactlyOnceWindowMs: 0,
+      }),
+    (err: unknown) => err instanceof KafkaConfigError,
+  );
 });
 
 s.run();

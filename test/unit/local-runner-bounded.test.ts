@@ -30,47 +30,62 @@ function recorder<T>(into: { value: T; timestamp: bigint; window: string; pane: 
   return {
     process(value, ctx) {
       const w = ctx.window;
-      into.push({ value, timestamp: ctx.timestamp, window: w.kind === "global" ? "global" : `[${w.start},${w.end})`, pane: ctx.pane.timing });
+      into.push({
+        value,
+        timestamp: ctx.timestamp,
+        window: w.kind === "global" ? "global" : `[${w.start},${w.end})`,
+        pane: ctx.pane.timing,
+      });
       ctx.output(value);
     },
   };
 }
 
-s.test("Create → Map → Filter → WindowInto(fixed) → Count.perKey fires exact windows at their max timestamp", async () => {
-  const p = Pipeline.create();
-  const events = p.apply(
-    Create.timestamped([
-      { value: "click:a", timestamp: 1_000n },
-      { value: "view:a", timestamp: 2_000n },
-      { value: "click:b", timestamp: 9_999n },
-      { value: "click:a", timestamp: 10_000n },
-      { value: "click:a", timestamp: 15_000n },
-      { value: "click:b", timestamp: 25_500n },
-      { value: "view:b", timestamp: 26_000n },
-    ]),
-  );
-  const counts = events
-    .apply(Map((e: string) => { const [kind, user] = e.split(":"); return { kind: kind!, user: user! }; }))
-    .apply(Filter((e: { kind: string; user: string }) => e.kind === "click"))
-    .apply(Map((e: { kind: string; user: string }) => kv(e.user, 1)))
-    .apply(WindowInto(FixedWindows(10_000)))
-    .apply(Count.perKey<string>());
-  const seen: { value: KV<string, number>; timestamp: bigint; window: string; pane: string }[] = [];
-  counts.apply("Record", ParDo.of(recorder(seen)));
-  assertThat(counts).containsInAnyOrder([kv("a", 1), kv("b", 1), kv("a", 2), kv("b", 1)]);
-  const handle = p.run(new LocalRunner());
-  assert.is(await handle.waitUntilFinish(10_000), "DONE");
-  seen.sort((x, y) => (x.timestamp === y.timestamp ? x.value.key.localeCompare(y.value.key) : x.timestamp < y.timestamp ? -1 : 1));
-  assert.equal(seen, [
-    { value: kv("a", 1), timestamp: 9_999n, window: "[0,10000)", pane: "ON_TIME" },
-    { value: kv("b", 1), timestamp: 9_999n, window: "[0,10000)", pane: "ON_TIME" },
-    { value: kv("a", 2), timestamp: 19_999n, window: "[10000,20000)", pane: "ON_TIME" },
-    { value: kv("b", 1), timestamp: 29_999n, window: "[20000,30000)", pane: "ON_TIME" },
-  ]);
-  const m = handle.metrics().steps;
-  assert.equal(m.Filter, { elementsIn: 7, elementsOut: 5, bundles: 1, counters: {} });
-  assert.equal(m["CountPerKey/GroupByKey"], { elementsIn: 5, elementsOut: 4, bundles: 0, counters: {} });
-});
+s.test(
+  "Create → Map → Filter → WindowInto(fixed) → Count.perKey fires exact windows at their max timestamp",
+  async () => {
+    const p = Pipeline.create();
+    const events = p.apply(
+      Create.timestamped([
+        { value: "click:a", timestamp: 1_000n },
+        { value: "view:a", timestamp: 2_000n },
+        { value: "click:b", timestamp: 9_999n },
+        { value: "click:a", timestamp: 10_000n },
+        { value: "click:a", timestamp: 15_000n },
+        { value: "click:b", timestamp: 25_500n },
+        { value: "view:b", timestamp: 26_000n },
+      ]),
+    );
+    const counts = events
+      .apply(
+        Map((e: string) => {
+          const [kind, user] = e.split(":");
+          return { kind: kind!, user: user! };
+        }),
+      )
+      .apply(Filter((e: { kind: string; user: string }) => e.kind === "click"))
+      .apply(Map((e: { kind: string; user: string }) => kv(e.user, 1)))
+      .apply(WindowInto(FixedWindows(10_000)))
+      .apply(Count.perKey<string>());
+    const seen: { value: KV<string, number>; timestamp: bigint; window: string; pane: string }[] = [];
+    counts.apply("Record", ParDo.of(recorder(seen)));
+    assertThat(counts).containsInAnyOrder([kv("a", 1), kv("b", 1), kv("a", 2), kv("b", 1)]);
+    const handle = p.run(new LocalRunner());
+    assert.is(await handle.waitUntilFinish(10_000), "DONE");
+    seen.sort((x, y) =>
+      x.timestamp === y.timestamp ? x.value.key.localeCompare(y.value.key) : x.timestamp < y.timestamp ? -1 : 1,
+    );
+    assert.equal(seen, [
+      { value: kv("a", 1), timestamp: 9_999n, window: "[0,10000)", pane: "ON_TIME" },
+      { value: kv("b", 1), timestamp: 9_999n, window: "[0,10000)", pane: "ON_TIME" },
+      { value: kv("a", 2), timestamp: 19_999n, window: "[10000,20000)", pane: "ON_TIME" },
+      { value: kv("b", 1), timestamp: 29_999n, window: "[20000,30000)", pane: "ON_TIME" },
+    ]);
+    const m = handle.metrics().steps;
+    assert.equal(m.Filter, { elementsIn: 7, elementsOut: 5, bundles: 1, counters: {} });
+    assert.equal(m["CountPerKey/GroupByKey"], { elementsIn: 5, elementsOut: 4, bundles: 0, counters: {} });
+  },
+);
 
 s.test("GroupByKey in the global window, Count.globally, FlatMap and a flatten across stages", async () => {
   const p = Pipeline.create();
@@ -79,11 +94,21 @@ s.test("GroupByKey in the global window, Count.globally, FlatMap and a flatten a
   const more = p.apply("More", Create.of(["c", "d"]));
   const all = p.apply(Flatten.of(words, more));
   const grouped = all.apply(Map((w: string) => kv(w, w.length))).apply(GroupByKey<string, number>());
-  assertThat(grouped.apply("Sizes", Map((g: KV<string, number[]>) => `${g.key}:${g.value.length}`))).containsInAnyOrder(["a:1", "b:2", "c:3", "d:1"]);
+  assertThat(
+    grouped.apply(
+      "Sizes",
+      Map((g: KV<string, number[]>) => `${g.key}:${g.value.length}`),
+    ),
+  ).containsInAnyOrder(["a:1", "b:2", "c:3", "d:1"]);
   assertThat(all.apply(Count.globally())).containsInAnyOrder([7]);
   assertThat(p.apply("Nothing", Create.of<string>([]))).empty();
   assertThat(grouped).satisfies((groups) => {
-    assert.equal(groups.map((g) => `${g.key}=${[...g.value].sort().join("+")}`).sort(), ["a=1", "b=1+1", "c=1+1+1", "d=1"]);
+    assert.equal(groups.map((g) => `${g.key}=${[...g.value].sort().join("+")}`).sort(), [
+      "a=1",
+      "b=1+1",
+      "c=1+1+1",
+      "d=1",
+    ]);
   });
   assert.is(await p.run(new LocalRunner()).waitUntilFinish(10_000), "DONE");
 });
@@ -104,15 +129,23 @@ s.test("a bounded splittable DoFn that checkpoints every 7 offsets emits each of
 
 s.test("user counters are reported per step", async () => {
   const p = Pipeline.create();
-  p.apply(Create.of([1, 2, 3, 4, 5])).apply("Odd", ParDo.of<number, number>({
-    process(n, ctx) {
-      ctx.metrics.counter(n % 2 ? "odd" : "even").inc();
-      ctx.metrics.counter("sum").inc(n);
-    },
-  }));
+  p.apply(Create.of([1, 2, 3, 4, 5])).apply(
+    "Odd",
+    ParDo.of<number, number>({
+      process(n, ctx) {
+        ctx.metrics.counter(n % 2 ? "odd" : "even").inc();
+        ctx.metrics.counter("sum").inc(n);
+      },
+    }),
+  );
   const handle = p.run(new LocalRunner());
   await handle.waitUntilFinish(10_000);
-  assert.equal(handle.metrics().steps.Odd, { elementsIn: 5, elementsOut: 0, bundles: 1, counters: { odd: 3, even: 2, sum: 15 } });
+  assert.equal(handle.metrics().steps.Odd, {
+    elementsIn: 5,
+    elementsOut: 0,
+    bundles: 1,
+    counters: { odd: 3, even: 2, sum: 15 },
+  });
 });
 
 s.test("a user error fails the pipeline with its own message and stack, and DoFns are torn down", async () => {
@@ -122,10 +155,17 @@ s.test("a user error fails the pipeline with its own message and stack, and DoFn
     return n;
   }
   const p = Pipeline.create();
-  p.apply(Create.of([1, 2, 3, 4])).apply("Explode", ParDo.of<number, number>({
-    process: (n, ctx) => { ctx.output(explodeOnThree(n)); },
-    teardown: () => { tornDown++; },
-  }));
+  p.apply(Create.of([1, 2, 3, 4])).apply(
+    "Explode",
+    ParDo.of<number, number>({
+      process: (n, ctx) => {
+        ctx.output(explodeOnThree(n));
+      },
+      teardown: () => {
+        tornDown++;
+      },
+    }),
+  );
   const handle = p.run(new LocalRunner());
   const error = await rejection(handle.waitUntilFinish(10_000));
   assert.instance(error, RangeError);
@@ -147,21 +187,41 @@ s.test("a failed assertion names what was missing and what was unexpected", asyn
 s.test("timestamps: WithTimestamps moves forward only; outputs before the input are rejected", async () => {
   const p = Pipeline.create();
   const stamped = p.apply(Create.of([5, 1])).apply(WithTimestamps((n: number) => BigInt(n)));
-  stamped.apply("Back", WithTimestamps((n: number) => BigInt(n) - 1n));
+  stamped.apply(
+    "Back",
+    WithTimestamps((n: number) => BigInt(n) - 1n),
+  );
   const error = await rejection(p.run(new LocalRunner()).waitUntilFinish(10_000));
-  assert.match(String((error as Error).message), /Back: cannot output with timestamp 4: it is earlier than the input's timestamp 5/);
+  assert.match(
+    String((error as Error).message),
+    /Back: cannot output with timestamp 4: it is earlier than the input's timestamp 5/,
+  );
 });
 
 s.test("bundles are capped by maxBundleSize", async () => {
   const p = Pipeline.create();
   const values = Array.from({ length: 25 }, (_, i) => ({ value: i, timestamp: BigInt(i) }));
   // 25 one-millisecond windows: the GroupByKey emits 25 groups, which the next stage reads in bundles of 10.
-  const out = p.apply(Create.timestamped(values)).apply(WindowInto(FixedWindows(1))).apply(Map((n: number) => kv(n % 3, n))).apply(GroupByKey<number, number>());
+  const out = p
+    .apply(Create.timestamped(values))
+    .apply(WindowInto(FixedWindows(1)))
+    .apply(Map((n: number) => kv(n % 3, n)))
+    .apply(GroupByKey<number, number>());
   const sizes: number[] = [];
-  out.apply("Sizes", ParDo.of<KV<number, number[]>, never>({ process: (g) => { sizes.push(g.value.length); } }));
+  out.apply(
+    "Sizes",
+    ParDo.of<KV<number, number[]>, never>({
+      process: (g) => {
+        sizes.push(g.value.length);
+      },
+    }),
+  );
   const handle = p.run(new LocalRunner({ maxBundleSize: 10 }));
   await handle.waitUntilFinish(10_000);
-  assert.equal(sizes, Array.from({ length: 25 }, () => 1));
+  assert.equal(
+    sizes,
+    Array.from({ length: 25 }, () => 1),
+  );
   assert.equal(handle.metrics().steps.Sizes, { elementsIn: 25, elementsOut: 0, bundles: 3, counters: {} });
   assert.equal(handle.metrics().steps.Map!.bundles, 1, "the fused Create stage reads one impulse");
 });

@@ -31,16 +31,22 @@ s.test("composites nest their primitives under unique names, as plain data", () 
   assert.equal(g.roots, ["Create", "Map", "Map_2", "CountPerElement"]);
   assert.equal(g.transforms.Create!.subtransforms, ["Create/Impulse", "Create/Values"]);
   assert.equal(g.transforms.CountPerElement!.subtransforms, ["CountPerElement/KeyByElement", "CountPerElement/PerKey"]);
-  assert.equal(g.transforms["CountPerElement/PerKey"]!.subtransforms, ["CountPerElement/PerKey/GroupByKey", "CountPerElement/PerKey/CountValues"]);
-  assert.equal(primitiveTransforms(g).map((t) => [t.id, t.payload.kind]), [
-    ["Create/Impulse", "impulse"],
-    ["Create/Values", "pardo"],
-    ["Map", "pardo"],
-    ["Map_2", "pardo"],
-    ["CountPerElement/KeyByElement", "pardo"],
-    ["CountPerElement/PerKey/GroupByKey", "group-by-key"],
-    ["CountPerElement/PerKey/CountValues", "pardo"],
+  assert.equal(g.transforms["CountPerElement/PerKey"]!.subtransforms, [
+    "CountPerElement/PerKey/GroupByKey",
+    "CountPerElement/PerKey/CountValues",
   ]);
+  assert.equal(
+    primitiveTransforms(g).map((t) => [t.id, t.payload.kind]),
+    [
+      ["Create/Impulse", "impulse"],
+      ["Create/Values", "pardo"],
+      ["Map", "pardo"],
+      ["Map_2", "pardo"],
+      ["CountPerElement/KeyByElement", "pardo"],
+      ["CountPerElement/PerKey/GroupByKey", "group-by-key"],
+      ["CountPerElement/PerKey/CountValues", "pardo"],
+    ],
+  );
   assert.equal(g.transforms.Map!.inputs, { input: words.id });
   assert.equal(g.transforms.Map!.outputs, { output: lengths.id });
   assert.equal(g.transforms.Create!.outputs, { output: words.id });
@@ -61,10 +67,20 @@ s.test("windowing follows WindowInto; SDFs declare unbounded outputs; flatten ch
   assert.is(ticks.isBounded, false);
   assert.is(p.graph.transforms.Read!.payload.kind, "pardo");
   assert.ok((p.graph.transforms.Read!.payload as { splittable: boolean }).splittable);
-  assert.throws(() => p.apply(Flatten.of<unknown>(nums, windowed)), (e: unknown) => e instanceof PipelineConstructionError && /same window function/.test(e.message));
+  assert.throws(
+    () => p.apply(Flatten.of<unknown>(nums, windowed)),
+    (e: unknown) => e instanceof PipelineConstructionError && /same window function/.test(e.message),
+  );
   const both = p.apply(Flatten.of(nums, nums.apply(Filter((n: number) => n > 1))));
   assert.equal(Object.keys(p.graph.transforms[p.graph.pcollections[both.id]!.producer]!.inputs), ["0", "1"]);
-  assert.throws(() => nums.apply("bad/label", Map((n: number) => n)), /no "\/"/);
+  assert.throws(
+    () =>
+      nums.apply(
+        "bad/label",
+        Map((n: number) => n),
+      ),
+    /no "\/"/,
+  );
 });
 
 s.test("structural keys identify values independent of key order and representation", () => {

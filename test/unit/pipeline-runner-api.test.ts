@@ -31,17 +31,23 @@ class PortableCounter extends CounterSdf {
   }
 }
 
-const keyByParity: DoFn<bigint, KV<string, bigint>> & { outputCoder: typeof kvCoder extends (...a: never[]) => infer C ? C : never } = {
+const keyByParity: DoFn<bigint, KV<string, bigint>> & {
+  outputCoder: typeof kvCoder extends (...a: never[]) => infer C ? C : never;
+} = {
   outputCoder: kvCoder(stringUtf8Coder, varIntCoder) as never,
   doFnPayload: () => ({ fn: "key_by_parity" }),
-  process(n, ctx) { ctx.output(kv(n % 2n === 0n ? "even" : "odd", n)); },
+  process(n, ctx) {
+    ctx.output(kv(n % 2n === 0n ? "even" : "odd", n));
+  },
 };
 
 const environment = { urn: "beam:env:process:v1", capabilities: [] };
 
 s.test("a portable pipeline becomes a Runner API proto with coders, windowing strategies and SDF requirements", () => {
   const p = Pipeline.create();
-  const counts = p.apply(new Impulse()).apply("Read", ParDo.of<Uint8Array, bigint>(new PortableCounter({ perCall: 5 }) as never));
+  const counts = p
+    .apply(new Impulse())
+    .apply("Read", ParDo.of<Uint8Array, bigint>(new PortableCounter({ perCall: 5 }) as never));
   const grouped = counts
     .apply(WindowInto(FixedWindows(60_000)))
     .apply("KeyByParity", ParDo.of(keyByParity))
@@ -49,7 +55,10 @@ s.test("a portable pipeline becomes a Runner API proto with coders, windowing st
   const proto = pipelineToRunnerApi(p, { environment });
   const c = proto.components!;
   assert.equal(proto.rootTransformIds, ["Impulse", "Read", "WindowInto", "KeyByParity", "GroupByKey"]);
-  assert.equal([...proto.requirements].sort(), ["beam:requirement:pardo:finalization:v1", "beam:requirement:pardo:splittable_dofn:v1"]);
+  assert.equal([...proto.requirements].sort(), [
+    "beam:requirement:pardo:finalization:v1",
+    "beam:requirement:pardo:splittable_dofn:v1",
+  ]);
   const urnOf = (id: string) => c.transforms![id]!.spec?.urn;
   assert.is(urnOf("Impulse"), "beam:transform:impulse:v1");
   assert.is(urnOf("Read"), "beam:transform:pardo:v1");
@@ -67,12 +76,20 @@ s.test("a portable pipeline becomes a Runner API proto with coders, windowing st
     return comps.length === 0 ? coder.spec!.urn : [coder.spec!.urn, ...comps.map(coderUrns)];
   };
   // KV<restriction, watermark state> as Beam's SDKs declare it: KV<KV<varint, varint>, varint>.
-  assert.equal(coderUrns(read.restrictionCoderId), ["beam:coder:kv:v1", ["beam:coder:kv:v1", "beam:coder:varint:v1", "beam:coder:varint:v1"], "beam:coder:varint:v1"]);
+  assert.equal(coderUrns(read.restrictionCoderId), [
+    "beam:coder:kv:v1",
+    ["beam:coder:kv:v1", "beam:coder:varint:v1", "beam:coder:varint:v1"],
+    "beam:coder:varint:v1",
+  ]);
   const pcCoder = (pcId: string) => coderUrns(c.pcollections![pcId]!.coderId!);
   const impulseOut = c.transforms!.Impulse!.outputs!.output!;
   assert.is(pcCoder(impulseOut), "beam:coder:bytes:v1");
   assert.is(pcCoder(counts.id), "beam:coder:varint:v1");
-  assert.equal(pcCoder(grouped.id), ["beam:coder:kv:v1", "beam:coder:string_utf8:v1", ["beam:coder:iterable:v1", "beam:coder:varint:v1"]]);
+  assert.equal(pcCoder(grouped.id), [
+    "beam:coder:kv:v1",
+    "beam:coder:string_utf8:v1",
+    ["beam:coder:iterable:v1", "beam:coder:varint:v1"],
+  ]);
   assert.is(c.pcollections![counts.id]!.isBounded, runnerApi.IsBounded.Enum.UNBOUNDED);
 
   const fixed = c.windowingStrategies![c.pcollections![grouped.id]!.windowingStrategyId!]!;
@@ -90,7 +107,10 @@ s.test("a portable pipeline becomes a Runner API proto with coders, windowing st
 
 s.test("closures and PCollections without coders are named in one translation error", () => {
   const p = Pipeline.create();
-  p.apply(new Impulse()).apply("Closure", Map((b: Uint8Array) => b.length));
+  p.apply(new Impulse()).apply(
+    "Closure",
+    Map((b: Uint8Array) => b.length),
+  );
   let error: unknown;
   try {
     pipelineToRunnerApi(p, { environment });
@@ -103,7 +123,10 @@ s.test("closures and PCollections without coders are named in one translation er
   // Filter keeps its input's coder (declared here with withCoder): only its closure is reported.
   const q = Pipeline.create();
   q.apply(new Impulse())
-    .apply("Keyed", ParDo.of({ process() {}, doFnPayload: () => ({ fn: "noop" }) } as DoFn<Uint8Array, KV<string, bigint>>))
+    .apply(
+      "Keyed",
+      ParDo.of({ process() {}, doFnPayload: () => ({ fn: "noop" }) } as DoFn<Uint8Array, KV<string, bigint>>),
+    )
     .withCoder(kvCoder(stringUtf8Coder, varIntCoder))
     .apply(Filter((g: KV<string, bigint>) => g.value > 0n));
   let second: unknown;
@@ -112,7 +135,10 @@ s.test("closures and PCollections without coders are named in one translation er
   } catch (err) {
     second = err;
   }
-  assert.is((second as Error).message, "cannot translate the pipeline to a Runner API proto:\n- ParDo Filter: its DoFn has no doFnPayload(), so a Fn API worker cannot rebuild it");
+  assert.is(
+    (second as Error).message,
+    "cannot translate the pipeline to a Runner API proto:\n- ParDo Filter: its DoFn has no doFnPayload(), so a Fn API worker cannot rebuild it",
+  );
 });
 
 s.run();

@@ -30,7 +30,11 @@ s.test("generated/beam.ts was made from that descriptor and not edited since", a
   const text = readFileSync(join(root, "src/model/proto/generated/beam.ts"), "utf8");
   const descriptorHash = /^\/\/ descriptor-sha256: ([0-9a-f]{64})$/m.exec(text)?.[1];
   const bodyHash = /^\/\/ body-sha256: ([0-9a-f]{64})$/m.exec(text)?.[1];
-  assert.is(descriptorHash, gen.sha256(beamProtoDescriptorJson), "beam.ts is older than descriptor.ts: run `npm run gen:proto`");
+  assert.is(
+    descriptorHash,
+    gen.sha256(beamProtoDescriptorJson),
+    "beam.ts is older than descriptor.ts: run `npm run gen:proto`",
+  );
   const at = text.indexOf(`${gen.RUNTIME_IMPORT}\n`);
   assert.ok(at > 0, "beam.ts lost its runtime import line");
   assert.is(gen.sha256(text.slice(at + gen.RUNTIME_IMPORT.length + 1)), bodyHash, "beam.ts was edited by hand");
@@ -39,24 +43,32 @@ s.test("generated/beam.ts was made from that descriptor and not edited since", a
 s.test("every message type of the runtime root has a constructor in the typed tree", async () => {
   const { runnerApi, fnApi, expansionApi, jobApi, protobufWkt } = await import("../../src/model/proto/index.js");
   const groups: Record<string, unknown> = {
-    "org.apache.beam.model.pipeline.v1": runnerApi, "org.apache.beam.model.fn_execution.v1": fnApi,
-    "org.apache.beam.model.expansion.v1": expansionApi, "org.apache.beam.model.job_management.v1": jobApi,
+    "org.apache.beam.model.pipeline.v1": runnerApi,
+    "org.apache.beam.model.fn_execution.v1": fnApi,
+    "org.apache.beam.model.expansion.v1": expansionApi,
+    "org.apache.beam.model.job_management.v1": jobApi,
     "google.protobuf": protobufWkt,
   };
   let count = 0;
   const visit = (ns: { nestedArray: unknown[]; fullName: string }): void => {
-    for (const child of ns.nestedArray as { fullName: string; nestedArray?: unknown[]; constructor: { name: string } }[]) {
+    for (const child of ns.nestedArray as {
+      fullName: string;
+      nestedArray?: unknown[];
+      constructor: { name: string };
+    }[]) {
       const full = child.fullName.slice(1);
       const pkg = Object.keys(groups).find((p) => full.startsWith(`${p}.`));
       const kind = child.constructor.name;
       if (pkg && (kind === "Type" || kind === "Enum")) {
         let at: unknown = groups[pkg];
-        for (const part of full.slice(pkg.length + 1).split(".")) at = (at as Record<string, unknown> | undefined)?.[part];
+        for (const part of full.slice(pkg.length + 1).split("."))
+          at = (at as Record<string, unknown> | undefined)?.[part];
         assert.ok(at, `${full} missing from the typed tree`);
         if (kind === "Type") assert.type((at as { decode: unknown }).decode, "function", full);
         count++;
       }
-      if (child.nestedArray && kind !== "Service") visit(child as unknown as { nestedArray: unknown[]; fullName: string });
+      if (child.nestedArray && kind !== "Service")
+        visit(child as unknown as { nestedArray: unknown[]; fullName: string });
     }
   };
   visit(protoRoot as unknown as { nestedArray: unknown[]; fullName: string });

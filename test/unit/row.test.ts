@@ -35,7 +35,6 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const fromHex = (text: string) => new Uint8Array(Buffer.from(text.replace(/\s+/g, ""), "hex"));
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
-
 // The output row of Beam's ReadFromKafka with metadata, in the Java connector's field order.
 const kafkaRecord = schema(
   {
@@ -131,7 +130,10 @@ const everyValue: RowOf<typeof everyType> = {
   by: new Uint8Array([0x00, 0xff]),
   arr: [1, null, -3],
   it: ["x"],
-  m: new Map([["a", 1n], ["z", null]]),
+  m: new Map([
+    ["a", 1n],
+    ["z", null],
+  ]),
   r: { n: 300n },
   ts: 1700000000123n,
   dec: { unscaled: -1250n, scale: 2 },
@@ -181,7 +183,11 @@ s.test("nulls: every nullable field null, and a null in a non-nullable field nam
   // The row type rejects these at compile time; an untyped caller gets a CoderError naming the field.
   const untyped = coder as Coder<Row>;
   throwsCoderError(() => encodeToBytes(untyped, { ...record, topic: null }), "CODER_VALUE", 'row field "topic"');
-  throwsCoderError(() => encodeToBytes(untyped, { ...record, partition: undefined }), "CODER_VALUE", 'row field "partition"');
+  throwsCoderError(
+    () => encodeToBytes(untyped, { ...record, partition: undefined }),
+    "CODER_VALUE",
+    'row field "partition"',
+  );
   throwsCoderError(
     () => encodeToBytes(untyped, { ...record, headers: [{ key: null, value: null }] }),
     "CODER_VALUE",
@@ -190,8 +196,18 @@ s.test("nulls: every nullable field null, and a null in a non-nullable field nam
 });
 
 s.test("null bitmap past 8 fields: Java's trimmed form on encode, Python's full-width form decodes too", () => {
-  const wide = schema({ a: nullable("int32"), b: "int32", c: "int32", d: "int32", e: "int32", f: "int32",
-    g: "int32", h: "int32", i: nullable("int32"), j: nullable("int32") });
+  const wide = schema({
+    a: nullable("int32"),
+    b: "int32",
+    c: "int32",
+    d: "int32",
+    e: "int32",
+    f: "int32",
+    g: "int32",
+    h: "int32",
+    i: nullable("int32"),
+    j: nullable("int32"),
+  });
   const coder = rowCoder(wide);
   const value = { a: null, b: 1, c: 2, d: 3, e: 4, f: 5, g: 6, h: 7, i: 8, j: 9 };
   assert.is(hex(encodeToBytes(coder, value)), "0a0101" + "01020304050607" + "0809");
@@ -209,7 +225,10 @@ s.test("nested rows, arrays of rows, maps of arrays, iterables", () => {
   });
   const value: RowOf<typeof nested> = {
     outer: { inner: { leaf: "deep", n: null }, tags: ["a", "", "ü"] },
-    byKey: new Map([["k1", [1.5, null]], ["k2", []]]),
+    byKey: new Map([
+      ["k1", [1.5, null]],
+      ["k2", []],
+    ]),
     stream: [{ x: -32768 }, { x: 32767 }],
   };
   const coder = rowCoder(nested);
@@ -331,7 +350,14 @@ s.test("field names that are awkward in JS: __proto__, constructor, quotes, newl
   const coder = rowCoder(awkward);
   const value: Row = {};
   Object.defineProperty(value, "__proto__", { value: "own", enumerable: true, writable: true, configurable: true });
-  Object.assign(value, Object.fromEntries([["constructor", 7], ['say "hi"\n', "x"], ["ünïcødé ☃", true]]));
+  Object.assign(
+    value,
+    Object.fromEntries([
+      ["constructor", 7],
+      ['say "hi"\n', "x"],
+      ["ünïcødé ☃", true],
+    ]),
+  );
   const bytes = encodeToBytes(coder, value);
   assert.is(hex(bytes), "0400" + "036f776e" + "07" + "0178" + "01");
   const back = decodeFromBytes(coder, bytes);
@@ -343,7 +369,11 @@ s.test("field names that are awkward in JS: __proto__, constructor, quotes, newl
   // biome-ignore lint/complexity/useLiteralKeys: the own field, as decoded
   assert.is(back["constructor"] as unknown, 7);
   // Without an own __proto__ property the field is null, not Object.prototype.
-  const withoutProto = Object.fromEntries([["constructor", 7], ['say "hi"\n', "x"], ["ünïcødé ☃", true]]);
+  const withoutProto = Object.fromEntries([
+    ["constructor", 7],
+    ['say "hi"\n', "x"],
+    ["ünïcødé ☃", true],
+  ]);
   assert.is(hex(encodeToBytes(coder, withoutProto)), "04" + "0101" + "07" + "0178" + "01");
 });
 

@@ -17,19 +17,35 @@ import {
   type OffsetRange,
 } from "../../src/sdf/index.js";
 import { GLOBAL_WINDOW, MIN_TIMESTAMP, inGlobalWindow, type WindowedValue } from "../../src/model/windowing.js";
-import { decodeFromBytes, encodeToBytes, globalWindowCoder, stringUtf8Coder, windowedValueCoder } from "../../src/model/coders/index.js";
+import {
+  decodeFromBytes,
+  encodeToBytes,
+  globalWindowCoder,
+  stringUtf8Coder,
+  windowedValueCoder,
+} from "../../src/model/coders/index.js";
 
 const s = suite("sdf: bundle processor");
 
 function collect(): { items: WindowedValue<unknown>[]; sink: (e: WindowedValue<unknown>) => void } {
   const items: WindowedValue<unknown>[] = [];
-  return { items, sink: (e) => { items.push(e); } };
+  return {
+    items,
+    sink: (e) => {
+      items.push(e);
+    },
+  };
 }
 
 const sdfDescriptor = (dofn: CounterSdf): BundleDescriptor => ({
   transforms: {
     src: { kind: "source", inputs: {}, outputs: { out: "sized" } },
-    process: { kind: "sdf-process-sized-element-and-restrictions", dofn, inputs: { in: "sized" }, outputs: { out: "counts" } },
+    process: {
+      kind: "sdf-process-sized-element-and-restrictions",
+      dofn,
+      inputs: { in: "sized" },
+      outputs: { out: "counts" },
+    },
     sink: { kind: "sink", inputs: { in: "counts" }, outputs: {} },
   },
 });
@@ -63,8 +79,19 @@ s.test("pardo chain: tagged and timestamped outputs, windows, async DoFns keep e
   const descriptor: BundleDescriptor = {
     transforms: {
       src: { kind: "source", inputs: {}, outputs: { out: "nums" } },
-      split: { kind: "pardo", dofn: tags, mainOutput: "even", inputs: { in: "nums" }, outputs: { even: "evens", odd: "odds" } },
-      window: { kind: "window-into", windowFn: fixedWindowFn(5000), inputs: { in: "evens" }, outputs: { out: "windowed" } },
+      split: {
+        kind: "pardo",
+        dofn: tags,
+        mainOutput: "even",
+        inputs: { in: "nums" },
+        outputs: { even: "evens", odd: "odds" },
+      },
+      window: {
+        kind: "window-into",
+        windowFn: fixedWindowFn(5000),
+        inputs: { in: "evens" },
+        outputs: { out: "windowed" },
+      },
       slow: { kind: "pardo", dofn: slow, inputs: { in: "odds" }, outputs: { out: "strings" } },
       flat: { kind: "flatten", inputs: { a: "windowed", b: "strings" }, outputs: { out: "all" } },
       sink: { kind: "sink", inputs: { in: "all" }, outputs: {} },
@@ -76,7 +103,10 @@ s.test("pardo chain: tagged and timestamped outputs, windows, async DoFns keep e
     inputs: { src: [0, 1, 2, 3, 4, 5, 6, 7].map((n) => inGlobalWindow(n)) },
     outputs: { sink: out.sink },
   });
-  assert.equal(out.items.map((e) => e.value), [0, "v1", "w1", 20, "v3", "w3", 40, "v5", "w5", 60, "v7", "w7"]);
+  assert.equal(
+    out.items.map((e) => e.value),
+    [0, "v1", "w1", 20, "v3", "w3", 40, "v5", "w5", 60, "v7", "w7"],
+  );
   const forty = out.items.find((e) => e.value === 40)!;
   assert.is(forty.timestamp, 4000n);
   assert.equal(forty.windows, [{ kind: "interval", start: 0n, end: 5000n }]);
@@ -93,19 +123,41 @@ s.test("pardo chain: tagged and timestamped outputs, windows, async DoFns keep e
 s.test("pardo: outputs may not move back in time; lifecycle runs in Beam's order", async () => {
   const calls: string[] = [];
   const dofn: DoFn<number, number> = {
-    setup: () => { calls.push("setup"); },
-    startBundle: () => { calls.push("start"); },
-    process: (n, ctx) => { calls.push(`p${n}`); ctx.outputWithTimestamp(n, 5n); },
-    finishBundle: (ctx) => { calls.push("finish"); ctx.output(99, 7n, GLOBAL_WINDOW); },
-    teardown: () => { calls.push("teardown"); },
+    setup: () => {
+      calls.push("setup");
+    },
+    startBundle: () => {
+      calls.push("start");
+    },
+    process: (n, ctx) => {
+      calls.push(`p${n}`);
+      ctx.outputWithTimestamp(n, 5n);
+    },
+    finishBundle: (ctx) => {
+      calls.push("finish");
+      ctx.output(99, 7n, GLOBAL_WINDOW);
+    },
+    teardown: () => {
+      calls.push("teardown");
+    },
   };
   const processor = new BundleProcessor(pardoDescriptor(dofn));
   const out = collect();
-  await processor.newBundle().run({ inputs: { src: [inGlobalWindow(1, 0n), inGlobalWindow(2, 5n)] }, outputs: { sink: out.sink } });
+  await processor
+    .newBundle()
+    .run({ inputs: { src: [inGlobalWindow(1, 0n), inGlobalWindow(2, 5n)] }, outputs: { sink: out.sink } });
   await processor.newBundle().run({ inputs: { src: [] }, outputs: { sink: out.sink } });
   await processor.teardown();
   assert.equal(calls, ["setup", "start", "p1", "p2", "finish", "start", "finish", "teardown"]);
-  assert.equal(out.items.map((e) => [e.value, e.timestamp]), [[1, 5n], [2, 5n], [99, 7n], [99, 7n]]);
+  assert.equal(
+    out.items.map((e) => [e.value, e.timestamp]),
+    [
+      [1, 5n],
+      [2, 5n],
+      [99, 7n],
+      [99, 7n],
+    ],
+  );
 
   const late = new BundleProcessor({
     transforms: {
@@ -113,11 +165,18 @@ s.test("pardo: outputs may not move back in time; lifecycle runs in Beam's order
       f: { kind: "pardo", dofn, inputs: { in: "a" }, outputs: { out: "b" } },
     },
   });
-  await rejects(late.newBundle().run({ inputs: { src: [inGlobalWindow(3, 10n)] }, outputs: {} }), /cannot output with timestamp 5/);
+  await rejects(
+    late.newBundle().run({ inputs: { src: [inGlobalWindow(3, 10n)] }, outputs: {} }),
+    /cannot output with timestamp 5/,
+  );
 });
 
 s.test("sdf steps: pair, split-and-size and truncate produce Beam's element shapes", async () => {
-  const dofn = new CounterSdf({ total: 10n, perCall: 100, splitInto: (r) => [offsetRange(r.from, 4n), offsetRange(4n, r.to)] });
+  const dofn = new CounterSdf({
+    total: 10n,
+    perCall: 100,
+    splitInto: (r) => [offsetRange(r.from, 4n), offsetRange(4n, r.to)],
+  });
   const out = collect();
   const processor = new BundleProcessor({
     transforms: {
@@ -129,8 +188,14 @@ s.test("sdf steps: pair, split-and-size and truncate produce Beam's element shap
   });
   await processor.newBundle().run({ inputs: { src: [inGlobalWindow("counter", 3n)] }, outputs: { sink: out.sink } });
   assert.equal(out.items, [
-    inGlobalWindow({ key: { key: "counter", value: { key: offsetRange(0n, 4n), value: MIN_TIMESTAMP } }, value: 4 }, 3n),
-    inGlobalWindow({ key: { key: "counter", value: { key: offsetRange(4n, 10n), value: MIN_TIMESTAMP } }, value: 6 }, 3n),
+    inGlobalWindow(
+      { key: { key: "counter", value: { key: offsetRange(0n, 4n), value: MIN_TIMESTAMP } }, value: 4 },
+      3n,
+    ),
+    inGlobalWindow(
+      { key: { key: "counter", value: { key: offsetRange(4n, 10n), value: MIN_TIMESTAMP } }, value: 6 },
+      3n,
+    ),
   ]);
 
   const unbounded = new CounterSdf({ perCall: 1 });
@@ -138,7 +203,12 @@ s.test("sdf steps: pair, split-and-size and truncate produce Beam's element shap
   const truncate = new BundleProcessor({
     transforms: {
       src: { kind: "source", inputs: {}, outputs: { out: "sized" } },
-      t: { kind: "sdf-truncate-sized-restrictions", dofn: unbounded, inputs: { in: "sized" }, outputs: { out: "kept" } },
+      t: {
+        kind: "sdf-truncate-sized-restrictions",
+        dofn: unbounded,
+        inputs: { in: "sized" },
+        outputs: { out: "kept" },
+      },
       sink: { kind: "sink", inputs: { in: "kept" }, outputs: {} },
     },
   });
@@ -146,15 +216,28 @@ s.test("sdf steps: pair, split-and-size and truncate produce Beam's element shap
     inputs: { src: [sized(offsetRange(0n, 5n)), sized(offsetRange(5n, OFFSET_INFINITY))] },
     outputs: { sink: truncated.sink },
   });
-  assert.equal(truncated.items.map((e) => (e.value as SizedElement).key.value.key), [offsetRange(0n, 5n)], "unbounded restriction dropped on drain");
+  assert.equal(
+    truncated.items.map((e) => (e.value as SizedElement).key.value.key),
+    [offsetRange(0n, 5n)],
+    "unbounded restriction dropped on drain",
+  );
 });
 
 s.test("sdf process: resume checkpoints the unclaimed rest with the estimator's state as residual", async () => {
   const dofn = new CounterSdf({ perCall: 3, resumeDelayMs: 250 });
   const processor = new BundleProcessor(sdfDescriptor(dofn));
   const out = collect();
-  const result = await processor.newBundle().run({ inputs: { src: [sized(offsetRange(10n, OFFSET_INFINITY))] }, outputs: { sink: out.sink } });
-  assert.equal(out.items.map((e) => [e.value, e.timestamp]), [[10n, 10n], [11n, 11n], [12n, 12n]]);
+  const result = await processor
+    .newBundle()
+    .run({ inputs: { src: [sized(offsetRange(10n, OFFSET_INFINITY))] }, outputs: { sink: out.sink } });
+  assert.equal(
+    out.items.map((e) => [e.value, e.timestamp]),
+    [
+      [10n, 10n],
+      [11n, 11n],
+      [12n, 12n],
+    ],
+  );
   assert.is(result.residualRoots.length, 1);
   const [residual] = result.residualRoots;
   assert.is(residual!.requestedDelayMs, 250);
@@ -162,36 +245,51 @@ s.test("sdf process: resume checkpoints the unclaimed rest with the estimator's 
   assert.is(residual!.application.inputId, "in");
   assert.is(residual!.application.isBounded, "unbounded");
   assert.equal(residual!.application.outputWatermarks, { out: 12n });
-  assert.equal(residual!.application.element.value, sizedElement("counter", offsetRange(13n, OFFSET_INFINITY), 12n, 1000));
+  assert.equal(
+    residual!.application.element.value,
+    sizedElement("counter", offsetRange(13n, OFFSET_INFINITY), 12n, 1000),
+  );
   // The residual crosses the wire as a windowed sized element, encoded with the DoFn's own coders.
   const wire = windowedValueCoder(sdfElementCoders(stringUtf8Coder, dofn).sized, globalWindowCoder);
   const bytes = encodeToBytes(wire, residual!.application.element, "nested");
   assert.equal(decodeFromBytes(wire, bytes, "nested"), residual!.application.element);
 });
 
-s.test("sdf process: while deferring, restrictions go back whole and unstarted; the rest of the graph still runs", async () => {
-  const dofn = new CounterSdf({ perCall: 3, resumeDelayMs: 250 });
-  let deferMs: number | undefined;
-  const processor = new BundleProcessor(sdfDescriptor(dofn), { deferSplittableWork: () => deferMs });
-  const first = await processor.newBundle().run({ inputs: { src: [sized(offsetRange(10n, OFFSET_INFINITY))] }, outputs: { sink: collect().sink } });
-  assert.is(first.deferredRestrictions, 0);
-  assert.is(first.inputElements, 1);
-  deferMs = 1000;
-  const out = collect();
-  const calls = dofn.calls;
-  const result = await processor.newBundle().run({
-    inputs: { src: [sized(offsetRange(13n, OFFSET_INFINITY), 12n), sized(offsetRange(40n, 50n), 39n)] },
-    outputs: { sink: out.sink },
-  });
-  assert.equal(out.items, []);
-  assert.is(dofn.calls, calls, "processElement was not called");
-  assert.is(result.inputElements, 2);
-  assert.is(result.deferredRestrictions, 2);
-  assert.equal(result.residualRoots.map((r) => [r.requestedDelayMs, r.application.element.value, r.application.outputWatermarks]), [
-    [1000, sizedElement("counter", offsetRange(13n, OFFSET_INFINITY), 12n, 1000), { out: 12n }],
-    [1000, sizedElement("counter", offsetRange(40n, 50n), 39n, 10), { out: 39n }],
-  ]);
-});
+s.test(
+  "sdf process: while deferring, restrictions go back whole and unstarted; the rest of the graph still runs",
+  async () => {
+    const dofn = new CounterSdf({ perCall: 3, resumeDelayMs: 250 });
+    let deferMs: number | undefined;
+    const processor = new BundleProcessor(sdfDescriptor(dofn), { deferSplittableWork: () => deferMs });
+    const first = await processor
+      .newBundle()
+      .run({ inputs: { src: [sized(offsetRange(10n, OFFSET_INFINITY))] }, outputs: { sink: collect().sink } });
+    assert.is(first.deferredRestrictions, 0);
+    assert.is(first.inputElements, 1);
+    deferMs = 1000;
+    const out = collect();
+    const calls = dofn.calls;
+    const result = await processor.newBundle().run({
+      inputs: { src: [sized(offsetRange(13n, OFFSET_INFINITY), 12n), sized(offsetRange(40n, 50n), 39n)] },
+      outputs: { sink: out.sink },
+    });
+    assert.equal(out.items, []);
+    assert.is(dofn.calls, calls, "processElement was not called");
+    assert.is(result.inputElements, 2);
+    assert.is(result.deferredRestrictions, 2);
+    assert.equal(
+      result.residualRoots.map((r) => [
+        r.requestedDelayMs,
+        r.application.element.value,
+        r.application.outputWatermarks,
+      ]),
+      [
+        [1000, sizedElement("counter", offsetRange(13n, OFFSET_INFINITY), 12n, 1000), { out: 12n }],
+        [1000, sizedElement("counter", offsetRange(40n, 50n), 39n, 10), { out: 39n }],
+      ],
+    );
+  },
+);
 
 s.test("sdf process: dynamic split at 0.5 of a running restriction covers exactly the original range", async () => {
   const paused = latch();
@@ -200,7 +298,10 @@ s.test("sdf process: dynamic split at 0.5 of a running restriction covers exactl
     total: 100n,
     perCall: 1000,
     beforeClaim: async (offset) => {
-      if (offset === 20n) { reached.open(); await paused.promise; }
+      if (offset === 20n) {
+        reached.open();
+        await paused.promise;
+      }
     },
   });
   const processor = new BundleProcessor(sdfDescriptor(dofn));
@@ -224,7 +325,10 @@ s.test("sdf process: dynamic split at 0.5 of a running restriction covers exactl
   assert.is(split!.residualRoots[0]!.application.element.value.value, 41);
   assert.equal(split!.residualRoots[0]!.application.outputWatermarks, { out: 19n });
   // The running DoFn stopped at the split: it emitted exactly the primary.
-  assert.equal(out.items.map((e) => e.value), Array.from({ length: 59 }, (_, i) => BigInt(i)));
+  assert.equal(
+    out.items.map((e) => e.value),
+    Array.from({ length: 59 }, (_, i) => BigInt(i)),
+  );
   assert.equal(result.residualRoots, []);
 });
 
@@ -233,21 +337,34 @@ s.test("channel split: a non-splittable bundle splits at an element boundary", a
   const started = latch();
   const dofn: DoFn<number, number> = {
     async process(n, ctx) {
-      if (n === 2) { started.open(); await gate.promise; }
+      if (n === 2) {
+        started.open();
+        await gate.promise;
+      }
       ctx.output(n);
     },
   };
   const processor = new BundleProcessor(pardoDescriptor(dofn));
   const out = collect();
   const bundle = processor.newBundle();
-  const running = bundle.run({ inputs: { src: Array.from({ length: 10 }, (_, i) => inGlobalWindow(i)) }, outputs: { sink: out.sink } });
+  const running = bundle.run({
+    inputs: { src: Array.from({ length: 10 }, (_, i) => inGlobalWindow(i)) },
+    outputs: { sink: out.sink },
+  });
   await started.promise;
   // index 2 at progress 0.5: remainder 7.5, keep 3.75 -> stop at 2 + round(4.25) = 6.
   const split = await bundle.trySplit({ src: { fractionOfRemainder: 0.5 } });
   gate.open();
   await running;
-  assert.equal(split, { primaryRoots: [], residualRoots: [], channelSplits: [{ transformId: "src", lastPrimaryElement: 5, firstResidualElement: 6 }] });
-  assert.equal(out.items.map((e) => e.value), [0, 1, 2, 3, 4, 5]);
+  assert.equal(split, {
+    primaryRoots: [],
+    residualRoots: [],
+    channelSplits: [{ transformId: "src", lastPrimaryElement: 5, firstResidualElement: 6 }],
+  });
+  assert.equal(
+    out.items.map((e) => e.value),
+    [0, 1, 2, 3, 4, 5],
+  );
 });
 
 s.test("finalization: callbacks run once after finalize(), never for a failed bundle", async () => {
@@ -255,8 +372,12 @@ s.test("finalization: callbacks run once after finalize(), never for a failed bu
   let fail = false;
   const dofn: DoFn<string, string> = {
     process(v, ctx) {
-      ctx.bundleFinalizer.afterBundleCommit(Date.now() + 60_000, () => { ran.push(v); });
-      ctx.bundleFinalizer.afterBundleCommit(Date.now() - 1, () => { ran.push(`expired ${v}`); });
+      ctx.bundleFinalizer.afterBundleCommit(Date.now() + 60_000, () => {
+        ran.push(v);
+      });
+      ctx.bundleFinalizer.afterBundleCommit(Date.now() - 1, () => {
+        ran.push(`expired ${v}`);
+      });
       if (fail) throw new Error(`boom on ${v}`);
     },
   };
@@ -294,7 +415,13 @@ s.test("finalization: a latest-wins callback is skipped once a later bundle's ra
   const dofn: DoFn<string, string> = {
     process(v, ctx) {
       const [key] = v.split("@");
-      ctx.bundleFinalizer.afterBundleCommit(Date.now() + 60_000, () => { ran.push(v); }, { latestWins: key });
+      ctx.bundleFinalizer.afterBundleCommit(
+        Date.now() + 60_000,
+        () => {
+          ran.push(v);
+        },
+        { latestWins: key },
+      );
     },
   };
   const descriptor: BundleDescriptor = {
@@ -338,12 +465,20 @@ s.test("sdf process: a restriction left unfinished without resume fails checkDon
     return { shouldResume: false };
   };
   const processor = new BundleProcessor(sdfDescriptor(dofn));
-  await rejects(processor.newBundle().run({ inputs: { src: [sized(offsetRange(0n, 10n))] }, outputs: { sink: () => {} } }), /\[1, 10\) was not attempted/);
+  await rejects(
+    processor.newBundle().run({ inputs: { src: [sized(offsetRange(0n, 10n))] }, outputs: { sink: () => {} } }),
+    /\[1, 10\) was not attempted/,
+  );
 });
 
 s.test("window-into global and multi-window elements are processed once per window", async () => {
   const seen: string[] = [];
-  const dofn: DoFn<string, string> = { process(v, ctx) { seen.push(`${v}@${ctx.window.kind === "interval" ? ctx.window.start : "g"}`); ctx.output(v); } };
+  const dofn: DoFn<string, string> = {
+    process(v, ctx) {
+      seen.push(`${v}@${ctx.window.kind === "interval" ? ctx.window.start : "g"}`);
+      ctx.output(v);
+    },
+  };
   const processor = new BundleProcessor({
     transforms: {
       src: { kind: "source", inputs: {}, outputs: { out: "a" } },
@@ -353,13 +488,22 @@ s.test("window-into global and multi-window elements are processed once per wind
     },
   });
   const out = collect();
-  const two = [{ kind: "interval", start: 0n, end: 10n }, { kind: "interval", start: 5n, end: 15n }] as const;
+  const two = [
+    { kind: "interval", start: 0n, end: 10n },
+    { kind: "interval", start: 5n, end: 15n },
+  ] as const;
   await processor.newBundle().run({
     inputs: { src: [{ value: "x", timestamp: 7n, windows: two, pane: inGlobalWindow(0).pane }] },
     outputs: { sink: out.sink },
   });
   assert.equal(seen, ["x@0", "x@5"]);
-  assert.equal(out.items.map((e) => [e.value, e.windows]), [["x", [GLOBAL_WINDOW]], ["x", [GLOBAL_WINDOW]]]);
+  assert.equal(
+    out.items.map((e) => [e.value, e.windows]),
+    [
+      ["x", [GLOBAL_WINDOW]],
+      ["x", [GLOBAL_WINDOW]],
+    ],
+  );
 });
 
 s.run();

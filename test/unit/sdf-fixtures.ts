@@ -51,7 +51,8 @@ export class CounterSdf implements SplittableDoFn<string, bigint, OffsetRange, I
   }
 
   newTracker(restriction: OffsetRange): RestrictionTracker<OffsetRange, bigint> {
-    if (restriction.to === OFFSET_INFINITY) return new GrowableOffsetRangeTracker(restriction, { estimate: () => restriction.from + 1000n });
+    if (restriction.to === OFFSET_INFINITY)
+      return new GrowableOffsetRangeTracker(restriction, { estimate: () => restriction.from + 1000n });
     return new OffsetRangeTracker(restriction);
   }
 
@@ -95,7 +96,9 @@ export class CounterSdf implements SplittableDoFn<string, bigint, OffsetRange, I
 /** A latch a test can open later. */
 export function latch(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;
-  const promise = new Promise<void>((resolve) => { open = resolve; });
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
   return { promise, open };
 }
 
@@ -107,7 +110,11 @@ export async function rejects(promise: Promise<unknown>, pattern: RegExp): Promi
   } catch (err) {
     outcome = err;
   }
-  if (!(outcome instanceof Error)) throw new Error(`expected a rejection matching ${pattern}, got ${outcome === undefined ? "success" : String(outcome)}`);
-  if (!pattern.test(outcome.message)) throw new Error(`expected a rejection matching ${pattern}, got: ${outcome.message}`);
+  if (!(outcome instanceof Error))
+    throw new Error(
+      `expected a rejection matching ${pattern}, got ${outcome === undefined ? "success" : String(outcome)}`,
+    );
+  if (!pattern.test(outcome.message))
+    throw new Error(`expected a rejection matching ${pattern}, got: ${outcome.message}`);
   return outcome;
 }

@@ -63,10 +63,19 @@ s.test("offset tracker: no split at or past the last offset, empty ranges are do
 
 s.test("offset tracker: claims must increase, start in range, and the range must be finished", () => {
   const t = new OffsetRangeTracker(r(10n, 20n));
-  assert.throws(() => t.tryClaim(9n), (e: unknown) => e instanceof TrackerStateError && /before the start/.test(e.message));
+  assert.throws(
+    () => t.tryClaim(9n),
+    (e: unknown) => e instanceof TrackerStateError && /before the start/.test(e.message),
+  );
   t.tryClaim(12n);
-  assert.throws(() => t.tryClaim(12n), (e: unknown) => e instanceof TrackerStateError && /last attempted was 12/.test(e.message));
-  assert.throws(() => t.checkDone(), (e: unknown) => e instanceof TrackerStateError && /\[13, 20\) was not attempted/.test(e.message));
+  assert.throws(
+    () => t.tryClaim(12n),
+    (e: unknown) => e instanceof TrackerStateError && /last attempted was 12/.test(e.message),
+  );
+  assert.throws(
+    () => t.checkDone(),
+    (e: unknown) => e instanceof TrackerStateError && /\[13, 20\) was not attempted/.test(e.message),
+  );
   assert.throws(() => new OffsetRangeTracker(r(0n, 5n)).checkDone(), /no offset was claimed/);
   assert.throws(() => t.trySplit(1.5), RangeError);
   assert.throws(() => t.trySplit(Number.NaN), RangeError);
@@ -76,47 +85,51 @@ s.test("offset tracker: splits of ranges wider than 2^53 are exact (decimal frac
   const t = new OffsetRangeTracker(r(0n, OFFSET_INFINITY));
   const split = t.trySplit(0.1)!;
   // cur = -1; split = -1 + floor(2^63 * 0.1)
-  assert.is(split.primary.to, -1n + (2n ** 63n) / 10n);
+  assert.is(split.primary.to, -1n + 2n ** 63n / 10n);
   const u = new OffsetRangeTracker(r(OFFSET_MIN, OFFSET_INFINITY));
   const half = u.trySplit(0.5)!;
-  assert.is(half.primary.to, OFFSET_MIN - 1n + ((OFFSET_INFINITY - OFFSET_MIN + 1n) / 2n));
+  assert.is(half.primary.to, OFFSET_MIN - 1n + (OFFSET_INFINITY - OFFSET_MIN + 1n) / 2n);
 });
 
-s.test("property: random claims and splits — primary ∪ residual = restriction, no overlap, claims never cross a split", () => {
-  for (let seed = 1; seed <= 300; seed++) {
-    const g = rng(seed);
-    const wide = g.next() < 0.2;
-    const from = wide ? g.bigint(OFFSET_MIN, 0n) : g.bigint(-1000n, 1000n);
-    const to = wide ? OFFSET_INFINITY : from + g.bigint(0n, 500n);
-    const t = new OffsetRangeTracker(r(from, to));
-    const claimed: bigint[] = [];
-    let pos = from;
-    for (let step = 0; step < 40; step++) {
-      const before = t.currentRestriction();
-      if (g.next() < 0.3) {
-        const fraction = g.pick([0, 0.25, 0.5, 0.75, 1, g.next()]);
-        const split = t.trySplit(fraction);
-        if (split) {
-          const msg = `seed ${seed}`;
-          assert.is(split.primary.from, before.from, msg);
-          assert.is(split.primary.to, split.residual.from, msg);
-          assert.is(split.residual.to, before.to, msg);
-          assert.ok(split.primary.from <= split.primary.to && split.residual.from <= split.residual.to, msg);
-          assert.equal(t.currentRestriction(), split.primary, msg);
-          // Nothing claimed is ever handed to the residual.
-          for (const c of claimed) assert.ok(c < split.residual.from, `${msg}: claimed ${c} in residual ${split.residual.from}`);
+s.test(
+  "property: random claims and splits — primary ∪ residual = restriction, no overlap, claims never cross a split",
+  () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const g = rng(seed);
+      const wide = g.next() < 0.2;
+      const from = wide ? g.bigint(OFFSET_MIN, 0n) : g.bigint(-1000n, 1000n);
+      const to = wide ? OFFSET_INFINITY : from + g.bigint(0n, 500n);
+      const t = new OffsetRangeTracker(r(from, to));
+      const claimed: bigint[] = [];
+      let pos = from;
+      for (let step = 0; step < 40; step++) {
+        const before = t.currentRestriction();
+        if (g.next() < 0.3) {
+          const fraction = g.pick([0, 0.25, 0.5, 0.75, 1, g.next()]);
+          const split = t.trySplit(fraction);
+          if (split) {
+            const msg = `seed ${seed}`;
+            assert.is(split.primary.from, before.from, msg);
+            assert.is(split.primary.to, split.residual.from, msg);
+            assert.is(split.residual.to, before.to, msg);
+            assert.ok(split.primary.from <= split.primary.to && split.residual.from <= split.residual.to, msg);
+            assert.equal(t.currentRestriction(), split.primary, msg);
+            // Nothing claimed is ever handed to the residual.
+            for (const c of claimed)
+              assert.ok(c < split.residual.from, `${msg}: claimed ${c} in residual ${split.residual.from}`);
+          }
+          continue;
         }
-        continue;
+        pos += g.bigint(wide ? 1n : 1n, wide ? 1n << 40n : 7n);
+        if (pos > OFFSET_INFINITY - 1n) break;
+        const ok = t.tryClaim(pos);
+        assert.is(ok, pos < t.currentRestriction().to, `seed ${seed}: claim ${pos}`);
+        if (!ok) break;
+        claimed.push(pos);
       }
-      pos += g.bigint(wide ? 1n : 1n, wide ? 1n << 40n : 7n);
-      if (pos > OFFSET_INFINITY - 1n) break;
-      const ok = t.tryClaim(pos);
-      assert.is(ok, pos < t.currentRestriction().to, `seed ${seed}: claim ${pos}`);
-      if (!ok) break;
-      claimed.push(pos);
     }
-  }
-});
+  },
+);
 
 s.test("property: splitOffsetRange tiles the range with no gaps and no tiny tail", () => {
   for (let seed = 1; seed <= 300; seed++) {
@@ -191,7 +204,10 @@ s.test("property: growable tracker splits never exceed the estimate and never ha
           assert.ok(split.residual.from > cur, `seed ${seed}: claimed offset in residual`);
           if (before.to === OFFSET_INFINITY) {
             const limit = end > cur + 1n ? end : cur + 1n;
-            assert.ok(split.residual.from <= limit, `seed ${seed}: split ${split.residual.from} past estimate ${limit}`);
+            assert.ok(
+              split.residual.from <= limit,
+              `seed ${seed}: split ${split.residual.from} past estimate ${limit}`,
+            );
           }
         }
         continue;
@@ -237,7 +253,10 @@ s.test("process continuation and restriction coders", () => {
     assert.equal(decodeFromBytes(offsetRangeCoder, encodeToBytes(offsetRangeCoder, range)), range);
   }
   // Java VarLongCoder: 1 -> 0x01, then Long.MAX_VALUE -> ff ff ff ff ff ff ff ff 7f.
-  assert.equal([...encodeToBytes(offsetRangeCoder, r(1n, OFFSET_INFINITY))], [1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+  assert.equal(
+    [...encodeToBytes(offsetRangeCoder, r(1n, OFFSET_INFINITY))],
+    [1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+  );
   assert.is(decodeFromBytes(watermarkInstantCoder, encodeToBytes(watermarkInstantCoder, 42n)), 42n);
 });
 

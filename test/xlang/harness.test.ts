@@ -23,12 +23,21 @@ const counter: TransformDefinition = {
     const count = values.get("count") as bigint;
     const impulseOut = b.pcollection("impulse.out", { coder: bytesCoder, bounded: true });
     const out = b.pcollection("counter.out", { coder: varIntCoder, bounded: true });
-    const impulse = b.transform(b.id("Impulse"), { uniqueName: `${ctx.uniqueName}/Impulse`,
-      spec: { urn: urns.StandardPTransforms.Primitives.IMPULSE }, outputs: { out: impulseOut }, environment: false });
-    const sdf = b.transform(b.id("Counter"), { uniqueName: `${ctx.uniqueName}/Counter`,
-      spec: parDoSpec({ doFn: doFnSpec({ fn: "test_counter", count: count.toString() }),
-        restrictionCoderId: b.coderId(kvCoder(kvCoder(varIntCoder, varIntCoder), varIntCoder) as Coder<unknown>) }),
-      inputs: { in: impulseOut }, outputs: { out } });
+    const impulse = b.transform(b.id("Impulse"), {
+      uniqueName: `${ctx.uniqueName}/Impulse`,
+      spec: { urn: urns.StandardPTransforms.Primitives.IMPULSE },
+      outputs: { out: impulseOut },
+      environment: false,
+    });
+    const sdf = b.transform(b.id("Counter"), {
+      uniqueName: `${ctx.uniqueName}/Counter`,
+      spec: parDoSpec({
+        doFn: doFnSpec({ fn: "test_counter", count: count.toString() }),
+        restrictionCoderId: b.coderId(kvCoder(kvCoder(varIntCoder, varIntCoder), varIntCoder) as Coder<unknown>),
+      }),
+      inputs: { in: impulseOut },
+      outputs: { out },
+    });
     b.requirements.add(urns.StandardRequirements.Enum.REQUIRES_SPLITTABLE_DOFN);
     return { outputs: { out }, subtransforms: [impulse, sdf] };
   },
@@ -41,16 +50,23 @@ let pool: WorkerPool;
 let expansionAddress = "";
 
 function bind(address: string): Promise<number> {
-  return new Promise((done, fail) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : done(p))));
+  return new Promise((done, fail) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : done(p))),
+  );
 }
 
 s.before(async () => {
   prism = await startPrism();
   server = new grpc.Server();
-  pool = new WorkerPool({ test_counter: (payload) => new CounterSdf({ total: BigInt(payload.count as string), perCall: 100 }) });
+  pool = new WorkerPool({
+    test_counter: (payload) => new CounterSdf({ total: BigInt(payload.count as string), perCall: 100 }),
+  });
   addWorkerPoolService(server, pool);
   const poolPort = await bind("127.0.0.1:0");
-  addExpansionService(server, { registry: new TransformRegistry([counter]), environment: { kind: "external", address: `127.0.0.1:${poolPort}` } });
+  addExpansionService(server, {
+    registry: new TransformRegistry([counter]),
+    environment: { kind: "external", address: `127.0.0.1:${poolPort}` },
+  });
   expansionAddress = `127.0.0.1:${poolPort}`;
 });
 
@@ -61,7 +77,11 @@ s.after(async () => {
 });
 
 s.test("a checkpointing SDF emits every offset exactly once through Prism", async () => {
-  const result = await runPython("counter_pipeline.py", ["--expansion", expansionAddress, "--job-endpoint", prism.jobEndpoint, "--count", "1000"], 150_000);
+  const result = await runPython(
+    "counter_pipeline.py",
+    ["--expansion", expansionAddress, "--job-endpoint", prism.jobEndpoint, "--count", "1000"],
+    150_000,
+  );
   let out: { values: number[] };
   try {
     out = lastJsonLine<{ values: number[] }>(result);
@@ -69,7 +89,10 @@ s.test("a checkpointing SDF emits every offset exactly once through Prism", asyn
     throw new Error(`${(err as Error).message}\n--- prism ---\n${prism.output().slice(-5000)}`);
   }
   assert.is(out.values.length, 1000);
-  assert.equal(out.values, Array.from({ length: 1000 }, (_, i) => i));
+  assert.equal(
+    out.values,
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
 });
 
 s.run();

@@ -17,34 +17,71 @@ function runGo(args: string[], timeoutMs: number): Promise<{ code: number | null
   return new Promise((resolve) => {
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
-    const collect = (c: Buffer) => { output = (output + c.toString()).slice(-100_000); };
+    const collect = (c: Buffer) => {
+      output = (output + c.toString()).slice(-100_000);
+    };
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);
-    const timer = setTimeout(() => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ } }, timeoutMs);
-    child.once("exit", (code) => { clearTimeout(timer); resolve({ code, output }); });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }, timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
   });
 }
 
-s.test("Go kafkaio.Read (MaxNumRecords) → Go ParDo → kafkaio.Write: every record once, upper-cased, keys kept", async () => {
-  const { bootstrap, prism, service } = stack;
-  const input = uniqueTopic("go-in");
-  const output = uniqueTopic("go-out");
-  await createTopic(bootstrap, input, 3);
-  const producer = testKafka(bootstrap).producer();
-  await producer.connect();
-  const messages = Array.from({ length: RECORDS }, (_, i) => ({ key: `key-${i}`, value: `value-${i}`, partition: i % 3 }));
-  await producer.send({ topic: input, acks: -1, messages });
-  await producer.disconnect();
+s.test(
+  "Go kafkaio.Read (MaxNumRecords) → Go ParDo → kafkaio.Write: every record once, upper-cased, keys kept",
+  async () => {
+    const { bootstrap, prism, service } = stack;
+    const input = uniqueTopic("go-in");
+    const output = uniqueTopic("go-out");
+    await createTopic(bootstrap, input, 3);
+    const producer = testKafka(bootstrap).producer();
+    await producer.connect();
+    const messages = Array.from({ length: RECORDS }, (_, i) => ({
+      key: `key-${i}`,
+      value: `value-${i}`,
+      partition: i % 3,
+    }));
+    await producer.send({ topic: input, acks: -1, messages });
+    await producer.disconnect();
 
-  const run = await runGo(["--expansion_addr", service.expansionAddress, "--bootstrap", bootstrap, "--input", input, "--output", output,
-    "--max_records", String(RECORDS), "--runner", "universal", "--endpoint", prism.jobEndpoint, "--environment_type", "LOOPBACK"], 200_000);
-  assert.is(run.code, 0, `go pipeline failed:\n${run.output.slice(-5000)}\n${stack.logs()}`);
+    const run = await runGo(
+      [
+        "--expansion_addr",
+        service.expansionAddress,
+        "--bootstrap",
+        bootstrap,
+        "--input",
+        input,
+        "--output",
+        output,
+        "--max_records",
+        String(RECORDS),
+        "--runner",
+        "universal",
+        "--endpoint",
+        prism.jobEndpoint,
+        "--environment_type",
+        "LOOPBACK",
+      ],
+      200_000,
+    );
+    assert.is(run.code, 0, `go pipeline failed:\n${run.output.slice(-5000)}\n${stack.logs()}`);
 
-  const written = await consumeTopic(bootstrap, output, RECORDS);
-  assert.is(written.length, RECORDS);
-  const seen = new Map<string | null, (string | null)[]>();
-  for (const r of written) seen.set(r.key, [...(seen.get(r.key) ?? []), r.value]);
-  for (let i = 0; i < RECORDS; i++) assert.equal(seen.get(`key-${i}`), [`VALUE-${i}`], `key-${i}`);
-});
+    const written = await consumeTopic(bootstrap, output, RECORDS);
+    assert.is(written.length, RECORDS);
+    const seen = new Map<string | null, (string | null)[]>();
+    for (const r of written) seen.set(r.key, [...(seen.get(r.key) ?? []), r.value]);
+    for (let i = 0; i < RECORDS; i++) assert.equal(seen.get(`key-${i}`), [`VALUE-${i}`], `key-${i}`);
+  },
+);
 
 s.run();

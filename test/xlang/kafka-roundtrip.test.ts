@@ -10,8 +10,23 @@ const s = suite("xlang Kafka roundtrip on Prism", { timeoutMs: 240_000 });
 const stack = useXlangStack(s);
 
 function pipeline(mode: string, topic: string, count: number): Promise<PythonResult> {
-  return runPython("kafka_pipelines.py", [mode, "--expansion", stack.service.expansionAddress, "--job-endpoint", stack.prism.jobEndpoint,
-    "--bootstrap", stack.bootstrap, "--topic", topic, "--count", String(count)], 200_000);
+  return runPython(
+    "kafka_pipelines.py",
+    [
+      mode,
+      "--expansion",
+      stack.service.expansionAddress,
+      "--job-endpoint",
+      stack.prism.jobEndpoint,
+      "--bootstrap",
+      stack.bootstrap,
+      "--topic",
+      topic,
+      "--count",
+      String(count),
+    ],
+    200_000,
+  );
 }
 
 function withLogs<T>(result: PythonResult, parse: (r: PythonResult) => T): T {
@@ -31,7 +46,8 @@ async function produceUnequal(topic: string, count: number): Promise<Map<string,
     expected.set(`key-${i}`, `value-${i}`);
     return { key: `key-${i}`, value: `value-${i}`, partition: i % 10 < 5 ? 0 : i % 10 < 8 ? 1 : i % 10 < 9 ? 2 : 3 };
   });
-  for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 2000) });
+  for (let i = 0; i < messages.length; i += 2000)
+    await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 2000) });
   await producer.disconnect();
   return expected;
 }
@@ -49,33 +65,73 @@ s.test("Python WriteToKafka writes 10,000 records through our worker, exactly", 
 
 s.test("Python WriteToKafka(with_headers=True) writes rows: key, value, headers and timestamp round-trip", async () => {
   const topic = uniqueTopic("xh");
-  const out = withLogs(await pipeline("write-headers", topic, 50), (r) => lastJsonLine<{ written: number; base_timestamp: number }>(r));
+  const out = withLogs(await pipeline("write-headers", topic, 50), (r) =>
+    lastJsonLine<{ written: number; base_timestamp: number }>(r),
+  );
   assert.is(out.written, 50);
-  const seen = (await consumeTopic(stack.bootstrap, topic, 50)).map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }));
+  const seen = (await consumeTopic(stack.bootstrap, topic, 50)).map((r) => ({
+    key: r.key,
+    value: r.value,
+    headers: r.headers,
+    timestamp: r.timestamp,
+  }));
   seen.sort((a, b) => Number(a.headers.n) - Number(b.headers.n));
-  assert.equal(seen, Array.from({ length: 50 }, (_, i) => ({ key: `key-${i}`, value: `value-${i}`, headers: { n: String(i) }, timestamp: BigInt(out.base_timestamp + i) })));
+  assert.equal(
+    seen,
+    Array.from({ length: 50 }, (_, i) => ({
+      key: `key-${i}`,
+      value: `value-${i}`,
+      headers: { n: String(i) },
+      timestamp: BigInt(out.base_timestamp + i),
+    })),
+  );
 });
 
-s.test("a Python Map without output types before WriteToKafka is refused at construction, naming the coder and the fix; nothing is written", async () => {
-  const input = uniqueTopic("xu-in");
-  const output = uniqueTopic("xu-out");
-  await createTopic(stack.bootstrap, input, 1);
-  const out = withLogs(await runPython("kafka_pipelines.py", ["write-untyped", "--expansion", stack.service.expansionAddress,
-    "--job-endpoint", stack.prism.jobEndpoint, "--bootstrap", stack.bootstrap, "--topic", input, "--results-topic", output], 120_000),
-  (r) => lastJsonLine<{ error_type?: string; error: string | null }>(r));
-  assert.ok(out.error, "the pipeline was refused");
-  assert.match(out.error!, /INVALID_ARGUMENT|transform\.inputs/);
-  assert.match(out.error!, /beam:coder:(pickled_python|fast_primitives|[a-z_]+python[a-z_]*):v1|coder is beam:coder:/);
-  assert.match(out.error!, /with_output_types\(typing\.Tuple\[bytes, bytes\]\)/);
-  const topics = await withAdmin(stack.bootstrap, (admin) => admin.listTopics());
-  assert.not.ok(topics.includes(output), "nothing ran, so nothing created the output topic");
-});
+s.test(
+  "a Python Map without output types before WriteToKafka is refused at construction, naming the coder and the fix; nothing is written",
+  async () => {
+    const input = uniqueTopic("xu-in");
+    const output = uniqueTopic("xu-out");
+    await createTopic(stack.bootstrap, input, 1);
+    const out = withLogs(
+      await runPython(
+        "kafka_pipelines.py",
+        [
+          "write-untyped",
+          "--expansion",
+          stack.service.expansionAddress,
+          "--job-endpoint",
+          stack.prism.jobEndpoint,
+          "--bootstrap",
+          stack.bootstrap,
+          "--topic",
+          input,
+          "--results-topic",
+          output,
+        ],
+        120_000,
+      ),
+      (r) => lastJsonLine<{ error_type?: string; error: string | null }>(r),
+    );
+    assert.ok(out.error, "the pipeline was refused");
+    assert.match(out.error!, /INVALID_ARGUMENT|transform\.inputs/);
+    assert.match(
+      out.error!,
+      /beam:coder:(pickled_python|fast_primitives|[a-z_]+python[a-z_]*):v1|coder is beam:coder:/,
+    );
+    assert.match(out.error!, /with_output_types\(typing\.Tuple\[bytes, bytes\]\)/);
+    const topics = await withAdmin(stack.bootstrap, (admin) => admin.listTopics());
+    assert.not.ok(topics.includes(output), "nothing ran, so nothing created the output topic");
+  },
+);
 
 s.test("Python ReadFromKafka(max_num_records=10000) reads 4 unequal partitions and finishes, exactly", async () => {
   const topic = uniqueTopic("xr");
   await createTopic(stack.bootstrap, topic, 4);
   const expected = await produceUnequal(topic, 10_000);
-  const out = withLogs(await pipeline("read", topic, 10_000), (r) => lastJsonLine<{ records: [string | null, string | null][] }>(r));
+  const out = withLogs(await pipeline("read", topic, 10_000), (r) =>
+    lastJsonLine<{ records: [string | null, string | null][] }>(r),
+  );
   assert.is(out.records.length, 10_000);
   const got = new Map(out.records.map(([k, v]) => [k!, v!]));
   assert.is(got.size, 10_000, "no duplicates");
@@ -88,11 +144,29 @@ s.test("Python ReadFromKafka(with_metadata=True) decodes our rows: topic, partit
   const producer = testKafka(stack.bootstrap).producer();
   await producer.connect();
   const base = Date.now() - 60_000; // recent: the broker's retention deletes records stamped 7 days back
-  await producer.send({ topic, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({
-    key: `k${i}`, value: `v${i}`, partition: i % 2, timestamp: String(base + i), headers: { n: String(i) } })) });
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: Array.from({ length: 20 }, (_, i) => ({
+      key: `k${i}`,
+      value: `v${i}`,
+      partition: i % 2,
+      timestamp: String(base + i),
+      headers: { n: String(i) },
+    })),
+  });
   await producer.disconnect();
-  type Row = { topic: string; partition: number; offset: number; timestamp: number; key: string; value: string;
-    headers: [string, string][]; timestampTypeId: number; timestampTypeName: string };
+  type Row = {
+    topic: string;
+    partition: number;
+    offset: number;
+    timestamp: number;
+    key: string;
+    value: string;
+    headers: [string, string][];
+    timestampTypeId: number;
+    timestampTypeName: string;
+  };
   const out = withLogs(await pipeline("read-metadata", topic, 20), (r) => lastJsonLine<{ records: Row[] }>(r));
   const rows = out.records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   assert.is(rows.length, 20);
@@ -100,82 +174,176 @@ s.test("Python ReadFromKafka(with_metadata=True) decodes our rows: topic, partit
     const partition = j < 10 ? 0 : 1;
     const offset = j % 10;
     const i = offset * 2 + partition;
-    assert.equal(row, { topic, partition, offset, timestamp: base + i, key: `k${i}`, value: `v${i}`,
-      headers: [["n", String(i)]], timestampTypeId: 0, timestampTypeName: "CreateTime" });
+    assert.equal(row, {
+      topic,
+      partition,
+      offset,
+      timestamp: base + i,
+      key: `k${i}`,
+      value: `v${i}`,
+      headers: [["n", String(i)]],
+      timestampTypeId: 0,
+      timestampTypeName: "CreateTime",
+    });
   });
 });
 
-s.test("an unbounded Python read counts fixed windows while one partition is idle, commits offsets, cancels", async () => {
-  const topic = uniqueTopic("xu");
-  const results = uniqueTopic("xu-results");
-  const group = `g-${topic}`;
-  await createTopic(stack.bootstrap, topic, 4);
-  // Three 2 s windows in the recent past, 100 records each, on partitions 0-2; partition 3 stays idle.
-  const base = (Math.floor(Date.now() / 2000) - 5) * 2000;
-  const producer = testKafka(stack.bootstrap).producer();
-  await producer.connect();
-  await producer.send({ topic, acks: -1, messages: Array.from({ length: 300 }, (_, i) => ({
-    value: `v${i}`, partition: i % 3, timestamp: String(base + Math.floor(i / 100) * 2000 + (i % 100) * 10) })) });
-  await producer.disconnect();
-
-  const out = withLogs(await runPython("kafka_pipelines.py", ["unbounded", "--expansion", stack.service.expansionAddress,
-    "--job-endpoint", stack.prism.jobEndpoint, "--bootstrap", stack.bootstrap, "--topic", topic, "--results-topic", results,
-    "--group", group, "--run-seconds", "25"], 200_000), (r) => lastJsonLine<{ state: string }>(r));
-  assert.match(out.state, /CANCEL|DONE/);
-
-  const counts = new Map<number, number>();
-  const consumer = testKafka(stack.bootstrap).consumer({ groupId: `check-${results}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: results, fromBeginning: true });
-  await new Promise<void>((done) => {
-    const timer = setTimeout(done, 15_000);
-    void consumer.run({ eachMessage: async ({ message }) => {
-      const start = Number(message.key!.toString());
-      counts.set(start, (counts.get(start) ?? 0) + Number(message.value!.toString()));
-      if (counts.size === 3 && [...counts.values()].every((c) => c === 100)) { clearTimeout(timer); done(); }
-    } });
-  });
-  await consumer.disconnect();
-  assert.equal([...counts.entries()].sort((a, b) => a[0] - b[0]),
-    [[base / 1000, 100], [base / 1000 + 2, 100], [base / 1000 + 4, 100]], "each window fired once with its 100 records");
-
-  const committed = await withAdmin(stack.bootstrap, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
-  const byPartition = Object.fromEntries(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
-  assert.equal(byPartition, { 0: "100", 1: "100", 2: "100", 3: "-1" }, "finalized bundles committed the offsets read");
-});
-
-s.test("an unbounded Python read with dynamic_read_poll_interval_seconds picks up a partition added mid-run", async () => {
-  const topic = uniqueTopic("xd");
-  const results = uniqueTopic("xd-results");
-  await createTopic(stack.bootstrap, topic, 2);
-  const producer = testKafka(stack.bootstrap).producer();
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })) });
-    const run = runPython("kafka_pipelines.py", ["discover", "--expansion", stack.service.expansionAddress,
-      "--job-endpoint", stack.prism.jobEndpoint, "--bootstrap", stack.bootstrap, "--topic", topic, "--results-topic", results,
-      "--run-seconds", "30"], 200_000);
-    const before = await consumeTopic(stack.bootstrap, results, 200, { timeoutMs: 60_000, settleMs: 0 });
-    assert.is(before.length, 200);
-    await withAdmin(stack.bootstrap, (admin) => admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] }));
-    // A new producer: kafkajs's producer silently drops records for a partition its metadata does not know yet.
-    const late = testKafka(stack.bootstrap).producer();
-    await late.connect();
-    await late.send({ topic, acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ key: `n${i}`, value: `new${i}`, partition: 2 })) });
-    await late.disconnect();
-    const ends = await withAdmin(stack.bootstrap, (admin) => admin.fetchTopicOffsets(topic));
-    assert.equal(ends.map((o) => [o.partition, o.high]).sort(), [[0, "100"], [1, "100"], [2, "100"]]);
-    const after = await consumeTopic(stack.bootstrap, results, 300, { timeoutMs: 30_000 })
-      .catch((err: Error) => { throw new Error(`${err.message}\n${stack.logs()}`); });
-    const out = withLogs(await run, (r) => lastJsonLine<{ state: string }>(r));
-    assert.match(out.state, /CANCEL|DONE/);
-    assert.equal(after.map((r) => `${r.key}=${r.value}`).sort(), [
-      ...Array.from({ length: 200 }, (_, i) => `k${i}=V${i}`),
-      ...Array.from({ length: 100 }, (_, i) => `n${i}=NEW${i}`),
-    ].sort(), "every record once, the new partition's included");
-  } finally {
+s.test(
+  "an unbounded Python read counts fixed windows while one partition is idle, commits offsets, cancels",
+  async () => {
+    const topic = uniqueTopic("xu");
+    const results = uniqueTopic("xu-results");
+    const group = `g-${topic}`;
+    await createTopic(stack.bootstrap, topic, 4);
+    // Three 2 s windows in the recent past, 100 records each, on partitions 0-2; partition 3 stays idle.
+    const base = (Math.floor(Date.now() / 2000) - 5) * 2000;
+    const producer = testKafka(stack.bootstrap).producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: 300 }, (_, i) => ({
+        value: `v${i}`,
+        partition: i % 3,
+        timestamp: String(base + Math.floor(i / 100) * 2000 + (i % 100) * 10),
+      })),
+    });
     await producer.disconnect();
-  }
-});
+
+    const out = withLogs(
+      await runPython(
+        "kafka_pipelines.py",
+        [
+          "unbounded",
+          "--expansion",
+          stack.service.expansionAddress,
+          "--job-endpoint",
+          stack.prism.jobEndpoint,
+          "--bootstrap",
+          stack.bootstrap,
+          "--topic",
+          topic,
+          "--results-topic",
+          results,
+          "--group",
+          group,
+          "--run-seconds",
+          "25",
+        ],
+        200_000,
+      ),
+      (r) => lastJsonLine<{ state: string }>(r),
+    );
+    assert.match(out.state, /CANCEL|DONE/);
+
+    const counts = new Map<number, number>();
+    const consumer = testKafka(stack.bootstrap).consumer({ groupId: `check-${results}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: results, fromBeginning: true });
+    await new Promise<void>((done) => {
+      const timer = setTimeout(done, 15_000);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const start = Number(message.key!.toString());
+          counts.set(start, (counts.get(start) ?? 0) + Number(message.value!.toString()));
+          if (counts.size === 3 && [...counts.values()].every((c) => c === 100)) {
+            clearTimeout(timer);
+            done();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+    assert.equal(
+      [...counts.entries()].sort((a, b) => a[0] - b[0]),
+      [
+        [base / 1000, 100],
+        [base / 1000 + 2, 100],
+        [base / 1000 + 4, 100],
+      ],
+      "each window fired once with its 100 records",
+    );
+
+    const committed = await withAdmin(stack.bootstrap, (admin) =>
+      admin.fetchOffsets({ groupId: group, topics: [topic] }),
+    );
+    const byPartition = Object.fromEntries(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
+    assert.equal(
+      byPartition,
+      { 0: "100", 1: "100", 2: "100", 3: "-1" },
+      "finalized bundles committed the offsets read",
+    );
+  },
+);
+
+s.test(
+  "an unbounded Python read with dynamic_read_poll_interval_seconds picks up a partition added mid-run",
+  async () => {
+    const topic = uniqueTopic("xd");
+    const results = uniqueTopic("xd-results");
+    await createTopic(stack.bootstrap, topic, 2);
+    const producer = testKafka(stack.bootstrap).producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })),
+      });
+      const run = runPython(
+        "kafka_pipelines.py",
+        [
+          "discover",
+          "--expansion",
+          stack.service.expansionAddress,
+          "--job-endpoint",
+          stack.prism.jobEndpoint,
+          "--bootstrap",
+          stack.bootstrap,
+          "--topic",
+          topic,
+          "--results-topic",
+          results,
+          "--run-seconds",
+          "30",
+        ],
+        200_000,
+      );
+      const before = await consumeTopic(stack.bootstrap, results, 200, { timeoutMs: 60_000, settleMs: 0 });
+      assert.is(before.length, 200);
+      await withAdmin(stack.bootstrap, (admin) => admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] }));
+      // A new producer: kafkajs's producer silently drops records for a partition its metadata does not know yet.
+      const late = testKafka(stack.bootstrap).producer();
+      await late.connect();
+      await late.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: 100 }, (_, i) => ({ key: `n${i}`, value: `new${i}`, partition: 2 })),
+      });
+      await late.disconnect();
+      const ends = await withAdmin(stack.bootstrap, (admin) => admin.fetchTopicOffsets(topic));
+      assert.equal(ends.map((o) => [o.partition, o.high]).sort(), [
+        [0, "100"],
+        [1, "100"],
+        [2, "100"],
+      ]);
+      const after = await consumeTopic(stack.bootstrap, results, 300, { timeoutMs: 30_000 }).catch((err: Error) => {
+        throw new Error(`${err.message}\n${stack.logs()}`);
+      });
+      const out = withLogs(await run, (r) => lastJsonLine<{ state: string }>(r));
+      assert.match(out.state, /CANCEL|DONE/);
+      assert.equal(
+        after.map((r) => `${r.key}=${r.value}`).sort(),
+        [
+          ...Array.from({ length: 200 }, (_, i) => `k${i}=V${i}`),
+          ...Array.from({ length: 100 }, (_, i) => `n${i}=NEW${i}`),
+        ].sort(),
+        "every record once, the new partition's included",
+      );
+    } finally {
+      await producer.disconnect();
+    }
+  },
+);
 
 s.run();

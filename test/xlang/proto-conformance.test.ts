@@ -10,22 +10,44 @@ import protobuf from "protobufjs";
 import { suite } from "../harness.js";
 import { repoRoot } from "../infra/paths.js";
 import {
-  type expansionApi, externalTransforms, schemaApi, grpcServiceDefinition, toBigInt, fromBigInt,
-  urns, beamConstants, monitoringInfoSpecs, monitoringInfoLabels,
+  type expansionApi,
+  externalTransforms,
+  schemaApi,
+  grpcServiceDefinition,
+  toBigInt,
+  fromBigInt,
+  urns,
+  beamConstants,
+  monitoringInfoSpecs,
+  monitoringInfoLabels,
 } from "../../src/model/proto/index.js";
 
 const run = promisify(execFile);
 const s = suite("proto conformance with apache_beam", { timeoutMs: 120_000 });
 
 interface BeamField {
-  name: string; number: number; type: string; typeName: string | null; repeated: boolean;
-  oneof: string | null; proto3Optional: boolean; map: { key: string; value: string; valueTypeName: string | null } | null;
+  name: string;
+  number: number;
+  type: string;
+  typeName: string | null;
+  repeated: boolean;
+  oneof: string | null;
+  proto3Optional: boolean;
+  map: { key: string; value: string; valueTypeName: string | null } | null;
 }
-interface BeamEnumValueOptions { urn?: string; constant?: string; spec?: { urn: string; type: string; requiredLabels: string[] }; label?: string }
+interface BeamEnumValueOptions {
+  urn?: string;
+  constant?: string;
+  spec?: { urn: string; type: string; requiredLabels: string[] };
+  label?: string;
+}
 interface BeamDescriptors {
   messages: Record<string, { fields: BeamField[] }>;
   enums: Record<string, { values: Record<string, number>; options: Record<string, BeamEnumValueOptions> }>;
-  services: Record<string, Record<string, { input: string; output: string; clientStreaming: boolean; serverStreaming: boolean }>>;
+  services: Record<
+    string,
+    Record<string, { input: string; output: string; clientStreaming: boolean; serverStreaming: boolean }>
+  >;
 }
 
 // Beam's descriptors, as the Python SDK compiled them (the same files Beam's Java and Go SDKs are generated from).
@@ -97,7 +119,9 @@ s.before(async () => {
   const protoDir = join(repoRoot(), "proto");
   ours = new protobuf.Root();
   ours.resolvePath = (_origin, target) => join(protoDir, target);
-  const files = (await import("node:fs")).readdirSync(protoDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".proto"));
+  const files = (await import("node:fs"))
+    .readdirSync(protoDir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".proto"));
   ours.loadSync(files, { keepCase: true });
   ours.resolveAll();
 });
@@ -109,21 +133,49 @@ function walk(ns: protobuf.NamespaceBase, visit: (o: protobuf.ReflectionObject) 
   }
 }
 const nameOf = (o: protobuf.ReflectionObject) => o.fullName.slice(1);
-const SCALARS = new Set(["double", "float", "int64", "uint64", "int32", "fixed64", "fixed32", "bool", "string", "bytes",
-  "uint32", "sfixed32", "sfixed64", "sint32", "sint64"]);
+const SCALARS = new Set([
+  "double",
+  "float",
+  "int64",
+  "uint64",
+  "int32",
+  "fixed64",
+  "fixed32",
+  "bool",
+  "string",
+  "bytes",
+  "uint32",
+  "sfixed32",
+  "sfixed64",
+  "sint32",
+  "sint64",
+]);
 
 /** What Beam's descriptor would say about one of our fields. */
 function describeOurs(f: protobuf.Field): Omit<BeamField, "name" | "number"> {
   const kindOf = (type: string, resolved: protobuf.ReflectionObject | null) =>
-    SCALARS.has(type) ? { type, typeName: null } : { type: resolved instanceof protobuf.Enum ? "enum" : "message", typeName: nameOf(resolved!) };
+    SCALARS.has(type)
+      ? { type, typeName: null }
+      : { type: resolved instanceof protobuf.Enum ? "enum" : "message", typeName: nameOf(resolved!) };
   const proto3Optional = (f.options as Record<string, unknown> | undefined)?.proto3_optional === true;
   if (f instanceof protobuf.MapField) {
     const value = kindOf(f.type, f.resolvedType);
-    return { type: "message", typeName: null, repeated: true, oneof: null, proto3Optional: false,
-      map: { key: f.keyType, value: value.type, valueTypeName: value.typeName } };
+    return {
+      type: "message",
+      typeName: null,
+      repeated: true,
+      oneof: null,
+      proto3Optional: false,
+      map: { key: f.keyType, value: value.type, valueTypeName: value.typeName },
+    };
   }
-  return { ...kindOf(f.type, f.resolvedType), repeated: f.repeated, oneof: f.partOf && !proto3Optional ? f.partOf.name : null,
-    proto3Optional, map: null };
+  return {
+    ...kindOf(f.type, f.resolvedType),
+    repeated: f.repeated,
+    oneof: f.partOf && !proto3Optional ? f.partOf.name : null,
+    proto3Optional,
+    map: null,
+  };
 }
 
 s.test("every message we define matches Beam's: field names, numbers, types, labels, oneofs; no field left out", () => {
@@ -133,10 +185,16 @@ s.test("every message we define matches Beam's: field names, numbers, types, lab
     if (!(o instanceof protobuf.Type)) return;
     messages++;
     const theirs = beam.messages[nameOf(o)];
-    if (!theirs) { problems.push(`${nameOf(o)}: not a Beam message`); return; }
+    if (!theirs) {
+      problems.push(`${nameOf(o)}: not a Beam message`);
+      return;
+    }
     for (const f of o.fieldsArray) {
       const b = theirs.fields.find((x) => x.number === f.id);
-      if (!b) { problems.push(`${nameOf(o)}.${f.name} = ${f.id}: Beam has no field ${f.id}`); continue; }
+      if (!b) {
+        problems.push(`${nameOf(o)}.${f.name} = ${f.id}: Beam has no field ${f.id}`);
+        continue;
+      }
       const { name: bName, number: _n, ...bRest } = b;
       // protobufjs substitutes its own bundled google/protobuf types (camelCase names) for our proto/google files.
       const expectedName = nameOf(o).startsWith("google.protobuf.") ? protobuf.util.camelCase(bName) : bName;
@@ -160,7 +218,10 @@ s.test("every enum we define matches Beam's value for value", () => {
   walk(ours, (o) => {
     if (!(o instanceof protobuf.Enum)) return;
     const theirs = beam.enums[nameOf(o)];
-    if (!theirs) { problems.push(`${nameOf(o)}: not a Beam enum`); return; }
+    if (!theirs) {
+      problems.push(`${nameOf(o)}: not a Beam enum`);
+      return;
+    }
     if (JSON.stringify(o.values) !== JSON.stringify(theirs.values)) {
       problems.push(`${nameOf(o)}: ours ${JSON.stringify(o.values)}, Beam ${JSON.stringify(theirs.values)}`);
     }
@@ -173,48 +234,81 @@ s.test("every service we define matches Beam's method for method", () => {
   walk(ours, (o) => {
     if (!(o instanceof protobuf.Service)) return;
     const theirs = beam.services[nameOf(o)];
-    if (!theirs) { problems.push(`${nameOf(o)}: not a Beam service`); return; }
-    const mine = Object.fromEntries(o.methodsArray.map((m) => {
-      m.resolve();
-      return [m.name, { input: nameOf(m.resolvedRequestType!), output: nameOf(m.resolvedResponseType!),
-        clientStreaming: m.requestStream === true, serverStreaming: m.responseStream === true }];
-    }));
-    if (JSON.stringify(mine) !== JSON.stringify(theirs)) problems.push(`${nameOf(o)}: ours ${JSON.stringify(mine)}, Beam ${JSON.stringify(theirs)}`);
+    if (!theirs) {
+      problems.push(`${nameOf(o)}: not a Beam service`);
+      return;
+    }
+    const mine = Object.fromEntries(
+      o.methodsArray.map((m) => {
+        m.resolve();
+        return [
+          m.name,
+          {
+            input: nameOf(m.resolvedRequestType!),
+            output: nameOf(m.resolvedResponseType!),
+            clientStreaming: m.requestStream === true,
+            serverStreaming: m.responseStream === true,
+          },
+        ];
+      }),
+    );
+    if (JSON.stringify(mine) !== JSON.stringify(theirs))
+      problems.push(`${nameOf(o)}: ours ${JSON.stringify(mine)}, Beam ${JSON.stringify(theirs)}`);
   });
   assert.equal(problems, []);
 });
 
-s.test("urns, beamConstants, monitoringInfoSpecs and monitoringInfoLabels equal Beam's enum value options, all of them", () => {
-  const problems: string[] = [];
-  const lookup = (tree: unknown, path: string[]) => path.reduce<unknown>((at, k) => (at as Record<string, unknown> | undefined)?.[k], tree);
-  const seen = { urn: 0, constant: 0, spec: 0, label: 0 };
-  walk(ours, (o) => {
-    if (!(o instanceof protobuf.Enum)) return;
-    const full = nameOf(o);
-    const rel = full.replace(/^org\.apache\.beam\.model\.[a-z_]+\.v1\./, "").split(".");
-    for (const [value, opts] of Object.entries(beam.enums[full]?.options ?? {})) {
-      const check = (what: string, mine: unknown, theirs: unknown) => {
-        if (JSON.stringify(mine) !== JSON.stringify(theirs)) problems.push(`${full}.${value} ${what}: ours ${JSON.stringify(mine)}, Beam ${JSON.stringify(theirs)}`);
-      };
-      if (opts.urn !== undefined) { seen.urn++; check("beam_urn", lookup(urns, [...rel, value]), opts.urn); }
-      if (opts.constant !== undefined) { seen.constant++; check("beam_constant", lookup(beamConstants, [...rel, value]), opts.constant); }
-      if (opts.spec !== undefined) { seen.spec++; check("monitoring_info_spec", lookup(monitoringInfoSpecs, [value]), opts.spec); }
-      if (opts.label !== undefined) { seen.label++; check("label_props", lookup(monitoringInfoLabels, [value]), opts.label); }
+s.test(
+  "urns, beamConstants, monitoringInfoSpecs and monitoringInfoLabels equal Beam's enum value options, all of them",
+  () => {
+    const problems: string[] = [];
+    const lookup = (tree: unknown, path: string[]) =>
+      path.reduce<unknown>((at, k) => (at as Record<string, unknown> | undefined)?.[k], tree);
+    const seen = { urn: 0, constant: 0, spec: 0, label: 0 };
+    walk(ours, (o) => {
+      if (!(o instanceof protobuf.Enum)) return;
+      const full = nameOf(o);
+      const rel = full.replace(/^org\.apache\.beam\.model\.[a-z_]+\.v1\./, "").split(".");
+      for (const [value, opts] of Object.entries(beam.enums[full]?.options ?? {})) {
+        const check = (what: string, mine: unknown, theirs: unknown) => {
+          if (JSON.stringify(mine) !== JSON.stringify(theirs))
+            problems.push(`${full}.${value} ${what}: ours ${JSON.stringify(mine)}, Beam ${JSON.stringify(theirs)}`);
+        };
+        if (opts.urn !== undefined) {
+          seen.urn++;
+          check("beam_urn", lookup(urns, [...rel, value]), opts.urn);
+        }
+        if (opts.constant !== undefined) {
+          seen.constant++;
+          check("beam_constant", lookup(beamConstants, [...rel, value]), opts.constant);
+        }
+        if (opts.spec !== undefined) {
+          seen.spec++;
+          check("monitoring_info_spec", lookup(monitoringInfoSpecs, [value]), opts.spec);
+        }
+        if (opts.label !== undefined) {
+          seen.label++;
+          check("label_props", lookup(monitoringInfoLabels, [value]), opts.label);
+        }
+      }
+    });
+    // And nothing in the TS tables that Beam does not have.
+    const count = (tree: unknown): number =>
+      typeof tree === "string"
+        ? 1
+        : Object.values(tree as Record<string, unknown>).reduce<number>((n, v) => n + count(v), 0);
+    check2("urns", count(urns), seen.urn);
+    check2("beamConstants", count(beamConstants), seen.constant);
+    check2("monitoringInfoSpecs", Object.keys(monitoringInfoSpecs).length, seen.spec);
+    check2("monitoringInfoLabels", Object.keys(monitoringInfoLabels).length, seen.label);
+    function check2(what: string, mine: number, theirs: number) {
+      if (mine !== theirs)
+        problems.push(`${what}: ${mine} entries in TS, ${theirs} options in Beam for the enums we define`);
     }
-  });
-  // And nothing in the TS tables that Beam does not have.
-  const count = (tree: unknown): number => typeof tree === "string" ? 1
-    : Object.values(tree as Record<string, unknown>).reduce<number>((n, v) => n + count(v), 0);
-  check2("urns", count(urns), seen.urn);
-  check2("beamConstants", count(beamConstants), seen.constant);
-  check2("monitoringInfoSpecs", Object.keys(monitoringInfoSpecs).length, seen.spec);
-  check2("monitoringInfoLabels", Object.keys(monitoringInfoLabels).length, seen.label);
-  function check2(what: string, mine: number, theirs: number) {
-    if (mine !== theirs) problems.push(`${what}: ${mine} entries in TS, ${theirs} options in Beam for the enums we define`);
-  }
-  assert.equal(problems, []);
-  assert.is(urns.StandardCoders.Enum.ROW, "beam:coder:row:v1");
-});
+    assert.equal(problems, []);
+    assert.is(urns.StandardCoders.Enum.ROW, "beam:coder:row:v1");
+  },
+);
 
 // A Python Beam client (the generated stub Beam's external.py uses) against our server, both directions of the wire.
 const PY_CLIENT = String.raw`
@@ -240,29 +334,55 @@ s.test("a Python Beam ExpansionServiceStub talks to our grpc-js ExpansionService
   const received: expansionApi.ExpansionRequest[] = [];
   const server = new grpc.Server();
   server.addService(grpcServiceDefinition("org.apache.beam.model.expansion.v1.ExpansionService"), {
-    Expand: (call: grpc.ServerUnaryCall<expansionApi.ExpansionRequest, unknown>, cb: grpc.sendUnaryData<expansionApi.IExpansionResponse>) => {
+    Expand: (
+      call: grpc.ServerUnaryCall<expansionApi.ExpansionRequest, unknown>,
+      cb: grpc.sendUnaryData<expansionApi.IExpansionResponse>,
+    ) => {
       received.push(call.request);
       const lateness = call.request.components!.windowingStrategies!.ws!.allowedLateness;
-      cb(null, { transform: { uniqueName: `${call.request.transform!.uniqueName}/expanded` }, requirements: ["beam:requirement:pardo:splittable_dofn:v1"],
-        components: { windowingStrategies: { ns1_ws: { allowedLateness: fromBigInt(toBigInt(lateness) + 1n) } } }, error: "" });
+      cb(null, {
+        transform: { uniqueName: `${call.request.transform!.uniqueName}/expanded` },
+        requirements: ["beam:requirement:pardo:splittable_dofn:v1"],
+        components: { windowingStrategies: { ns1_ws: { allowedLateness: fromBigInt(toBigInt(lateness) + 1n) } } },
+        error: "",
+      });
     },
-    DiscoverSchemaTransform: (_call: unknown, cb: grpc.sendUnaryData<expansionApi.IDiscoverSchemaTransformResponse>) => {
-      cb(null, { schemaTransformConfigs: { id: { configSchema: { fields: [{ name: "topic", type: { atomicType: schemaApi.AtomicType.STRING } }] },
-        outputPcollectionNames: ["output"] } } });
+    DiscoverSchemaTransform: (
+      _call: unknown,
+      cb: grpc.sendUnaryData<expansionApi.IDiscoverSchemaTransformResponse>,
+    ) => {
+      cb(null, {
+        schemaTransformConfigs: {
+          id: {
+            configSchema: { fields: [{ name: "topic", type: { atomicType: schemaApi.AtomicType.STRING } }] },
+            outputPcollectionNames: ["output"],
+          },
+        },
+      });
     },
   });
   const port = await new Promise<number>((res, rej) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? rej(err) : res(p))));
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? rej(err) : res(p))),
+  );
   try {
-    const child = spawn(process.env.KBT_PYTHON!, ["-c", PY_CLIENT, `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
+    const child = spawn(process.env.KBT_PYTHON!, ["-c", PY_CLIENT, `127.0.0.1:${port}`], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "",
+      stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));
     child.stderr.on("data", (d: Buffer) => (stderr += d));
     const code = await new Promise<number | null>((res) => child.once("exit", res));
     assert.is(code, 0, stderr);
     const out = JSON.parse(stdout) as Record<string, unknown>;
-    assert.equal(out, { error: "", name: "Read/expanded", requirements: ["beam:requirement:pardo:splittable_dofn:v1"],
-      lateness: "-9223372036854775807", discovered: { id: ["topic"] }, outputs: ["output"] });
+    assert.equal(out, {
+      error: "",
+      name: "Read/expanded",
+      requirements: ["beam:requirement:pardo:splittable_dofn:v1"],
+      lateness: "-9223372036854775807",
+      discovered: { id: ["topic"] },
+      outputs: ["output"],
+    });
     assert.is(received.length, 1);
     const req = received[0]!;
     assert.is(req.namespace, "ns1_");

@@ -29,8 +29,21 @@ s.before(async () => {
   site = mkdtempSync(join(tmpdir(), "kbt-pysite-"));
   const source = join(site, "src");
   cpSync(resolve(repoRoot(), "python"), source, { recursive: true });
-  await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--target", join(site, "lib"), source],
-    { maxBuffer: 16 << 20 });
+  await run(
+    python,
+    [
+      "-m",
+      "pip",
+      "install",
+      "--quiet",
+      "--disable-pip-version-check",
+      "--no-deps",
+      "--target",
+      join(site, "lib"),
+      source,
+    ],
+    { maxBuffer: 16 << 20 },
+  );
 });
 
 s.after(async () => {
@@ -45,30 +58,58 @@ async function processesWith(needle: string): Promise<string[]> {
   return stdout.split("\n").filter((l) => l.includes(needle));
 }
 
-s.test("kafka_beam_ts.WriteToKafka then ReadFromKafka on Prism, no expansion service given: exact, and the service is gone after", async () => {
-  const topic = uniqueTopic("py-entry");
-  const count = 1000;
-  const { stdout, stderr } = await run(process.env.KBT_PYTHON!, [resolve(repoRoot(), "test/xlang/python/entry_pipelines.py"),
-    "--job-endpoint", prism!.jobEndpoint, "--bootstrap", bootstrap, "--topic", topic, "--count", String(count)], {
-    env: { ...process.env, PYTHONPATH: join(site, "lib"), PYTHONUNBUFFERED: "1", KAFKA_BEAM_TS_CLI: resolve(repoRoot(), "bin/kafka-beam-ts") },
-    timeout: 240_000, maxBuffer: 64 << 20,
-  }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
-    throw new Error(`${err.message}\n${err.stdout ?? ""}\n${(err.stderr ?? "").slice(-6000)}`);
-  });
-  const result = JSON.parse(stdout.trim().split("\n").pop()!) as { pid: number; records: number };
-  assert.is(result.records, count);
-  assert.match(stderr, /Really starting service at localhost:\d+ with cmd: .*bin\/kafka-beam-ts', 'serve'/,
-    "Beam's subprocess server started our CLI");
-  const written = [...(await readTopicByOffset(bootstrap, topic)).values()].flat();
-  assert.equal(written.map((r) => `${r.key}=${r.value}`).sort(), Array.from({ length: count }, (_, i) => `k${i}=v${i}`).sort());
-  // The service was stopped with the pipelines (and would stop within a second of its parent anyway).
-  const deadline = Date.now() + 5_000;
-  let left = await processesWith(`--parent-pid ${result.pid}`);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    left = await processesWith(`--parent-pid ${result.pid}`);
-  }
-  assert.equal(left, [], "no kafka-beam-ts service outlives the script");
-});
+s.test(
+  "kafka_beam_ts.WriteToKafka then ReadFromKafka on Prism, no expansion service given: exact, and the service is gone after",
+  async () => {
+    const topic = uniqueTopic("py-entry");
+    const count = 1000;
+    const { stdout, stderr } = await run(
+      process.env.KBT_PYTHON!,
+      [
+        resolve(repoRoot(), "test/xlang/python/entry_pipelines.py"),
+        "--job-endpoint",
+        prism!.jobEndpoint,
+        "--bootstrap",
+        bootstrap,
+        "--topic",
+        topic,
+        "--count",
+        String(count),
+      ],
+      {
+        env: {
+          ...process.env,
+          PYTHONPATH: join(site, "lib"),
+          PYTHONUNBUFFERED: "1",
+          KAFKA_BEAM_TS_CLI: resolve(repoRoot(), "bin/kafka-beam-ts"),
+        },
+        timeout: 240_000,
+        maxBuffer: 64 << 20,
+      },
+    ).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+      throw new Error(`${err.message}\n${err.stdout ?? ""}\n${(err.stderr ?? "").slice(-6000)}`);
+    });
+    const result = JSON.parse(stdout.trim().split("\n").pop()!) as { pid: number; records: number };
+    assert.is(result.records, count);
+    assert.match(
+      stderr,
+      /Really starting service at localhost:\d+ with cmd: .*bin\/kafka-beam-ts', 'serve'/,
+      "Beam's subprocess server started our CLI",
+    );
+    const written = [...(await readTopicByOffset(bootstrap, topic)).values()].flat();
+    assert.equal(
+      written.map((r) => `${r.key}=${r.value}`).sort(),
+      Array.from({ length: count }, (_, i) => `k${i}=v${i}`).sort(),
+    );
+    // The service was stopped with the pipelines (and would stop within a second of its parent anyway).
+    const deadline = Date.now() + 5_000;
+    let left = await processesWith(`--parent-pid ${result.pid}`);
+    while (left.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      left = await processesWith(`--parent-pid ${result.pid}`);
+    }
+    assert.equal(left, [], "no kafka-beam-ts service outlives the script");
+  },
+);
 
 s.run();

@@ -2,43 +2,83 @@
 // against our expansion service: discovery, construction, our error text, and a RAW roundtrip on Prism.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
-import { brokerBootstrap, releaseBroker, consumeTopic, createTopic, uniqueTopic, testKafka } from "../infra/fixtures.js";
+import {
+  brokerBootstrap,
+  releaseBroker,
+  consumeTopic,
+  createTopic,
+  uniqueTopic,
+  testKafka,
+} from "../infra/fixtures.js";
 import { runPython, lastJsonLine, type PythonResult } from "../infra/python.js";
 import { startPrism, type Prism } from "../infra/prism.js";
 import { startServe, type RunningCli } from "../infra/service.js";
 
-const s = suite("xlang SchemaTransforms (Python managed / SchemaAwareExternalTransform → our service)", { timeoutMs: 240_000 });
+const s = suite("xlang SchemaTransforms (Python managed / SchemaAwareExternalTransform → our service)", {
+  timeoutMs: 240_000,
+});
 let service: RunningCli;
 let prism: Prism | undefined;
 let bootstrap = "";
 
-s.before(async () => { service = await startServe(["--worker-pool-port", "0", "--http-port", "0"]); });
+s.before(async () => {
+  service = await startServe(["--worker-pool-port", "0", "--http-port", "0"]);
+});
 s.after(async () => {
   await Promise.all([service?.stop(), prism?.stop()]);
   if (bootstrap) await releaseBroker();
 });
 
 function py(mode: string, extra: string[] = [], timeoutMs = 90_000): Promise<PythonResult> {
-  return runPython("schematransform_pipelines.py", [mode, "--expansion", service.expansionAddress, ...extra], timeoutMs);
+  return runPython(
+    "schematransform_pipelines.py",
+    [mode, "--expansion", service.expansionAddress, ...extra],
+    timeoutMs,
+  );
 }
 
 function withLogs<T>(result: PythonResult, parse: (r: PythonResult) => T): T {
   try {
     return parse(result);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n--- prism/worker output ---\n${prism?.output().slice(-6000) ?? ""}\n--- service ---\n${service.output().slice(-3000)}`);
+    throw new Error(
+      `${(err as Error).message}\n--- prism/worker output ---\n${prism?.output().slice(-6000) ?? ""}\n--- service ---\n${service.output().slice(-3000)}`,
+    );
   }
 }
 
 s.test("Python discovers kafka_read, kafka_write and managed with Java's field names and types", async () => {
-  const out = lastJsonLine<{ transforms: Record<string, { fields: [string, string][]; inputs: string[]; outputs: string[] }> }>(await py("discover"));
+  const out = lastJsonLine<{
+    transforms: Record<string, { fields: [string, string][]; inputs: string[]; outputs: string[] }>;
+  }>(await py("discover"));
   assert.equal(Object.keys(out.transforms).sort(), [
-    "beam:schematransform:org.apache.beam:kafka_read:v1", "beam:schematransform:org.apache.beam:kafka_write:v1", "beam:transform:managed:v1"]);
+    "beam:schematransform:org.apache.beam:kafka_read:v1",
+    "beam:schematransform:org.apache.beam:kafka_write:v1",
+    "beam:transform:managed:v1",
+  ]);
   const read = out.transforms["beam:schematransform:org.apache.beam:kafka_read:v1"]!;
-  assert.equal(read.fields.map(([name]) => name), ["allow_duplicates", "auto_offset_reset_config", "bootstrap_servers",
-    "confluent_schema_registry_subject", "confluent_schema_registry_url", "consumer_config_updates", "error_handling", "file_descriptor_path",
-    "format", "max_read_time_seconds", "message_name", "offset_deduplication", "redistribute_by_record_key", "redistribute_num_keys",
-    "redistributed", "schema", "topic"]);
+  assert.equal(
+    read.fields.map(([name]) => name),
+    [
+      "allow_duplicates",
+      "auto_offset_reset_config",
+      "bootstrap_servers",
+      "confluent_schema_registry_subject",
+      "confluent_schema_registry_url",
+      "consumer_config_updates",
+      "error_handling",
+      "file_descriptor_path",
+      "format",
+      "max_read_time_seconds",
+      "message_name",
+      "offset_deduplication",
+      "redistribute_by_record_key",
+      "redistribute_num_keys",
+      "redistributed",
+      "schema",
+      "topic",
+    ],
+  );
   const types = Object.fromEntries(read.fields);
   assert.is(types.bootstrap_servers, "<class 'str'>");
   assert.is(types.max_read_time_seconds, "typing.Optional[numpy.int32]");
@@ -46,28 +86,45 @@ s.test("Python discovers kafka_read, kafka_write and managed with Java's field n
   assert.is(types.error_handling, "typing.Optional[Row(output=<class 'str'>)]");
   assert.equal([read.inputs, read.outputs], [[], ["output", "errors"]]);
   const write = out.transforms["beam:schematransform:org.apache.beam:kafka_write:v1"]!;
-  assert.equal(write.fields.map(([name]) => name), ["bootstrap_servers", "error_handling", "file_descriptor_path", "format", "message_name",
-    "producer_config_updates", "schema", "topic"]);
-  assert.equal(out.transforms["beam:transform:managed:v1"]!.fields, [["config", "typing.Optional[str]"], ["config_url", "typing.Optional[str]"],
-    ["transform_identifier", "<class 'str'>"]]);
+  assert.equal(
+    write.fields.map(([name]) => name),
+    [
+      "bootstrap_servers",
+      "error_handling",
+      "file_descriptor_path",
+      "format",
+      "message_name",
+      "producer_config_updates",
+      "schema",
+      "topic",
+    ],
+  );
+  assert.equal(out.transforms["beam:transform:managed:v1"]!.fields, [
+    ["config", "typing.Optional[str]"],
+    ["config_url", "typing.Optional[str]"],
+    ["transform_identifier", "<class 'str'>"],
+  ]);
 });
 
-s.test("managed.Read/Write and SchemaAwareExternalTransform construct with our DoFns and the row schemas Python expects", async () => {
-  const out = lastJsonLine<Record<string, unknown>>(await py("expand-only"));
-  assert.equal(out.raw_fields, ["payload"]);
-  assert.equal(out.errors_outputs, ["bad", "output"], "error_handling adds the named output beside output");
-  assert.equal(out.json_fields, ["id", "name"]);
-  assert.equal(out.bad_fields, ["failed_row", "error_message"]);
-  assert.equal(out.direct_fields, ["id", "name"], "one output comes back bare");
-  assert.equal(out.write_result, [], "a write without error_handling has no outputs");
-  assert.equal(out.direct_write_outputs, ["failed"]);
-  assert.equal(out.direct_write_fields, ["failed_row", "error_message"]);
-  const dofns = out.dofns as string[];
-  assert.is(dofns.filter((d) => d === "kafka_schematransform_records_to_rows").length, 3);
-  assert.is(dofns.filter((d) => d === "kafka_schematransform_rows_to_records").length, 2);
-  assert.is(dofns.filter((d) => d === "kafka_write").length, 2);
-  assert.ok((out.environments as string[]).includes("beam:env:process:v1"));
-});
+s.test(
+  "managed.Read/Write and SchemaAwareExternalTransform construct with our DoFns and the row schemas Python expects",
+  async () => {
+    const out = lastJsonLine<Record<string, unknown>>(await py("expand-only"));
+    assert.equal(out.raw_fields, ["payload"]);
+    assert.equal(out.errors_outputs, ["bad", "output"], "error_handling adds the named output beside output");
+    assert.equal(out.json_fields, ["id", "name"]);
+    assert.equal(out.bad_fields, ["failed_row", "error_message"]);
+    assert.equal(out.direct_fields, ["id", "name"], "one output comes back bare");
+    assert.equal(out.write_result, [], "a write without error_handling has no outputs");
+    assert.equal(out.direct_write_outputs, ["failed"]);
+    assert.equal(out.direct_write_fields, ["failed_row", "error_message"]);
+    const dofns = out.dofns as string[];
+    assert.is(dofns.filter((d) => d === "kafka_schematransform_records_to_rows").length, 3);
+    assert.is(dofns.filter((d) => d === "kafka_schematransform_rows_to_records").length, 2);
+    assert.is(dofns.filter((d) => d === "kafka_write").length, 2);
+    assert.ok((out.environments as string[]).includes("beam:env:process:v1"));
+  },
+);
 
 s.test("an unsupported format reaches the Python user as INVALID_ARGUMENT naming format", async () => {
   const out = lastJsonLine<{ error: string | null }>(await py("bad-format"));
@@ -93,7 +150,9 @@ s.test("Prism: managed.Write RAW of 100 rows, then managed.Read RAW reads exactl
   assert.equal([...inKafka].sort(), expected);
   assert.equal([...keys], [null]);
 
-  const read = withLogs(await py("read", [...args, "--read-seconds", "12"], 200_000), (r) => lastJsonLine<{ payloads: string[] }>(r));
+  const read = withLogs(await py("read", [...args, "--read-seconds", "12"], 200_000), (r) =>
+    lastJsonLine<{ payloads: string[] }>(r),
+  );
   assert.equal([...read.payloads].sort(), expected, "exactly the 100 values, each once");
 });
 
@@ -106,14 +165,35 @@ s.test("Prism: managed.Read JSON with error_handling emits parsed rows and dead 
   const bad = ["not json", '{"name": "no id"}', '{"id": "7"}'];
   const producer = testKafka(bootstrap).producer();
   await producer.connect();
-  await producer.send({ topic, acks: -1, messages: [...good.map((g) => JSON.stringify(g.name === null ? { id: g.id } : g)), ...bad]
-    .map((value, i) => ({ value, partition: i % 2 })) });
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: [...good.map((g) => JSON.stringify(g.name === null ? { id: g.id } : g)), ...bad].map((value, i) => ({
+      value,
+      partition: i % 2,
+    })),
+  });
   await producer.disconnect();
 
-  const args = ["--job-endpoint", prism.jobEndpoint, "--bootstrap", bootstrap, "--topic", topic, "--read-seconds", "12"];
-  const out = withLogs(await py("read-json-errors", args, 200_000),
-    (r) => lastJsonLine<{ good: { id: number; name: string | null }[]; bad: { failed_row: string; error_message: string }[] }>(r));
-  assert.equal([...out.good].sort((a, b) => a.id - b.id), good);
+  const args = [
+    "--job-endpoint",
+    prism.jobEndpoint,
+    "--bootstrap",
+    bootstrap,
+    "--topic",
+    topic,
+    "--read-seconds",
+    "12",
+  ];
+  const out = withLogs(await py("read-json-errors", args, 200_000), (r) =>
+    lastJsonLine<{ good: { id: number; name: string | null }[]; bad: { failed_row: string; error_message: string }[] }>(
+      r,
+    ),
+  );
+  assert.equal(
+    [...out.good].sort((a, b) => a.id - b.id),
+    good,
+  );
   const byRow = new Map(out.bad.map((b) => [b.failed_row, b.error_message]));
   assert.is(out.bad.length, 3);
   assert.match(byRow.get("not json")!, new RegExp(`^${topic}-\\d@\\d+: \\$: the value is not JSON`));

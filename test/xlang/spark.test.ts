@@ -12,8 +12,23 @@ const stack = useEngineStack(s, "spark", { "num.partitions": "4" });
 const RECORDS = 10_000;
 
 function python(mode: string, topic: string): Promise<PythonResult> {
-  return runPython("kafka_pipelines.py", [mode, "--expansion", stack.service("process").expansionAddress,
-    "--job-endpoint", stack.jobServer.jobEndpoint, "--bootstrap", stack.bootstrap, "--topic", topic, "--count", String(RECORDS)], 240_000);
+  return runPython(
+    "kafka_pipelines.py",
+    [
+      mode,
+      "--expansion",
+      stack.service("process").expansionAddress,
+      "--job-endpoint",
+      stack.jobServer.jobEndpoint,
+      "--bootstrap",
+      stack.bootstrap,
+      "--topic",
+      topic,
+      "--count",
+      String(RECORDS),
+    ],
+    240_000,
+  );
 }
 
 function parsed<T>(result: PythonResult): T {
@@ -24,13 +39,23 @@ function parsed<T>(result: PythonResult): T {
   }
 }
 
-s.test("batch: Python WriteToKafka creates its topic, ReadFromKafka(max_num_records) reads back 10,000 records exactly", async () => {
-  const topic = uniqueTopic("spark-batch");
-  assert.is(parsed<{ written: number }>(await python("write", topic)).written, RECORDS);
-  const partitions = await withAdmin(stack.bootstrap, (admin) => admin.fetchTopicOffsets(topic));
-  assert.equal(partitions.map((p) => p.partition).sort(), [0, 1, 2, 3], "created by the write, with the broker's default partitions");
-  const out = parsed<{ records: [string, string][] }>(await python("read", topic));
-  assert.equal(out.records.map(([k, v]) => `${k}=${v}`).sort(), Array.from({ length: RECORDS }, (_, i) => `key-${i % 7}=value-${i}`).sort());
-});
+s.test(
+  "batch: Python WriteToKafka creates its topic, ReadFromKafka(max_num_records) reads back 10,000 records exactly",
+  async () => {
+    const topic = uniqueTopic("spark-batch");
+    assert.is(parsed<{ written: number }>(await python("write", topic)).written, RECORDS);
+    const partitions = await withAdmin(stack.bootstrap, (admin) => admin.fetchTopicOffsets(topic));
+    assert.equal(
+      partitions.map((p) => p.partition).sort(),
+      [0, 1, 2, 3],
+      "created by the write, with the broker's default partitions",
+    );
+    const out = parsed<{ records: [string, string][] }>(await python("read", topic));
+    assert.equal(
+      out.records.map(([k, v]) => `${k}=${v}`).sort(),
+      Array.from({ length: RECORDS }, (_, i) => `key-${i % 7}=value-${i}`).sort(),
+    );
+  },
+);
 
 s.run();

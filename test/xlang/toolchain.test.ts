@@ -17,7 +17,10 @@ s.test("prism starts and documents its flags", async () => {
   const prism = process.env.KBT_PRISM;
   assert.ok(prism, "KBT_PRISM is set by test/runner.ts from scripts/setup-xlang.sh");
   // prism --help exits 0 on some versions and 2 on others: judge by the flags it prints.
-  const out = await run(prism, ["--help"]).then((r) => r.stdout + r.stderr, (e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ""}${e.stderr ?? ""}`);
+  const out = await run(prism, ["--help"]).then(
+    (r) => r.stdout + r.stderr,
+    (e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ""}${e.stderr ?? ""}`,
+  );
   assert.match(out, /job_port/);
 });
 

@@ -47,20 +47,38 @@ const STRING: FieldType = { atomicType: AtomicType.STRING };
 function configFieldType(field: ConfigField): FieldType {
   const base: FieldType = (() => {
     switch (field.kind) {
-      case "string": return STRING;
-      case "boolean": return { atomicType: AtomicType.BOOLEAN };
-      case "int32": return { atomicType: AtomicType.INT32 };
-      case "string_map": return { mapType: { keyType: STRING, valueType: STRING } };
+      case "string":
+        return STRING;
+      case "boolean":
+        return { atomicType: AtomicType.BOOLEAN };
+      case "int32":
+        return { atomicType: AtomicType.INT32 };
+      case "string_map":
+        return { mapType: { keyType: STRING, valueType: STRING } };
       case "error_handling":
-        return { rowType: { schema: configSchema([{ name: "output", kind: "string", required: true,
-          description: "The name of the output PCollection containing failed reads or writes." }]) } };
+        return {
+          rowType: {
+            schema: configSchema([
+              {
+                name: "output",
+                kind: "string",
+                required: true,
+                description: "The name of the output PCollection containing failed reads or writes.",
+              },
+            ]),
+          },
+        };
     }
   })();
   return field.required ? base : { ...base, nullable: true };
 }
 
 function configSchema(fields: readonly ConfigField[]): Schema {
-  const schemaFields: Field[] = fields.map((f) => ({ name: f.name, description: f.description, type: configFieldType(f) }));
+  const schemaFields: Field[] = fields.map((f) => ({
+    name: f.name,
+    description: f.description,
+    type: configFieldType(f),
+  }));
   return { id: randomUUID(), fields: schemaFields };
 }
 
@@ -81,7 +99,8 @@ export function describe(value: unknown): string {
 
 function entriesOf(value: unknown): [unknown, unknown][] | null {
   if (value instanceof Map) return [...value.entries()];
-  if (value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Uint8Array)) return Object.entries(value);
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Uint8Array))
+    return Object.entries(value);
   return null;
 }
 
@@ -95,7 +114,8 @@ function convertField(field: ConfigField, sent: string, value: unknown): ConfigF
       if (typeof value !== "boolean") throw wrong("a boolean");
       return value;
     case "int32": {
-      const n = typeof value === "bigint" ? value : typeof value === "number" && Number.isInteger(value) ? BigInt(value) : null;
+      const n =
+        typeof value === "bigint" ? value : typeof value === "number" && Number.isInteger(value) ? BigInt(value) : null;
       if (n === null) throw wrong("an integer");
       if (n < -2147483648n || n > 2147483647n) throw invalidArgument(sent, `${n} is out of the INT32 range`);
       return Number(n);
@@ -119,7 +139,8 @@ function convertField(field: ConfigField, sent: string, value: unknown): ConfigF
       let output: unknown;
       for (const [k, v] of entries) {
         if (k === "output") output = v;
-        else if (v !== null && v !== undefined) throw invalidArgument(`${sent}.${String(k)}`, "unknown field (error_handling has one field, output)");
+        else if (v !== null && v !== undefined)
+          throw invalidArgument(`${sent}.${String(k)}`, "unknown field (error_handling has one field, output)");
       }
       if (typeof output !== "string" || output.length === 0) {
         throw invalidArgument(`${sent}.output`, "the name of the error output must be a non-empty string");
@@ -133,7 +154,10 @@ function convertField(field: ConfigField, sent: string, value: unknown): ConfigF
  * Checks a config (a decoded Row, or a YAML mapping for managed) against a transform's fields: spellings meet on
  * snake_case, unknown fields are errors unless null, kinds match, required fields are present.
  */
-export function readSchemaTransformConfig(definition: SchemaTransformDefinition, entries: Iterable<[string, unknown]>): SchemaTransformConfig {
+export function readSchemaTransformConfig(
+  definition: SchemaTransformDefinition,
+  entries: Iterable<[string, unknown]>,
+): SchemaTransformConfig {
   const byName = new Map(definition.fields.map((f) => [f.name, f]));
   const values = new Map<string, ConfigFieldValue>();
   const spelledAs = new Map<string, string>();
@@ -142,7 +166,10 @@ export function readSchemaTransformConfig(definition: SchemaTransformDefinition,
     const field = byName.get(name);
     if (!field) {
       if (value === null || value === undefined) continue;
-      throw invalidArgument(sent, `unknown field of ${definition.identifier}; known fields: ${definition.fields.map((f) => f.name).join(", ")}`);
+      throw invalidArgument(
+        sent,
+        `unknown field of ${definition.identifier}; known fields: ${definition.fields.map((f) => f.name).join(", ")}`,
+      );
     }
     const earlier = spelledAs.get(name);
     if (earlier !== undefined) throw invalidArgument(sent, `given twice (also as ${earlier})`);
@@ -151,8 +178,8 @@ export function readSchemaTransformConfig(definition: SchemaTransformDefinition,
     values.set(name, convertField(field, sent, value));
   }
   for (const field of definition.fields) {
-    if (field.required && !values.has(field.name)) throw invalidArgument(field.name, `required field of ${definition.identifier} is missing`);
+    if (field.required && !values.has(field.name))
+      throw invalidArgument(field.name, `required field of ${definition.identifier} is missing`);
   }
   return values;
 }
-

@@ -5,7 +5,12 @@ import { decodeFromBytes, rowCoder } from "../../model/coders/index.js";
 import { decodeSchema, encodeSchema } from "../../model/schema.js";
 import { ExpansionError, invalidArgument } from "../errors.js";
 import type { ExpansionContext, ExpansionResult } from "../registry.js";
-import { readSchemaTransformConfig, schemaTransformConfigSchema, type SchemaTransformConfig, type SchemaTransformDefinition } from "./config.js";
+import {
+  readSchemaTransformConfig,
+  schemaTransformConfigSchema,
+  type SchemaTransformConfig,
+  type SchemaTransformDefinition,
+} from "./config.js";
 import { managedDefinition } from "./managed.js";
 import { KAFKA_READ } from "./read.js";
 import { KAFKA_WRITE } from "./write.js";
@@ -16,7 +21,9 @@ export function kafkaSchemaTransformDefinitions(): SchemaTransformDefinition[] {
 }
 
 /** DiscoverSchemaTransform's answer for these definitions. */
-export function discoverSchemaTransforms(definitions: readonly SchemaTransformDefinition[]): Record<string, expansionApi.ISchemaTransformConfig> {
+export function discoverSchemaTransforms(
+  definitions: readonly SchemaTransformDefinition[],
+): Record<string, expansionApi.ISchemaTransformConfig> {
   const configs: Record<string, expansionApi.ISchemaTransformConfig> = {};
   for (const d of definitions) {
     configs[d.identifier] = {
@@ -36,7 +43,10 @@ export interface PreparedSchemaTransform {
 }
 
 /** Decodes a SchemaTransformPayload, finds its transform and checks its config (before anything is built). */
-export function prepareSchemaTransform(payload: Uint8Array, definitions: readonly SchemaTransformDefinition[]): PreparedSchemaTransform {
+export function prepareSchemaTransform(
+  payload: Uint8Array,
+  definitions: readonly SchemaTransformDefinition[],
+): PreparedSchemaTransform {
   let message: externalTransforms.SchemaTransformPayload;
   try {
     message = externalTransforms.SchemaTransformPayload.decode(payload);
@@ -46,7 +56,11 @@ export function prepareSchemaTransform(payload: Uint8Array, definitions: readonl
   const identifier = message.identifier ?? "";
   const definition = definitions.find((d) => d.identifier === identifier);
   if (!definition) {
-    throw new ExpansionError("UNIMPLEMENTED", `no SchemaTransform ${JSON.stringify(identifier)}; known: ${definitions.map((d) => d.identifier).join(", ")}`, "identifier");
+    throw new ExpansionError(
+      "UNIMPLEMENTED",
+      `no SchemaTransform ${JSON.stringify(identifier)}; known: ${definitions.map((d) => d.identifier).join(", ")}`,
+      "identifier",
+    );
   }
   if (!message.configurationSchema) throw invalidArgument("configuration_schema", "missing");
   let row: Record<string, unknown>;
@@ -54,7 +68,11 @@ export function prepareSchemaTransform(payload: Uint8Array, definitions: readonl
     const schema = decodeSchema(runnerApi.Schema.encode(message.configurationSchema).finish());
     row = decodeFromBytes(rowCoder(schema), message.configurationRow ?? new Uint8Array(0)) as Record<string, unknown>;
   } catch (err) {
-    throw invalidArgument("configuration_row", `does not decode with configuration_schema: ${(err as Error).message}`, err);
+    throw invalidArgument(
+      "configuration_row",
+      `does not decode with configuration_schema: ${(err as Error).message}`,
+      err,
+    );
   }
   const config = readSchemaTransformConfig(definition, Object.entries(row));
   return { identifier, config, expand: (ctx) => definition.expand(config, ctx) };

@@ -11,4 +11,3 @@ export const SCHEMA_TRANSFORM_IDS = Object.freeze({
   /** Python's MANAGED_SCHEMA_TRANSFORM_IDENTIFIER (apache_beam/transforms/external.py). */
   MANAGED: "beam:transform:managed:v1",
 });
-

@@ -10,7 +10,12 @@
 export { SCHEMA_TRANSFORM_PAYLOAD_URN, SCHEMA_TRANSFORM_IDS } from "./ids.js";
 export { readSchemaTransformConfig, schemaTransformConfigSchema } from "./config.js";
 export type {
-  ConfigField, ConfigFieldKind, ConfigFieldValue, ErrorHandlingConfig, SchemaTransformConfig, SchemaTransformDefinition,
+  ConfigField,
+  ConfigFieldKind,
+  ConfigFieldValue,
+  ErrorHandlingConfig,
+  SchemaTransformConfig,
+  SchemaTransformDefinition,
 } from "./config.js";
 export { kafkaReadPlan } from "./read.js";
 export { kafkaWritePlan } from "./write.js";

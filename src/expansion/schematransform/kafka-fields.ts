@@ -5,26 +5,33 @@ import type { ValueFormat } from "../../kafka/schematransform/index.js";
 import { invalidArgument } from "../errors.js";
 import type { ErrorHandlingConfig, SchemaTransformConfig } from "./config.js";
 
-export const BOOTSTRAP_DESCRIPTION = "A list of host/port pairs to use for establishing the initial connection to the Kafka " +
+export const BOOTSTRAP_DESCRIPTION =
+  "A list of host/port pairs to use for establishing the initial connection to the Kafka " +
   "cluster, in the form `host1:port1,host2:port2,...`.";
-export const SCHEMA_DESCRIPTION = "The schema in which the data is encoded in the Kafka topic. For JSON data, a JSON-schema " +
+export const SCHEMA_DESCRIPTION =
+  "The schema in which the data is encoded in the Kafka topic. For JSON data, a JSON-schema " +
   "(https://json-schema.org/) object schema; AVRO and PROTO are not supported by this service.";
 export const ERROR_HANDLING_DESCRIPTION = "This option specifies whether and where to output unwritable rows.";
-
 
 const ALL_FORMATS = ["RAW", "JSON", "AVRO", "PROTO"] as const;
 
 export function valueFormat(config: SchemaTransformConfig, direction: "read" | "write"): ValueFormat {
   const format = config.get("format") as string | undefined;
   if (format === undefined) {
-    throw invalidArgument("format", `required: this service ${direction}s RAW or JSON values` +
-      (direction === "read" ? " (Beam Java would assume AVRO)" : ""));
+    throw invalidArgument(
+      "format",
+      `required: this service ${direction}s RAW or JSON values` +
+        (direction === "read" ? " (Beam Java would assume AVRO)" : ""),
+    );
   }
   if (format === "RAW" || format === "JSON") return format;
   if ((ALL_FORMATS as readonly string[]).includes(format)) {
     throw invalidArgument("format", `${format} is not supported by kafka-beam-ts (supported: RAW, JSON)`);
   }
-  throw invalidArgument("format", `must be one of ${ALL_FORMATS.join(", ")} (this service supports RAW and JSON), got ${JSON.stringify(format)}`);
+  throw invalidArgument(
+    "format",
+    `must be one of ${ALL_FORMATS.join(", ")} (this service supports RAW and JSON), got ${JSON.stringify(format)}`,
+  );
 }
 
 export function refuse(config: SchemaTransformConfig, field: string, why: string): void {
@@ -41,7 +48,10 @@ export function errorOutputName(config: SchemaTransformConfig, reserved: readonl
   const handling = config.get("error_handling") as ErrorHandlingConfig | undefined;
   if (!handling) return null;
   if (reserved.includes(handling.output)) {
-    throw invalidArgument("error_handling.output", `${JSON.stringify(handling.output)} is already the name of the main output`);
+    throw invalidArgument(
+      "error_handling.output",
+      `${JSON.stringify(handling.output)} is already the name of the main output`,
+    );
   }
   return handling.output;
 }
@@ -56,4 +66,3 @@ export function validated<T>(mapField: string, fromFields: ReadonlyMap<string, s
     throw invalidArgument(field, err.message.slice(err.key.length + 2), err);
   }
 }
-

@@ -9,8 +9,17 @@ import { SCHEMA_TRANSFORM_IDS } from "./ids.js";
 
 const MANAGED_FIELDS: readonly ConfigField[] = [
   { name: "config", kind: "string", description: "YAML string config used to build the underlying IO." },
-  { name: "config_url", kind: "string", description: "Path of a local YAML config file used to build the underlying IO (no remote URLs)." },
-  { name: "transform_identifier", kind: "string", required: true, description: "Identifier of the underlying IO to instantiate." },
+  {
+    name: "config_url",
+    kind: "string",
+    description: "Path of a local YAML config file used to build the underlying IO (no remote URLs).",
+  },
+  {
+    name: "transform_identifier",
+    kind: "string",
+    required: true,
+    description: "Identifier of the underlying IO to instantiate.",
+  },
 ];
 
 const MAX_CONFIG_FILE_BYTES = 1 << 20;
@@ -21,7 +30,10 @@ function readConfigUrl(url: string): string {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1];
   if (scheme !== undefined) {
     if (scheme.toLowerCase() !== "file") {
-      throw invalidArgument("config_url", `only local files can be read by kafka-beam-ts, got a ${scheme}:// URL; pass the YAML as config instead`);
+      throw invalidArgument(
+        "config_url",
+        `only local files can be read by kafka-beam-ts, got a ${scheme}:// URL; pass the YAML as config instead`,
+      );
     }
     try {
       path = fileURLToPath(url);
@@ -31,11 +43,19 @@ function readConfigUrl(url: string): string {
   }
   try {
     const size = statSync(path).size;
-    if (size > MAX_CONFIG_FILE_BYTES) throw invalidArgument("config_url", `${path} is ${size} bytes; a config file may have at most ${MAX_CONFIG_FILE_BYTES}`);
+    if (size > MAX_CONFIG_FILE_BYTES)
+      throw invalidArgument(
+        "config_url",
+        `${path} is ${size} bytes; a config file may have at most ${MAX_CONFIG_FILE_BYTES}`,
+      );
     return readFileSync(path, "utf8");
   } catch (err) {
     if (err instanceof ExpansionError) throw err;
-    throw invalidArgument("config_url", `cannot read ${path} on the expansion service's machine: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+    throw invalidArgument(
+      "config_url",
+      `cannot read ${path} on the expansion service's machine: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      err,
+    );
   }
 }
 
@@ -59,7 +79,8 @@ export function managedDefinition(underlying: readonly SchemaTransformDefinition
   const byId = new Map(underlying.map((d) => [d.identifier, d]));
   return {
     identifier: SCHEMA_TRANSFORM_IDS.MANAGED,
-    description: `Managed transform: expands one of ${[...byId.keys()].join(", ")} from a YAML config ` +
+    description:
+      `Managed transform: expands one of ${[...byId.keys()].join(", ")} from a YAML config ` +
       "(Python's apache_beam.transforms.managed.Read/Write).",
     fields: MANAGED_FIELDS,
     inputs: [],
@@ -67,7 +88,11 @@ export function managedDefinition(underlying: readonly SchemaTransformDefinition
     expand(config, ctx) {
       const id = config.get("transform_identifier") as string;
       const target = byId.get(id);
-      if (!target) throw invalidArgument("transform_identifier", `${JSON.stringify(id)} is not served here; supported: ${[...byId.keys()].join(", ")}`);
+      if (!target)
+        throw invalidArgument(
+          "transform_identifier",
+          `${JSON.stringify(id)} is not served here; supported: ${[...byId.keys()].join(", ")}`,
+        );
       const text = config.get("config") as string | undefined;
       const url = config.get("config_url") as string | undefined;
       let yaml = text !== undefined && text.trim() !== "" ? parseConfigYaml("config", text) : null;
@@ -75,9 +100,9 @@ export function managedDefinition(underlying: readonly SchemaTransformDefinition
         if (yaml !== null) throw invalidArgument("config_url", "give config or config_url, not both");
         yaml = parseConfigYaml("config_url", readConfigUrl(url));
       }
-      if (yaml === null) throw invalidArgument("config", `give the ${id} config as YAML (config) or a local file (config_url)`);
+      if (yaml === null)
+        throw invalidArgument("config", `give the ${id} config as YAML (config) or a local file (config_url)`);
       return target.expand(readSchemaTransformConfig(target, Object.entries(yaml)), ctx);
     },
   };
 }
-

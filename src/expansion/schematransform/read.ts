@@ -3,8 +3,16 @@ import { rowCoder, type Coder } from "../../model/coders/index.js";
 import { doFnSpec } from "../../model/dofn-payload.js";
 import { isBoundedRead, readSpecFromOptions, type ReadSpec } from "../../kafka/index.js";
 import {
-  ERROR_OUTPUT, MAIN_OUTPUT, JsonFormatError, parseJsonSchema, rawRowSchema, readErrorSchema, recordsToRowsPayload, rowSchemaOf,
-  type JsonObjectType, type ValueFormat,
+  ERROR_OUTPUT,
+  MAIN_OUTPUT,
+  JsonFormatError,
+  parseJsonSchema,
+  rawRowSchema,
+  readErrorSchema,
+  recordsToRowsPayload,
+  rowSchemaOf,
+  type JsonObjectType,
+  type ValueFormat,
 } from "../../kafka/schematransform/index.js";
 import { parDoSpec } from "../components.js";
 import { invalidArgument } from "../errors.js";
@@ -13,25 +21,69 @@ import type { ExpansionContext, ExpansionResult } from "../registry.js";
 import type { ConfigField, SchemaTransformConfig, SchemaTransformDefinition } from "./config.js";
 import { SCHEMA_TRANSFORM_IDS } from "./ids.js";
 import {
-  BOOTSTRAP_DESCRIPTION, ERROR_HANDLING_DESCRIPTION, SCHEMA_DESCRIPTION, errorOutputName, refuse, refuseProtoFields, validated, valueFormat,
+  BOOTSTRAP_DESCRIPTION,
+  ERROR_HANDLING_DESCRIPTION,
+  SCHEMA_DESCRIPTION,
+  errorOutputName,
+  refuse,
+  refuseProtoFields,
+  validated,
+  valueFormat,
 } from "./kafka-fields.js";
 
 const READ_FIELDS: readonly ConfigField[] = [
-  { name: "allow_duplicates", kind: "boolean", description: "If the Kafka read allows duplicates (with redistribute; not supported here: false or unset)." },
-  { name: "auto_offset_reset_config", kind: "string", description: "Where to start without a committed offset: earliest or latest (default)." },
+  {
+    name: "allow_duplicates",
+    kind: "boolean",
+    description: "If the Kafka read allows duplicates (with redistribute; not supported here: false or unset).",
+  },
+  {
+    name: "auto_offset_reset_config",
+    kind: "string",
+    description: "Where to start without a committed offset: earliest or latest (default).",
+  },
   { name: "bootstrap_servers", kind: "string", required: true, description: BOOTSTRAP_DESCRIPTION },
   { name: "confluent_schema_registry_subject", kind: "string", description: "Not supported by this service." },
   { name: "confluent_schema_registry_url", kind: "string", description: "Not supported by this service." },
-  { name: "consumer_config_updates", kind: "string_map", description: "Kafka consumer config keys and values (group.id, security.protocol, sasl.*, ssl.*, ...)." },
+  {
+    name: "consumer_config_updates",
+    kind: "string_map",
+    description: "Kafka consumer config keys and values (group.id, security.protocol, sasl.*, ssl.*, ...).",
+  },
   { name: "error_handling", kind: "error_handling", description: ERROR_HANDLING_DESCRIPTION },
   { name: "file_descriptor_path", kind: "string", description: "PROTO only; not supported by this service." },
-  { name: "format", kind: "string", description: "The encoding format for the data stored in Kafka: RAW or JSON (AVRO and PROTO are not supported by this service)." },
-  { name: "max_read_time_seconds", kind: "int32", description: "Upper bound of how long to read from Kafka (a bounded read)." },
+  {
+    name: "format",
+    kind: "string",
+    description:
+      "The encoding format for the data stored in Kafka: RAW or JSON (AVRO and PROTO are not supported by this service).",
+  },
+  {
+    name: "max_read_time_seconds",
+    kind: "int32",
+    description: "Upper bound of how long to read from Kafka (a bounded read).",
+  },
   { name: "message_name", kind: "string", description: "PROTO only; not supported by this service." },
-  { name: "offset_deduplication", kind: "boolean", description: "Redistribute with offset deduplication (not supported here: false or unset)." },
-  { name: "redistribute_by_record_key", kind: "boolean", description: "Redistribute by record key (not supported here: false or unset)." },
-  { name: "redistribute_num_keys", kind: "int32", description: "Number of redistribute keys (not supported here: 0 or unset)." },
-  { name: "redistributed", kind: "boolean", description: "Redistribute the read (not supported here: false or unset)." },
+  {
+    name: "offset_deduplication",
+    kind: "boolean",
+    description: "Redistribute with offset deduplication (not supported here: false or unset).",
+  },
+  {
+    name: "redistribute_by_record_key",
+    kind: "boolean",
+    description: "Redistribute by record key (not supported here: false or unset).",
+  },
+  {
+    name: "redistribute_num_keys",
+    kind: "int32",
+    description: "Number of redistribute keys (not supported here: 0 or unset).",
+  },
+  {
+    name: "redistributed",
+    kind: "boolean",
+    description: "Redistribute the read (not supported here: false or unset).",
+  },
   { name: "schema", kind: "string", description: SCHEMA_DESCRIPTION },
   { name: "topic", kind: "string", required: true, description: "The topic to read." },
 ];
@@ -49,15 +101,24 @@ function jsonSchemaOf(config: SchemaTransformConfig): JsonObjectType {
   try {
     return parseJsonSchema(text);
   } catch (err) {
-    if (err instanceof JsonFormatError) throw invalidArgument("schema", `not a usable JSON schema: ${err.message}`, err);
+    if (err instanceof JsonFormatError)
+      throw invalidArgument("schema", `not a usable JSON schema: ${err.message}`, err);
     throw err;
   }
 }
 
 /** Validates a kafka_read config into the read spec and the row mapping. */
 export function kafkaReadPlan(config: SchemaTransformConfig): ReadPlan {
-  refuse(config, "confluent_schema_registry_url", "Confluent Schema Registry is not supported by kafka-beam-ts (use format RAW or JSON)");
-  refuse(config, "confluent_schema_registry_subject", "Confluent Schema Registry is not supported by kafka-beam-ts (use format RAW or JSON)");
+  refuse(
+    config,
+    "confluent_schema_registry_url",
+    "Confluent Schema Registry is not supported by kafka-beam-ts (use format RAW or JSON)",
+  );
+  refuse(
+    config,
+    "confluent_schema_registry_subject",
+    "Confluent Schema Registry is not supported by kafka-beam-ts (use format RAW or JSON)",
+  );
   const format = valueFormat(config, "read");
   refuseProtoFields(config);
   let json: JsonObjectType | null = null;
@@ -66,25 +127,41 @@ export function kafkaReadPlan(config: SchemaTransformConfig): ReadPlan {
 
   for (const field of ["redistributed", "allow_duplicates", "offset_deduplication", "redistribute_by_record_key"]) {
     if (config.get(field) === true) {
-      throw invalidArgument(field, "redistributing the read is not supported by kafka-beam-ts (reads are split by partition): leave it unset or false");
+      throw invalidArgument(
+        field,
+        "redistributing the read is not supported by kafka-beam-ts (reads are split by partition): leave it unset or false",
+      );
     }
   }
   const numKeys = config.get("redistribute_num_keys") as number | undefined;
-  if (numKeys !== undefined && numKeys !== 0) throw invalidArgument("redistribute_num_keys", `redistributing the read is not supported by kafka-beam-ts: leave it unset or 0, got ${numKeys}`);
+  if (numKeys !== undefined && numKeys !== 0)
+    throw invalidArgument(
+      "redistribute_num_keys",
+      `redistributing the read is not supported by kafka-beam-ts: leave it unset or 0, got ${numKeys}`,
+    );
 
   const reset = config.get("auto_offset_reset_config") as string | undefined;
   if (reset !== undefined && reset !== "earliest" && reset !== "latest") {
     throw invalidArgument("auto_offset_reset_config", `must be earliest or latest, got ${JSON.stringify(reset)}`);
   }
   const maxReadTime = config.get("max_read_time_seconds") as number | undefined;
-  if (maxReadTime !== undefined && maxReadTime < 0) throw invalidArgument("max_read_time_seconds", `must be >= 0, got ${maxReadTime}`);
+  if (maxReadTime !== undefined && maxReadTime < 0)
+    throw invalidArgument("max_read_time_seconds", `must be >= 0, got ${maxReadTime}`);
 
   const updates = (config.get("consumer_config_updates") ?? {}) as Readonly<Record<string, string>>;
   // As Beam Java: the config map wins for auto.offset.reset (the field is its default), the field wins for
   // bootstrap.servers.
-  const consumerConfig: Record<string, string> = { ...updates, "bootstrap.servers": config.get("bootstrap_servers") as string };
-  const fromFields = new Map<string, string>([["bootstrap.servers", "bootstrap_servers"], ["topics[0]", "topic"], ["topics", "topic"],
-    ["maxReadTimeMs", "max_read_time_seconds"], ["commitOffsetsInFinalize", "consumer_config_updates['group.id']"]]);
+  const consumerConfig: Record<string, string> = {
+    ...updates,
+    "bootstrap.servers": config.get("bootstrap_servers") as string,
+  };
+  const fromFields = new Map<string, string>([
+    ["bootstrap.servers", "bootstrap_servers"],
+    ["topics[0]", "topic"],
+    ["topics", "topic"],
+    ["maxReadTimeMs", "max_read_time_seconds"],
+    ["commitOffsetsInFinalize", "consumer_config_updates['group.id']"],
+  ]);
   if (consumerConfig["auto.offset.reset"] === undefined) {
     consumerConfig["auto.offset.reset"] = reset ?? "latest";
     fromFields.set("auto.offset.reset", "auto_offset_reset_config");
@@ -93,15 +170,17 @@ export function kafkaReadPlan(config: SchemaTransformConfig): ReadPlan {
   // bundles instead, which is what auto-commit approximates.
   const commit = updates["group.id"] !== undefined && updates["enable.auto.commit"]?.toLowerCase() !== "false";
   const topic = config.get("topic") as string;
-  const spec = validated("consumer_config_updates", fromFields, () => readSpecFromOptions({
-    consumerConfig,
-    topics: [topic],
-    keyDeserializer: "bytes",
-    valueDeserializer: "bytes",
-    withMetadata: true,
-    commitOffsetsInFinalize: commit,
-    ...(maxReadTime !== undefined ? { maxReadTimeMs: maxReadTime * 1000 } : {}),
-  }));
+  const spec = validated("consumer_config_updates", fromFields, () =>
+    readSpecFromOptions({
+      consumerConfig,
+      topics: [topic],
+      keyDeserializer: "bytes",
+      valueDeserializer: "bytes",
+      withMetadata: true,
+      commitOffsetsInFinalize: commit,
+      ...(maxReadTime !== undefined ? { maxReadTimeMs: maxReadTime * 1000 } : {}),
+    }),
+  );
   return { spec, format, json, errorOutput: errorOutputName(config, ["output"]) };
 }
 
@@ -114,10 +193,21 @@ function expandKafkaRead(config: SchemaTransformConfig, ctx: ExpansionContext): 
   const read = expandReadGraph(plan.spec, ctx);
   const rowSchema = plan.format === "RAW" ? rawRowSchema() : rowSchemaOf(plan.json!);
   const rows = b.pcollection("kafka_read/rows", { coder: rowCoder(rowSchema) as Coder<unknown>, bounded });
-  const errors = plan.errorOutput === null ? null : b.pcollection("kafka_read/errors", { coder: rowCoder(readErrorSchema()) as Coder<unknown>, bounded });
+  const errors =
+    plan.errorOutput === null
+      ? null
+      : b.pcollection("kafka_read/errors", { coder: rowCoder(readErrorSchema()) as Coder<unknown>, bounded });
   const toRows = b.transform(b.id("kafka_read/ToRows"), {
     uniqueName: `${ctx.uniqueName}/ToRows`,
-    spec: parDoSpec({ doFn: doFnSpec(recordsToRowsPayload({ format: plan.format, json: plan.json, errorOutput: errors === null ? null : ERROR_OUTPUT })) }),
+    spec: parDoSpec({
+      doFn: doFnSpec(
+        recordsToRowsPayload({
+          format: plan.format,
+          json: plan.json,
+          errorOutput: errors === null ? null : ERROR_OUTPUT,
+        }),
+      ),
+    }),
     inputs: { in: read.records },
     outputs: { [MAIN_OUTPUT]: rows, ...(errors === null ? {} : { [ERROR_OUTPUT]: errors }) },
   });
@@ -127,14 +217,13 @@ function expandKafkaRead(config: SchemaTransformConfig, ctx: ExpansionContext): 
   };
 }
 
-
 export const KAFKA_READ: SchemaTransformDefinition = {
   identifier: SCHEMA_TRANSFORM_IDS.KAFKA_READ,
-  description: "Reads a Kafka topic into Rows: RAW ({payload: BYTES}) or JSON (a JSON-schema object schema). " +
+  description:
+    "Reads a Kafka topic into Rows: RAW ({payload: BYTES}) or JSON (a JSON-schema object schema). " +
     "With error_handling, records that do not parse go to that output as {failed_row: BYTES, error_message: STRING}.",
   fields: READ_FIELDS,
   inputs: [],
   outputs: ["output", "errors"],
   expand: expandKafkaRead,
 };
-

@@ -25,7 +25,9 @@ export interface ClientCacheSettings {
 export function optionsKey(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
   if (Array.isArray(value)) return `[${value.map(optionsKey).join(",")}]`;
-  const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${optionsKey((value as Record<string, unknown>)[k])}`);
+  const entries = Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${optionsKey((value as Record<string, unknown>)[k])}`);
   return `{${entries.join(",")}}`;
 }
 
@@ -37,9 +39,11 @@ export class KafkaClientCache {
 
   constructor(settings: ClientCacheSettings = {}) {
     this.logger = settings.logger ?? consoleLogger;
-    this.pool = new LeasePool(settings.idleCloseMs ?? 60_000, (client) => client.close().catch((err: unknown) => {
-      this.logger("warn", `closing an idle Kafka client failed: ${(err as Error).message}`);
-    }));
+    this.pool = new LeasePool(settings.idleCloseMs ?? 60_000, (client) =>
+      client.close().catch((err: unknown) => {
+        this.logger("warn", `closing an idle Kafka client failed: ${(err as Error).message}`);
+      }),
+    );
     this.createClient = settings.createClient ?? ((options, logger) => createKafkajsClient(options, { logger }));
     this.createProducer = settings.createProducer ?? ((options, logger) => createKafkajsProducer(options, { logger }));
   }

@@ -91,25 +91,37 @@ export function decodeFetchResponse(buf: Buffer): FetchResponse {
     if (pos + n > buf.length) throw new KafkaUnsupportedError("truncated Fetch response");
   };
   need(14);
-  const throttleTimeMs = buf.readInt32BE(pos); pos += 4;
-  const errorCode = buf.readInt16BE(pos); pos += 2;
+  const throttleTimeMs = buf.readInt32BE(pos);
+  pos += 4;
+  const errorCode = buf.readInt16BE(pos);
+  pos += 2;
   pos += 4; // session_id
-  const topicCount = buf.readInt32BE(pos); pos += 4;
+  const topicCount = buf.readInt32BE(pos);
+  pos += 4;
   const partitions: FetchPartitionResponse[] = [];
   for (let t = 0; t < topicCount; t++) {
     need(2);
-    const topicLength = buf.readInt16BE(pos); pos += 2;
+    const topicLength = buf.readInt16BE(pos);
+    pos += 2;
     need(topicLength + 4);
-    const topic = buf.toString("utf8", pos, pos + topicLength); pos += topicLength;
-    const partitionCount = buf.readInt32BE(pos); pos += 4;
+    const topic = buf.toString("utf8", pos, pos + topicLength);
+    pos += topicLength;
+    const partitionCount = buf.readInt32BE(pos);
+    pos += 4;
     for (let p = 0; p < partitionCount; p++) {
       need(4 + 2 + 8 + 8 + 8 + 4);
-      const partition = buf.readInt32BE(pos); pos += 4;
-      const partitionError = buf.readInt16BE(pos); pos += 2;
-      const highWatermark = buf.readBigInt64BE(pos); pos += 8;
-      const lastStableOffset = buf.readBigInt64BE(pos); pos += 8;
-      const logStartOffset = buf.readBigInt64BE(pos); pos += 8;
-      const abortedCount = buf.readInt32BE(pos); pos += 4;
+      const partition = buf.readInt32BE(pos);
+      pos += 4;
+      const partitionError = buf.readInt16BE(pos);
+      pos += 2;
+      const highWatermark = buf.readBigInt64BE(pos);
+      pos += 8;
+      const lastStableOffset = buf.readBigInt64BE(pos);
+      pos += 8;
+      const logStartOffset = buf.readBigInt64BE(pos);
+      pos += 8;
+      const abortedCount = buf.readInt32BE(pos);
+      pos += 4;
       let abortedTransactions: AbortedTransaction[] | null = null;
       if (abortedCount > 0) {
         need(abortedCount * 16);
@@ -121,15 +133,24 @@ export function decodeFetchResponse(buf: Buffer): FetchResponse {
       }
       need(8);
       pos += 4; // preferred_read_replica: -1 since we send no rack id
-      const recordsLength = buf.readInt32BE(pos); pos += 4;
+      const recordsLength = buf.readInt32BE(pos);
+      pos += 4;
       const recordsStart = pos;
       if (recordsLength > 0) {
         need(recordsLength);
         pos += recordsLength;
       }
       partitions.push({
-        topic, partition, errorCode: partitionError, highWatermark, lastStableOffset, logStartOffset,
-        abortedTransactions, buffer: buf, recordsStart, recordsEnd: pos,
+        topic,
+        partition,
+        errorCode: partitionError,
+        highWatermark,
+        lastStableOffset,
+        logStartOffset,
+        abortedTransactions,
+        buffer: buf,
+        recordsStart,
+        recordsEnd: pos,
       });
     }
   }

@@ -38,7 +38,10 @@ export class BrokerFetchQueue {
   private scheduled = false;
   private closed = false;
 
-  constructor(private readonly nodeId: number, private readonly settings: FetchQueueSettings) {}
+  constructor(
+    private readonly nodeId: number,
+    private readonly settings: FetchQueueSettings,
+  ) {}
 
   enqueue(entry: PendingFetch): void {
     if (this.closed) {
@@ -106,7 +109,11 @@ export class BrokerFetchQueue {
         );
       }
       const body = encodeFetchRequest({
-        maxWaitMs, minBytes, maxBytes: this.settings.fetchMaxBytes, isolationLevel: batch[0]!.isolationLevel, partitions: batch,
+        maxWaitMs,
+        minBytes,
+        maxBytes: this.settings.fetchMaxBytes,
+        isolationLevel: batch[0]!.isolationLevel,
+        partitions: batch,
       });
       const request: ProtocolRequest = {
         request: {
@@ -138,13 +145,24 @@ export class BrokerFetchQueue {
         const result = byPartition.get(partitionKey(entry.topic, entry.partition));
         if (result) entry.resolve(result);
         else {
-          entry.reject(new KafkaClientError(`fetch ${entry.topic}-${entry.partition}: missing from the broker's response`, { retriable: true }));
+          entry.reject(
+            new KafkaClientError(`fetch ${entry.topic}-${entry.partition}: missing from the broker's response`, {
+              retriable: true,
+            }),
+          );
         }
       }
     } catch (err) {
-      if ((err as { name?: string }).name === "KafkaJSConnectionClosedError") await broker?.disconnect().catch(() => undefined);
+      if ((err as { name?: string }).name === "KafkaJSConnectionClosedError")
+        await broker?.disconnect().catch(() => undefined);
       for (const entry of batch) {
-        entry.reject(toKafkaError(err, { what: `fetch ${entry.topic}-${entry.partition}`, topic: entry.topic, partition: entry.partition }));
+        entry.reject(
+          toKafkaError(err, {
+            what: `fetch ${entry.topic}-${entry.partition}`,
+            topic: entry.topic,
+            partition: entry.partition,
+          }),
+        );
       }
     } finally {
       this.inFlight = false;

@@ -148,7 +148,9 @@ export interface KafkaErrorCode {
   readonly retriable: boolean;
 }
 
-const BY_CODE: ReadonlyMap<number, KafkaErrorCode> = new Map(ERRORS.map(([code, name, retriable]) => [code, { code, name, retriable }]));
+const BY_CODE: ReadonlyMap<number, KafkaErrorCode> = new Map(
+  ERRORS.map(([code, name, retriable]) => [code, { code, name, retriable }]),
+);
 
 /** Every code Kafka defines, in code order. */
 export function kafkaErrorCodes(): KafkaErrorCode[] {

@@ -39,7 +39,9 @@ export function fetchPartitionError(
 ): KafkaError {
   if (code === OFFSET_OUT_OF_RANGE) {
     return new KafkaOffsetOutOfRangeError(
-      topic, partition, fromOffset,
+      topic,
+      partition,
+      fromOffset,
       logStartOffset >= 0n ? logStartOffset : undefined,
       highWatermark >= 0n ? highWatermark : undefined,
     );
@@ -89,6 +91,7 @@ export function toKafkaError(err: unknown, context: ErrorContext): KafkaError {
   if (type === "UNKNOWN_TOPIC_OR_PARTITION" && (context.topic ?? e.topic) !== undefined) {
     return new KafkaUnknownTopicError((context.topic ?? e.topic)!, context.partition, err);
   }
-  const retriable = e.retriable === true || e.name === "KafkaJSConnectionError" || e.name === "KafkaJSConnectionClosedError";
+  const retriable =
+    e.retriable === true || e.name === "KafkaJSConnectionError" || e.name === "KafkaJSConnectionClosedError";
   return new KafkaClientError(message, { retriable, cause: err, ...(type ? { kafkaErrorType: type } : {}) });
 }

@@ -42,7 +42,12 @@ export interface InternalBroker {
     replicaId?: number;
     isolationLevel: number;
     topics: { topic: string; partitions: { partition: number; timestamp: string }[] }[];
-  }): Promise<{ readonly responses: readonly { topic: string; partitions: readonly { partition: number; offset: string; timestamp?: string }[] }[] }>;
+  }): Promise<{
+    readonly responses: readonly {
+      topic: string;
+      partitions: readonly { partition: number; offset: string; timestamp?: string }[];
+    }[];
+  }>;
   offsetCommit(args: {
     groupId: string;
     groupGenerationId: number;
@@ -50,10 +55,12 @@ export interface InternalBroker {
     retentionTime?: number;
     topics: { topic: string; partitions: { partition: number; offset: string; metadata?: string | null }[] }[];
   }): Promise<unknown>;
-  offsetFetch(args: {
-    groupId: string;
-    topics: { topic: string; partitions: { partition: number }[] }[];
-  }): Promise<{ readonly responses: readonly { topic: string; partitions: readonly { partition: number; offset: string; metadata: string | null }[] }[] }>;
+  offsetFetch(args: { groupId: string; topics: { topic: string; partitions: { partition: number }[] }[] }): Promise<{
+    readonly responses: readonly {
+      topic: string;
+      partitions: readonly { partition: number; offset: string; metadata: string | null }[];
+    }[];
+  }>;
 }
 
 export interface InternalCluster {
@@ -77,8 +84,14 @@ export interface ClusterOptions {
 }
 
 const CLUSTER_METHODS = [
-  "connect", "disconnect", "refreshMetadata", "refreshMetadataIfNecessary", "addMultipleTargetTopics",
-  "findTopicPartitionMetadata", "findBroker", "findGroupCoordinator",
+  "connect",
+  "disconnect",
+  "refreshMetadata",
+  "refreshMetadataIfNecessary",
+  "addMultipleTargetTopics",
+  "findTopicPartitionMetadata",
+  "findBroker",
+  "findGroupCoordinator",
 ] as const;
 
 const BROKER_METHODS = ["metadata", "listOffsets", "offsetCommit", "offsetFetch", "disconnect"] as const;
@@ -93,15 +106,23 @@ let verified: Promise<void> | undefined;
 export function verifyKafkajsInternals(): Promise<void> {
   verified ??= (async () => {
     const kafka = new Kafka({ brokers: ["127.0.0.1:9"], logLevel: logLevel.NOTHING });
-    const cluster = createInternalCluster(kafka, { allowAutoTopicCreation: false, metadataMaxAge: 300_000, isolationLevel: 0 });
-    const pool = cluster.brokerPool as unknown as { createSeedBroker?: () => Promise<void>; seedBroker?: Record<string, unknown> };
+    const cluster = createInternalCluster(kafka, {
+      allowAutoTopicCreation: false,
+      metadataMaxAge: 300_000,
+      isolationLevel: 0,
+    });
+    const pool = cluster.brokerPool as unknown as {
+      createSeedBroker?: () => Promise<void>;
+      seedBroker?: Record<string, unknown>;
+    };
     if (typeof pool.createSeedBroker !== "function") {
       throw new KafkaUnsupportedError("kafkajs BrokerPool.createSeedBroker is missing (kafkajs 2.2.x expected)");
     }
     await pool.createSeedBroker(); // builds a broker and its connection pool; connects nothing
     const broker = pool.seedBroker;
     for (const method of BROKER_METHODS) {
-      if (typeof broker?.[method] !== "function") throw new KafkaUnsupportedError(`kafkajs Broker.${method} is missing (kafkajs 2.2.x expected)`);
+      if (typeof broker?.[method] !== "function")
+        throw new KafkaUnsupportedError(`kafkajs Broker.${method} is missing (kafkajs 2.2.x expected)`);
     }
     const connections = broker!.connectionPool as { send?: unknown } | undefined;
     if (typeof connections?.send !== "function") {

@@ -2,10 +2,27 @@
 // batch.size bytes and 4,000 records (linger.ms bounds the wait), one send at a time when record order is promised
 // (see the constructor); transactions map to
 // kafkajs transactions (sendOffsets carries offset metadata, as Beam's exactly-once sink needs).
-import { Kafka, Partitioners, type CompressionTypes, type IHeaders, type Message, type Producer, type RecordMetadata, type TopicMessages, type Transaction } from "kafkajs";
+import {
+  Kafka,
+  Partitioners,
+  type CompressionTypes,
+  type IHeaders,
+  type Message,
+  type Producer,
+  type RecordMetadata,
+  type TopicMessages,
+  type Transaction,
+} from "kafkajs";
 import { CompressionTypes as Codecs } from "kafkajs";
 import { consoleLogger, type KafkaLogger, type ProducerOptions } from "../config/index.js";
-import { KafkaClientClosedError, KafkaClientError, KafkaConfigError, KafkaTimeoutError, KafkaUnknownTopicError, KafkaUnsupportedError } from "../errors.js";
+import {
+  KafkaClientClosedError,
+  KafkaClientError,
+  KafkaConfigError,
+  KafkaTimeoutError,
+  KafkaUnknownTopicError,
+  KafkaUnsupportedError,
+} from "../errors.js";
 import { kafkajsConfig, registeredCompressionCodecs, retryBackoffMs, sleep, type KafkajsSettings } from "./kafkajs.js";
 import { toKafkaError } from "./kafkajs-errors.js";
 import { createInternalCluster } from "./kafkajs-internals.js";
@@ -24,11 +41,16 @@ const MAX_METADATA_REFRESHES = 4;
 
 function compressionOf(options: ProducerOptions): CompressionTypes {
   switch (options.compression) {
-    case "gzip": return Codecs.GZIP;
-    case "snappy": return Codecs.Snappy;
-    case "lz4": return Codecs.LZ4;
-    case "zstd": return Codecs.ZSTD;
-    default: return Codecs.None;
+    case "gzip":
+      return Codecs.GZIP;
+    case "snappy":
+      return Codecs.Snappy;
+    case "lz4":
+      return Codecs.LZ4;
+    case "zstd":
+      return Codecs.ZSTD;
+    default:
+      return Codecs.None;
   }
 }
 
@@ -39,7 +61,10 @@ function byteLength(value: Buffer | string | null | undefined): number {
 
 function toHeaders(headers: ProducerRecord["headers"]): IHeaders | undefined {
   if (!headers || headers.length === 0) return undefined;
-  const out: Record<string, (Buffer | string | null)[]> = Object.create(null) as Record<string, (Buffer | string | null)[]>;
+  const out: Record<string, (Buffer | string | null)[]> = Object.create(null) as Record<
+    string,
+    (Buffer | string | null)[]
+  >;
   for (const { key, value } of headers) (out[key] ??= []).push(value);
   const flat: Record<string, Buffer | string | null | (Buffer | string | null)[]> = {};
   for (const [key, values] of Object.entries(out)) flat[key] = values.length === 1 ? values[0]! : values;
@@ -55,7 +80,9 @@ function toMessage(record: ProducerRecord): { message: Message; bytes: number } 
   if (headers) {
     if (record.headers!.some((h) => h.value === null)) {
       // kafkajs 2.2.4 sizes header values with Buffer.byteLength before checking for null, and throws.
-      throw new KafkaUnsupportedError(`produce to ${record.topic}: null header values cannot be sent with kafkajs (use an empty value)`);
+      throw new KafkaUnsupportedError(
+        `produce to ${record.topic}: null header values cannot be sent with kafkajs (use an empty value)`,
+      );
     }
     message.headers = headers;
     for (const h of record.headers!) bytes += byteLength(h.key) + byteLength(h.value) + 2;
@@ -111,8 +138,12 @@ function skippedMessages(sent: readonly TopicMessages[], acked: readonly RecordM
 function unknownPartitionError(skipped: readonly TopicMessages[], during: string): KafkaUnknownTopicError {
   const { topic, messages } = skipped[0]!;
   const count = skipped.reduce((n, t) => n + t.messages.length, 0);
-  return new KafkaUnknownTopicError(topic, messages[0]!.partition, undefined,
-    `${during}: the partition is not in the topic's metadata; ${count} record(s) not sent`);
+  return new KafkaUnknownTopicError(
+    topic,
+    messages[0]!.partition,
+    undefined,
+    `${during}: the partition is not in the topic's metadata; ${count} record(s) not sent`,
+  );
 }
 
 /** Splits records into sends of at most `limit` bytes (a record larger than max.request.size is an error). */
@@ -121,9 +152,12 @@ function* chunks(records: readonly ProducerRecord[], limit: number, maxRequestSi
   for (const record of records) {
     const { message, bytes } = toMessage(record);
     if (bytes > maxRequestSize) {
-      throw new KafkaClientError(`produce to ${record.topic}: a record of ${bytes} bytes exceeds max.request.size (${maxRequestSize})`, {
-        kafkaErrorType: "MESSAGE_TOO_LARGE",
-      });
+      throw new KafkaClientError(
+        `produce to ${record.topic}: a record of ${bytes} bytes exceeds max.request.size (${maxRequestSize})`,
+        {
+          kafkaErrorType: "MESSAGE_TOO_LARGE",
+        },
+      );
     }
     if (current.bytes > 0 && (current.bytes + bytes > limit || current.records >= MAX_RECORDS_PER_SEND)) {
       yield current;
@@ -151,16 +185,26 @@ export class KafkajsProducer implements KafkaProducer {
   /** Topics whose metadata (creation, leaders) a send waited for, up to max.block.ms. */
   private readonly topics: TopicReadiness;
 
-  constructor(readonly options: ProducerOptions, settings: KafkajsSettings = {}) {
+  constructor(
+    readonly options: ProducerOptions,
+    settings: KafkajsSettings = {},
+  ) {
     this.logger = settings.logger ?? consoleLogger;
     const codecs = registeredCompressionCodecs();
     if (options.compression !== "none" && !codecs.includes(options.compression)) {
-      throw new KafkaConfigError("compression.type", `no ${options.compression} codec is registered in kafkajs CompressionCodecs in this process`);
+      throw new KafkaConfigError(
+        "compression.type",
+        `no ${options.compression} codec is registered in kafkajs CompressionCodecs in this process`,
+      );
     }
     // Connection and metadata retries as the reading client's (5); send retries per `retries`, set below.
     const kafka = new Kafka(kafkajsConfig(options, this.logger, 5));
     this.topics = new TopicReadiness(
-      createInternalCluster(kafka, { allowAutoTopicCreation: true, metadataMaxAge: options.metadataMaxAgeMs, isolationLevel: 0 }),
+      createInternalCluster(kafka, {
+        allowAutoTopicCreation: true,
+        metadataMaxAge: options.metadataMaxAgeMs,
+        isolationLevel: 0,
+      }),
       { maxBlockMs: options.maxBlockMs, retry: options.retry },
     );
     this.producer = kafka.producer({
@@ -210,7 +254,8 @@ export class KafkajsProducer implements KafkaProducer {
           { kafkaErrorType: "MESSAGE_TOO_LARGE" },
         );
       }
-      if (this.open && (this.open.bytes + bytes > this.sendLimit || this.open.records >= MAX_RECORDS_PER_SEND)) this.seal();
+      if (this.open && (this.open.bytes + bytes > this.sendLimit || this.open.records >= MAX_RECORDS_PER_SEND))
+        this.seal();
       this.open ??= new PendingSend();
       if (waits[waits.length - 1] !== this.open.done) waits.push(this.open.done);
       this.open.add(record.topic, message, bytes);
@@ -244,7 +289,10 @@ export class KafkajsProducer implements KafkaProducer {
     this.open = undefined;
     if (!send) return;
     this.queued.push(send);
-    const tracked = send.done.then(() => undefined, () => undefined);
+    const tracked = send.done.then(
+      () => undefined,
+      () => undefined,
+    );
     this.unsettled.add(tracked);
     void tracked.then(() => this.unsettled.delete(tracked));
     this.pump();
@@ -267,12 +315,14 @@ export class KafkajsProducer implements KafkaProducer {
       await this.connect("produce");
       let messages = send.topicMessages();
       for (let refreshes = 0; ; refreshes++) {
-        const acked = await this.withDeliveryTimeout(this.producer.sendBatch({
-          topicMessages: messages,
-          acks: this.options.acks,
-          timeout: this.options.requestTimeoutMs,
-          compression: compressionOf(this.options),
-        }));
+        const acked = await this.withDeliveryTimeout(
+          this.producer.sendBatch({
+            topicMessages: messages,
+            acks: this.options.acks,
+            timeout: this.options.requestTimeoutMs,
+            compression: compressionOf(this.options),
+          }),
+        );
         // With acks=0 nothing is acknowledged, so skipped partitions cannot be told from sent ones.
         const skipped = this.options.acks === 0 ? [] : skippedMessages(messages, acked);
         if (skipped.length === 0) break;
@@ -297,7 +347,9 @@ export class KafkajsProducer implements KafkaProducer {
     const connected = this.connecting;
     this.connecting = undefined;
     await connected?.catch(() => undefined);
-    await this.producer.disconnect().catch((err: unknown) => this.logger("warn", `refreshing producer metadata: ${(err as Error).message}`));
+    await this.producer
+      .disconnect()
+      .catch((err: unknown) => this.logger("warn", `refreshing producer metadata: ${(err as Error).message}`));
     await this.connect("produce");
   }
 
@@ -305,7 +357,12 @@ export class KafkajsProducer implements KafkaProducer {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new KafkaTimeoutError(`produce: not acknowledged within delivery.timeout.ms (${this.options.deliveryTimeoutMs} ms)`)),
+        () =>
+          reject(
+            new KafkaTimeoutError(
+              `produce: not acknowledged within delivery.timeout.ms (${this.options.deliveryTimeoutMs} ms)`,
+            ),
+          ),
         this.options.deliveryTimeoutMs,
       );
     });
@@ -325,7 +382,8 @@ export class KafkajsProducer implements KafkaProducer {
     if (this.options.transactionalId === undefined) {
       throw new KafkaConfigError("transactional.id", "is required for transactions");
     }
-    if (this.transactionOpen) throw new KafkaClientError("begin transaction: a transaction is already open on this producer");
+    if (this.transactionOpen)
+      throw new KafkaClientError("begin transaction: a transaction is already open on this producer");
     await this.connect("begin transaction");
     let transaction: Transaction;
     try {
@@ -346,12 +404,14 @@ export class KafkajsProducer implements KafkaProducer {
       const messages = send.topicMessages();
       let acked: RecordMetadata[];
       try {
-        acked = await this.withDeliveryTimeout(transaction.sendBatch({
-          topicMessages: messages,
-          acks: -1,
-          timeout: this.options.requestTimeoutMs,
-          compression: compressionOf(this.options),
-        }));
+        acked = await this.withDeliveryTimeout(
+          transaction.sendBatch({
+            topicMessages: messages,
+            acks: -1,
+            timeout: this.options.requestTimeoutMs,
+            compression: compressionOf(this.options),
+          }),
+        );
       } catch (err) {
         throw toKafkaError(err, { what: "produce in transaction" });
       }

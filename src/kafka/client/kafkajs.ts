@@ -69,36 +69,56 @@ function codecFor(id: number): Codec | undefined {
 
 /** Compression types usable in this process: gzip always, others once registered in kafkajs CompressionCodecs. */
 export function registeredCompressionCodecs(): CompressionType[] {
-  return (Object.keys(CODEC_IDS) as Exclude<CompressionType, "none">[]).filter((name) => codecFor(CODEC_IDS[name]) !== undefined);
+  return (Object.keys(CODEC_IDS) as Exclude<CompressionType, "none">[]).filter(
+    (name) => codecFor(CODEC_IDS[name]) !== undefined,
+  );
 }
 
 const decompress: Decompressor = async (codecId, data) => {
   const codec = codecFor(codecId);
   if (!codec) {
-    const name = (Object.keys(CODEC_IDS) as (keyof typeof CODEC_IDS)[]).find((n) => CODEC_IDS[n] === codecId) ?? `codec ${codecId}`;
-    throw new KafkaUnsupportedError(`a record batch is compressed with ${name}: register a ${name} codec in kafkajs CompressionCodecs`);
+    const name =
+      (Object.keys(CODEC_IDS) as (keyof typeof CODEC_IDS)[]).find((n) => CODEC_IDS[n] === codecId) ??
+      `codec ${codecId}`;
+    throw new KafkaUnsupportedError(
+      `a record batch is compressed with ${name}: register a ${name} codec in kafkajs CompressionCodecs`,
+    );
   }
   return codec.decompress(data);
 };
 
 function kafkajsLogCreator(logger: KafkaLogger) {
-  return () => (entry: LogEntry): void => {
-    let level: KafkaLogLevel = entry.level <= logLevel.ERROR ? "error" : entry.level <= logLevel.WARN ? "warn" : entry.level <= logLevel.INFO ? "info" : "debug";
-    // kafkajs logs every error response of a connection, including those it retries (coordinator loading,
-    // concurrent transactions) and those we handle: the caller gets the final error, so these are debug.
-    if (entry.namespace === "Connection" && level === "error") level = "debug";
-    const { message, ...fields } = entry.log;
-    logger(level, `kafkajs ${entry.namespace}: ${message}`, fields);
-  };
+  return () =>
+    (entry: LogEntry): void => {
+      let level: KafkaLogLevel =
+        entry.level <= logLevel.ERROR
+          ? "error"
+          : entry.level <= logLevel.WARN
+            ? "warn"
+            : entry.level <= logLevel.INFO
+              ? "info"
+              : "debug";
+      // kafkajs logs every error response of a connection, including those it retries (coordinator loading,
+      // concurrent transactions) and those we handle: the caller gets the final error, so these are debug.
+      if (entry.namespace === "Connection" && level === "error") level = "debug";
+      const { message, ...fields } = entry.log;
+      logger(level, `kafkajs ${entry.namespace}: ${message}`, fields);
+    };
 }
 
 /**
  * Our validated connection options as a kafkajs client config (TLS files are read here). `retries` is kafkajs's own
  * retry count: 0 for the reading client, which retries in one place (KafkajsClient.retrying) instead.
  */
-export function kafkajsConfig(options: ConnectionOptions, logger: KafkaLogger, retries = options.retry.retries): KafkaConfig {
+export function kafkajsConfig(
+  options: ConnectionOptions,
+  logger: KafkaLogger,
+  retries = options.retry.retries,
+): KafkaConfig {
   const config: KafkaConfig = {
-    brokers: options.bootstrapServers.map(({ host, port }) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`)),
+    brokers: options.bootstrapServers.map(({ host, port }) =>
+      host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`,
+    ),
     clientId: options.clientId,
     connectionTimeout: options.connectionTimeoutMs,
     requestTimeout: options.requestTimeoutMs,
@@ -114,11 +134,12 @@ export function kafkajsConfig(options: ConnectionOptions, logger: KafkaLogger, r
   if (options.tls) config.ssl = nodeTlsOptions(options.tls);
   if (options.sasl) {
     const { username, password } = options.sasl;
-    config.sasl = options.sasl.mechanism === "PLAIN"
-      ? { mechanism: "plain", username, password }
-      : options.sasl.mechanism === "SCRAM-SHA-256"
-        ? { mechanism: "scram-sha-256", username, password }
-        : { mechanism: "scram-sha-512", username, password };
+    config.sasl =
+      options.sasl.mechanism === "PLAIN"
+        ? { mechanism: "plain", username, password }
+        : options.sasl.mechanism === "SCRAM-SHA-256"
+          ? { mechanism: "scram-sha-256", username, password }
+          : { mechanism: "scram-sha-512", username, password };
   }
   return config;
 }
@@ -146,7 +167,14 @@ function groupByTopic<T extends TopicPartition>(items: readonly T[]): Map<string
   return out;
 }
 
-const COORDINATOR_RETRY = new Set(["COORDINATOR_LOAD_IN_PROGRESS", "GROUP_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE", "GROUP_COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR", "NOT_COORDINATOR_FOR_GROUP"]);
+const COORDINATOR_RETRY = new Set([
+  "COORDINATOR_LOAD_IN_PROGRESS",
+  "GROUP_LOAD_IN_PROGRESS",
+  "COORDINATOR_NOT_AVAILABLE",
+  "GROUP_COORDINATOR_NOT_AVAILABLE",
+  "NOT_COORDINATOR",
+  "NOT_COORDINATOR_FOR_GROUP",
+]);
 
 export class KafkajsClient implements KafkaClient {
   private readonly cluster: InternalCluster;
@@ -158,7 +186,10 @@ export class KafkajsClient implements KafkaClient {
   private readonly queues = new Map<number, BrokerFetchQueue>();
   private refreshing: Promise<void> | undefined;
 
-  constructor(readonly options: ConsumerOptions, settings: KafkajsSettings = {}) {
+  constructor(
+    readonly options: ConsumerOptions,
+    settings: KafkajsSettings = {},
+  ) {
     this.logger = settings.logger ?? consoleLogger;
     const kafka = new Kafka(kafkajsConfig(options, this.logger, 0));
     this.cluster = createInternalCluster(kafka, {
@@ -225,7 +256,8 @@ export class KafkajsClient implements KafkaClient {
         // A target topic was deleted: kafkajs would fail every refresh from now on. Forget it and refresh again.
         if ((err as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION") throw err;
         const existing = new Set(await this.allTopicNames());
-        for (const topic of [...this.cluster.targetTopics]) if (!existing.has(topic)) this.cluster.targetTopics.delete(topic);
+        for (const topic of [...this.cluster.targetTopics])
+          if (!existing.has(topic)) this.cluster.targetTopics.delete(topic);
         await this.cluster.refreshMetadata();
       } finally {
         this.leaders.clear();
@@ -304,7 +336,10 @@ export class KafkajsClient implements KafkaClient {
       return topics.map((topic) => ({
         topic,
         partitions: known.includes(topic)
-          ? this.cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId).sort((a, b) => a - b)
+          ? this.cluster
+              .findTopicPartitionMetadata(topic)
+              .map((p) => p.partitionId)
+              .sort((a, b) => a - b)
           : [],
       }));
     });
@@ -317,15 +352,28 @@ export class KafkajsClient implements KafkaClient {
     position: "earliest" | "latest",
     isolationLevel: IsolationLevel = this.options.isolationLevel,
   ): Promise<PartitionOffset[]> {
-    const found = await this.queryOffsets(partitions, position === "earliest" ? EARLIEST_TIMESTAMP : LATEST_TIMESTAMP, isolationLevel);
-    return partitions.map(({ topic, partition }) => ({ topic, partition, offset: found.get(topic)!.get(partition)!.offset }));
+    const found = await this.queryOffsets(
+      partitions,
+      position === "earliest" ? EARLIEST_TIMESTAMP : LATEST_TIMESTAMP,
+      isolationLevel,
+    );
+    return partitions.map(({ topic, partition }) => ({
+      topic,
+      partition,
+      offset: found.get(topic)!.get(partition)!.offset,
+    }));
   }
 
-  async offsetsForTimes(partitions: readonly TopicPartition[], timestampMs: bigint | number): Promise<PartitionOffsetForTime[]> {
+  async offsetsForTimes(
+    partitions: readonly TopicPartition[],
+    timestampMs: bigint | number,
+  ): Promise<PartitionOffsetForTime[]> {
     const found = await this.queryOffsets(partitions, String(timestampMs), this.options.isolationLevel);
     return partitions.map(({ topic, partition }) => {
       const { offset, timestamp } = found.get(topic)!.get(partition)!;
-      return offset < 0n ? { topic, partition, offset: null, timestamp: null } : { topic, partition, offset, timestamp };
+      return offset < 0n
+        ? { topic, partition, offset: null, timestamp: null }
+        : { topic, partition, offset, timestamp };
     });
   }
 
@@ -346,22 +394,31 @@ export class KafkajsClient implements KafkaClient {
         else byLeader.set(leader, [tp]);
       }
       const result = new Map<string, Map<number, { offset: bigint; timestamp: bigint | null }>>();
-      await Promise.all([...byLeader].map(async ([nodeId, tps]) => {
-        const broker = await this.cluster.findBroker({ nodeId });
-        const topics = [...groupByTopic(tps)].map(([topic, list]) => ({
-          topic,
-          partitions: list.map(({ partition }) => ({ partition, timestamp })),
-        }));
-        const response = await broker.listOffsets({ replicaId: -1, isolationLevel: isolationCode(isolationLevel), topics });
-        for (const { topic, partitions: ps } of response.responses) {
-          let byPartition = result.get(topic);
-          if (!byPartition) result.set(topic, (byPartition = new Map()));
-          for (const p of ps) {
-            const ts = p.timestamp === undefined ? null : BigInt(p.timestamp);
-            byPartition.set(p.partition, { offset: BigInt(p.offset), timestamp: ts !== null && ts >= 0n ? ts : null });
+      await Promise.all(
+        [...byLeader].map(async ([nodeId, tps]) => {
+          const broker = await this.cluster.findBroker({ nodeId });
+          const topics = [...groupByTopic(tps)].map(([topic, list]) => ({
+            topic,
+            partitions: list.map(({ partition }) => ({ partition, timestamp })),
+          }));
+          const response = await broker.listOffsets({
+            replicaId: -1,
+            isolationLevel: isolationCode(isolationLevel),
+            topics,
+          });
+          for (const { topic, partitions: ps } of response.responses) {
+            let byPartition = result.get(topic);
+            if (!byPartition) result.set(topic, (byPartition = new Map()));
+            for (const p of ps) {
+              const ts = p.timestamp === undefined ? null : BigInt(p.timestamp);
+              byPartition.set(p.partition, {
+                offset: BigInt(p.offset),
+                timestamp: ts !== null && ts >= 0n ? ts : null,
+              });
+            }
           }
-        }
-      }));
+        }),
+      );
       for (const { topic, partition } of partitions) {
         if (!result.get(topic)?.has(partition)) {
           throw new KafkaClientError(`list offsets: no answer for ${topic}-${partition}`, { retriable: true });
@@ -396,21 +453,38 @@ export class KafkajsClient implements KafkaClient {
       const leader = await this.leaderFor(topic, partition);
       const response = await new Promise<FetchPartitionResponse>((resolve, reject) => {
         this.queueFor(leader).enqueue({
-          topic, partition, fetchOffset: fromOffset, maxBytes, maxWaitMs, minBytes,
-          isolationLevel: readCommitted ? 1 : 0, resolve, reject,
+          topic,
+          partition,
+          fetchOffset: fromOffset,
+          maxBytes,
+          maxWaitMs,
+          minBytes,
+          isolationLevel: readCommitted ? 1 : 0,
+          resolve,
+          reject,
         });
       });
       if (response.errorCode !== 0) {
-        throw fetchPartitionError(topic, partition, fromOffset, response.errorCode, response.logStartOffset, response.highWatermark);
+        throw fetchPartitionError(
+          topic,
+          partition,
+          fromOffset,
+          response.errorCode,
+          response.logStartOffset,
+          response.highWatermark,
+        );
       }
-      const decoded = await decodeRecordSet({
-        buffer: response.buffer,
-        start: response.recordsStart,
-        end: response.recordsEnd,
-        fromOffset,
-        readCommitted,
-        abortedTransactions: response.abortedTransactions,
-      }, decompress);
+      const decoded = await decodeRecordSet(
+        {
+          buffer: response.buffer,
+          start: response.recordsStart,
+          end: response.recordsEnd,
+          fromOffset,
+          readCommitted,
+          abortedTransactions: response.abortedTransactions,
+        },
+        decompress,
+      );
       return {
         topic,
         partition,
@@ -430,25 +504,38 @@ export class KafkajsClient implements KafkaClient {
    * Runs op against the group's coordinator, finding it again when it moved or was still loading, until
    * default.api.timeout.ms: "not available", "loading" and "not coordinator" are retriable in Kafka.
    */
-  private async withCoordinator<T>(groupId: string, what: string, op: (coordinator: InternalBroker) => Promise<T>): Promise<T> {
-    return this.retrying({ what }, async () => {
-      const coordinator = await this.findCoordinator(groupId, what);
-      try {
-        return await op(coordinator);
-      } catch (err) {
-        const type = (err as { type?: string }).type;
-        if (type !== undefined && COORDINATOR_RETRY.has(type)) {
-          throw new KafkaClientError(`${what}: ${type}`, { retriable: true, kafkaErrorType: type, cause: err });
+  private async withCoordinator<T>(
+    groupId: string,
+    what: string,
+    op: (coordinator: InternalBroker) => Promise<T>,
+  ): Promise<T> {
+    return this.retrying(
+      { what },
+      async () => {
+        const coordinator = await this.findCoordinator(groupId, what);
+        try {
+          return await op(coordinator);
+        } catch (err) {
+          const type = (err as { type?: string }).type;
+          if (type !== undefined && COORDINATOR_RETRY.has(type)) {
+            throw new KafkaClientError(`${what}: ${type}`, { retriable: true, kafkaErrorType: type, cause: err });
+          }
+          if (
+            type === "ILLEGAL_GENERATION" ||
+            type === "UNKNOWN_MEMBER_ID" ||
+            type === "REBALANCE_IN_PROGRESS" ||
+            type === "STALE_MEMBER_EPOCH"
+          ) {
+            throw new KafkaClientError(
+              `${what}: group ${groupId} has active members (${type}); offsets can be committed without joining only to a group with no members`,
+              { retriable: false, kafkaErrorType: type, cause: err },
+            );
+          }
+          throw err;
         }
-        if (type === "ILLEGAL_GENERATION" || type === "UNKNOWN_MEMBER_ID" || type === "REBALANCE_IN_PROGRESS" || type === "STALE_MEMBER_EPOCH") {
-          throw new KafkaClientError(
-            `${what}: group ${groupId} has active members (${type}); offsets can be committed without joining only to a group with no members`,
-            { retriable: false, kafkaErrorType: type, cause: err },
-          );
-        }
-        throw err;
-      }
-    }, true);
+      },
+      true,
+    );
   }
 
   private async findCoordinator(groupId: string, what: string): Promise<InternalBroker> {
@@ -459,8 +546,11 @@ export class KafkajsClient implements KafkaClient {
       // KafkaJSGroupCoordinatorNotFound: on a new broker that is `__consumer_offsets` being created.
       const { name, type } = err as { name?: string; type?: string };
       if (name === "KafkaJSGroupCoordinatorNotFound" || (type !== undefined && COORDINATOR_RETRY.has(type))) {
-        throw new KafkaClientError(`${what}: no group coordinator yet (${type ?? "not found"})`,
-          { retriable: true, kafkaErrorType: type ?? "COORDINATOR_NOT_AVAILABLE", cause: err });
+        throw new KafkaClientError(`${what}: no group coordinator yet (${type ?? "not found"})`, {
+          retriable: true,
+          kafkaErrorType: type ?? "COORDINATOR_NOT_AVAILABLE",
+          cause: err,
+        });
       }
       throw err;
     }
@@ -470,7 +560,11 @@ export class KafkajsClient implements KafkaClient {
     if (offsets.length === 0) return;
     const topics = [...groupByTopic(offsets)].map(([topic, list]) => ({
       topic,
-      partitions: list.map(({ partition, offset, metadata }) => ({ partition, offset: offset.toString(), metadata: metadata ?? null })),
+      partitions: list.map(({ partition, offset, metadata }) => ({
+        partition,
+        offset: offset.toString(),
+        metadata: metadata ?? null,
+      })),
     }));
     await this.withCoordinator(groupId, `commit offsets of group ${groupId}`, async (coordinator) => {
       // Generation -1 and no member id: a commit outside any group generation ("simple" consumer).
@@ -495,7 +589,8 @@ export class KafkajsClient implements KafkaClient {
       partitions: list.map(({ partition }) => ({ partition })),
     }));
     const response = await this.withCoordinator(groupId, `fetch committed offsets of group ${groupId}`, (coordinator) =>
-      coordinator.offsetFetch({ groupId, topics }));
+      coordinator.offsetFetch({ groupId, topics }),
+    );
     const found = new Map<string, { offset: string; metadata: string | null }>();
     for (const { topic, partitions: ps } of response.responses) {
       for (const p of ps) found.set(`${p.partition}\u0000${topic}`, p);
@@ -507,7 +602,7 @@ export class KafkajsClient implements KafkaClient {
         topic,
         partition,
         offset: offset < 0n ? null : offset,
-        metadata: offset < 0n ? null : entry?.metadata ?? null,
+        metadata: offset < 0n ? null : (entry?.metadata ?? null),
       };
     });
   }

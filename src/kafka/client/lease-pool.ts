@@ -18,7 +18,10 @@ export class LeasePool<T> {
   private readonly closing = new Set<Promise<void>>();
 
   /** `close` must not reject (it logs or swallows its own errors). */
-  constructor(private readonly idleCloseMs: number, private readonly close: (value: T) => Promise<void>) {}
+  constructor(
+    private readonly idleCloseMs: number,
+    private readonly close: (value: T) => Promise<void>,
+  ) {}
 
   /** Number of open values (leased or idle). */
   get size(): number {

@@ -119,9 +119,12 @@ export async function decodeRecordSet(input: RecordSetInput, decompress: Decompr
   let pos = input.start;
 
   // Aborted transactions by first offset; producers whose aborted records we are inside.
-  const aborted = readCommitted && input.abortedTransactions && input.abortedTransactions.length > 0
-    ? [...input.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
-    : undefined;
+  const aborted =
+    readCommitted && input.abortedTransactions && input.abortedTransactions.length > 0
+      ? [...input.abortedTransactions].sort((a, b) =>
+          a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
+        )
+      : undefined;
   let abortedIndex = 0;
   const abortedProducers = new Set<bigint>();
   let cursor: VarintCursor | undefined;
@@ -129,11 +132,14 @@ export async function decodeRecordSet(input: RecordSetInput, decompress: Decompr
   while (end - pos >= LOG_OVERHEAD) {
     const batchLength = buffer.readInt32BE(pos + LENGTH_OFFSET);
     const batchEnd = pos + LOG_OVERHEAD + batchLength;
-    if (batchLength < RECORDS_OFFSET - LOG_OVERHEAD) throw new KafkaUnsupportedError(`malformed record batch (length ${batchLength})`);
+    if (batchLength < RECORDS_OFFSET - LOG_OVERHEAD)
+      throw new KafkaUnsupportedError(`malformed record batch (length ${batchLength})`);
     if (batchEnd > end) break; // partial batch (cut by max bytes): fetched again from its start next time
     const magic = buffer.readInt8(pos + MAGIC_OFFSET);
     if (magic !== 2) {
-      throw new KafkaUnsupportedError(`record batch with message format v${magic}: only v2 (Kafka >= 0.11) is supported`);
+      throw new KafkaUnsupportedError(
+        `record batch with message format v${magic}: only v2 (Kafka >= 0.11) is supported`,
+      );
     }
     const baseOffset = buffer.readBigInt64BE(pos);
     const attributes = buffer.readInt16BE(pos + ATTRIBUTES_OFFSET);
@@ -177,7 +183,17 @@ export async function decodeRecordSet(input: RecordSetInput, decompress: Decompr
     const createTimeType: TimestampType = baseTimestamp === -1n ? "NoTimestamp" : "CreateTime";
     // Records below fromOffset in this batch are skipped by delta, with no bigint arithmetic per record.
     const skipBelowDelta = fromOffset > baseOffset ? Number(fromOffset - baseOffset) : 0;
-    decodeRecords(cursor, count, baseOffset, skipBelowDelta, logAppendTime, baseTimestamp, maxTimestamp, createTimeType, records);
+    decodeRecords(
+      cursor,
+      count,
+      baseOffset,
+      skipBelowDelta,
+      logAppendTime,
+      baseTimestamp,
+      maxTimestamp,
+      createTimeType,
+      records,
+    );
   }
   return { records, nextOffset };
 }
@@ -225,7 +241,9 @@ function decodeRecords(
       offset: baseOffset + smallBigInt(offsetDelta),
       timestamp: logAppendTime
         ? maxTimestamp
-        : timestampDelta === 0 ? baseTimestamp : baseTimestamp + smallBigInt(timestampDelta),
+        : timestampDelta === 0
+          ? baseTimestamp
+          : baseTimestamp + smallBigInt(timestampDelta),
       timestampType: logAppendTime ? "LogAppendTime" : createTimeType,
       key,
       value,

@@ -30,8 +30,12 @@ export function nodeTlsOptions(tls: TlsOptions): NodeTlsOptions {
   if (tls.trustedCertificates) {
     const trusted = load(tls.trustedCertificates);
     if (trusted.kind !== "pem") {
-      const key = tls.trustedCertificates.source === "file" ? tls.trustedCertificates.configKey : "ssl.truststore.certificates";
-      throw new KafkaConfigError(key, "not a PEM file: JKS/PKCS12 truststores cannot be read by Node, export the CA certificates as PEM");
+      const key =
+        tls.trustedCertificates.source === "file" ? tls.trustedCertificates.configKey : "ssl.truststore.certificates";
+      throw new KafkaConfigError(
+        key,
+        "not a PEM file: JKS/PKCS12 truststores cannot be read by Node, export the CA certificates as PEM",
+      );
     }
     out.ca = trusted.text;
   }
@@ -42,7 +46,10 @@ export function nodeTlsOptions(tls: TlsOptions): NodeTlsOptions {
     } else {
       const chain = tls.clientCertificateChain === tls.clientKey ? key : load(tls.clientCertificateChain);
       if (chain.kind !== "pem") {
-        throw new KafkaConfigError("ssl.keystore.certificate.chain", "the certificate chain must be PEM when the key is PEM");
+        throw new KafkaConfigError(
+          "ssl.keystore.certificate.chain",
+          "the certificate chain must be PEM when the key is PEM",
+        );
       }
       out.key = key.text;
       out.cert = chain.text;

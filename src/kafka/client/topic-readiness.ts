@@ -8,7 +8,11 @@ import type { InternalCluster } from "./kafkajs-internals.js";
 import { retryBackoffMs, sleep } from "./kafkajs.js";
 
 /** Metadata errors that end the wait at once: waiting would not change them. */
-const FATAL_TOPIC_ERRORS = new Set(["INVALID_TOPIC_EXCEPTION", "TOPIC_AUTHORIZATION_FAILED", "CLUSTER_AUTHORIZATION_FAILED"]);
+const FATAL_TOPIC_ERRORS = new Set([
+  "INVALID_TOPIC_EXCEPTION",
+  "TOPIC_AUTHORIZATION_FAILED",
+  "CLUSTER_AUTHORIZATION_FAILED",
+]);
 
 export interface TopicReadinessOptions {
   readonly maxBlockMs: number;
@@ -21,7 +25,10 @@ export class TopicReadiness {
   private connecting: Promise<void> | undefined;
 
   /** `cluster` must ask for metadata with auto-creation allowed. */
-  constructor(private readonly cluster: InternalCluster, private readonly options: TopicReadinessOptions) {}
+  constructor(
+    private readonly cluster: InternalCluster,
+    private readonly options: TopicReadinessOptions,
+  ) {}
 
   /** Resolves once every topic has a leader for each of its partitions; rejects after max.block.ms. */
   async ensure(topics: Iterable<string>): Promise<void> {
@@ -31,7 +38,9 @@ export class TopicReadiness {
       let wait = this.waits.get(topic);
       if (!wait) {
         wait = this.waitFor(topic)
-          .then(() => { this.ready.add(topic); })
+          .then(() => {
+            this.ready.add(topic);
+          })
           .finally(() => this.waits.delete(topic));
         this.waits.set(topic, wait);
       }
@@ -48,7 +57,13 @@ export class TopicReadiness {
   async close(): Promise<void> {
     const connected = this.connecting;
     this.connecting = undefined;
-    if (connected) await connected.then(() => this.cluster.disconnect(), () => undefined).catch(() => undefined);
+    if (connected)
+      await connected
+        .then(
+          () => this.cluster.disconnect(),
+          () => undefined,
+        )
+        .catch(() => undefined);
   }
 
   private async waitFor(topic: string): Promise<void> {
@@ -70,16 +85,21 @@ export class TopicReadiness {
       } catch (err) {
         const type = (err as { type?: string }).type;
         if (type !== undefined && FATAL_TOPIC_ERRORS.has(type)) {
-          if (type === "INVALID_TOPIC_EXCEPTION") throw new KafkaConfigError("topic", `${JSON.stringify(topic)} is not a valid topic name`);
+          if (type === "INVALID_TOPIC_EXCEPTION")
+            throw new KafkaConfigError("topic", `${JSON.stringify(topic)} is not a valid topic name`);
           throw new KafkaClientError(`produce to ${topic}: ${type}`, { kafkaErrorType: type, cause: err });
         }
         lastReason = type ?? (err as Error).message ?? String(err);
       }
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new KafkaUnknownTopicError(topic, undefined, undefined,
+        throw new KafkaUnknownTopicError(
+          topic,
+          undefined,
+          undefined,
           `not present in metadata after ${Date.now() - started} ms (max.block.ms ${this.options.maxBlockMs}; last: ${lastReason}). ` +
-          "The broker did not create it: create the topic, or enable auto.create.topics.enable on the broker");
+            "The broker did not create it: create the topic, or enable auto.create.topics.enable on the broker",
+        );
       }
       await sleep(Math.min(left, retryBackoffMs(attempt, this.options.retry)));
     }

@@ -100,7 +100,10 @@ export interface KafkaOffsetsClient {
     position: "earliest" | "latest",
     isolationLevel?: IsolationLevel,
   ): Promise<PartitionOffset[]>;
-  offsetsForTimes(partitions: readonly TopicPartition[], timestampMs: bigint | number): Promise<PartitionOffsetForTime[]>;
+  offsetsForTimes(
+    partitions: readonly TopicPartition[],
+    timestampMs: bigint | number,
+  ): Promise<PartitionOffsetForTime[]>;
 }
 
 /** Reads one partition from an explicit offset, without a consumer group. */
@@ -112,11 +115,18 @@ export interface KafkaFetchClient {
 export interface KafkaGroupOffsetsClient {
   commitOffsets(groupId: string, offsets: readonly GroupOffset[]): Promise<void>;
   /** Committed offsets for all partitions of the topics, or for the listed partitions. */
-  fetchCommittedOffsets(groupId: string, topicsOrPartitions: readonly string[] | readonly TopicPartition[]): Promise<CommittedOffset[]>;
+  fetchCommittedOffsets(
+    groupId: string,
+    topicsOrPartitions: readonly string[] | readonly TopicPartition[],
+  ): Promise<CommittedOffset[]>;
 }
 
 /** The reading side of the connector: one per (cluster, config), shared through the client cache. */
-export interface KafkaClient extends KafkaMetadataClient, KafkaOffsetsClient, KafkaFetchClient, KafkaGroupOffsetsClient {
+export interface KafkaClient
+  extends KafkaMetadataClient,
+    KafkaOffsetsClient,
+    KafkaFetchClient,
+    KafkaGroupOffsetsClient {
   readonly options: ConsumerOptions;
   close(): Promise<void>;
 }

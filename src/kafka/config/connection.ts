@@ -24,9 +24,16 @@ const TLS_VERSIONS: readonly TlsVersion[] = ["TLSv1.2", "TLSv1.3"];
 const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])$/;
 
 /** `host:port[,host:port...]`; IPv6 hosts in brackets. */
-export function parseBootstrapServers(key: string, value: string | undefined, fail: (key: string, why: string) => never): BrokerAddress[] {
+export function parseBootstrapServers(
+  key: string,
+  value: string | undefined,
+  fail: (key: string, why: string) => never,
+): BrokerAddress[] {
   if (value === undefined || value.trim() === "") fail(key, "is required (host:port[,host:port...])");
-  const entries = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const entries = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (entries.length === 0) fail(key, "is required (host:port[,host:port...])");
   return entries.map((entry) => {
     const withoutScheme = entry.replace(/^[A-Za-z_]+:\/\//, "");
@@ -75,17 +82,26 @@ function parseSasl(reader: ConfigReader, protocol: SecurityProtocol): SaslOption
     return Object.freeze({ mechanism, username: login.username, password: login.password });
   }
   if (username === undefined || username === "") {
-    reader.fail("sasl.jaas.config", `credentials are required with security.protocol=${protocol}: set sasl.jaas.config or sasl.username/sasl.password`);
+    reader.fail(
+      "sasl.jaas.config",
+      `credentials are required with security.protocol=${protocol}: set sasl.jaas.config or sasl.username/sasl.password`,
+    );
   }
   if (password === undefined) reader.fail("sasl.password", "is required when sasl.username is set");
   return Object.freeze({ mechanism, username, password });
 }
 
 /** One TLS material slot that several keys may fill; two of them at once is an error. */
-function pick(reader: ConfigReader, candidates: readonly [key: string, material: TlsMaterial | undefined][]): TlsMaterial | undefined {
+function pick(
+  reader: ConfigReader,
+  candidates: readonly [key: string, material: TlsMaterial | undefined][],
+): TlsMaterial | undefined {
   const given = candidates.filter(([, material]) => material !== undefined);
   if (given.length > 1) {
-    reader.fail(given[1]![0], `conflicts with ${given[0]![0]}: set only one of ${candidates.map(([k]) => k).join(", ")}`);
+    reader.fail(
+      given[1]![0],
+      `conflicts with ${given[0]![0]}: set only one of ${candidates.map(([k]) => k).join(", ")}`,
+    );
   }
   return given[0]?.[1];
 }
@@ -103,11 +119,26 @@ function file(reader: ConfigReader, key: string, format: "PEM" | "PKCS12" | "aut
 
 function parseTls(reader: ConfigReader, protocol: SecurityProtocol): TlsOptions | undefined {
   const sslKeys = [
-    "ssl.truststore.type", "ssl.truststore.location", "ssl.truststore.password", "ssl.truststore.certificates",
-    "ssl.keystore.type", "ssl.keystore.location", "ssl.keystore.password", "ssl.keystore.certificate.chain",
-    "ssl.keystore.key", "ssl.key.password", "ssl.ca.location", "ssl.ca.pem", "ssl.certificate.location",
-    "ssl.certificate.pem", "ssl.key.location", "ssl.key.pem", "ssl.endpoint.identification.algorithm",
-    "enable.ssl.certificate.verification", "ssl.enabled.protocols", "ssl.protocol",
+    "ssl.truststore.type",
+    "ssl.truststore.location",
+    "ssl.truststore.password",
+    "ssl.truststore.certificates",
+    "ssl.keystore.type",
+    "ssl.keystore.location",
+    "ssl.keystore.password",
+    "ssl.keystore.certificate.chain",
+    "ssl.keystore.key",
+    "ssl.key.password",
+    "ssl.ca.location",
+    "ssl.ca.pem",
+    "ssl.certificate.location",
+    "ssl.certificate.pem",
+    "ssl.key.location",
+    "ssl.key.pem",
+    "ssl.endpoint.identification.algorithm",
+    "enable.ssl.certificate.verification",
+    "ssl.enabled.protocols",
+    "ssl.protocol",
   ];
   if (protocol !== "SSL" && protocol !== "SASL_SSL") {
     const notes: Record<string, string> = {};
@@ -136,7 +167,10 @@ function parseTls(reader: ConfigReader, protocol: SecurityProtocol): TlsOptions 
   // Client identity (mutual TLS): a PEM chain and key, a PEM keystore file holding both, or a PKCS#12 keystore.
   const keystoreType = reader.oneOf("ssl.keystore.type", STORE_TYPES, undefined);
   if (keystoreType === "JKS") {
-    reader.fail("ssl.keystore.type", "JKS keystores cannot be read by Node: convert to PKCS12 (keytool -importkeystore) or PEM");
+    reader.fail(
+      "ssl.keystore.type",
+      "JKS keystores cannot be read by Node: convert to PKCS12 (keytool -importkeystore) or PEM",
+    );
   }
   const keystoreFile = file(reader, "ssl.keystore.location", keystoreType ?? "auto");
   const clientCertificateChain = pick(reader, [
@@ -163,7 +197,10 @@ function parseTls(reader: ConfigReader, protocol: SecurityProtocol): TlsOptions 
 
   const algorithm = reader.raw("ssl.endpoint.identification.algorithm");
   if (algorithm !== undefined && algorithm !== "" && algorithm.toLowerCase() !== "https") {
-    reader.fail("ssl.endpoint.identification.algorithm", `expected "https" or "" (disabled), got ${JSON.stringify(algorithm)}`);
+    reader.fail(
+      "ssl.endpoint.identification.algorithm",
+      `expected "https" or "" (disabled), got ${JSON.stringify(algorithm)}`,
+    );
   }
   const verifyHostname = algorithm === undefined || algorithm.toLowerCase() === "https";
   const verifyCertificate = reader.bool("enable.ssl.certificate.verification", true);
@@ -171,11 +208,19 @@ function parseTls(reader: ConfigReader, protocol: SecurityProtocol): TlsOptions 
   let protocols: TlsVersion[] | undefined;
   const enabled = reader.string("ssl.enabled.protocols");
   if (enabled !== undefined) {
-    protocols = enabled.split(",").map((p) => p.trim()).filter((p) => p !== "").map((p) => {
-      const match = TLS_VERSIONS.find((v) => v.toLowerCase() === p.toLowerCase());
-      if (!match) reader.fail("ssl.enabled.protocols", `unsupported protocol ${JSON.stringify(p)} (use ${TLS_VERSIONS.join(", ")})`);
-      return match;
-    });
+    protocols = enabled
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== "")
+      .map((p) => {
+        const match = TLS_VERSIONS.find((v) => v.toLowerCase() === p.toLowerCase());
+        if (!match)
+          reader.fail(
+            "ssl.enabled.protocols",
+            `unsupported protocol ${JSON.stringify(p)} (use ${TLS_VERSIONS.join(", ")})`,
+          );
+        return match;
+      });
   }
   reader.noteIgnored({ "ssl.protocol": "Node negotiates the TLS version; restrict it with ssl.enabled.protocols" });
 

@@ -23,15 +23,25 @@ function tokenize(text: string): Token[] {
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
-    if (/\s/.test(c)) { i++; continue; }
-    if (c === "=" || c === ";") { tokens.push({ kind: "punct", text: c }); i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === "=" || c === ";") {
+      tokens.push({ kind: "punct", text: c });
+      i++;
+      continue;
+    }
     if (c === '"') {
       let value = "";
       i++;
       for (;;) {
         if (i >= text.length) throw new KafkaConfigError(KEY, "unterminated quoted value");
         const d = text[i]!;
-        if (d === '"') { i++; break; }
+        if (d === '"') {
+          i++;
+          break;
+        }
         if (d === "\\" && i + 1 < text.length) {
           const next = text[i + 1]!;
           value += next === "n" ? "\n" : next === "t" ? "\t" : next;
@@ -60,7 +70,10 @@ export function parseJaasConfig(text: string): JaasLogin {
   }
   const flag = tokens.shift();
   if (flag?.kind !== "word" || !CONTROL_FLAGS.has(flag.text.toLowerCase())) {
-    throw new KafkaConfigError(KEY, `expected a control flag (required, requisite, sufficient, optional) after ${moduleToken.text}`);
+    throw new KafkaConfigError(
+      KEY,
+      `expected a control flag (required, requisite, sufficient, optional) after ${moduleToken.text}`,
+    );
   }
   const options = new Map<string, string>();
   for (;;) {
@@ -90,7 +103,8 @@ export function parseJaasConfig(text: string): JaasLogin {
   }
   const username = options.get("username");
   const password = options.get("password");
-  if (username === undefined || username === "") throw new KafkaConfigError(KEY, "the login module has no username option");
+  if (username === undefined || username === "")
+    throw new KafkaConfigError(KEY, "the login module has no username option");
   if (password === undefined) throw new KafkaConfigError(KEY, "the login module has no password option");
   return { module, username, password };
 }

@@ -30,7 +30,8 @@ const COMPRESSION_TYPES: readonly CompressionType[] = ["none", "gzip", "snappy",
 const INT32_MAX = 2_147_483_647;
 
 const CONSUMER_NOTES: Readonly<Record<string, string>> = {
-  "enable.auto.commit": "offsets are never auto-committed; they are committed on bundle finalization (commit_offset_in_finalize)",
+  "enable.auto.commit":
+    "offsets are never auto-committed; they are committed on bundle finalization (commit_offset_in_finalize)",
   "auto.commit.interval.ms": "offsets are never auto-committed",
   "session.timeout.ms": "partitions are read without joining a consumer group",
   "heartbeat.interval.ms": "partitions are read without joining a consumer group",
@@ -117,10 +118,13 @@ export function parseProducerConfig(config: KafkaConfigMap, options: ParseOption
   // Like Kafka >= 3.2: idempotence is on by default, quietly off when other keys rule it out, an error when asked
   // for explicitly (or needed by transactions) together with a conflicting key.
   const conflict =
-    acks !== -1 ? ["acks", "idempotence needs acks=all"] as const
-    : maxInFlightRequests > 5 ? ["max.in.flight.requests.per.connection", "idempotence allows at most 5"] as const
-    : retries === 0 ? ["retries", "idempotence needs retries > 0"] as const
-    : undefined;
+    acks !== -1
+      ? (["acks", "idempotence needs acks=all"] as const)
+      : maxInFlightRequests > 5
+        ? (["max.in.flight.requests.per.connection", "idempotence allows at most 5"] as const)
+        : retries === 0
+          ? (["retries", "idempotence needs retries > 0"] as const)
+          : undefined;
   if (conflict && (explicitIdempotence === true || transactionalId !== undefined)) {
     reader.fail(conflict[0], `${conflict[1]}${transactionalId !== undefined ? " (transactional.id is set)" : ""}`);
   }
@@ -133,7 +137,10 @@ export function parseProducerConfig(config: KafkaConfigMap, options: ParseOption
   const requestTimeoutMs = connection.requestTimeoutMs;
   const deliveryTimeoutMs = reader.int("delivery.timeout.ms", 120_000, { min: 1 });
   if (deliveryTimeoutMs < lingerMs + requestTimeoutMs) {
-    reader.fail("delivery.timeout.ms", `must be at least linger.ms + request.timeout.ms (${lingerMs + requestTimeoutMs})`);
+    reader.fail(
+      "delivery.timeout.ms",
+      `must be at least linger.ms + request.timeout.ms (${lingerMs + requestTimeoutMs})`,
+    );
   }
 
   const partitioner = reader.string("partitioner.class");

@@ -26,7 +26,10 @@ export const consoleLogger: KafkaLogger = (level, message) => {
 export class ConfigReader {
   private readonly used = new Set<string>();
 
-  constructor(private readonly config: KafkaConfigMap, readonly logger: KafkaLogger) {}
+  constructor(
+    private readonly config: KafkaConfigMap,
+    readonly logger: KafkaLogger,
+  ) {}
 
   has(key: string): boolean {
     return this.raw(key) !== undefined;

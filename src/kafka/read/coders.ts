@@ -2,7 +2,15 @@
 //   source descriptors: bytes (JSON of a SourceDescriptor, see source-descriptor.ts);
 //   restriction + watermark state (ParDoPayload.restriction_coder_id): KV<KV<from, to>, watermark ms> as varints;
 //   output: KV<key?, value?> per deserializer, or the metadata Row (record-row.ts).
-import { bytesCoder, kvCoder, varIntCoder, nullableCoder, stringUtf8Coder, rowCoder, type Coder } from "../../model/coders/index.js";
+import {
+  bytesCoder,
+  kvCoder,
+  varIntCoder,
+  nullableCoder,
+  stringUtf8Coder,
+  rowCoder,
+  type Coder,
+} from "../../model/coders/index.js";
 import { offsetRangeCoder, watermarkInstantCoder } from "../../sdf/index.js";
 import { KafkaConfigError } from "../errors.js";
 import type { SerdeFormat } from "../serde.js";
@@ -25,16 +33,30 @@ function kvPartCoder(option: string, format: SerdeFormat): Coder<unknown> {
     case "int":
       return nullableCoder(varIntCoder) as Coder<unknown>;
     case "json":
-      throw new KafkaConfigError(option, "JSON values have no standard coder for a portable runner: use the string deserializer");
+      throw new KafkaConfigError(
+        option,
+        "JSON values have no standard coder for a portable runner: use the string deserializer",
+      );
   }
 }
 
 /** The output coder of a read; a fresh Row schema id per call (Python caches row types by schema id). */
 export function readOutputCoder(spec: ReadSpec): Coder<unknown> {
   if (spec.withMetadata) {
-    if (spec.keyFormat !== "bytes") throw new KafkaConfigError("keyDeserializer", "a read with metadata emits keys as bytes: use the bytes deserializer (ByteArrayDeserializer)");
-    if (spec.valueFormat !== "bytes") throw new KafkaConfigError("valueDeserializer", "a read with metadata emits values as bytes: use the bytes deserializer (ByteArrayDeserializer)");
+    if (spec.keyFormat !== "bytes")
+      throw new KafkaConfigError(
+        "keyDeserializer",
+        "a read with metadata emits keys as bytes: use the bytes deserializer (ByteArrayDeserializer)",
+      );
+    if (spec.valueFormat !== "bytes")
+      throw new KafkaConfigError(
+        "valueDeserializer",
+        "a read with metadata emits values as bytes: use the bytes deserializer (ByteArrayDeserializer)",
+      );
     return rowCoder(kafkaRecordRowSchema()) as Coder<unknown>;
   }
-  return kvCoder(kvPartCoder("keyDeserializer", spec.keyFormat), kvPartCoder("valueDeserializer", spec.valueFormat)) as Coder<unknown>;
+  return kvCoder(
+    kvPartCoder("keyDeserializer", spec.keyFormat),
+    kvPartCoder("valueDeserializer", spec.valueFormat),
+  ) as Coder<unknown>;
 }

@@ -24,7 +24,10 @@ export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
   readonly outputCoder: Coder<Uint8Array> = bytesCoder;
   private readonly options: ConsumerOptions;
 
-  constructor(readonly spec: ReadSpec, private readonly log: (message: string) => void = () => undefined) {
+  constructor(
+    readonly spec: ReadSpec,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {
     this.options = parseConsumerConfig(spec.consumerConfig, { logger: () => undefined });
   }
 
@@ -44,12 +47,17 @@ export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
   /** The partitions the read covers right now: the explicit ones, or every partition of its topics / pattern. */
   async partitions(client: KafkaClient): Promise<TopicPartition[]> {
     if (this.spec.topicPartitions.length > 0) return [...this.spec.topicPartitions];
-    const topics = this.spec.topicPattern !== null ? await client.listTopics(new RegExp(this.spec.topicPattern)) : [...this.spec.topics];
+    const topics =
+      this.spec.topicPattern !== null
+        ? await client.listTopics(new RegExp(this.spec.topicPattern))
+        : [...this.spec.topics];
     const found = await client.partitionsFor(topics);
     const partitions = found.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
     const missing = found.filter((t) => t.partitions.length === 0).map((t) => t.topic);
     if (missing.length > 0 && this.spec.topicPattern === null) {
-      throw new KafkaClientError(`topic(s) ${missing.join(", ")} not found on ${this.spec.consumerConfig["bootstrap.servers"]}`);
+      throw new KafkaClientError(
+        `topic(s) ${missing.join(", ")} not found on ${this.spec.consumerConfig["bootstrap.servers"]}`,
+      );
     }
     if (partitions.length === 0) throw new KafkaClientError(`no topic matches ${this.spec.topicPattern}`);
     return partitions;
@@ -74,7 +82,10 @@ export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
     let available = ends.map((end, i) => (end > starts[i]! ? end - starts[i]! : 0n));
     for (let waited = false; available.reduce((a, b) => a + b, 0n) < wanted; waited = true) {
       if (deadlineMs !== undefined && Date.now() >= deadlineMs) break;
-      if (!waited) this.log(`waiting for ${wanted} records in ${partitions.length} partition(s); ${available.reduce((a, b) => a + b, 0n)} available`);
+      if (!waited)
+        this.log(
+          `waiting for ${wanted} records in ${partitions.length} partition(s); ${available.reduce((a, b) => a + b, 0n)} available`,
+        );
       await new Promise((r) => setTimeout(r, WAIT_FOR_RECORDS_POLL_MS));
       ends = await this.latest(client, partitions);
       available = ends.map((end, i) => (end > starts[i]! ? end - starts[i]! : 0n));

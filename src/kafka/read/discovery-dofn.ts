@@ -4,11 +4,26 @@
 // emitted so far — per topic, how many partitions — so a residual resumed on any worker emits each partition once.
 // Kafka never removes partitions from a topic, so a count per topic says exactly which ones were emitted.
 import {
-  ManualWatermarkEstimator, ProcessContinuation,
-  type Coder, type ProcessContext, type RestrictionTracker, type SplittableDoFn, type SplitResult, type WatermarkEstimator,
-  type IsBounded, TrackerStateError, watermarkInstantCoder,
+  ManualWatermarkEstimator,
+  ProcessContinuation,
+  type Coder,
+  type ProcessContext,
+  type RestrictionTracker,
+  type SplittableDoFn,
+  type SplitResult,
+  type WatermarkEstimator,
+  type IsBounded,
+  TrackerStateError,
+  watermarkInstantCoder,
 } from "../../sdf/index.js";
-import { bytesCoder, CoderUrns, kvCoder, type ByteReader, type ByteWriter, type CoderContext } from "../../model/coders/index.js";
+import {
+  bytesCoder,
+  CoderUrns,
+  kvCoder,
+  type ByteReader,
+  type ByteWriter,
+  type CoderContext,
+} from "../../model/coders/index.js";
 import { MIN_TIMESTAMP, type Instant } from "../../model/windowing.js";
 import type { DoFnPayload } from "../../model/dofn-payload.js";
 import { parseConsumerConfig, type ConsumerOptions } from "../config/index.js";
@@ -38,8 +53,13 @@ export const discoveryRestrictionCoder: Coder<DiscoveryRestriction> = Object.fre
   },
   decode(input: ByteReader, context: CoderContext): DiscoveryRestriction {
     const bytes = bytesCoder.decode(input, context);
-    const raw = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")) as DiscoveryRestriction;
-    return Object.freeze({ emitted: raw.emitted === null ? null : Object.freeze({ ...raw.emitted }), done: raw.done === true });
+    const raw = JSON.parse(
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"),
+    ) as DiscoveryRestriction;
+    return Object.freeze({
+      emitted: raw.emitted === null ? null : Object.freeze({ ...raw.emitted }),
+      done: raw.done === true,
+    });
   },
 });
 
@@ -75,7 +95,8 @@ export class DiscoveryTracker implements RestrictionTracker<DiscoveryRestriction
   }
 
   checkDone(): void {
-    if (!this.restriction.done) throw new TrackerStateError("partition discovery stopped without a checkpoint: its restriction never ends");
+    if (!this.restriction.done)
+      throw new TrackerStateError("partition discovery stopped without a checkpoint: its restriction never ends");
   }
 
   isBounded(): IsBounded {
@@ -99,7 +120,9 @@ function countsOf(partitions: readonly TopicPartition[], into: Record<string, nu
  * offset, else the earliest. A failed round is logged and retried next interval, not the read's failure. Throws
  * KafkaConfigError without an interval or with explicit topicPartitions.
  */
-export class PartitionDiscoveryDoFn implements SplittableDoFn<Uint8Array, Uint8Array, DiscoveryRestriction, Instant, DiscoveryRestriction> {
+export class PartitionDiscoveryDoFn
+  implements SplittableDoFn<Uint8Array, Uint8Array, DiscoveryRestriction, Instant, DiscoveryRestriction>
+{
   readonly restrictionCoder = discoveryRestrictionCoder;
   readonly watermarkStateCoder = watermarkInstantCoder;
   readonly unboundedPerElement = true;
@@ -109,10 +132,16 @@ export class PartitionDiscoveryDoFn implements SplittableDoFn<Uint8Array, Uint8A
   private readonly intervalMs: number;
   private lease: ClientLease<KafkaClient> | undefined;
 
-  constructor(readonly spec: ReadSpec, private readonly log: (message: string) => void = (m) => console.warn(m),
-    private readonly clock: () => number = Date.now) {
+  constructor(
+    readonly spec: ReadSpec,
+    private readonly log: (message: string) => void = (m) => console.warn(m),
+    private readonly clock: () => number = Date.now,
+  ) {
     if (spec.partitionDiscoveryIntervalMs === null || spec.topicPartitions.length > 0) {
-      throw new KafkaConfigError("partitionDiscoveryIntervalMs", "partition discovery needs topics or a topic pattern and an interval");
+      throw new KafkaConfigError(
+        "partitionDiscoveryIntervalMs",
+        "partition discovery needs topics or a topic pattern and an interval",
+      );
     }
     this.intervalMs = spec.partitionDiscoveryIntervalMs;
     this.options = parseConsumerConfig(spec.consumerConfig, { logger: () => undefined });
@@ -166,8 +195,12 @@ export class PartitionDiscoveryDoFn implements SplittableDoFn<Uint8Array, Uint8A
     return undefined;
   }
 
-  async processElement(context: ProcessContext<Uint8Array>, _impulse: Uint8Array,
-    tracker: RestrictionTracker<DiscoveryRestriction, DiscoveryRestriction>, watermark: WatermarkEstimator<Instant>): Promise<ProcessContinuation> {
+  async processElement(
+    context: ProcessContext<Uint8Array>,
+    _impulse: Uint8Array,
+    tracker: RestrictionTracker<DiscoveryRestriction, DiscoveryRestriction>,
+    watermark: WatermarkEstimator<Instant>,
+  ): Promise<ProcessContinuation> {
     const { emitted } = tracker.currentRestriction();
     const client = this.client;
     const now = this.clock();
@@ -190,9 +223,11 @@ export class PartitionDiscoveryDoFn implements SplittableDoFn<Uint8Array, Uint8A
         return ProcessContinuation.resume(this.intervalMs);
       }
       if (fresh.length > 0) {
-        if (!tracker.tryClaim({ emitted: countsOf(fresh, { ...emitted }), done: false })) return ProcessContinuation.stop();
+        if (!tracker.tryClaim({ emitted: countsOf(fresh, { ...emitted }), done: false }))
+          return ProcessContinuation.stop();
         // Stamped with the time they were found: the watermark of this step has already moved past older times.
-        for (const [i, tp] of fresh.entries()) context.outputWithTimestamp(encodeSourceDescriptor({ ...tp, startOffset: starts[i]! }), BigInt(now));
+        for (const [i, tp] of fresh.entries())
+          context.outputWithTimestamp(encodeSourceDescriptor({ ...tp, startOffset: starts[i]! }), BigInt(now));
       }
     }
     (watermark as ManualWatermarkEstimator).setWatermark(BigInt(now));

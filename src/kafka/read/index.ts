@@ -1,7 +1,21 @@
 // The read's public pieces and its native API transform.
-import { PTransform, type PCollection, type PBegin, Impulse, ParDo, MAIN_OUTPUT, type ExpandContext } from "../../pipeline/index.js";
+import {
+  PTransform,
+  type PCollection,
+  type PBegin,
+  Impulse,
+  ParDo,
+  MAIN_OUTPUT,
+  type ExpandContext,
+} from "../../pipeline/index.js";
 import { KafkaConfigError } from "../errors.js";
-import { discoversPartitions, readSpecFromOptions, type ReadFromKafkaOptions, type ReadSpec, type TimestampFn } from "./spec.js";
+import {
+  discoversPartitions,
+  readSpecFromOptions,
+  type ReadFromKafkaOptions,
+  type ReadSpec,
+  type TimestampFn,
+} from "./spec.js";
 import { SourceDescriptorsDoFn } from "./descriptors-dofn.js";
 import { ReadFromKafkaDoFn, DEAD_LETTER_TAG, type KafkaDeadLetter } from "./read-dofn.js";
 import { PartitionDiscoveryDoFn } from "./discovery-dofn.js";
@@ -14,7 +28,12 @@ export { ReadFromKafkaDoFn, DEAD_LETTER_TAG } from "./read-dofn.js";
 export type { KafkaDeadLetter } from "./read-dofn.js";
 export { partitionReadGauges } from "./partition-gauges.js";
 export type { PartitionReadGauge } from "./partition-gauges.js";
-export { PartitionDiscoveryDoFn, DiscoveryTracker, discoveryRestrictionCoder, discoveryRestrictionWithWatermarkCoder } from "./discovery-dofn.js";
+export {
+  PartitionDiscoveryDoFn,
+  DiscoveryTracker,
+  discoveryRestrictionCoder,
+  discoveryRestrictionWithWatermarkCoder,
+} from "./discovery-dofn.js";
 export type { DiscoveryRestriction } from "./discovery-dofn.js";
 export type { ReadBounds } from "./read-dofn.js";
 export { kafkaRecordRowSchema, TIMESTAMP_TYPE_IDS, TIMESTAMP_TYPE_NAMES } from "./record-row.js";
@@ -41,8 +60,15 @@ export class ReadFromKafka<T> extends PTransform<PBegin, PCollection<T>> {
   }
 
   expand(input: PBegin, _context: ExpandContext): PCollection<T> {
-    if (this.spec.deadLetters) throw new KafkaConfigError("deadLetters", "use readFromKafkaWithDeadLetters, which returns the dead-letter output");
-    return descriptorsOf(input, this.spec).apply("Read", ParDo.of(new ReadFromKafkaDoFn(this.spec, undefined, this.timestampFn))) as PCollection<T>;
+    if (this.spec.deadLetters)
+      throw new KafkaConfigError(
+        "deadLetters",
+        "use readFromKafkaWithDeadLetters, which returns the dead-letter output",
+      );
+    return descriptorsOf(input, this.spec).apply(
+      "Read",
+      ParDo.of(new ReadFromKafkaDoFn(this.spec, undefined, this.timestampFn)),
+    ) as PCollection<T>;
   }
 }
 
@@ -71,14 +97,23 @@ export class ReadFromKafkaWithDeadLetters<T> extends PTransform<PBegin, ReadWith
   }
 
   expand(input: PBegin, _context: ExpandContext): ReadWithDeadLetters<T> {
-    const outputs = descriptorsOf(input, this.spec)
-      .apply("Read", ParDo.of(new ReadFromKafkaDoFn(this.spec, undefined, this.timestampFn)).withOutputs(MAIN_OUTPUT, [DEAD_LETTER_TAG]));
-    return { records: outputs[MAIN_OUTPUT] as PCollection<T>, deadLetters: outputs[DEAD_LETTER_TAG] as PCollection<KafkaDeadLetter> };
+    const outputs = descriptorsOf(input, this.spec).apply(
+      "Read",
+      ParDo.of(new ReadFromKafkaDoFn(this.spec, undefined, this.timestampFn)).withOutputs(MAIN_OUTPUT, [
+        DEAD_LETTER_TAG,
+      ]),
+    );
+    return {
+      records: outputs[MAIN_OUTPUT] as PCollection<T>,
+      deadLetters: outputs[DEAD_LETTER_TAG] as PCollection<KafkaDeadLetter>,
+    };
   }
 }
 
 /** `p.apply(readFromKafkaWithDeadLetters({...}))` → `{ records, deadLetters }`. */
-export function readFromKafkaWithDeadLetters<K = Buffer, V = Buffer>(options: ReadFromKafkaOptions): ReadFromKafkaWithDeadLetters<KafkaKV<K, V>> {
+export function readFromKafkaWithDeadLetters<K = Buffer, V = Buffer>(
+  options: ReadFromKafkaOptions,
+): ReadFromKafkaWithDeadLetters<KafkaKV<K, V>> {
   return new ReadFromKafkaWithDeadLetters(options);
 }
 

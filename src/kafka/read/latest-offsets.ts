@@ -8,8 +8,12 @@ export class LatestOffsets {
   private readonly known = new Map<string, { offset: bigint; at: number }>();
   private readonly inFlight = new Set<string>();
 
-  constructor(private readonly client: KafkaClient, private readonly isolationLevel: IsolationLevel,
-    private readonly refreshMs = 1_000, private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly isolationLevel: IsolationLevel,
+    private readonly refreshMs = 1_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   /** The cached latest offset (or `fallback` before the first answer); starts a refresh if the value is stale. */
   estimate(topic: string, partition: number, fallback: bigint): bigint {
@@ -17,8 +21,11 @@ export class LatestOffsets {
     const entry = this.known.get(key);
     if ((!entry || this.clock() - entry.at >= this.refreshMs) && !this.inFlight.has(key)) {
       this.inFlight.add(key);
-      this.client.listOffsets([{ topic, partition }], "latest", this.isolationLevel)
-        .then(([o]) => { if (o) this.observe(topic, partition, o.offset); })
+      this.client
+        .listOffsets([{ topic, partition }], "latest", this.isolationLevel)
+        .then(([o]) => {
+          if (o) this.observe(topic, partition, o.offset);
+        })
         .catch(() => undefined) // a failed estimate only delays the backlog figure
         .finally(() => this.inFlight.delete(key));
     }

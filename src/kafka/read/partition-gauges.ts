@@ -20,9 +20,16 @@ export interface PartitionReadGauge {
 const gauges = new Map<string, PartitionReadGauge>();
 
 /** Called by the read after each fetch result. */
-export function notePartitionRead(topic: string, partition: number, watermark: Instant, position: bigint, highWatermark: bigint): void {
+export function notePartitionRead(
+  topic: string,
+  partition: number,
+  watermark: Instant,
+  position: bigint,
+  highWatermark: bigint,
+): void {
   gauges.set(partitionKey(topic, partition), {
-    topic, partition,
+    topic,
+    partition,
     watermarkMs: Number(watermark),
     backlogRecords: Math.max(0, Number(highWatermark - position)),
     updatedAtMs: Date.now(),

@@ -4,16 +4,33 @@
 // record's offset, and checkpoints when caught up or after a bounded amount of work, so a runner always gets
 // residuals back — even for unbounded reads with nothing to read.
 import {
-  GrowableOffsetRangeTracker, ManualWatermarkEstimator, OFFSET_INFINITY, OffsetRangeTracker, ProcessContinuation,
-  offsetRange, offsetRangeCoder, watermarkInstantCoder,
-  type OffsetRange, type OutputResult, type ProcessContext, type RestrictionTracker, type SplittableDoFn, type WatermarkEstimator,
+  GrowableOffsetRangeTracker,
+  ManualWatermarkEstimator,
+  OFFSET_INFINITY,
+  OffsetRangeTracker,
+  ProcessContinuation,
+  offsetRange,
+  offsetRangeCoder,
+  watermarkInstantCoder,
+  type OffsetRange,
+  type OutputResult,
+  type ProcessContext,
+  type RestrictionTracker,
+  type SplittableDoFn,
+  type WatermarkEstimator,
 } from "../../sdf/index.js";
 import type { Coder } from "../../model/coders/index.js";
 import { MIN_TIMESTAMP, type Instant } from "../../model/windowing.js";
 import type { DoFnPayload } from "../../model/dofn-payload.js";
 import { structuralKey } from "../../pipeline/structural.js";
 import { parseConsumerConfig, type ConsumerOptions } from "../config/index.js";
-import { acquireClient, type ClientLease, type FetchResult, type KafkaClient, type KafkaRecord } from "../client/index.js";
+import {
+  acquireClient,
+  type ClientLease,
+  type FetchResult,
+  type KafkaClient,
+  type KafkaRecord,
+} from "../client/index.js";
 import { deserialize, DeserializationError } from "../serde.js";
 import { decodeSourceDescriptor, partitionKey, type SourceDescriptor } from "./source-descriptor.js";
 import { resolveStartOffsets } from "./start-offsets.js";
@@ -92,9 +109,19 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
   /** Absent for a read with a custom timestamp function: it cannot be rebuilt from a payload. */
   readonly doFnPayload?: () => DoFnPayload;
 
-  constructor(readonly spec: ReadSpec, private readonly bounds: ReadBounds = DEFAULT_BOUNDS, timestampFn?: TimestampFn) {
+  constructor(
+    readonly spec: ReadSpec,
+    private readonly bounds: ReadBounds = DEFAULT_BOUNDS,
+    timestampFn?: TimestampFn,
+  ) {
     this.options = parseConsumerConfig(spec.consumerConfig, { logger: () => undefined });
-    this.policy = timestampPolicy(spec.timestampPolicy, spec.maxOutOfOrderDelayMs, spec.idlePartitionTimeoutMs, Date.now, timestampFn);
+    this.policy = timestampPolicy(
+      spec.timestampPolicy,
+      spec.maxOutOfOrderDelayMs,
+      spec.idlePartitionTimeoutMs,
+      Date.now,
+      timestampFn,
+    );
     if (spec.timestampPolicy !== "Custom") this.doFnPayload = () => ({ fn: "kafka_read", read: this.spec });
     this.unboundedPerElement = spec.stopReadTime === null && spec.maxNumRecords === null && !spec.stopAtEndOffsets;
     this.outputCoder = spec.valueFormat === "json" || spec.keyFormat === "json" ? undefined : readOutputCoder(spec);
@@ -125,7 +152,10 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
   async initialRestriction(element: Uint8Array): Promise<OffsetRange> {
     const d = decodeSourceDescriptor(element);
     const start = d.startOffset ?? (await resolveStartOffsets(this.client, this.spec, this.options, [d]))[0]!;
-    return offsetRange(start, d.stopOffset !== undefined && d.stopOffset > start ? d.stopOffset : d.stopOffset ?? OFFSET_INFINITY);
+    return offsetRange(
+      start,
+      d.stopOffset !== undefined && d.stopOffset > start ? d.stopOffset : (d.stopOffset ?? OFFSET_INFINITY),
+    );
   }
 
   newTracker(restriction: OffsetRange, element: Uint8Array): RestrictionTracker<OffsetRange, bigint> {
@@ -140,7 +170,10 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
 
   /** Backlog in records: to the end of a bounded range, or to the cached latest offset. */
   getSize(element: Uint8Array, restriction: OffsetRange): number {
-    const end = restriction.to !== OFFSET_INFINITY ? restriction.to : this.endEstimate(decodeSourceDescriptor(element), restriction.from);
+    const end =
+      restriction.to !== OFFSET_INFINITY
+        ? restriction.to
+        : this.endEstimate(decodeSourceDescriptor(element), restriction.from);
     return end > restriction.from ? Number(end - restriction.from) : 0;
   }
 
@@ -172,7 +205,10 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
     if (result.records.length > 0 || result.nextOffset > offset) return result;
     // An empty prefetch may be stale: its wait on the broker ended with nothing, but the runner can call back long
     // after that (Flink resumes a partition once per bundle, every max_bundle_time_millis): ask again, not waiting.
-    return this.client.fetch(d.topic, d.partition, offset, { isolationLevel: this.options.isolationLevel, maxWaitMs: 0 });
+    return this.client.fetch(d.topic, d.partition, offset, {
+      isolationLevel: this.options.isolationLevel,
+      maxWaitMs: 0,
+    });
   }
 
   private prefetch(d: SourceDescriptor, offset: bigint): void {
@@ -207,14 +243,22 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
       return { key, value: deserialize(this.spec.valueFormat, record.value) };
     } catch (err) {
       if (err instanceof DeserializationError) {
-        throw new DeserializationError(`${d.topic}-${d.partition}@${record.offset}: ${part}: ${err.message}`, { cause: err });
+        throw new DeserializationError(`${d.topic}-${d.partition}@${record.offset}: ${part}: ${err.message}`, {
+          cause: err,
+        });
       }
       throw err;
     }
   }
 
   /** A record that failed to deserialize: to the dead-letter output when there is one, else the read fails. */
-  private deadLetter(context: ProcessContext<unknown>, d: SourceDescriptor, record: KafkaRecord, err: unknown, timestamp: Instant): void | Promise<void> {
+  private deadLetter(
+    context: ProcessContext<unknown>,
+    d: SourceDescriptor,
+    record: KafkaRecord,
+    err: unknown,
+    timestamp: Instant,
+  ): void | Promise<void> {
     if (!this.spec.deadLetters || !(err instanceof DeserializationError)) throw err;
     context.metrics.counter(`deserialization_errors/${d.topic}`).inc();
     const letter: KafkaDeadLetter = {
@@ -234,14 +278,20 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
     const groupId = this.options.groupId;
     if (!this.spec.commitOffsetsInFinalize || !groupId) return;
     const client = this.client;
-    context.bundleFinalizer.afterBundleCommit(Date.now() + FINALIZATION_EXPIRY_MS,
+    context.bundleFinalizer.afterBundleCommit(
+      Date.now() + FINALIZATION_EXPIRY_MS,
       () => client.commitOffsets(groupId, [{ topic: d.topic, partition: d.partition, offset: nextOffset }]),
       // Bundles of one partition finish in offset order; their finalizations may come in any order.
-      { latestWins: `${groupId}\u0000${d.topic}\u0000${d.partition}` });
+      { latestWins: `${groupId}\u0000${d.topic}\u0000${d.partition}` },
+    );
   }
 
-  async processElement(context: ProcessContext<unknown>, element: Uint8Array,
-    tracker: RestrictionTracker<OffsetRange, bigint>, watermark: WatermarkEstimator<Instant>): Promise<ProcessContinuation> {
+  async processElement(
+    context: ProcessContext<unknown>,
+    element: Uint8Array,
+    tracker: RestrictionTracker<OffsetRange, bigint>,
+    watermark: WatermarkEstimator<Instant>,
+  ): Promise<ProcessContinuation> {
     const d = decodeSourceDescriptor(element);
     const estimator = watermark as ManualWatermarkEstimator;
     const key = partitionKey(d.topic, d.partition);
@@ -277,7 +327,8 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
       this.state.latestOffsets(this.options.isolationLevel).observe(d.topic, d.partition, result.highWatermark);
       high = result.highWatermark;
       if (result.records.length === 0) {
-        if (result.nextOffset > next) { // only transaction markers or aborted records: step over them
+        if (result.nextOffset > next) {
+          // only transaction markers or aborted records: step over them
           next = result.nextOffset;
           continue;
         }

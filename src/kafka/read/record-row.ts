@@ -28,4 +28,8 @@ export function kafkaRecordRowSchema(): TypedSchema<KafkaRecordRow> {
 
 /** Kafka's TimestampType ids: -1 none, 0 CreateTime, 1 LogAppendTime. */
 export const TIMESTAMP_TYPE_IDS = Object.freeze({ NoTimestamp: -1, CreateTime: 0, LogAppendTime: 1 });
-export const TIMESTAMP_TYPE_NAMES = Object.freeze({ NoTimestamp: "NoTimestampType", CreateTime: "CreateTime", LogAppendTime: "LogAppendTime" });
+export const TIMESTAMP_TYPE_NAMES = Object.freeze({
+  NoTimestamp: "NoTimestampType",
+  CreateTime: "CreateTime",
+  LogAppendTime: "LogAppendTime",
+});

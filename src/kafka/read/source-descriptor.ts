@@ -25,14 +25,17 @@ export function partitionKey(topic: string, partition: number): string {
 }
 
 export function encodeSourceDescriptor(d: SourceDescriptor): Uint8Array {
-  return Buffer.from(JSON.stringify({
-    topic: d.topic,
-    partition: d.partition,
-    ...(d.startOffset !== undefined ? { startOffset: d.startOffset.toString() } : {}),
-    ...(d.stopOffset !== undefined ? { stopOffset: d.stopOffset.toString() } : {}),
-    ...(d.stopReadTime !== undefined ? { stopReadTime: d.stopReadTime.toString() } : {}),
-    ...(d.deadlineMs !== undefined ? { deadlineMs: d.deadlineMs } : {}),
-  }), "utf8");
+  return Buffer.from(
+    JSON.stringify({
+      topic: d.topic,
+      partition: d.partition,
+      ...(d.startOffset !== undefined ? { startOffset: d.startOffset.toString() } : {}),
+      ...(d.stopOffset !== undefined ? { stopOffset: d.stopOffset.toString() } : {}),
+      ...(d.stopReadTime !== undefined ? { stopReadTime: d.stopReadTime.toString() } : {}),
+      ...(d.deadlineMs !== undefined ? { deadlineMs: d.deadlineMs } : {}),
+    }),
+    "utf8",
+  );
 }
 
 const cache = new WeakMap<Uint8Array, SourceDescriptor>();
@@ -42,7 +45,10 @@ export function decodeSourceDescriptor(bytes: Uint8Array): SourceDescriptor {
   if (known) return known;
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")) as Record<string, unknown>;
+    raw = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")) as Record<
+      string,
+      unknown
+    >;
   } catch (err) {
     throw new KafkaConfigError("sourceDescriptor", `not a source descriptor: ${(err as Error).message}`);
   }

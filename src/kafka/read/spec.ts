@@ -109,13 +109,15 @@ const POLICIES: readonly TimestampPolicyName[] = ["ProcessingTime", "CreateTime"
 function nonNegativeInt(field: string, value: number | bigint | undefined): bigint | null {
   if (value === undefined || value === null) return null;
   const big = typeof value === "bigint" ? value : Number.isInteger(value) ? BigInt(value) : null;
-  if (big === null || big < 0n) throw new KafkaConfigError(field, `must be a non-negative integer, got ${String(value)}`);
+  if (big === null || big < 0n)
+    throw new KafkaConfigError(field, `must be a non-negative integer, got ${String(value)}`);
   return big;
 }
 
 function positiveMs(field: string, value: number | undefined, fallback: number): number {
   if (value === undefined || value === null) return fallback;
-  if (!Number.isFinite(value) || value < 0) throw new KafkaConfigError(field, `must be a non-negative number of ms, got ${value}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new KafkaConfigError(field, `must be a non-negative number of ms, got ${value}`);
   return value;
 }
 
@@ -126,29 +128,41 @@ export function readSpecFromOptions(options: ReadFromKafkaOptions): ReadSpec {
   parseConsumerConfig(consumerConfig, { logger: () => undefined });
 
   const topics = [...(options.topics ?? [])];
-  const topicPartitions = [...(options.topicPartitions ?? [])].map((tp) => ({ topic: tp.topic, partition: tp.partition }));
+  const topicPartitions = [...(options.topicPartitions ?? [])].map((tp) => ({
+    topic: tp.topic,
+    partition: tp.partition,
+  }));
   const topicPattern = options.topicPattern ?? null;
   const sources = [topics.length > 0, topicPartitions.length > 0, topicPattern !== null].filter(Boolean).length;
   if (sources === 0) throw new KafkaConfigError("topics", "give topics, topicPartitions or topicPattern");
   if (sources > 1) throw new KafkaConfigError("topics", "give only one of topics, topicPartitions or topicPattern");
   topics.forEach((t, i) => {
-    if (typeof t !== "string" || t.length === 0) throw new KafkaConfigError(`topics[${i}]`, "must be a non-empty topic name");
+    if (typeof t !== "string" || t.length === 0)
+      throw new KafkaConfigError(`topics[${i}]`, "must be a non-empty topic name");
   });
   topicPartitions.forEach((tp, i) => {
     if (!tp.topic) throw new KafkaConfigError(`topicPartitions[${i}].topic`, "must be a non-empty topic name");
     if (!Number.isInteger(tp.partition) || tp.partition < 0) {
-      throw new KafkaConfigError(`topicPartitions[${i}].partition`, `must be a partition number >= 0, got ${tp.partition}`);
+      throw new KafkaConfigError(
+        `topicPartitions[${i}].partition`,
+        `must be a partition number >= 0, got ${tp.partition}`,
+      );
     }
   });
   if (topicPattern !== null) {
-    try { new RegExp(topicPattern); } catch (err) {
+    try {
+      new RegExp(topicPattern);
+    } catch (err) {
       throw new KafkaConfigError("topicPattern", `not a valid regular expression: ${(err as Error).message}`);
     }
   }
 
   const namedPolicy = options.timestampPolicy ?? READ_DEFAULTS.timestampPolicy;
   if (!POLICIES.includes(namedPolicy)) {
-    throw new KafkaConfigError("timestampPolicy", `must be one of ${POLICIES.join(", ")}, got ${JSON.stringify(namedPolicy)}`);
+    throw new KafkaConfigError(
+      "timestampPolicy",
+      `must be one of ${POLICIES.join(", ")}, got ${JSON.stringify(namedPolicy)}`,
+    );
   }
   if (options.timestampFn !== undefined && typeof options.timestampFn !== "function") {
     throw new KafkaConfigError("timestampFn", "must be a function (record, topic, partition) => ms");
@@ -156,7 +170,7 @@ export function readSpecFromOptions(options: ReadFromKafkaOptions): ReadSpec {
   if (options.timestampFn !== undefined && options.timestampPolicy !== undefined) {
     throw new KafkaConfigError("timestampFn", "give either timestampPolicy or timestampFn, not both");
   }
-  const timestampPolicy = options.timestampFn !== undefined ? "Custom" as const : namedPolicy;
+  const timestampPolicy = options.timestampFn !== undefined ? ("Custom" as const) : namedPolicy;
   const maxNumRecords = nonNegativeInt("maxNumRecords", options.maxNumRecords);
   if (maxNumRecords === 0n) throw new KafkaConfigError("maxNumRecords", "must be at least 1");
   const commitOffsetsInFinalize = options.commitOffsetsInFinalize ?? false;
@@ -183,20 +197,36 @@ export function readSpecFromOptions(options: ReadFromKafkaOptions): ReadSpec {
     maxReadTimeMs: options.maxReadTimeMs === undefined ? null : positiveMs("maxReadTimeMs", options.maxReadTimeMs, 0),
     commitOffsetsInFinalize,
     timestampPolicy,
-    maxOutOfOrderDelayMs: positiveMs("maxOutOfOrderDelayMs", options.maxOutOfOrderDelayMs, READ_DEFAULTS.maxOutOfOrderDelayMs),
-    idlePartitionTimeoutMs: positiveMs("idlePartitionTimeoutMs", options.idlePartitionTimeoutMs, READ_DEFAULTS.idlePartitionTimeoutMs),
+    maxOutOfOrderDelayMs: positiveMs(
+      "maxOutOfOrderDelayMs",
+      options.maxOutOfOrderDelayMs,
+      READ_DEFAULTS.maxOutOfOrderDelayMs,
+    ),
+    idlePartitionTimeoutMs: positiveMs(
+      "idlePartitionTimeoutMs",
+      options.idlePartitionTimeoutMs,
+      READ_DEFAULTS.idlePartitionTimeoutMs,
+    ),
     withMetadata: options.withMetadata ?? false,
     pollTimeoutMs: positiveMs("pollTimeoutMs", options.pollTimeoutMs, READ_DEFAULTS.pollTimeoutMs),
-    partitionDiscoveryIntervalMs: options.partitionDiscoveryIntervalMs === undefined ? null
-      : positiveMs("partitionDiscoveryIntervalMs", options.partitionDiscoveryIntervalMs, 0),
-    emptyPollResumeDelayMs: positiveMs("emptyPollResumeDelayMs", options.emptyPollResumeDelayMs, READ_DEFAULTS.emptyPollResumeDelayMs),
+    partitionDiscoveryIntervalMs:
+      options.partitionDiscoveryIntervalMs === undefined
+        ? null
+        : positiveMs("partitionDiscoveryIntervalMs", options.partitionDiscoveryIntervalMs, 0),
+    emptyPollResumeDelayMs: positiveMs(
+      "emptyPollResumeDelayMs",
+      options.emptyPollResumeDelayMs,
+      READ_DEFAULTS.emptyPollResumeDelayMs,
+    ),
     deadLetters: options.deadLetters ?? false,
   });
 }
 
 /** True when the read finishes on its own (the output PCollection is bounded). */
 export function isBoundedRead(spec: ReadSpec): boolean {
-  return spec.stopAtEndOffsets || spec.stopReadTime !== null || spec.maxNumRecords !== null || spec.maxReadTimeMs !== null;
+  return (
+    spec.stopAtEndOffsets || spec.stopReadTime !== null || spec.maxNumRecords !== null || spec.maxReadTimeMs !== null
+  );
 }
 
 /**
@@ -206,4 +236,3 @@ export function isBoundedRead(spec: ReadSpec): boolean {
 export function discoversPartitions(spec: ReadSpec): boolean {
   return spec.partitionDiscoveryIntervalMs !== null && spec.topicPartitions.length === 0 && !isBoundedRead(spec);
 }
-

@@ -5,10 +5,15 @@ import type { KafkaClient, TopicPartition } from "../client/index.js";
 import { KafkaConfigError } from "../errors.js";
 import type { ReadSpec } from "./spec.js";
 
-export async function resolveStartOffsets(client: KafkaClient, spec: ReadSpec, options: ConsumerOptions,
-  partitions: readonly TopicPartition[]): Promise<bigint[]> {
+export async function resolveStartOffsets(
+  client: KafkaClient,
+  spec: ReadSpec,
+  options: ConsumerOptions,
+  partitions: readonly TopicPartition[],
+): Promise<bigint[]> {
   if (partitions.length === 0) return [];
-  const latest = () => client.listOffsets(partitions, "latest", options.isolationLevel).then((o) => o.map((x) => x.offset));
+  const latest = () =>
+    client.listOffsets(partitions, "latest", options.isolationLevel).then((o) => o.map((x) => x.offset));
   if (spec.startReadTime !== null) {
     const found = await client.offsetsForTimes(partitions, BigInt(spec.startReadTime));
     const ends = found.some((f) => f.offset === null) ? await latest() : [];
@@ -17,14 +22,23 @@ export async function resolveStartOffsets(client: KafkaClient, spec: ReadSpec, o
   const starts: (bigint | null)[] = partitions.map(() => null);
   if (options.groupId) {
     const committed = await client.fetchCommittedOffsets(options.groupId, partitions);
-    committed.forEach((c, i) => { starts[i] = c.offset; });
+    committed.forEach((c, i) => {
+      starts[i] = c.offset;
+    });
   }
   if (starts.every((s) => s !== null)) return starts as bigint[];
   if (options.autoOffsetReset === "none") {
     const missing = partitions.filter((_, i) => starts[i] === null).map((p) => `${p.topic}-${p.partition}`);
-    throw new KafkaConfigError("auto.offset.reset", `is none and group ${options.groupId ?? "(none)"} has no committed offset for ${missing.join(", ")}`);
+    throw new KafkaConfigError(
+      "auto.offset.reset",
+      `is none and group ${options.groupId ?? "(none)"} has no committed offset for ${missing.join(", ")}`,
+    );
   }
-  const reset = await client.listOffsets(partitions, options.autoOffsetReset === "earliest" ? "earliest" : "latest", options.isolationLevel);
+  const reset = await client.listOffsets(
+    partitions,
+    options.autoOffsetReset === "earliest" ? "earliest" : "latest",
+    options.isolationLevel,
+  );
   return starts.map((s, i) => s ?? reset[i]!.offset);
 }
 
@@ -33,8 +47,12 @@ export async function resolveStartOffsets(client: KafkaClient, spec: ReadSpec, o
  * beginning (or the group's committed offset, or the start time) — never auto.offset.reset=latest, which would skip
  * what was written between its creation and its discovery.
  */
-export async function resolveDiscoveredStartOffsets(client: KafkaClient, spec: ReadSpec, options: ConsumerOptions,
-  partitions: readonly TopicPartition[]): Promise<bigint[]> {
+export async function resolveDiscoveredStartOffsets(
+  client: KafkaClient,
+  spec: ReadSpec,
+  options: ConsumerOptions,
+  partitions: readonly TopicPartition[],
+): Promise<bigint[]> {
   if (partitions.length === 0) return [];
   if (spec.startReadTime !== null) return resolveStartOffsets(client, spec, options, partitions);
   const committed = options.groupId ? await client.fetchCommittedOffsets(options.groupId, partitions) : [];

@@ -17,23 +17,34 @@ export interface TimestampPolicy {
   watermarkWhenIdle(quietSinceMs: number): Instant | undefined;
 }
 
-export function timestampPolicy(name: TimestampPolicyName | "Custom", maxDelayMs: number, idleTimeoutMs: number,
-  clock: () => number = Date.now, custom?: TimestampFn): TimestampPolicy {
+export function timestampPolicy(
+  name: TimestampPolicyName | "Custom",
+  maxDelayMs: number,
+  idleTimeoutMs: number,
+  clock: () => number = Date.now,
+  custom?: TimestampFn,
+): TimestampPolicy {
   const delay = BigInt(Math.floor(maxDelayMs));
   const trailing = {
     watermarkAfterRecords: (newest: Instant | undefined) => (newest === undefined ? undefined : newest - delay),
-    watermarkWhenIdle: (quietSinceMs: number) => (clock() - quietSinceMs >= idleTimeoutMs ? BigInt(clock()) - delay : undefined),
+    watermarkWhenIdle: (quietSinceMs: number) =>
+      clock() - quietSinceMs >= idleTimeoutMs ? BigInt(clock()) - delay : undefined,
   };
   if (name === "Custom") {
     if (custom === undefined) {
-      throw new KafkaConfigError("timestampFn", "a read with a custom timestamp function runs in-process only (the function is not part of its payload)");
+      throw new KafkaConfigError(
+        "timestampFn",
+        "a read with a custom timestamp function runs in-process only (the function is not part of its payload)",
+      );
     }
     return {
       timestampOf(record, topic, partition) {
         const ts = custom(record, topic, partition);
         const instant = typeof ts === "bigint" ? ts : Number.isFinite(ts) ? BigInt(Math.floor(ts)) : undefined;
         if (instant === undefined || instant < MIN_TIMESTAMP || instant > MAX_TIMESTAMP) {
-          throw new KafkaClientError(`timestampFn returned ${String(ts)} for ${topic}-${partition}@${record.offset}: not a ms instant`);
+          throw new KafkaClientError(
+            `timestampFn returned ${String(ts)} for ${topic}-${partition}@${record.offset}: not a ms instant`,
+          );
         }
         return instant;
       },
@@ -60,8 +71,10 @@ export function timestampPolicy(name: TimestampPolicyName | "Custom", maxDelayMs
   return {
     timestampOf(record, topic, partition) {
       if (name === "LogAppendTime" && record.timestampType !== "LogAppendTime") {
-        throw new KafkaClientError(`timestamp_policy LogAppendTime: ${topic}-${partition}@${record.offset} has a ` +
-          `${record.timestampType} timestamp (set the topic's message.timestamp.type=LogAppendTime, or use CreateTime)`);
+        throw new KafkaClientError(
+          `timestamp_policy LogAppendTime: ${topic}-${partition}@${record.offset} has a ` +
+            `${record.timestampType} timestamp (set the topic's message.timestamp.type=LogAppendTime, or use CreateTime)`,
+        );
       }
       return record.timestamp < 0n ? BigInt(clock()) : record.timestamp;
     },

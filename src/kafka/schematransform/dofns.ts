@@ -69,7 +69,8 @@ export function rowsToRecordsPayload(config: RowsToRecordsConfig): DoFnPayload {
 
 function formatOf(payload: DoFnPayload): ValueFormat {
   const format = payload.format;
-  if (format !== "RAW" && format !== "JSON") throw new DoFnPayloadError(`${payload.fn}: format must be RAW or JSON, got ${JSON.stringify(format)}`);
+  if (format !== "RAW" && format !== "JSON")
+    throw new DoFnPayloadError(`${payload.fn}: format must be RAW or JSON, got ${JSON.stringify(format)}`);
   return format;
 }
 
@@ -119,7 +120,9 @@ class RecordsToRows implements DoFn<RecordLike, Record<string, unknown>> {
     } catch (err) {
       const message = `${where(record)}${(err as Error).message}`;
       if (this.config.errorOutput === null) {
-        throw new RecordFormatError(`${message} (set error_handling to send such records to an output instead)`, { cause: err });
+        throw new RecordFormatError(`${message} (set error_handling to send such records to an output instead)`, {
+          cause: err,
+        });
       }
       context.metrics.counter("Kafka-read-error-counter").inc();
       return context.outputTagged(this.config.errorOutput, { failed_row: value ?? EMPTY, error_message: message });
@@ -147,14 +150,18 @@ class RowsToRecords implements DoFn<Record<string, unknown>, KeylessRecord> {
       if (this.config.format === "RAW") {
         const field = this.config.payloadField!;
         const bytes = row[field];
-        if (!(bytes instanceof Uint8Array)) throw new Error(`field ${field} is ${bytes === null || bytes === undefined ? "null" : "not bytes"}`);
+        if (!(bytes instanceof Uint8Array))
+          throw new Error(`field ${field} is ${bytes === null || bytes === undefined ? "null" : "not bytes"}`);
         value = bytes;
       } else {
         value = rowToJsonBytes(row);
       }
     } catch (err) {
       if (this.config.errorOutput === null) {
-        throw new RecordFormatError(`${(err as Error).message} (set error_handling to send such rows to an output instead)`, { cause: err });
+        throw new RecordFormatError(
+          `${(err as Error).message} (set error_handling to send such rows to an output instead)`,
+          { cause: err },
+        );
       }
       context.metrics.counter("Kafka-write-error-counter").inc();
       return context.outputTagged(this.config.errorOutput, { failed_row: row, error_message: (err as Error).message });
@@ -183,7 +190,8 @@ function rowsToRecordsFromPayload(payload: DoFnPayload): DoFn<Record<string, unk
 
 /** Factories of these DoFns by name, for a worker's DoFn registry. */
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds DoFns of every element type
-export const schemaTransformDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) => DoFn<any, any>>> = Object.freeze({
-  [SCHEMATRANSFORM_DOFN_NAMES.RECORDS_TO_ROWS]: recordsToRowsFromPayload,
-  [SCHEMATRANSFORM_DOFN_NAMES.ROWS_TO_RECORDS]: rowsToRecordsFromPayload,
-});
+export const schemaTransformDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) => DoFn<any, any>>> =
+  Object.freeze({
+    [SCHEMATRANSFORM_DOFN_NAMES.RECORDS_TO_ROWS]: recordsToRowsFromPayload,
+    [SCHEMATRANSFORM_DOFN_NAMES.ROWS_TO_RECORDS]: rowsToRecordsFromPayload,
+  });

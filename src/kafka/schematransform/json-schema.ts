@@ -25,7 +25,10 @@ export class JsonFormatError extends Error {
   override readonly name = "JsonFormatError";
   readonly code = "JSON_FORMAT";
   readonly retriable = false;
-  constructor(readonly path: string, message: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
     super(`${path}: ${message}`);
   }
 }
@@ -42,7 +45,8 @@ export function parseJsonSchema(text: string): JsonObjectType {
     throw new JsonFormatError("$", `not valid JSON: ${(err as Error).message}`);
   }
   const root = jsonType(parsed, "$", 0, true);
-  if (root.kind !== "object") throw new JsonFormatError("$", `the root must be an object schema ("type": "object"), got "${root.kind}"`);
+  if (root.kind !== "object")
+    throw new JsonFormatError("$", `the root must be an object schema ("type": "object"), got "${root.kind}"`);
   return { ...root, nullable: false };
 }
 
@@ -54,7 +58,8 @@ function jsonType(node: unknown, path: string, depth: number, required: boolean)
   if (depth > MAX_DEPTH) throw new JsonFormatError(path, `nested deeper than ${MAX_DEPTH} levels`);
   if (!isPlainObject(node)) throw new JsonFormatError(path, "expected a schema object");
   for (const unsupported of ["$ref", "oneOf", "anyOf", "allOf", "not"]) {
-    if (unsupported in node) throw new JsonFormatError(path, `"${unsupported}" is not supported (give each property a plain "type")`);
+    if (unsupported in node)
+      throw new JsonFormatError(path, `"${unsupported}" is not supported (give each property a plain "type")`);
   }
   let types: unknown[] = Array.isArray(node.type) ? [...node.type] : [node.type];
   if (node.type === undefined) {
@@ -64,27 +69,35 @@ function jsonType(node: unknown, path: string, depth: number, required: boolean)
   const explicitNull = types.includes("null");
   const nonNull = types.filter((t) => t !== "null");
   if (nonNull.length !== 1 || typeof nonNull[0] !== "string") {
-    throw new JsonFormatError(path, `"type" must name one type (optionally with "null"), got ${JSON.stringify(node.type)}`);
+    throw new JsonFormatError(
+      path,
+      `"type" must name one type (optionally with "null"), got ${JSON.stringify(node.type)}`,
+    );
   }
   const kind = nonNull[0];
   const nullable = explicitNull || !required;
   if (SCALARS.has(kind)) return { kind: kind as "string" | "integer" | "number" | "boolean", nullable };
   if (kind === "array") {
     if (!isPlainObject(node.items)) {
-      throw new JsonFormatError(`${path}.items`, `an array needs one "items" schema (tuple-like arrays are not supported)`);
+      throw new JsonFormatError(
+        `${path}.items`,
+        `an array needs one "items" schema (tuple-like arrays are not supported)`,
+      );
     }
     // Array elements are present when listed: only an explicit "null" makes them nullable.
     return { kind: "array", items: jsonType(node.items, `${path}[]`, depth + 1, true), nullable };
   }
   if (kind === "object") {
     const props = node.properties ?? {};
-    if (!isPlainObject(props)) throw new JsonFormatError(`${path}.properties`, "expected an object of property schemas");
+    if (!isPlainObject(props))
+      throw new JsonFormatError(`${path}.properties`, "expected an object of property schemas");
     const requiredList = node.required ?? [];
     if (!Array.isArray(requiredList) || requiredList.some((r) => typeof r !== "string")) {
       throw new JsonFormatError(`${path}.required`, "expected a list of property names");
     }
     const names = Object.keys(props);
-    if (names.length === 0) throw new JsonFormatError(path, "an object schema needs at least one property (a Row has fields)");
+    if (names.length === 0)
+      throw new JsonFormatError(path, "an object schema needs at least one property (a Row has fields)");
     for (const r of requiredList as string[]) {
       if (!names.includes(r)) throw new JsonFormatError(`${path}.required`, `names "${r}", which is not a property`);
     }
@@ -106,12 +119,18 @@ function jsonType(node: unknown, path: string, depth: number, required: boolean)
 function fieldType(type: JsonType): FieldType {
   const base: FieldType = (() => {
     switch (type.kind) {
-      case "string": return fieldTypeOf("string");
-      case "integer": return fieldTypeOf("int64");
-      case "number": return fieldTypeOf("double");
-      case "boolean": return fieldTypeOf("boolean");
-      case "array": return { arrayType: { elementType: fieldType(type.items) } };
-      case "object": return { rowType: { schema: rowSchemaOf(type) } };
+      case "string":
+        return fieldTypeOf("string");
+      case "integer":
+        return fieldTypeOf("int64");
+      case "number":
+        return fieldTypeOf("double");
+      case "boolean":
+        return fieldTypeOf("boolean");
+      case "array":
+        return { arrayType: { elementType: fieldType(type.items) } };
+      case "object":
+        return { rowType: { schema: rowSchemaOf(type) } };
     }
   })();
   return type.nullable ? { ...base, nullable: true } : base;
@@ -168,9 +187,11 @@ function toValue(value: unknown, type: JsonType, path: string): unknown {
       if (typeof value !== "number") throw new JsonFormatError(path, `expected a number, got ${describe(value)}`);
       return value;
     case "integer":
-      if (typeof value !== "number" || !Number.isInteger(value)) throw new JsonFormatError(path, `expected an integer, got ${describe(value)}`);
+      if (typeof value !== "number" || !Number.isInteger(value))
+        throw new JsonFormatError(path, `expected an integer, got ${describe(value)}`);
       // JSON.parse has already rounded integers beyond 2^53: refuse them rather than emit a different number.
-      if (!Number.isSafeInteger(value)) throw new JsonFormatError(path, `integer ${value} is beyond ±2^53 and cannot be read exactly`);
+      if (!Number.isSafeInteger(value))
+        throw new JsonFormatError(path, `integer ${value} is beyond ±2^53 and cannot be read exactly`);
       return BigInt(value);
     case "array":
       if (!Array.isArray(value)) throw new JsonFormatError(path, `expected an array, got ${describe(value)}`);
@@ -204,26 +225,34 @@ export function rowToJsonBytes(row: Record<string, unknown>): Uint8Array {
 function jsonText(value: unknown, path: string): string {
   if (value === null || value === undefined) return "null";
   switch (typeof value) {
-    case "string": return JSON.stringify(value);
-    case "boolean": return value ? "true" : "false";
-    case "bigint": return value.toString();
+    case "string":
+      return JSON.stringify(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "bigint":
+      return value.toString();
     case "number":
       if (!Number.isFinite(value)) throw new JsonFormatError(path, `${value} has no JSON form`);
       return JSON.stringify(value);
-    case "object": break;
-    default: throw new JsonFormatError(path, `a ${typeof value} has no JSON form`);
+    case "object":
+      break;
+    default:
+      throw new JsonFormatError(path, `a ${typeof value} has no JSON form`);
   }
-  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64"));
+  if (value instanceof Uint8Array)
+    return JSON.stringify(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64"));
   if (Array.isArray(value)) return `[${value.map((v, i) => jsonText(v, `${path}[${i}]`)).join(",")}]`;
   if (value instanceof Map) {
     const parts: string[] = [];
     for (const [k, v] of value) {
-      if (typeof k !== "string") throw new JsonFormatError(path, `map key ${String(k)} is not a string: JSON objects have string keys`);
+      if (typeof k !== "string")
+        throw new JsonFormatError(path, `map key ${String(k)} is not a string: JSON objects have string keys`);
       parts.push(`${JSON.stringify(k)}:${jsonText(v, `${path}.${k}`)}`);
     }
     return `{${parts.join(",")}}`;
   }
   const record = value as Record<string, unknown>;
-  return `{${Object.keys(record).map((k) => `${JSON.stringify(k)}:${jsonText(record[k], `${path}.${k}`)}`).join(",")}}`;
+  return `{${Object.keys(record)
+    .map((k) => `${JSON.stringify(k)}:${jsonText(record[k], `${path}.${k}`)}`)
+    .join(",")}}`;
 }
-

@@ -43,7 +43,8 @@ export const WRITE_METRICS = Object.freeze({
 });
 
 function payloadBytes(record: ProducerRecord): number {
-  const size = (v: Buffer | string | null | undefined): number => (v == null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.length);
+  const size = (v: Buffer | string | null | undefined): number =>
+    v == null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.length;
   return size(record.key) + size(record.value);
 }
 
@@ -88,7 +89,12 @@ class RecordMaking {
   private counts: PartitionCounts | undefined;
   private clientLease: ClientLease<KafkaClient> | undefined;
 
-  constructor(readonly spec: WriteSpec, input: WriteInputKind, private readonly fns: WriteFunctions, private readonly env: WriteEnvironment) {
+  constructor(
+    readonly spec: WriteSpec,
+    input: WriteInputKind,
+    private readonly fns: WriteFunctions,
+    private readonly env: WriteEnvironment,
+  ) {
     this.mapper = recordMapper(spec, input, fns);
   }
 
@@ -115,11 +121,17 @@ class RecordMaking {
 function stableKey(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
   if (Array.isArray(value)) return `[${value.map(stableKey).join(",")}]`;
-  return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableKey((value as Record<string, unknown>)[k])}`).join(",")}}`;
+  return `{${Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableKey((value as Record<string, unknown>)[k])}`)
+    .join(",")}}`;
 }
 
 function producerOptionsOf(spec: WriteSpec, logger: KafkaLogger, transactionalId?: string): ProducerOptions {
-  const config = transactionalId === undefined ? spec.producerConfig : { ...spec.producerConfig, "transactional.id": transactionalId };
+  const config =
+    transactionalId === undefined
+      ? spec.producerConfig
+      : { ...spec.producerConfig, "transactional.id": transactionalId };
   return parseProducerConfig(config, { logger });
 }
 
@@ -140,8 +152,17 @@ export class KafkaWriteDoFn implements DoFn<unknown, never> {
   private acked = new TopicTally();
   private failure: unknown;
 
-  constructor(readonly spec: WriteSpec, input: WriteInputKind = "kv", fns: WriteFunctions = {}, private readonly env: WriteEnvironment = writeEnvironment()) {
-    if (spec.exactlyOnce) throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", "an exactly-once write runs as shard → GroupByKey → transactional write, not as one DoFn");
+  constructor(
+    readonly spec: WriteSpec,
+    input: WriteInputKind = "kv",
+    fns: WriteFunctions = {},
+    private readonly env: WriteEnvironment = writeEnvironment(),
+  ) {
+    if (spec.exactlyOnce)
+      throw new KafkaWriteError(
+        "KAFKA_WRITE_EXACTLY_ONCE",
+        "an exactly-once write runs as shard → GroupByKey → transactional write, not as one DoFn",
+      );
     this.making = new RecordMaking(spec, input, fns, env);
   }
 
@@ -182,16 +203,18 @@ export class KafkaWriteDoFn implements DoFn<unknown, never> {
     const records = this.chunk;
     const tally = this.chunkTally;
     const entry = { done: Promise.resolve(), bytes: this.chunkBytes };
-    entry.done = this.lease!.client.produce(records).then(
-      () => {
-        this.acked.addAll(tally);
-      },
-      (err: unknown) => {
-        this.failure ??= err;
-      },
-    ).finally(() => {
-      this.pendingBytes -= entry.bytes;
-    });
+    entry.done = this.lease!.client.produce(records)
+      .then(
+        () => {
+          this.acked.addAll(tally);
+        },
+        (err: unknown) => {
+          this.failure ??= err;
+        },
+      )
+      .finally(() => {
+        this.pendingBytes -= entry.bytes;
+      });
     this.pending.push(entry);
     this.pendingBytes += entry.bytes;
     this.chunk = [];
@@ -226,8 +249,14 @@ export class KafkaShardDoFn implements DoFn<unknown, { key: bigint; value: Uint8
   private readonly writer = new ByteWriter(1024);
   private readonly numShards: number;
 
-  constructor(readonly spec: WriteSpec, input: WriteInputKind, fns: WriteFunctions, private readonly env: WriteEnvironment) {
-    if (!spec.exactlyOnce) throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", "the shard step belongs to an exactly-once write");
+  constructor(
+    readonly spec: WriteSpec,
+    input: WriteInputKind,
+    fns: WriteFunctions,
+    private readonly env: WriteEnvironment,
+  ) {
+    if (!spec.exactlyOnce)
+      throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", "the shard step belongs to an exactly-once write");
     this.numShards = spec.exactlyOnce.numShards;
     this.making = new RecordMaking(spec, input, fns, env);
   }
@@ -242,7 +271,10 @@ export class KafkaShardDoFn implements DoFn<unknown, { key: bigint; value: Uint8
     return this.emit(record, context);
   }
 
-  private emit(record: ProducerRecord, context: ProcessContext<{ key: bigint; value: Uint8Array }>): void | Promise<void> {
+  private emit(
+    record: ProducerRecord,
+    context: ProcessContext<{ key: bigint; value: Uint8Array }>,
+  ): void | Promise<void> {
     const value = encodeShardRecord(record, this.writer);
     return context.output({ key: BigInt(shardOf(record, this.numShards)), value });
   }
@@ -273,8 +305,16 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
   private skipped = 0;
   private written = new TopicTally();
 
-  constructor(readonly spec: WriteSpec, private readonly env: WriteEnvironment, settings: TransactionalWriteSettings = {}) {
-    if (!spec.exactlyOnce) throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", "the transactional write step belongs to an exactly-once write");
+  constructor(
+    readonly spec: WriteSpec,
+    private readonly env: WriteEnvironment,
+    settings: TransactionalWriteSettings = {},
+  ) {
+    if (!spec.exactlyOnce)
+      throw new KafkaWriteError(
+        "KAFKA_WRITE_EXACTLY_ONCE",
+        "the transactional write step belongs to an exactly-once write",
+      );
     this.pool = settings.pool ?? defaultShardWriterPool;
   }
 
@@ -310,7 +350,10 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
     const shard = Number(batch.key);
     const numShards = this.spec.exactlyOnce!.numShards;
     if (!Number.isInteger(shard) || shard < 0 || shard >= numShards) {
-      throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", `batch for shard ${String(batch.key)}: this sink has shards 0..${numShards - 1}`);
+      throw new KafkaWriteError(
+        "KAFKA_WRITE_EXACTLY_ONCE",
+        `batch for shard ${String(batch.key)}: this sink has shards 0..${numShards - 1}`,
+      );
     }
     const digest = new BatchDigest();
     const records: ProducerRecord[] = [];
@@ -323,19 +366,23 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
     }
     const batchId = batchIdOf(context.window, context.pane);
     // Shards of one bundle commit in parallel (each has its own producer); finishBundle waits for all of them.
-    this.pending.push(this.writerFor(shard).writeBatch(batchId, digest.toString(), records).then(
-      (outcome) => {
-        if (outcome.kind === "committed") {
-          this.committed++;
-          this.written.addAll(tally);
-        } else {
-          this.skipped++;
-        }
-      },
-      (err: unknown) => {
-        this.failure ??= err;
-      },
-    ));
+    this.pending.push(
+      this.writerFor(shard)
+        .writeBatch(batchId, digest.toString(), records)
+        .then(
+          (outcome) => {
+            if (outcome.kind === "committed") {
+              this.committed++;
+              this.written.addAll(tally);
+            } else {
+              this.skipped++;
+            }
+          },
+          (err: unknown) => {
+            this.failure ??= err;
+          },
+        ),
+    );
   }
 
   async finishBundle(context: FinishBundleContext<never>): Promise<void> {

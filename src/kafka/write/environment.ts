@@ -2,7 +2,13 @@
 // the client cache (one per worker and config, shared by every bundle). Exactly-once shards each own a
 // transactional producer (see shard-writer.ts), made by `createProducer`; tests and benchmarks pass their own
 // factory to wrap the real producer (fault injection), never to replace Kafka.
-import { parseConsumerConfig, consoleLogger, type ConsumerOptions, type KafkaLogger, type ProducerOptions } from "../config/index.js";
+import {
+  parseConsumerConfig,
+  consoleLogger,
+  type ConsumerOptions,
+  type KafkaLogger,
+  type ProducerOptions,
+} from "../config/index.js";
 import { createKafkaProducer, defaultClientCache, type KafkaClientCache, type KafkaProducer } from "../client/index.js";
 
 export interface WriteEnvironment {
@@ -23,7 +29,9 @@ export function writeEnvironment(options: WriteEnvironmentOptions = {}): WriteEn
   return Object.freeze({
     cache: options.cache ?? defaultClientCache,
     logger,
-    createProducer: options.createProducer ?? ((producerOptions: ProducerOptions) => createKafkaProducer(producerOptions, { logger })),
+    createProducer:
+      options.createProducer ??
+      ((producerOptions: ProducerOptions) => createKafkaProducer(producerOptions, { logger })),
   });
 }
 

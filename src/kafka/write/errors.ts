@@ -16,7 +16,11 @@ export class KafkaWriteError extends Error {
   override readonly name = "KafkaWriteError";
   /** Neither kind gets better by retrying the same input. */
   readonly retriable = false;
-  constructor(readonly code: KafkaWriteErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: KafkaWriteErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

@@ -15,7 +15,13 @@ import { parseWriteSpec } from "./spec.js";
 export { writeToKafka, WriteToKafka, KafkaWriteResult } from "./transform.js";
 export type { WriteToKafkaNativeOptions } from "./transform.js";
 export { writeSpecFromOptions, parseWriteSpec, shardTransactionalId, MAX_SHARDS } from "./spec.js";
-export type { WriteToKafkaOptions, WriteSpec, ExactlyOnceOptions, ExactlyOnceSpec, WriteTimestampPolicy } from "./spec.js";
+export type {
+  WriteToKafkaOptions,
+  WriteSpec,
+  ExactlyOnceOptions,
+  ExactlyOnceSpec,
+  WriteTimestampPolicy,
+} from "./spec.js";
 export { KafkaWriteDoFn, KafkaShardDoFn, KafkaTransactionalWriteDoFn, WRITE_METRICS } from "./dofns.js";
 export type { WriteFunctions, ShardBatch, TransactionalWriteSettings } from "./dofns.js";
 export { recordMapper } from "./record.js";
@@ -42,13 +48,17 @@ export type WriteStep = "write" | "shard" | "transactional_write";
 export function kafkaWriteDoFnFactory(payload: DoFnPayload): AnyDoFn {
   const spec = parseWriteSpec(payload.write);
   const input = payload.input ?? "kv";
-  if (input !== "kv" && input !== "row") throw new KafkaConfigError("input", `expected "kv" or "row", got ${JSON.stringify(input)}`);
+  if (input !== "kv" && input !== "row")
+    throw new KafkaConfigError("input", `expected "kv" or "row", got ${JSON.stringify(input)}`);
   const step = payload.step ?? "write";
   const env = writeEnvironment();
   switch (step) {
     case "write":
       if (spec.exactlyOnce) {
-        throw new KafkaConfigError("step", "an exactly-once write is a shard step, a GroupByKey and a transactional_write step; got step \"write\"");
+        throw new KafkaConfigError(
+          "step",
+          'an exactly-once write is a shard step, a GroupByKey and a transactional_write step; got step "write"',
+        );
       }
       return new KafkaWriteDoFn(spec, input, {}, env);
     case "shard":
@@ -56,6 +66,9 @@ export function kafkaWriteDoFnFactory(payload: DoFnPayload): AnyDoFn {
     case "transactional_write":
       return new KafkaTransactionalWriteDoFn(spec, env);
     default:
-      throw new KafkaConfigError("step", `expected "write", "shard" or "transactional_write", got ${JSON.stringify(step)}`);
+      throw new KafkaConfigError(
+        "step",
+        `expected "write", "shard" or "transactional_write", got ${JSON.stringify(step)}`,
+      );
   }
 }

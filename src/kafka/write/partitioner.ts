@@ -23,7 +23,11 @@ export class PartitionCounts {
   private readonly counts = new Map<string, { count: number; atMs: number }>();
   private readonly loading = new Map<string, Promise<number>>();
 
-  constructor(private readonly client: KafkaMetadataClient, private readonly maxAgeMs: number, private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly client: KafkaMetadataClient,
+    private readonly maxAgeMs: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   /** The topic's partition count: a number when cached, else a promise. */
   get(topic: string): number | Promise<number> {
@@ -31,12 +35,19 @@ export class PartitionCounts {
     if (cached && this.clock() - cached.atMs < this.maxAgeMs) return cached.count;
     let loading = this.loading.get(topic);
     if (!loading) {
-      loading = this.client.partitionsFor([topic]).then(([described]) => {
-        const count = described?.partitions.length ?? 0;
-        if (count === 0) throw new KafkaWriteError("KAFKA_WRITE_RECORD", `partitioner: topic ${topic} does not exist (no partitions)`);
-        this.counts.set(topic, { count, atMs: this.clock() });
-        return count;
-      }).finally(() => this.loading.delete(topic));
+      loading = this.client
+        .partitionsFor([topic])
+        .then(([described]) => {
+          const count = described?.partitions.length ?? 0;
+          if (count === 0)
+            throw new KafkaWriteError(
+              "KAFKA_WRITE_RECORD",
+              `partitioner: topic ${topic} does not exist (no partitions)`,
+            );
+          this.counts.set(topic, { count, atMs: this.clock() });
+          return count;
+        })
+        .finally(() => this.loading.delete(topic));
       this.loading.set(topic, loading);
     }
     return loading;
@@ -45,7 +56,10 @@ export class PartitionCounts {
 
 function checked(partition: number, count: number, topic: string): number {
   if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
-    throw new KafkaWriteError("KAFKA_WRITE_RECORD", `partitioner returned ${partition} for topic ${topic}, which has partitions 0..${count - 1}`);
+    throw new KafkaWriteError(
+      "KAFKA_WRITE_RECORD",
+      `partitioner returned ${partition} for topic ${topic}, which has partitions 0..${count - 1}`,
+    );
   }
   return partition;
 }
@@ -67,7 +81,10 @@ export function applyPartitioner(
     value: record.value as Buffer | null,
     element,
   };
-  const place = (count: number): ProducerRecord => ({ ...record, partition: checked(partitioner(input, count), count, record.topic) });
+  const place = (count: number): ProducerRecord => ({
+    ...record,
+    partition: checked(partitioner(input, count), count, record.topic),
+  });
   const count = counts.get(record.topic);
   return typeof count === "number" ? place(count) : count.then(place);
 }

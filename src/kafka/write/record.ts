@@ -38,7 +38,7 @@ export interface RecordFunctions {
 }
 
 /** How elements of one input kind become records: compiled once per DoFn from the spec and the functions. */
-export type RecordMapper = (element: unknown, elementTimestamp: Instant) => ProducerRecord
+export type RecordMapper = (element: unknown, elementTimestamp: Instant) => ProducerRecord;
 
 const INT32_MAX = 2_147_483_647;
 /** Kafka's largest timestamp the Java client accepts is Long.MAX_VALUE; Beam's MAX_TIMESTAMP ms is below it. */
@@ -63,7 +63,10 @@ export function kafkaTimestamp(value: unknown, what: string): bigint | null {
   let ms: bigint;
   if (typeof value === "bigint") ms = value;
   else if (typeof value === "number" && Number.isSafeInteger(value)) ms = BigInt(value);
-  else throw recordError(`${what}: expected integer milliseconds, got ${typeof value === "number" ? value : typeof value}`);
+  else
+    throw recordError(
+      `${what}: expected integer milliseconds, got ${typeof value === "number" ? value : typeof value}`,
+    );
   if (ms < 0n || ms > INT64_MAX) {
     throw recordError(`${what}: ${ms} is not a Kafka timestamp (ms since the epoch, >= 0)`);
   }
@@ -74,7 +77,9 @@ export function kafkaPartition(value: unknown, what: string): number | undefined
   if (value === null || value === undefined) return undefined;
   const n = typeof value === "bigint" ? Number(value) : value;
   if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > INT32_MAX) {
-    throw recordError(`${what}: expected a partition number >= 0, got ${typeof value === "object" ? "an object" : String(value)}`);
+    throw recordError(
+      `${what}: expected a partition number >= 0, got ${typeof value === "object" ? "an object" : String(value)}`,
+    );
   }
   return n;
 }
@@ -96,14 +101,16 @@ function headersOf(value: unknown): { key: string; value: Buffer | string }[] | 
     if (typeof v === "string") return { key: header.key, value: v };
     if (v instanceof Uint8Array) return { key: header.key, value: asBuffer(v) };
     // Kafka allows null header values, kafkajs cannot send them: an empty value is the closest we can do honestly.
-    if (v === null || v === undefined) throw recordError(`headers[${i}] (${header.key}): null header values are not supported; send an empty value`);
+    if (v === null || v === undefined)
+      throw recordError(`headers[${i}] (${header.key}): null header values are not supported; send an empty value`);
     throw recordError(`headers[${i}] (${header.key}): expected bytes or a string value, got ${typeof v}`);
   });
 }
 
 function topicOf(topic: unknown, fallback: string | null): string {
   if (topic !== null && topic !== undefined) {
-    if (typeof topic !== "string" || topic.length === 0) throw recordError(`topic: expected a topic name, got ${JSON.stringify(topic)}`);
+    if (typeof topic !== "string" || topic.length === 0)
+      throw recordError(`topic: expected a topic name, got ${JSON.stringify(topic)}`);
     return topic;
   }
   if (fallback === null) throw recordError("the record names no topic and the write has no default topic");
@@ -119,8 +126,10 @@ function withTimestamp(
   fns: RecordFunctions,
 ): ProducerRecord {
   let ts = own;
-  if (ts === null && fns.timestampFn) ts = kafkaTimestamp(fns.timestampFn(element, elementTimestamp), "timestampFn result");
-  if (ts === null && policy === "element") ts = kafkaTimestamp(elementTimestamp, "element timestamp (timestampPolicy element)");
+  if (ts === null && fns.timestampFn)
+    ts = kafkaTimestamp(fns.timestampFn(element, elementTimestamp), "timestampFn result");
+  if (ts === null && policy === "element")
+    ts = kafkaTimestamp(elementTimestamp, "element timestamp (timestampPolicy element)");
   if (ts !== null) record.timestamp = ts;
   return record;
 }
@@ -131,22 +140,27 @@ export function recordMapper(spec: WriteSpec, input: WriteInputKind, fns: Record
   const defaultTopic = spec.topic;
   if (input === "kv") {
     const topicFn = fns.topicFn;
-    if (!topicFn && defaultTopic === null) throw new KafkaConfigError("topic", "a KV write needs a topic (or a topicFn)");
+    if (!topicFn && defaultTopic === null)
+      throw new KafkaConfigError("topic", "a KV write needs a topic (or a topicFn)");
     return (element, elementTimestamp) => {
       const kv = element as { key?: unknown; value?: unknown } | null;
-      if (kv === null || typeof kv !== "object") throw recordError(`expected a KV {key, value}, got ${element === null ? "null" : typeof element}`);
+      if (kv === null || typeof kv !== "object")
+        throw recordError(`expected a KV {key, value}, got ${element === null ? "null" : typeof element}`);
       const record = {
         topic: topicFn ? topicOf(topicFn(element), defaultTopic) : defaultTopic!,
         key: serialized(keyFormat, "key", kv.key),
         value: serialized(valueFormat, "value", kv.value),
       };
-      return policy === "producer" && !fns.timestampFn ? record : withTimestamp(record, null, element, elementTimestamp, policy, fns);
+      return policy === "producer" && !fns.timestampFn
+        ? record
+        : withTimestamp(record, null, element, elementTimestamp, policy, fns);
     };
   }
   const what = input === "row" ? "row" : "record";
   return (element, elementTimestamp) => {
     const r = element as WriteRecord | null;
-    if (r === null || typeof r !== "object") throw recordError(`expected a ${what}, got ${element === null ? "null" : typeof element}`);
+    if (r === null || typeof r !== "object")
+      throw recordError(`expected a ${what}, got ${element === null ? "null" : typeof element}`);
     const record: { -readonly [K in keyof ProducerRecord]: ProducerRecord[K] } = {
       topic: topicOf(r.topic, defaultTopic),
       key: serialized(keyFormat, "key", r.key),
@@ -156,7 +170,14 @@ export function recordMapper(spec: WriteSpec, input: WriteInputKind, fns: Record
     if (partition !== undefined) record.partition = partition;
     const headers = headersOf(r.headers);
     if (headers) record.headers = headers;
-    return withTimestamp(record, kafkaTimestamp(r.timestamp, `${what} timestamp`), element, elementTimestamp, policy, fns);
+    return withTimestamp(
+      record,
+      kafkaTimestamp(r.timestamp, `${what} timestamp`),
+      element,
+      elementTimestamp,
+      policy,
+      fns,
+    );
   };
 }
 

@@ -23,7 +23,10 @@ export interface ShardState {
   readonly recent: readonly CommittedBatch[];
 }
 
-export const INITIAL_SHARD_STATE: ShardState = Object.freeze({ seq: 0n, recent: Object.freeze([]) as readonly CommittedBatch[] });
+export const INITIAL_SHARD_STATE: ShardState = Object.freeze({
+  seq: 0n,
+  recent: Object.freeze([]) as readonly CommittedBatch[],
+});
 
 /** Batches remembered per shard; a retry older than this many later batches would not be recognised. */
 export const RECENT_BATCHES = 40;
@@ -73,7 +76,10 @@ function notOurs(where: string, why: string): KafkaWriteError {
  * The state from a committed offset (null: nothing committed yet). `where` names group, topic and partition for
  * errors. Throws KafkaWriteError if the offset was not written by this sink or does not match its metadata.
  */
-export function parseShardState(committed: { offset: bigint | null; metadata: string | null } | null, where: string): ShardState {
+export function parseShardState(
+  committed: { offset: bigint | null; metadata: string | null } | null,
+  where: string,
+): ShardState {
   if (committed === null || committed.offset === null) return INITIAL_SHARD_STATE;
   let parsed: unknown;
   try {
@@ -91,7 +97,8 @@ export function parseShardState(committed: { offset: bigint | null; metadata: st
   } catch {
     throw notOurs(where, `sequence ${JSON.stringify(m.seq)} is not a number`);
   }
-  if (seq !== committed.offset) throw notOurs(where, `offset ${committed.offset} differs from the sequence ${seq} in its metadata`);
+  if (seq !== committed.offset)
+    throw notOurs(where, `offset ${committed.offset} differs from the sequence ${seq} in its metadata`);
   const recent = m.recent.map((entry: unknown): CommittedBatch => {
     if (!Array.isArray(entry) || entry.length !== 3 || !entry.every((x) => typeof x === "string")) {
       throw notOurs(where, "malformed batch entry");

@@ -86,7 +86,11 @@ export function decodeShardRecord(bytes: Uint8Array, reader: ByteReader = new By
     if (!reader.atEnd) throw new Error(`${reader.remaining} trailing bytes`);
     return record;
   } catch (err) {
-    throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", `a sharded record (${bytes.length} bytes) does not decode: ${(err as Error).message}`, { cause: err });
+    throw new KafkaWriteError(
+      "KAFKA_WRITE_EXACTLY_ONCE",
+      `a sharded record (${bytes.length} bytes) does not decode: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 

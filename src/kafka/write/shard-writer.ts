@@ -10,7 +10,14 @@
 // Any failure discards the producer (best-effort abort, close) and the remembered state, so the retry starts at 1.
 import { hostname } from "node:os";
 import type { ProducerOptions } from "../config/index.js";
-import { LeasePool, type KafkaGroupOffsetsClient, type KafkaMetadataClient, type KafkaProducer, type KafkaTransaction, type ProducerRecord } from "../client/index.js";
+import {
+  LeasePool,
+  type KafkaGroupOffsetsClient,
+  type KafkaMetadataClient,
+  type KafkaProducer,
+  type KafkaTransaction,
+  type ProducerRecord,
+} from "../client/index.js";
 import { KafkaWriteError } from "./errors.js";
 import { decideBatch, formatShardMetadata, parseShardState, type ShardState } from "./sequence.js";
 import type { ExactlyOnceSpec } from "./spec.js";
@@ -70,7 +77,8 @@ export class ShardWriter {
   }
 
   private async write(batchId: string, digest: string, records: readonly ProducerRecord[]): Promise<BatchOutcome> {
-    if (this.closed) throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", `shard ${this.transactionalId}: the writer is closed`);
+    if (this.closed)
+      throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", `shard ${this.transactionalId}: the writer is closed`);
     this.producer ??= this.deps.createProducer(this.producerOptions);
     let transaction: KafkaTransaction | undefined;
     try {
@@ -92,12 +100,14 @@ export class ShardWriter {
         return { kind: "skipped", seq: decision.committed.seq, records: 0 };
       }
       if (records.length > 0) await transaction.produce(records);
-      await transaction.sendOffsets(this.spec.sinkGroupId, [{
-        topic: this.spec.metadataTopic,
-        partition: this.shard,
-        offset: decision.seq,
-        metadata: formatShardMetadata(decision.next, this.deps.writerId ?? DEFAULT_WRITER_ID),
-      }]);
+      await transaction.sendOffsets(this.spec.sinkGroupId, [
+        {
+          topic: this.spec.metadataTopic,
+          partition: this.shard,
+          offset: decision.seq,
+          metadata: formatShardMetadata(decision.next, this.deps.writerId ?? DEFAULT_WRITER_ID),
+        },
+      ]);
       const open = transaction;
       transaction = undefined;
       try {
@@ -130,7 +140,9 @@ export class ShardWriter {
       }
       this.metadataTopicChecked = true;
     }
-    const [committed] = await this.deps.offsets.fetchCommittedOffsets(this.spec.sinkGroupId, [{ topic: metadataTopic, partition: this.shard }]);
+    const [committed] = await this.deps.offsets.fetchCommittedOffsets(this.spec.sinkGroupId, [
+      { topic: metadataTopic, partition: this.shard },
+    ]);
     return parseShardState(committed ?? null, this.where);
   }
 

@@ -90,20 +90,29 @@ function exactlyOnceSpec(options: WriteToKafkaOptions, topic: string | null): Ex
   const configuredId = options.producerConfig["transactional.id"];
   if (!eos) {
     if (configuredId !== undefined) {
-      throw new KafkaConfigError("transactional.id", "is the prefix of the exactly-once sink's transactional ids: " +
-        "set exactlyOnce (numShards, sinkGroupId) as well; an at-least-once write sends without transactions");
+      throw new KafkaConfigError(
+        "transactional.id",
+        "is the prefix of the exactly-once sink's transactional ids: " +
+          "set exactlyOnce (numShards, sinkGroupId) as well; an at-least-once write sends without transactions",
+      );
     }
     return null;
   }
   if (!Number.isInteger(eos.numShards) || eos.numShards < 1 || eos.numShards > MAX_SHARDS) {
-    throw new KafkaConfigError("exactlyOnce.numShards", `must be an integer from 1 to ${MAX_SHARDS}, got ${eos.numShards}`);
+    throw new KafkaConfigError(
+      "exactlyOnce.numShards",
+      `must be an integer from 1 to ${MAX_SHARDS}, got ${eos.numShards}`,
+    );
   }
   if (typeof eos.sinkGroupId !== "string" || eos.sinkGroupId.length === 0) {
     throw new KafkaConfigError("exactlyOnce.sinkGroupId", "must be a non-empty group id");
   }
   const metadataTopic = eos.metadataTopic ?? topic;
   if (metadataTopic === null) {
-    throw new KafkaConfigError("exactlyOnce.metadataTopic", "is required when the write has no default topic (it holds the shards' committed sequences)");
+    throw new KafkaConfigError(
+      "exactlyOnce.metadataTopic",
+      "is required when the write has no default topic (it holds the shards' committed sequences)",
+    );
   }
   checkTopicName("exactlyOnce.metadataTopic", metadataTopic);
   if (configuredId !== undefined && configuredId.length === 0) {
@@ -138,7 +147,10 @@ export function writeSpecFromOptions(options: WriteToKafkaOptions): WriteSpec {
   );
   const timestampPolicy = options.timestampPolicy ?? "producer";
   if (!TIMESTAMP_POLICIES.includes(timestampPolicy)) {
-    throw new KafkaConfigError("timestampPolicy", `must be one of ${TIMESTAMP_POLICIES.join(", ")}, got ${JSON.stringify(timestampPolicy)}`);
+    throw new KafkaConfigError(
+      "timestampPolicy",
+      `must be one of ${TIMESTAMP_POLICIES.join(", ")}, got ${JSON.stringify(timestampPolicy)}`,
+    );
   }
   return Object.freeze({
     producerConfig: Object.freeze(producerConfig),
@@ -186,8 +198,11 @@ export function parseWriteSpec(json: unknown): WriteSpec {
     producerConfig: producerConfig as Record<string, string>,
     ...(topic !== null ? { topic } : {}),
     keySerializer: json.keyFormat === undefined ? "bytes" : field(json, "keyFormat", isString, "a serializer name"),
-    valueSerializer: json.valueFormat === undefined ? "bytes" : field(json, "valueFormat", isString, "a serializer name"),
-    ...(json.timestampPolicy !== undefined ? { timestampPolicy: field(json, "timestampPolicy", isString, "a policy name") as WriteTimestampPolicy } : {}),
+    valueSerializer:
+      json.valueFormat === undefined ? "bytes" : field(json, "valueFormat", isString, "a serializer name"),
+    ...(json.timestampPolicy !== undefined
+      ? { timestampPolicy: field(json, "timestampPolicy", isString, "a policy name") as WriteTimestampPolicy }
+      : {}),
     ...(exactlyOnce ? { exactlyOnce } : {}),
   });
 }

@@ -3,11 +3,25 @@
 //   exactly-once:   input [→ WindowInto(fixed) if global and unbounded] → ParDo(KafkaShardDoFn)
 //                   → GroupByKey (shard) → ParDo(KafkaTransactionalWriteDoFn)
 // The expansion service builds the same graphs for foreign pipelines from the same DoFns.
-import { FixedWindows, GroupByKey, ParDo, PTransform, WindowInto, type PCollection, type Pipeline } from "../../pipeline/index.js";
+import {
+  FixedWindows,
+  GroupByKey,
+  ParDo,
+  PTransform,
+  WindowInto,
+  type PCollection,
+  type Pipeline,
+} from "../../pipeline/index.js";
 import type { KV } from "../../sdf/index.js";
 import { bytesCoder, iterableCoder, kvCoder, varIntCoder } from "../../model/coders/index.js";
 import { writeEnvironment, type WriteEnvironmentOptions } from "./environment.js";
-import { KafkaShardDoFn, KafkaTransactionalWriteDoFn, KafkaWriteDoFn, type ShardBatch, type WriteFunctions } from "./dofns.js";
+import {
+  KafkaShardDoFn,
+  KafkaTransactionalWriteDoFn,
+  KafkaWriteDoFn,
+  type ShardBatch,
+  type WriteFunctions,
+} from "./dofns.js";
 import type { WriteRecord } from "./record.js";
 import type { ShardWriterPool } from "./shard-writer.js";
 import { writeSpecFromOptions, type WriteSpec, type WriteToKafkaOptions } from "./spec.js";
@@ -41,7 +55,10 @@ export class KafkaWriteResult {
 export class WriteToKafka<E> extends PTransform<PCollection<E>, KafkaWriteResult> {
   readonly spec: WriteSpec;
 
-  constructor(private readonly options: WriteToKafkaNativeOptions, label = "WriteToKafka") {
+  constructor(
+    private readonly options: WriteToKafkaNativeOptions,
+    label = "WriteToKafka",
+  ) {
     super(label);
     this.spec = writeSpecFromOptions(options);
     const windowMs = options.exactlyOnceWindowMs;
@@ -72,9 +89,16 @@ export class WriteToKafka<E> extends PTransform<PCollection<E>, KafkaWriteResult
       .withCoder(kvCoder(varIntCoder, bytesCoder))
       .apply("GroupByShard", GroupByKey<bigint, Uint8Array>())
       .withCoder(kvCoder(varIntCoder, iterableCoder(bytesCoder)) as never)
-      .apply("WriteTransactions", ParDo.of<KV<bigint, Uint8Array[]>, never>(
-        new KafkaTransactionalWriteDoFn(this.spec, env, this.options.shardWriterPool ? { pool: this.options.shardWriterPool } : {}) as never,
-      ));
+      .apply(
+        "WriteTransactions",
+        ParDo.of<KV<bigint, Uint8Array[]>, never>(
+          new KafkaTransactionalWriteDoFn(
+            this.spec,
+            env,
+            this.options.shardWriterPool ? { pool: this.options.shardWriterPool } : {},
+          ) as never,
+        ),
+      );
     return new KafkaWriteResult(input.pipeline);
   }
 }

@@ -20,7 +20,11 @@ export type CoderErrorCode =
 export class CoderError extends Error {
   override readonly name = "CoderError";
   readonly retriable = false;
-  constructor(readonly code: CoderErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: CoderErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -576,7 +580,10 @@ export class ByteReader {
         throw truncated(`${what} (${count} elements)`, count * minBytes, this.end - this.pos);
       }
     } else if (count > MAX_ZERO_WIDTH_ELEMENTS) {
-      throw new CoderError("CODER_INVALID", `${what}: ${count} elements of an encoding that may be empty is implausible`);
+      throw new CoderError(
+        "CODER_INVALID",
+        `${what}: ${count} elements of an encoding that may be empty is implausible`,
+      );
     }
   }
 }

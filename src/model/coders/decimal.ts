@@ -28,7 +28,9 @@ export function decimalToString(value: Decimal): string {
 /** Minimal big-endian two's complement of n (at least one byte). */
 export function twosComplementBytes(n: bigint): Uint8Array {
   const bytes = Math.ceil((bitLength(n) + 1) / 8);
-  const hex = BigInt.asUintN(bytes * 8, n).toString(16).padStart(bytes * 2, "0");
+  const hex = BigInt.asUintN(bytes * 8, n)
+    .toString(16)
+    .padStart(bytes * 2, "0");
   const out = new Uint8Array(bytes);
   for (let i = 0; i < bytes; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
@@ -52,8 +54,16 @@ export const decimalCoder: Coder<Decimal> = Object.freeze({
   components: [],
   minNestedBytes: 2,
   encode(value: Decimal, out: ByteWriter, context: CoderContext): void {
-    if (value === null || typeof value !== "object" || typeof value.unscaled !== "bigint" || !Number.isInteger(value.scale)) {
-      throw new CoderError("CODER_VALUE", `decimal: expected {unscaled: bigint, scale: integer}, got ${describeValue(value)}`);
+    if (
+      value === null ||
+      typeof value !== "object" ||
+      typeof value.unscaled !== "bigint" ||
+      !Number.isInteger(value.scale)
+    ) {
+      throw new CoderError(
+        "CODER_VALUE",
+        `decimal: expected {unscaled: bigint, scale: integer}, got ${describeValue(value)}`,
+      );
     }
     out.writeVarInt32(value.scale);
     const bytes = twosComplementBytes(value.unscaled);

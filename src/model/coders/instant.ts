@@ -8,7 +8,10 @@ const SIGN = 1n << 63n;
 
 export function writeInstant(out: ByteWriter, millis: Instant, what: string): void {
   if (typeof millis !== "bigint" || millis < -SIGN || millis >= SIGN) {
-    throw new CoderError("CODER_VALUE", `${what}: expected an int64 millisecond instant (bigint), got ${describeValue(millis)}`);
+    throw new CoderError(
+      "CODER_VALUE",
+      `${what}: expected an int64 millisecond instant (bigint), got ${describeValue(millis)}`,
+    );
   }
   out.writeShiftedInt64BE(millis);
 }

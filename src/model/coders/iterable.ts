@@ -23,7 +23,10 @@ export function iterableCoder<T>(elementCoder: Coder<T>): Coder<readonly T[]> {
 
 function toArray<T>(value: Iterable<T>): readonly T[] {
   if (value === null || typeof value !== "object" || typeof (value as Iterable<T>)[Symbol.iterator] !== "function") {
-    throw new CoderError("CODER_VALUE", `${CoderUrns.ITERABLE}: expected an array or iterable, got ${describeValue(value)}`);
+    throw new CoderError(
+      "CODER_VALUE",
+      `${CoderUrns.ITERABLE}: expected an array or iterable, got ${describeValue(value)}`,
+    );
   }
   return Array.from(value);
 }
@@ -43,7 +46,10 @@ export function decodeElements<T>(input: ByteReader, elementCoder: Coder<T>, wha
     const block = input.readVarInt64();
     if (block === 0n) return elements;
     if (block < 0n) {
-      throw new CoderError("CODER_INVALID", `${what}: a state-backed continuation (block count ${block}) needs a state reader`);
+      throw new CoderError(
+        "CODER_INVALID",
+        `${what}: a state-backed continuation (block count ${block}) needs a state reader`,
+      );
     }
     const n = Number(block);
     input.checkCount(what, n, elementCoder.minNestedBytes);

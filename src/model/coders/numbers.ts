@@ -6,7 +6,10 @@ import type { Coder } from "./coder.js";
 
 function checkInteger(value: unknown, min: number, max: number, what: string): asserts value is number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new CoderError("CODER_VALUE", `${what}: expected an integer in [${min}, ${max}], got ${describeValue(value)}`);
+    throw new CoderError(
+      "CODER_VALUE",
+      `${what}: expected an integer in [${min}, ${max}], got ${describeValue(value)}`,
+    );
   }
 }
 

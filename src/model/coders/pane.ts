@@ -56,8 +56,13 @@ export function readPane(input: ByteReader): PaneInfo {
       return base;
     case ONE_INDEX: {
       const index = input.readVarInt64();
-      return { isFirst: base.isFirst, isLast: base.isLast, timing: base.timing, index,
-        onTimeIndex: base.timing === "EARLY" ? -1n : index };
+      return {
+        isFirst: base.isFirst,
+        isLast: base.isLast,
+        timing: base.timing,
+        index,
+        onTimeIndex: base.timing === "EARLY" ? -1n : index,
+      };
     }
     case TWO_INDICES: {
       const index = input.readVarInt64();

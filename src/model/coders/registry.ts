@@ -104,13 +104,17 @@ export function coderFromComponents(
     const componentIds = proto.componentCoderIds ?? [];
     const expected = COMPONENT_COUNTS[urn];
     if (expected === undefined) {
-      const why = urn === CoderUrns.STATE_BACKED_ITERABLE
-        ? "is not supported (it needs the Fn API state channel)"
-        : "is not a coder this SDK implements";
+      const why =
+        urn === CoderUrns.STATE_BACKED_ITERABLE
+          ? "is not supported (it needs the Fn API state channel)"
+          : "is not a coder this SDK implements";
       throw new CoderError("CODER_UNKNOWN_URN", `coder ${path} ("${id}"): ${urn || "(no URN)"} ${why}`);
     }
     if (componentIds.length !== expected) {
-      throw new CoderError("CODER_SPEC", `coder ${path} ("${id}"): ${urn} takes ${expected} component(s), got ${componentIds.length}`);
+      throw new CoderError(
+        "CODER_SPEC",
+        `coder ${path} ("${id}"): ${urn} takes ${expected} component(s), got ${componentIds.length}`,
+      );
     }
     building.add(id);
     try {
@@ -162,7 +166,10 @@ export function coderFromComponents(
         return windowedValueCoder(component(0), component(1) as Coder<BoundedWindow>) as Coder<unknown>;
       case CoderUrns.PARAM_WINDOWED_VALUE:
         if (!payload || payload.length === 0) {
-          throw new CoderError("CODER_SPEC", `coder ${path} ("${id}"): ${urn} needs a payload (timestamp, windows, pane)`);
+          throw new CoderError(
+            "CODER_SPEC",
+            `coder ${path} ("${id}"): ${urn} needs a payload (timestamp, windows, pane)`,
+          );
         }
         return paramWindowedValueCoder(component(0), component(1) as Coder<BoundedWindow>, payload) as Coder<unknown>;
       case CoderUrns.LENGTH_PREFIX: {

@@ -94,7 +94,9 @@ function nonNullCoder(type: FieldType, depth: number, path: string): Coder<unkno
       if (urn === LogicalTypeUrns.MILLIS_INSTANT) return instantCoder as Coder<unknown>;
       if (urn === LogicalTypeUrns.DECIMAL) return decimalCoder as Coder<unknown>;
       if (urn === LogicalTypeUrns.PYTHON_ANY) {
-        throw new SchemaError(`${path}: logical type ${urn} holds pickled Python objects, which only Python can decode`);
+        throw new SchemaError(
+          `${path}: logical type ${urn} holds pickled Python objects, which only Python can decode`,
+        );
       }
       if (!representation) throw new SchemaError(`${path}: logical type ${urn} has no representation type`);
       return valueCoder(representation, depth + 1, `${path}<${urn}>`);
@@ -141,7 +143,8 @@ function rowFactory(names: readonly string[]): (values: readonly unknown[]) => R
   if (names.includes("__proto__") || names.length > 1000) {
     return (values) => {
       const row: Row = {};
-      for (const [i, name] of names.entries()) Object.defineProperty(row, name, { value: values[i], enumerable: true, writable: true, configurable: true });
+      for (const [i, name] of names.entries())
+        Object.defineProperty(row, name, { value: values[i], enumerable: true, writable: true, configurable: true });
       return row;
     };
   }
@@ -195,7 +198,10 @@ function buildRowCoder(schema: Schema, payload: Uint8Array | undefined, depth: n
           values[p] = value;
           if (value == null) {
             if (!nullableAt[p]) {
-              throw new CoderError("CODER_VALUE", `row field "${name}": null or missing, but the field is not nullable`);
+              throw new CoderError(
+                "CODER_VALUE",
+                `row field "${name}": null or missing, but the field is not nullable`,
+              );
             }
             lastNull = p;
           }
@@ -230,7 +236,7 @@ function buildRowCoder(schema: Schema, payload: Uint8Array | undefined, depth: n
       const maskLength = input.readLength("row null bitmap length");
       const maskAt = input.position;
       input.skip(maskLength);
-      const decoded = Math.min(count , n);
+      const decoded = Math.min(count, n);
       // Values by field index, then one object literal: decoded rows share one shape.
       const values = new Array<unknown>(n);
       for (let p = 0; p < decoded; p++) {
@@ -251,7 +257,10 @@ function buildRowCoder(schema: Schema, payload: Uint8Array | undefined, depth: n
         // More: the writer's schema had fields we do not know. Only the outer context can skip them.
         if (context === "outer") input.skip(input.remaining);
         else {
-          throw new CoderError("CODER_INVALID", `row: ${count} encoded fields, but the schema has ${n}; unknown fields cannot be skipped in a nested context`);
+          throw new CoderError(
+            "CODER_INVALID",
+            `row: ${count} encoded fields, but the schema has ${n}; unknown fields cannot be skipped in a nested context`,
+          );
         }
       }
       return makeRow(values);

@@ -24,7 +24,9 @@ export const varIntCoder: Coder<bigint> = Object.freeze({
   components: [],
   minNestedBytes: 1,
   encode(value: bigint, out: ByteWriter): void {
-    out.writeVarInt64(typeof value === "bigint" && value >= 0n && value < 0x80000000n ? value : toInt64(value, CoderUrns.VARINT));
+    out.writeVarInt64(
+      typeof value === "bigint" && value >= 0n && value < 0x80000000n ? value : toInt64(value, CoderUrns.VARINT),
+    );
   },
   decode(input: ByteReader): bigint {
     return input.readVarInt64();

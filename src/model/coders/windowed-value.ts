@@ -12,7 +12,11 @@ import { GLOBAL_WINDOW, type BoundedWindow, type WindowedValue } from "../window
 /** The windows of every element in the global window, shared (WindowedValue.windows is readonly). */
 const GLOBAL_WINDOWS: readonly BoundedWindow[] = Object.freeze([GLOBAL_WINDOW]);
 
-export function writeWindows(out: ByteWriter, windows: readonly BoundedWindow[], windowCoder: Coder<BoundedWindow>): void {
+export function writeWindows(
+  out: ByteWriter,
+  windows: readonly BoundedWindow[],
+  windowCoder: Coder<BoundedWindow>,
+): void {
   if (!Array.isArray(windows)) {
     throw new CoderError("CODER_VALUE", `windows: expected an array, got ${describeValue(windows)}`);
   }
@@ -68,7 +72,10 @@ export function encodeWindowedValueParams(params: WindowedValueParams, windowCod
 /** Decodes a param_windowed_value payload; whatever follows the pane (the placeholder value) is ignored. */
 export function decodeWindowedValueParams(payload: Uint8Array, windowCoder: Coder<BoundedWindow>): WindowedValueParams {
   const { timestamp, windows, pane } = decodeFromBytes(
-    windowedValueCoder(ignoredRestCoder, windowCoder), payload, "outer");
+    windowedValueCoder(ignoredRestCoder, windowCoder),
+    payload,
+    "outer",
+  );
   return { timestamp, windows, pane };
 }
 
@@ -89,8 +96,8 @@ export function paramWindowedValueCoder<T>(
   params: WindowedValueParams | Uint8Array,
 ): Coder<WindowedValue<T>> {
   const payload = params instanceof Uint8Array ? params : encodeWindowedValueParams(params, windowCoder);
-  const { timestamp, windows, pane } = params instanceof Uint8Array
-    ? decodeWindowedValueParams(params, windowCoder) : params;
+  const { timestamp, windows, pane } =
+    params instanceof Uint8Array ? decodeWindowedValueParams(params, windowCoder) : params;
   const frozenWindows = Object.freeze([...windows]);
   return Object.freeze({
     urn: CoderUrns.PARAM_WINDOWED_VALUE,

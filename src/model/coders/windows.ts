@@ -19,7 +19,10 @@ export const globalWindowCoder: Coder<GlobalWindow> = Object.freeze({
   minNestedBytes: 0,
   encode(value: GlobalWindow): void {
     if (value?.kind !== "global") {
-      throw new CoderError("CODER_VALUE", `${CoderUrns.GLOBAL_WINDOW}: expected the global window, got ${describeWindow(value)}`);
+      throw new CoderError(
+        "CODER_VALUE",
+        `${CoderUrns.GLOBAL_WINDOW}: expected the global window, got ${describeWindow(value)}`,
+      );
     }
   },
   decode(): GlobalWindow {
@@ -33,7 +36,10 @@ export const intervalWindowCoder: Coder<IntervalWindow> = Object.freeze({
   minNestedBytes: 9,
   encode(value: IntervalWindow, out: ByteWriter): void {
     if (value?.kind !== "interval") {
-      throw new CoderError("CODER_VALUE", `${CoderUrns.INTERVAL_WINDOW}: expected an interval window, got ${describeWindow(value)}`);
+      throw new CoderError(
+        "CODER_VALUE",
+        `${CoderUrns.INTERVAL_WINDOW}: expected an interval window, got ${describeWindow(value)}`,
+      );
     }
     writeInstant(out, value.end, "interval window end");
     out.writeVarInt64(BigInt.asIntN(64, value.end - value.start));

@@ -50,7 +50,8 @@ export function grpcServiceDefinition(fullServiceName: BeamServiceName): grpc.Se
   const cached = cache.get(fullServiceName);
   if (cached) return cached;
   const service = protoRoot.lookup(fullServiceName);
-  if (!(service instanceof protobuf.Service)) throw new Error(`grpcServiceDefinition: no service ${fullServiceName} in proto/`);
+  if (!(service instanceof protobuf.Service))
+    throw new Error(`grpcServiceDefinition: no service ${fullServiceName} in proto/`);
   const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
   for (const method of service.methodsArray) {
     method.resolve();

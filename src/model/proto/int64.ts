@@ -11,7 +11,8 @@ interface LongClass {
 }
 
 const LongImpl = protobuf.util.Long as unknown as LongClass | undefined;
-if (!LongImpl) throw new Error("protobufjs found no Long implementation (package `long`): int64 fields would lose precision");
+if (!LongImpl)
+  throw new Error("protobufjs found no Long implementation (package `long`): int64 fields would lose precision");
 
 const TWO_32 = 1n << 32n;
 const INT64_MIN = -(1n << 63n);

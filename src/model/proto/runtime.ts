@@ -6,7 +6,9 @@ import protobuf from "protobufjs/light.js";
 import { beamProtoDescriptorJson } from "./generated/descriptor.js";
 
 /** The reflection root of every message, enum and service under proto/ (fully qualified lookups). */
-export const protoRoot: protobuf.Root = protobuf.Root.fromJSON(JSON.parse(beamProtoDescriptorJson) as protobuf.INamespace);
+export const protoRoot: protobuf.Root = protobuf.Root.fromJSON(
+  JSON.parse(beamProtoDescriptorJson) as protobuf.INamespace,
+);
 protoRoot.resolveAll();
 
 type Tree = Record<string, unknown>;

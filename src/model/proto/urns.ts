@@ -270,30 +270,126 @@ export interface MonitoringInfoSpecFacts {
 
 /** MonitoringInfoSpecs.Enum value name → its (monitoring_info_spec): urn, type urn, required labels. */
 export const monitoringInfoSpecs = {
-  USER_SUM_INT64: { urn: "beam:metric:user:sum_int64:v1", type: "beam:metrics:sum_int64:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_SUM_DOUBLE: { urn: "beam:metric:user:sum_double:v1", type: "beam:metrics:sum_double:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_DISTRIBUTION_INT64: { urn: "beam:metric:user:distribution_int64:v1", type: "beam:metrics:distribution_int64:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_DISTRIBUTION_DOUBLE: { urn: "beam:metric:user:distribution_double:v1", type: "beam:metrics:distribution_double:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_LATEST_INT64: { urn: "beam:metric:user:latest_int64:v1", type: "beam:metrics:latest_int64:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_LATEST_DOUBLE: { urn: "beam:metric:user:latest_double:v1", type: "beam:metrics:latest_double:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_TOP_N_INT64: { urn: "beam:metric:user:top_n_int64:v1", type: "beam:metrics:top_n_int64:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_TOP_N_DOUBLE: { urn: "beam:metric:user:top_n_double:v1", type: "beam:metrics:top_n_double:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_BOTTOM_N_INT64: { urn: "beam:metric:user:bottom_n_int64:v1", type: "beam:metrics:bottom_n_int64:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_BOTTOM_N_DOUBLE: { urn: "beam:metric:user:bottom_n_double:v1", type: "beam:metrics:bottom_n_double:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_SET_STRING: { urn: "beam:metric:user:set_string:v1", type: "beam:metrics:set_string:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  USER_BOUNDED_TRIE: { urn: "beam:metric:user:bounded_trie:v1", type: "beam:metrics:bounded_trie:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
-  ELEMENT_COUNT: { urn: "beam:metric:element_count:v1", type: "beam:metrics:sum_int64:v1", requiredLabels: ["PCOLLECTION"] },
-  SAMPLED_BYTE_SIZE: { urn: "beam:metric:sampled_byte_size:v1", type: "beam:metrics:distribution_int64:v1", requiredLabels: ["PCOLLECTION"] },
-  START_BUNDLE_MSECS: { urn: "beam:metric:pardo_execution_time:start_bundle_msecs:v1", type: "beam:metrics:sum_int64:v1", requiredLabels: ["PTRANSFORM"] },
-  PROCESS_BUNDLE_MSECS: { urn: "beam:metric:pardo_execution_time:process_bundle_msecs:v1", type: "beam:metrics:sum_int64:v1", requiredLabels: ["PTRANSFORM"] },
-  FINISH_BUNDLE_MSECS: { urn: "beam:metric:pardo_execution_time:finish_bundle_msecs:v1", type: "beam:metrics:sum_int64:v1", requiredLabels: ["PTRANSFORM"] },
-  TOTAL_MSECS: { urn: "beam:metric:ptransform_execution_time:total_msecs:v1", type: "beam:metrics:sum_int64:v1", requiredLabels: ["PTRANSFORM"] },
-  WORK_REMAINING: { urn: "beam:metric:ptransform_progress:remaining:v1", type: "beam:metrics:progress:v1", requiredLabels: ["PTRANSFORM"] },
-  WORK_COMPLETED: { urn: "beam:metric:ptransform_progress:completed:v1", type: "beam:metrics:progress:v1", requiredLabels: ["PTRANSFORM"] },
-  DATA_CHANNEL_READ_INDEX: { urn: "beam:metric:data_channel:read_index:v1", type: "beam:metrics:sum_int64:v1", requiredLabels: ["PTRANSFORM"] },
-  API_REQUEST_COUNT: { urn: "beam:metric:io:api_request_count:v1", type: "beam:metrics:sum_int64:v1", requiredLabels: ["SERVICE", "METHOD", "RESOURCE", "PTRANSFORM", "STATUS"] },
-  API_REQUEST_LATENCIES: { urn: "beam:metric:io:api_request_latencies:v1", type: "beam:metrics:histogram_int64:v1", requiredLabels: ["SERVICE", "METHOD", "RESOURCE", "PTRANSFORM"] },
-  USER_HISTOGRAM: { urn: "beam:metric:user:histogram_int64:v1", type: "beam:metrics:histogram_int64:v1", requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"] },
+  USER_SUM_INT64: {
+    urn: "beam:metric:user:sum_int64:v1",
+    type: "beam:metrics:sum_int64:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_SUM_DOUBLE: {
+    urn: "beam:metric:user:sum_double:v1",
+    type: "beam:metrics:sum_double:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_DISTRIBUTION_INT64: {
+    urn: "beam:metric:user:distribution_int64:v1",
+    type: "beam:metrics:distribution_int64:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_DISTRIBUTION_DOUBLE: {
+    urn: "beam:metric:user:distribution_double:v1",
+    type: "beam:metrics:distribution_double:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_LATEST_INT64: {
+    urn: "beam:metric:user:latest_int64:v1",
+    type: "beam:metrics:latest_int64:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_LATEST_DOUBLE: {
+    urn: "beam:metric:user:latest_double:v1",
+    type: "beam:metrics:latest_double:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_TOP_N_INT64: {
+    urn: "beam:metric:user:top_n_int64:v1",
+    type: "beam:metrics:top_n_int64:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_TOP_N_DOUBLE: {
+    urn: "beam:metric:user:top_n_double:v1",
+    type: "beam:metrics:top_n_double:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_BOTTOM_N_INT64: {
+    urn: "beam:metric:user:bottom_n_int64:v1",
+    type: "beam:metrics:bottom_n_int64:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_BOTTOM_N_DOUBLE: {
+    urn: "beam:metric:user:bottom_n_double:v1",
+    type: "beam:metrics:bottom_n_double:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_SET_STRING: {
+    urn: "beam:metric:user:set_string:v1",
+    type: "beam:metrics:set_string:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  USER_BOUNDED_TRIE: {
+    urn: "beam:metric:user:bounded_trie:v1",
+    type: "beam:metrics:bounded_trie:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
+  ELEMENT_COUNT: {
+    urn: "beam:metric:element_count:v1",
+    type: "beam:metrics:sum_int64:v1",
+    requiredLabels: ["PCOLLECTION"],
+  },
+  SAMPLED_BYTE_SIZE: {
+    urn: "beam:metric:sampled_byte_size:v1",
+    type: "beam:metrics:distribution_int64:v1",
+    requiredLabels: ["PCOLLECTION"],
+  },
+  START_BUNDLE_MSECS: {
+    urn: "beam:metric:pardo_execution_time:start_bundle_msecs:v1",
+    type: "beam:metrics:sum_int64:v1",
+    requiredLabels: ["PTRANSFORM"],
+  },
+  PROCESS_BUNDLE_MSECS: {
+    urn: "beam:metric:pardo_execution_time:process_bundle_msecs:v1",
+    type: "beam:metrics:sum_int64:v1",
+    requiredLabels: ["PTRANSFORM"],
+  },
+  FINISH_BUNDLE_MSECS: {
+    urn: "beam:metric:pardo_execution_time:finish_bundle_msecs:v1",
+    type: "beam:metrics:sum_int64:v1",
+    requiredLabels: ["PTRANSFORM"],
+  },
+  TOTAL_MSECS: {
+    urn: "beam:metric:ptransform_execution_time:total_msecs:v1",
+    type: "beam:metrics:sum_int64:v1",
+    requiredLabels: ["PTRANSFORM"],
+  },
+  WORK_REMAINING: {
+    urn: "beam:metric:ptransform_progress:remaining:v1",
+    type: "beam:metrics:progress:v1",
+    requiredLabels: ["PTRANSFORM"],
+  },
+  WORK_COMPLETED: {
+    urn: "beam:metric:ptransform_progress:completed:v1",
+    type: "beam:metrics:progress:v1",
+    requiredLabels: ["PTRANSFORM"],
+  },
+  DATA_CHANNEL_READ_INDEX: {
+    urn: "beam:metric:data_channel:read_index:v1",
+    type: "beam:metrics:sum_int64:v1",
+    requiredLabels: ["PTRANSFORM"],
+  },
+  API_REQUEST_COUNT: {
+    urn: "beam:metric:io:api_request_count:v1",
+    type: "beam:metrics:sum_int64:v1",
+    requiredLabels: ["SERVICE", "METHOD", "RESOURCE", "PTRANSFORM", "STATUS"],
+  },
+  API_REQUEST_LATENCIES: {
+    urn: "beam:metric:io:api_request_latencies:v1",
+    type: "beam:metrics:histogram_int64:v1",
+    requiredLabels: ["SERVICE", "METHOD", "RESOURCE", "PTRANSFORM"],
+  },
+  USER_HISTOGRAM: {
+    urn: "beam:metric:user:histogram_int64:v1",
+    type: "beam:metrics:histogram_int64:v1",
+    requiredLabels: ["PTRANSFORM", "NAMESPACE", "NAME"],
+  },
 } as const satisfies Record<string, MonitoringInfoSpecFacts>;
 
 /** MonitoringInfo.MonitoringInfoLabels value name → the label key used in MonitoringInfo.labels (label_props). */

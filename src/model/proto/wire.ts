@@ -5,14 +5,19 @@ const LENGTH_DELIMITED = 2;
 
 /** The tag and length of a length-delimited field (its content follows). */
 export function lengthDelimitedHeader(fieldNumber: number, contentLength: number): Uint8Array {
-  return protobuf.Writer.create().uint32((fieldNumber << 3) | LENGTH_DELIMITED).uint32(contentLength).finish();
+  return protobuf.Writer.create()
+    .uint32((fieldNumber << 3) | LENGTH_DELIMITED)
+    .uint32(contentLength)
+    .finish();
 }
 
 /**
  * Reads the header of the length-delimited field at the start of `bytes`: its field number, content length and
  * where the content starts. Undefined when the first field is not length-delimited or its content is cut short.
  */
-export function readLengthDelimitedHeader(bytes: Uint8Array): { fieldNumber: number; length: number; contentStart: number } | undefined {
+export function readLengthDelimitedHeader(
+  bytes: Uint8Array,
+): { fieldNumber: number; length: number; contentStart: number } | undefined {
   try {
     const reader = protobuf.Reader.create(bytes);
     const tag = reader.uint32();

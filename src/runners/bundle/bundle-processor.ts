@@ -119,7 +119,10 @@ export class BundleProcessor {
   private brokenBy: unknown;
   private bundleCount = 0;
 
-  constructor(readonly descriptor: BundleDescriptor, options: BundleProcessorOptions = {}) {
+  constructor(
+    readonly descriptor: BundleDescriptor,
+    options: BundleProcessorOptions = {},
+  ) {
     this.clock = options.clock ?? Date.now;
     this.boundarySplitsBeforeSdf = options.boundarySplitsBeforeSdf ?? true;
     this.deferSplittableWork = options.deferSplittableWork ?? (() => undefined);
@@ -128,14 +131,16 @@ export class BundleProcessor {
     for (const [id, spec] of specs) {
       for (const pc of Object.values(spec.outputs)) {
         const other = producers.get(pc);
-        if (other !== undefined) throw new BundleProcessorError(`PCollection ${pc} is produced by both ${other} and ${id}`);
+        if (other !== undefined)
+          throw new BundleProcessorError(`PCollection ${pc} is produced by both ${other} and ${id}`);
         producers.set(pc, id);
         this.pcollections.set(pc, new PCollectionReceiver(pc));
       }
     }
     for (const [id, spec] of specs) {
       for (const pc of Object.values(spec.inputs)) {
-        if (!producers.has(pc)) throw new BundleProcessorError(`transform ${id} reads PCollection ${pc}, which no transform produces`);
+        if (!producers.has(pc))
+          throw new BundleProcessorError(`transform ${id} reads PCollection ${pc}, which no transform produces`);
       }
       this.operations.set(id, this.createOperation(id, spec));
     }
@@ -145,7 +150,8 @@ export class BundleProcessor {
     for (const [id, source] of this.sources) {
       const out = Object.values(descriptor.transforms[id]!.outputs)[0]!;
       const consumers = this.pcollections.get(out)!.consumers;
-      if (consumers.length === 1 && consumers[0] instanceof SdfProcessOperation) source.splittableConsumer = consumers[0];
+      if (consumers.length === 1 && consumers[0] instanceof SdfProcessOperation)
+        source.splittableConsumer = consumers[0];
     }
     this.ordered = this.topologicalOrder(specs, producers);
   }
@@ -156,7 +162,8 @@ export class BundleProcessor {
     for (const [local, pc] of Object.entries(spec.outputs)) outputs.set(local, this.pcollections.get(pc)!);
     const inputCount = Object.keys(spec.inputs).length;
     const needInputs = (n: number): void => {
-      if (inputCount !== n) throw new BundleProcessorError(`${spec.kind} ${name} needs ${n} input(s), has ${inputCount}`);
+      if (inputCount !== n)
+        throw new BundleProcessorError(`${spec.kind} ${name} needs ${n} input(s), has ${inputCount}`);
     };
     switch (spec.kind) {
       case "source": {
@@ -199,7 +206,10 @@ export class BundleProcessor {
     }
   }
 
-  private topologicalOrder(specs: [TransformId, TransformSpec][], producers: Map<PCollectionId, TransformId>): Operation[] {
+  private topologicalOrder(
+    specs: [TransformId, TransformSpec][],
+    producers: Map<PCollectionId, TransformId>,
+  ): Operation[] {
     const order: Operation[] = [];
     const state = new Map<TransformId, "visiting" | "done">();
     const visit = (id: TransformId): void => {
@@ -251,14 +261,19 @@ export class BundleProcessor {
 
   newBundle(id = `bundle-${++this.bundleCount}`): Bundle {
     if (this.torndown) throw new BundleProcessorError("the processor was torn down");
-    if (this.brokenBy !== undefined) throw new BundleProcessorError("the processor failed in an earlier bundle; create a new one", { cause: this.brokenBy });
-    if (this.active !== undefined) throw new BundleProcessorError(`bundle ${this.active.id} is still running on this processor`);
+    if (this.brokenBy !== undefined)
+      throw new BundleProcessorError("the processor failed in an earlier bundle; create a new one", {
+        cause: this.brokenBy,
+      });
+    if (this.active !== undefined)
+      throw new BundleProcessorError(`bundle ${this.active.id} is still running on this processor`);
     return new Bundle(id, this);
   }
 
   /** @internal */
   async runBundle(bundle: Bundle, io: BundleIO, scope: BundleScope): Promise<void> {
-    if (this.active !== undefined) throw new BundleProcessorError(`bundle ${this.active.id} is still running on this processor`);
+    if (this.active !== undefined)
+      throw new BundleProcessorError(`bundle ${this.active.id} is still running on this processor`);
     for (const id of this.sources.keys()) {
       if (io.inputs[id] === undefined) throw new BundleProcessorError(`no input for source ${id}`);
     }
@@ -285,7 +300,8 @@ export class BundleProcessor {
   /** @internal */
   progressOf(scope: BundleScope): BundleProgress {
     const inputs: Record<TransformId, { elementsConsumed: number }> = {};
-    for (const [id, source] of this.sources) inputs[id] = { elementsConsumed: source.index + (source.elementDone ? 1 : 0) };
+    for (const [id, source] of this.sources)
+      inputs[id] = { elementsConsumed: source.index + (source.elementDone ? 1 : 0) };
     const splittable: SplittableProgress[] = [];
     for (const op of this.operations.values()) {
       if (op instanceof SdfProcessOperation) {
@@ -307,20 +323,37 @@ export class BundleProcessor {
       const sdf = source.splittableConsumer;
       const running = sdf?.isRunning() ?? false;
       const currentProgress = source.index < 0 || source.elementDone ? 1 : (sdf?.currentFractionDone() ?? 0.5);
-      const desiredWithSize = want.estimatedInputElements || source.knownSize === undefined ? want : { ...want, estimatedInputElements: source.knownSize };
-      const plan = planSplit({ index: source.index, currentProgress, stop: source.stop, desired: desiredWithSize, elementSplittable: running });
+      const desiredWithSize =
+        want.estimatedInputElements || source.knownSize === undefined
+          ? want
+          : { ...want, estimatedInputElements: source.knownSize };
+      const plan = planSplit({
+        index: source.index,
+        currentProgress,
+        stop: source.stop,
+        desired: desiredWithSize,
+        elementSplittable: running,
+      });
       if (plan.elementFraction !== undefined && sdf !== undefined) {
         const pending = sdf.trySplitRunning(plan.elementFraction);
         if (pending !== undefined) {
           source.stop = source.index + 1;
           elementSplits.push([sdf, pending]);
-          channelSplits.push({ transformId: id, lastPrimaryElement: source.index - 1, firstResidualElement: source.index + 1 });
+          channelSplits.push({
+            transformId: id,
+            lastPrimaryElement: source.index - 1,
+            firstResidualElement: source.index + 1,
+          });
           continue;
         }
       }
       if (plan.boundaryStop !== undefined && (sdf === undefined || this.boundarySplitsBeforeSdf)) {
         source.stop = plan.boundaryStop;
-        channelSplits.push({ transformId: id, lastPrimaryElement: plan.boundaryStop - 1, firstResidualElement: plan.boundaryStop });
+        channelSplits.push({
+          transformId: id,
+          lastPrimaryElement: plan.boundaryStop - 1,
+          firstResidualElement: plan.boundaryStop,
+        });
       }
     }
     if (channelSplits.length === 0) return undefined;
@@ -353,7 +386,10 @@ export class Bundle {
   private readonly finalizer = new FinalizationCallbacks();
   private readonly scope: BundleScope;
 
-  constructor(readonly id: string, private readonly processor: BundleProcessor) {
+  constructor(
+    readonly id: string,
+    private readonly processor: BundleProcessor,
+  ) {
     this.scope = {
       finalizer: this.finalizer,
       metrics: { transforms: {}, pcollections: {} },
@@ -418,7 +454,9 @@ export class Bundle {
    */
   finalize(order?: FinalizationOrder): Promise<FinalizationOutcome> {
     if (this.stateValue !== "succeeded") {
-      return Promise.reject(new BundleProcessorError(`bundle ${this.id} is ${this.stateValue}: only a succeeded bundle is finalized`));
+      return Promise.reject(
+        new BundleProcessorError(`bundle ${this.id} is ${this.stateValue}: only a succeeded bundle is finalized`),
+      );
     }
     return this.finalizer.runAll(this.processor.now(), order);
   }

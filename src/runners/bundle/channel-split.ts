@@ -58,8 +58,12 @@ export function planSplit(input: SplitPlanInput): SplitPlan {
   let stopIndex = index + Math.max(1, Math.round(currentProgress + keep));
   if (allowed.length > 0 && !allowed.includes(stopIndex)) stopIndex = closestAllowed(allowed, stopIndex, index);
   // A boundary at or past the known end would hand nothing back.
-  const boundaryStop = index < stopIndex && stopIndex < stop && !(totalKnown && stopIndex >= total) ? stopIndex : undefined;
-  return { ...(elementFraction !== undefined ? { elementFraction } : {}), ...(boundaryStop !== undefined ? { boundaryStop } : {}) };
+  const boundaryStop =
+    index < stopIndex && stopIndex < stop && !(totalKnown && stopIndex >= total) ? stopIndex : undefined;
+  return {
+    ...(elementFraction !== undefined ? { elementFraction } : {}),
+    ...(boundaryStop !== undefined ? { boundaryStop } : {}),
+  };
 }
 
 function closestAllowed(allowed: readonly number[], target: number, index: number): number {

@@ -102,6 +102,9 @@ export function sdfElementCoders<I>(
   elementCoder: Coder<I>,
   dofn: AnySplittableDoFn,
 ): { paired: Coder<PairedElement<I>>; sized: Coder<SizedElement<I>> } {
-  const paired = kvCoder(elementCoder, kvCoder(dofn.restrictionCoder as Coder<unknown>, dofn.watermarkStateCoder as Coder<unknown>));
+  const paired = kvCoder(
+    elementCoder,
+    kvCoder(dofn.restrictionCoder as Coder<unknown>, dofn.watermarkStateCoder as Coder<unknown>),
+  );
   return { paired, sized: kvCoder(paired, doubleCoder) };
 }

@@ -27,10 +27,21 @@ import {
   type WatermarkEstimator,
   type WindowFn,
 } from "../../sdf/index.js";
-import { sizedElement, type PCollectionId, type PairedElement, type SizedElement, type TransformId } from "./descriptor.js";
+import {
+  sizedElement,
+  type PCollectionId,
+  type PairedElement,
+  type SizedElement,
+  type TransformId,
+} from "./descriptor.js";
 import type { FinalizationCallbacks } from "./finalization.js";
 import { acquireDoFn, releaseDoFn } from "./lifecycle.js";
-import { emptyTransformMetrics, TransformMetricsContext, type BundleMetrics, type TransformMetrics } from "./metrics.js";
+import {
+  emptyTransformMetrics,
+  TransformMetricsContext,
+  type BundleMetrics,
+  type TransformMetrics,
+} from "./metrics.js";
 import { isPromiseLike, OutputQueue, type Receiver } from "./output-queue.js";
 
 /** An SDF element application, as the Fn API's BundleApplication. */
@@ -83,7 +94,11 @@ export class PCollectionReceiver implements Receiver {
     return undefined;
   }
 
-  private async deliverRest(pending: PromiseLike<unknown>, element: WindowedValue<unknown>, from: number): Promise<void> {
+  private async deliverRest(
+    pending: PromiseLike<unknown>,
+    element: WindowedValue<unknown>,
+    from: number,
+  ): Promise<void> {
     await pending;
     for (let i = from; i < this.consumers.length; i++) {
       const result = this.consumers[i]!.receive(element);
@@ -166,7 +181,11 @@ export class SourceOperation extends Operation {
     }
   }
 
-  private async deliver(out: PCollectionReceiver | undefined, element: WindowedValue<unknown>, index: number): Promise<void> {
+  private async deliver(
+    out: PCollectionReceiver | undefined,
+    element: WindowedValue<unknown>,
+    index: number,
+  ): Promise<void> {
     this.index = index;
     this.elementDone = false;
     this.metrics.elementsIn++;
@@ -199,7 +218,12 @@ export class FlattenOperation extends Operation {
 }
 
 export class WindowIntoOperation extends Operation {
-  constructor(id: TransformId, name: string, outputs: ReadonlyMap<string, PCollectionReceiver>, private readonly windowFn: WindowFn) {
+  constructor(
+    id: TransformId,
+    name: string,
+    outputs: ReadonlyMap<string, PCollectionReceiver>,
+    private readonly windowFn: WindowFn,
+  ) {
     super(id, name, outputs);
   }
 
@@ -207,7 +231,12 @@ export class WindowIntoOperation extends Operation {
     this.metrics.elementsIn++;
     this.metrics.elementsOut++;
     const windows = assignWindows(this.windowFn, element.timestamp);
-    return this.soleOutput()?.receive({ value: element.value, timestamp: element.timestamp, windows, pane: element.pane });
+    return this.soleOutput()?.receive({
+      value: element.value,
+      timestamp: element.timestamp,
+      windows,
+      pane: element.pane,
+    });
   }
 }
 
@@ -224,11 +253,16 @@ function outputReceivers(
 ): PCollectionReceiver | undefined {
   if (mainOutput !== undefined) {
     const main = outputs.get(mainOutput);
-    if (main === undefined) throw new Error(`${name}: main output "${mainOutput}" is not among its outputs [${[...outputs.keys()].join(", ")}]`);
+    if (main === undefined)
+      throw new Error(
+        `${name}: main output "${mainOutput}" is not among its outputs [${[...outputs.keys()].join(", ")}]`,
+      );
     return main;
   }
   if (outputs.size > 1) {
-    throw new Error(`${name} has ${outputs.size} outputs [${[...outputs.keys()].join(", ")}]: name the main one (mainOutput)`);
+    throw new Error(
+      `${name} has ${outputs.size} outputs [${[...outputs.keys()].join(", ")}]: name the main one (mainOutput)`,
+    );
   }
   return outputs.values().next().value;
 }
@@ -271,7 +305,8 @@ class ElementContext implements ProcessContext<unknown> {
 
   outputTagged(tag: string, value: unknown, timestamp?: Instant): OutputResult {
     const target = this.op.outputFor(tag);
-    if (timestamp === undefined) return this.op.emit(target, value, this.current.timestamp, this.windows, this.current.pane);
+    if (timestamp === undefined)
+      return this.op.emit(target, value, this.current.timestamp, this.windows, this.current.pane);
     this.op.checkOutputTimestamp(timestamp, this.current.timestamp);
     return this.op.emit(target, value, timestamp, this.windows, this.current.pane);
   }
@@ -316,13 +351,15 @@ abstract class DoFnOperation extends Operation {
     super.startBundle(scope);
     this.queue.reset();
     this.metricsContext = new TransformMetricsContext(this.metrics);
-    if (this.lifecycle.startBundle) return this.lifecycle.startBundle({ metrics: this.metricsContext, bundleFinalizer: scope.finalizer });
+    if (this.lifecycle.startBundle)
+      return this.lifecycle.startBundle({ metrics: this.metricsContext, bundleFinalizer: scope.finalizer });
   }
 
   override async finishBundle(): Promise<void> {
     if (this.lifecycle.finishBundle) {
       const context: FinishBundleContext<unknown> = {
-        output: (value, timestamp, window) => this.emit(this.main, value, this.checkedTimestamp(timestamp), [window], NO_FIRING_PANE),
+        output: (value, timestamp, window) =>
+          this.emit(this.main, value, this.checkedTimestamp(timestamp), [window], NO_FIRING_PANE),
         outputTagged: (tag, value, timestamp, window) =>
           this.emit(this.outputFor(tag), value, this.checkedTimestamp(timestamp), [window], NO_FIRING_PANE),
         metrics: this.metricsContext,
@@ -335,7 +372,8 @@ abstract class DoFnOperation extends Operation {
 
   outputFor(tag: string): PCollectionReceiver {
     const target = this.outputs.get(tag);
-    if (target === undefined) throw new Error(`${this.name}: unknown output tag "${tag}" (outputs: ${[...this.outputs.keys()].join(", ")})`);
+    if (target === undefined)
+      throw new Error(`${this.name}: unknown output tag "${tag}" (outputs: ${[...this.outputs.keys()].join(", ")})`);
     return target;
   }
 
@@ -364,14 +402,22 @@ abstract class DoFnOperation extends Operation {
 
   private checkedTimestamp(timestamp: Instant): Instant {
     if (typeof timestamp !== "bigint" || timestamp < MIN_TIMESTAMP || timestamp > MAX_TIMESTAMP) {
-      throw new OutputTimestampError(`${this.name}: output timestamp must be a bigint ms instant within Beam's range, got ${String(timestamp)}`);
+      throw new OutputTimestampError(
+        `${this.name}: output timestamp must be a bigint ms instant within Beam's range, got ${String(timestamp)}`,
+      );
     }
     return timestamp;
   }
 }
 
 export class ParDoOperation extends DoFnOperation {
-  constructor(id: TransformId, name: string, outputs: ReadonlyMap<string, PCollectionReceiver>, private readonly dofn: AnyDoFn, mainOutput: string | undefined) {
+  constructor(
+    id: TransformId,
+    name: string,
+    outputs: ReadonlyMap<string, PCollectionReceiver>,
+    private readonly dofn: AnyDoFn,
+    mainOutput: string | undefined,
+  ) {
     super(id, name, outputs, dofn, mainOutput, false);
   }
 
@@ -415,7 +461,10 @@ export interface PendingElementSplit {
   readonly watermark: Instant;
 }
 
-function sdfParts(name: string, element: WindowedValue<unknown>): { input: unknown; restriction: unknown; state: unknown } {
+function sdfParts(
+  name: string,
+  element: WindowedValue<unknown>,
+): { input: unknown; restriction: unknown; state: unknown } {
   const sized = element.value as Partial<SizedElement> | undefined;
   const paired = sized?.key as Partial<PairedElement> | undefined;
   const restrictionAndState = paired?.value as Partial<PairedElement["value"]> | undefined;
@@ -455,7 +504,7 @@ export class SdfProcessOperation extends DoFnOperation {
     const estimator = this.dofn.newWatermarkEstimator(state) as WatermarkEstimator<unknown>;
     const running: RunningRestriction = { element, input, state, tracker, estimator };
     const deferMs = this.scope!.deferral.delayMs();
-    if (deferMs !== undefined && await this.defer(running, deferMs)) return;
+    if (deferMs !== undefined && (await this.defer(running, deferMs))) return;
     this.context.current = element;
     this.context.windows = element.windows;
     this.observer = isTimestampObserving(estimator) ? estimator : undefined;
@@ -474,7 +523,12 @@ export class SdfProcessOperation extends DoFnOperation {
     if (continuation.shouldResume) {
       const split = tracker.trySplit(0);
       if (split !== undefined) {
-        const pending = { running, split, residualState: estimator.getState(), watermark: estimator.currentWatermark() };
+        const pending = {
+          running,
+          split,
+          residualState: estimator.getState(),
+          watermark: estimator.currentWatermark(),
+        };
         const residual = await this.residualApplication(pending);
         this.scope!.checkpoints.push({ application: residual, requestedDelayMs: continuation.resumeDelayMs });
       }
@@ -486,7 +540,12 @@ export class SdfProcessOperation extends DoFnOperation {
   private async defer(running: RunningRestriction, delayMs: number): Promise<boolean> {
     const split = running.tracker.trySplit(0);
     if (split === undefined) return false;
-    const pending = { running, split, residualState: running.estimator.getState(), watermark: running.estimator.currentWatermark() };
+    const pending = {
+      running,
+      split,
+      residualState: running.estimator.getState(),
+      watermark: running.estimator.currentWatermark(),
+    };
     this.scope!.checkpoints.push({ application: await this.residualApplication(pending), requestedDelayMs: delayMs });
     this.scope!.deferral.restrictions++;
     running.tracker.checkDone();
@@ -515,11 +574,18 @@ export class SdfProcessOperation extends DoFnOperation {
     if (running === undefined) return undefined;
     const split = running.tracker.trySplit(fractionOfRemainder);
     if (split === undefined) return undefined;
-    return { running, split, residualState: running.estimator.getState(), watermark: running.estimator.currentWatermark() };
+    return {
+      running,
+      split,
+      residualState: running.estimator.getState(),
+      watermark: running.estimator.currentWatermark(),
+    };
   }
 
   /** The primary (original watermark state, no hold) and residual (current state, held at the watermark). */
-  async applications(pending: PendingElementSplit): Promise<{ primary: BundleApplication; residual: BundleApplication }> {
+  async applications(
+    pending: PendingElementSplit,
+  ): Promise<{ primary: BundleApplication; residual: BundleApplication }> {
     const { running, split } = pending;
     const [primarySize, residual] = await Promise.all([
       this.dofn.getSize(running.input, split.primary),
@@ -549,15 +615,30 @@ export class SdfProcessOperation extends DoFnOperation {
     };
   }
 
-  private sized(running: RunningRestriction, restriction: unknown, state: unknown, size: number): WindowedValue<SizedElement> {
+  private sized(
+    running: RunningRestriction,
+    restriction: unknown,
+    state: unknown,
+    size: number,
+  ): WindowedValue<SizedElement> {
     const { element } = running;
-    return { value: sizedElement(running.input, restriction, state, size), timestamp: element.timestamp, windows: element.windows, pane: element.pane };
+    return {
+      value: sizedElement(running.input, restriction, state, size),
+      timestamp: element.timestamp,
+      windows: element.windows,
+      pane: element.pane,
+    };
   }
 }
 
 /** pair-with-restriction: element -> KV(element, KV(initialRestriction, initialWatermarkState)). */
 export class SdfPairOperation extends Operation {
-  constructor(id: TransformId, name: string, outputs: ReadonlyMap<string, PCollectionReceiver>, private readonly dofn: AnySplittableDoFn) {
+  constructor(
+    id: TransformId,
+    name: string,
+    outputs: ReadonlyMap<string, PCollectionReceiver>,
+    private readonly dofn: AnySplittableDoFn,
+  ) {
     super(id, name, outputs);
   }
 
@@ -566,7 +647,10 @@ export class SdfPairOperation extends Operation {
     const restriction = await this.dofn.initialRestriction(element.value);
     const state = await this.dofn.initialWatermarkState(element.value, restriction);
     this.metrics.elementsOut++;
-    await this.soleOutput()?.receive({ ...element, value: { key: element.value, value: { key: restriction, value: state } } });
+    await this.soleOutput()?.receive({
+      ...element,
+      value: { key: element.value, value: { key: restriction, value: state } },
+    });
   }
 }
 
@@ -581,7 +665,12 @@ function pairedParts(name: string, value: unknown): { input: unknown; restrictio
 
 /** split-and-size: each initial split of the restriction becomes its own sized element. */
 export class SdfSplitAndSizeOperation extends Operation {
-  constructor(id: TransformId, name: string, outputs: ReadonlyMap<string, PCollectionReceiver>, private readonly dofn: AnySplittableDoFn) {
+  constructor(
+    id: TransformId,
+    name: string,
+    outputs: ReadonlyMap<string, PCollectionReceiver>,
+    private readonly dofn: AnySplittableDoFn,
+  ) {
     super(id, name, outputs);
   }
 
@@ -599,7 +688,12 @@ export class SdfSplitAndSizeOperation extends Operation {
 
 /** truncate (drain): keeps what truncateRestriction keeps (default: bounded restrictions whole, unbounded none). */
 export class SdfTruncateOperation extends Operation {
-  constructor(id: TransformId, name: string, outputs: ReadonlyMap<string, PCollectionReceiver>, private readonly dofn: AnySplittableDoFn) {
+  constructor(
+    id: TransformId,
+    name: string,
+    outputs: ReadonlyMap<string, PCollectionReceiver>,
+    private readonly dofn: AnySplittableDoFn,
+  ) {
     super(id, name, outputs);
   }
 
@@ -608,7 +702,9 @@ export class SdfTruncateOperation extends Operation {
     const { input, restriction, state } = sdfParts(this.name, element);
     const truncated = this.dofn.truncateRestriction
       ? await this.dofn.truncateRestriction(input, restriction)
-      : this.dofn.newTracker(restriction, input).isBounded() === "bounded" ? restriction : undefined;
+      : this.dofn.newTracker(restriction, input).isBounded() === "bounded"
+        ? restriction
+        : undefined;
     if (truncated === undefined || truncated === null) return;
     const size = await this.dofn.getSize(input, truncated);
     this.metrics.elementsOut++;

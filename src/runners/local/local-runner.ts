@@ -27,7 +27,13 @@ import {
   type PipelineState,
   type StepMetrics,
 } from "../../pipeline/index.js";
-import { BundleProcessor, type Bundle, type BundleMetrics, type BundleSplit, type DelayedBundleApplication } from "../bundle/index.js";
+import {
+  BundleProcessor,
+  type Bundle,
+  type BundleMetrics,
+  type BundleSplit,
+  type DelayedBundleApplication,
+} from "../bundle/index.js";
 import { planExecution, SOURCE_ID, type ExecutionPlan, type SinkTarget, type StagePlan } from "./stages.js";
 
 /** Tuning and observation hooks of the LocalRunner; all optional. */
@@ -53,7 +59,13 @@ export interface BundleCommittedEvent {
   readonly watermarks: Readonly<Record<string, Instant>>;
 }
 
-const ON_TIME_PANE: PaneInfo = Object.freeze({ isFirst: true, isLast: true, timing: "ON_TIME", index: 0n, onTimeIndex: 0n });
+const ON_TIME_PANE: PaneInfo = Object.freeze({
+  isFirst: true,
+  isLast: true,
+  timing: "ON_TIME",
+  index: 0n,
+  onTimeIndex: 0n,
+});
 const IMPULSE: WindowedValue<Uint8Array> = Object.freeze({
   value: new Uint8Array(0),
   timestamp: MIN_TIMESTAMP,
@@ -140,11 +152,16 @@ class LocalExecution {
   private stateValue: PipelineState = "RUNNING";
   private failure: unknown;
   private cancelRequested = false;
-  private inFlight: { readonly bundle: Bundle; readonly checkpoint: () => Promise<BundleSplit | undefined> } | undefined;
+  private inFlight:
+    | { readonly bundle: Bundle; readonly checkpoint: () => Promise<BundleSplit | undefined> }
+    | undefined;
   private wake: (() => void) | undefined;
   private finished!: Promise<void>;
 
-  constructor(private readonly plan: ExecutionPlan, private readonly options: LocalRunnerOptions) {
+  constructor(
+    private readonly plan: ExecutionPlan,
+    private readonly options: LocalRunnerOptions,
+  ) {
     this.maxBundleSize = options.maxBundleSize ?? 1000;
     this.maxBundleDurationMs = options.maxBundleDurationMs ?? 1000;
     for (const p of plan.stages) {
@@ -162,7 +179,13 @@ class LocalExecution {
       this.stagesByRoot.set(p.rootPc, stage);
     }
     for (const g of plan.gbks) {
-      this.gbks.set(g.id, { ...g, producers: [], consumer: this.stagesByRoot.get(g.outputPc), windows: new Map(), outputWatermark: MIN_TIMESTAMP });
+      this.gbks.set(g.id, {
+        ...g,
+        producers: [],
+        consumer: this.stagesByRoot.get(g.outputPc),
+        windows: new Map(),
+        outputWatermark: MIN_TIMESTAMP,
+      });
       this.steps[g.id] = { elementsIn: 0, elementsOut: 0, bundles: 0, counters: {} };
     }
     for (const stage of this.stages) {
@@ -271,7 +294,10 @@ class LocalExecution {
       }
       candidate.waitingSinceMs ??= now;
       ready ??= candidate;
-      if (now - candidate.waitingSinceMs >= this.maxBundleDurationMs && (oldest === undefined || candidate.waitingSinceMs < oldest.waitingSinceMs!)) {
+      if (
+        now - candidate.waitingSinceMs >= this.maxBundleDurationMs &&
+        (oldest === undefined || candidate.waitingSinceMs < oldest.waitingSinceMs!)
+      ) {
         oldest = candidate;
       }
     }
@@ -280,16 +306,20 @@ class LocalExecution {
 
   private earliestDelayed(): number | undefined {
     let earliest: number | undefined;
-    for (const stage of this.stages) for (const d of stage.delayed) if (earliest === undefined || d.readyAtMs < earliest) earliest = d.readyAtMs;
+    for (const stage of this.stages)
+      for (const d of stage.delayed) if (earliest === undefined || d.readyAtMs < earliest) earliest = d.readyAtMs;
     return earliest;
   }
 
   private sleepUntil(atMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, Math.max(0, atMs - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.wake = undefined;
+          resolve();
+        },
+        Math.max(0, atMs - Date.now()),
+      );
       this.wake = () => {
         clearTimeout(timer);
         this.wake = undefined;
@@ -334,18 +364,27 @@ class LocalExecution {
     const settled = (await Promise.all(splits)).filter((s): s is BundleSplit => s !== undefined);
     let firstUnprocessed = taken.length;
     for (const split of settled) {
-      for (const c of split.channelSplits) if (c.transformId === SOURCE_ID) firstUnprocessed = Math.min(firstUnprocessed, c.firstResidualElement);
-      for (const r of split.residualRoots) stage.queue.push({ element: r.application.element, hold: holdOf(r.application) });
+      for (const c of split.channelSplits)
+        if (c.transformId === SOURCE_ID) firstUnprocessed = Math.min(firstUnprocessed, c.firstResidualElement);
+      for (const r of split.residualRoots)
+        stage.queue.push({ element: r.application.element, hold: holdOf(r.application) });
     }
     stage.queue.unshift(...taken.slice(firstUnprocessed));
     const now = Date.now();
     for (const r of result.residualRoots) {
-      stage.delayed.push({ element: r.application.element, hold: holdOf(r.application), readyAtMs: now + r.requestedDelayMs });
+      stage.delayed.push({
+        element: r.application.element,
+        hold: holdOf(r.application),
+        readyAtMs: now + r.requestedDelayMs,
+      });
     }
     for (const [sinkId, buffer] of outputs) {
       for (const target of stage.plan.sinks[sinkId]!) {
         if (target.kind === "gbk") this.addToGbk(this.gbks.get(target.gbkId)!, buffer);
-        else this.stagesByRoot.get(target.rootPc)!.queue.push(...buffer.map((element) => ({ element, hold: element.timestamp })));
+        else
+          this.stagesByRoot
+            .get(target.rootPc)!
+            .queue.push(...buffer.map((element) => ({ element, hold: element.timestamp })));
       }
     }
     stage.inFlightHold = undefined;
@@ -394,7 +433,12 @@ class LocalExecution {
       const timestamp = windowMaxTimestamp(bucket.window);
       for (const group of bucket.groups.values()) {
         step.elementsOut++;
-        const element: WindowedValue<unknown> = { value: { key: group.key, value: group.values }, timestamp, windows: [bucket.window], pane: ON_TIME_PANE };
+        const element: WindowedValue<unknown> = {
+          value: { key: group.key, value: group.values },
+          timestamp,
+          windows: [bucket.window],
+          pane: ON_TIME_PANE,
+        };
         gbk.consumer?.queue.push({ element, hold: timestamp });
       }
     }
@@ -432,7 +476,8 @@ class LocalExecution {
     for (const impulse of this.plan.impulses) out[impulse.outputPc] = MAX_TIMESTAMP;
     for (const gbk of this.gbks.values()) out[gbk.outputPc] = gbk.outputWatermark;
     for (const stage of this.stages) {
-      for (const pc of stage.plan.producedPcs) out[pc] = out[pc] === undefined ? stage.outputWatermark : minInstant(out[pc]!, stage.outputWatermark);
+      for (const pc of stage.plan.producedPcs)
+        out[pc] = out[pc] === undefined ? stage.outputWatermark : minInstant(out[pc]!, stage.outputWatermark);
     }
     return out;
   }

@@ -9,7 +9,9 @@ import type { BundleDescriptor, TransformSpec } from "../bundle/index.js";
 export const SOURCE_ID = "source";
 
 /** Where a stage's sink sends its elements: to the stage rooted at a splittable DoFn's input, or to a GroupByKey. */
-export type SinkTarget = { readonly kind: "stage"; readonly rootPc: string } | { readonly kind: "gbk"; readonly gbkId: string };
+export type SinkTarget =
+  | { readonly kind: "stage"; readonly rootPc: string }
+  | { readonly kind: "gbk"; readonly gbkId: string };
 
 /** One fused stage: the transforms a bundle runs, from the stage's root PCollection to its sinks. */
 export interface StagePlan {
@@ -61,12 +63,35 @@ function expand(t: TransformNode): ExecNode[] {
     case "group-by-key":
       return [{ id: t.id, kind: "group-by-key", inputs: t.inputs, outputs: t.outputs }];
     case "flatten":
-      return [{ id: t.id, kind: "flatten", inputs: t.inputs, outputs: t.outputs, spec: { kind: "flatten", name: t.id, inputs: t.inputs, outputs: t.outputs } }];
+      return [
+        {
+          id: t.id,
+          kind: "flatten",
+          inputs: t.inputs,
+          outputs: t.outputs,
+          spec: { kind: "flatten", name: t.id, inputs: t.inputs, outputs: t.outputs },
+        },
+      ];
     case "window-into":
-      return [{ id: t.id, kind: "window-into", inputs: t.inputs, outputs: t.outputs, spec: { kind: "window-into", name: t.id, windowFn: p.windowFn, inputs: t.inputs, outputs: t.outputs } }];
+      return [
+        {
+          id: t.id,
+          kind: "window-into",
+          inputs: t.inputs,
+          outputs: t.outputs,
+          spec: { kind: "window-into", name: t.id, windowFn: p.windowFn, inputs: t.inputs, outputs: t.outputs },
+        },
+      ];
     case "pardo": {
       if (!p.splittable) {
-        const spec: TransformSpec = { kind: "pardo", name: t.id, dofn: p.dofn as never, mainOutput: p.mainOutput, inputs: t.inputs, outputs: t.outputs };
+        const spec: TransformSpec = {
+          kind: "pardo",
+          name: t.id,
+          dofn: p.dofn as never,
+          mainOutput: p.mainOutput,
+          inputs: t.inputs,
+          outputs: t.outputs,
+        };
         return [{ id: t.id, kind: "pardo", inputs: t.inputs, outputs: t.outputs, spec }];
       }
       const dofn = p.dofn as never;
@@ -75,12 +100,40 @@ function expand(t: TransformNode): ExecNode[] {
       const pairId = `${t.id}/PairWithRestriction`;
       const splitId = `${t.id}/SplitAndSizeRestrictions`;
       return [
-        { id: pairId, kind: "sdf-pair-with-restriction", inputs: t.inputs, outputs: { out: paired },
-          spec: { kind: "sdf-pair-with-restriction", name: pairId, dofn, inputs: t.inputs, outputs: { out: paired } } },
-        { id: splitId, kind: "sdf-split-and-size-restrictions", inputs: { in: paired }, outputs: { out: sized },
-          spec: { kind: "sdf-split-and-size-restrictions", name: splitId, dofn, inputs: { in: paired }, outputs: { out: sized } } },
-        { id: t.id, kind: "sdf-process-sized-element-and-restrictions", inputs: { in: sized }, outputs: t.outputs,
-          spec: { kind: "sdf-process-sized-element-and-restrictions", name: t.id, dofn, mainOutput: p.mainOutput, inputs: { in: sized }, outputs: t.outputs } },
+        {
+          id: pairId,
+          kind: "sdf-pair-with-restriction",
+          inputs: t.inputs,
+          outputs: { out: paired },
+          spec: { kind: "sdf-pair-with-restriction", name: pairId, dofn, inputs: t.inputs, outputs: { out: paired } },
+        },
+        {
+          id: splitId,
+          kind: "sdf-split-and-size-restrictions",
+          inputs: { in: paired },
+          outputs: { out: sized },
+          spec: {
+            kind: "sdf-split-and-size-restrictions",
+            name: splitId,
+            dofn,
+            inputs: { in: paired },
+            outputs: { out: sized },
+          },
+        },
+        {
+          id: t.id,
+          kind: "sdf-process-sized-element-and-restrictions",
+          inputs: { in: sized },
+          outputs: t.outputs,
+          spec: {
+            kind: "sdf-process-sized-element-and-restrictions",
+            name: t.id,
+            dofn,
+            mainOutput: p.mainOutput,
+            inputs: { in: sized },
+            outputs: t.outputs,
+          },
+        },
       ];
     }
     default:
@@ -130,7 +183,8 @@ function planStage(id: string, rootPc: string, consumers: Map<string, ExecNode[]
   while (queue.length > 0) {
     const pc = queue.shift()!;
     for (const node of consumers.get(pc) ?? []) {
-      const materialized = node.kind === "group-by-key" || (node.kind === "sdf-process-sized-element-and-restrictions" && pc !== rootPc);
+      const materialized =
+        node.kind === "group-by-key" || (node.kind === "sdf-process-sized-element-and-restrictions" && pc !== rootPc);
       if (materialized) {
         const targets = sinks.get(pc) ?? [];
         targets.push(node.kind === "group-by-key" ? { kind: "gbk", gbkId: node.id } : { kind: "stage", rootPc: pc });
@@ -146,7 +200,9 @@ function planStage(id: string, rootPc: string, consumers: Map<string, ExecNode[]
       }
     }
   }
-  const transforms: Record<string, TransformSpec> = { [SOURCE_ID]: { kind: "source", inputs: {}, outputs: { out: rootPc } } };
+  const transforms: Record<string, TransformSpec> = {
+    [SOURCE_ID]: { kind: "source", inputs: {}, outputs: { out: rootPc } },
+  };
   for (const node of included.values()) {
     const spec = node.spec!;
     if (spec.kind === "flatten") {
@@ -164,5 +220,12 @@ function planStage(id: string, rootPc: string, consumers: Map<string, ExecNode[]
     transforms[sinkId] = { kind: "sink", inputs: { in: pc }, outputs: {} };
     sinkTargets[sinkId] = targets;
   }
-  return { id, rootPc, descriptor: { transforms }, sinks: sinkTargets, producedPcs: [...produced].filter((pc) => pc !== rootPc), steps: [...included.keys()] };
+  return {
+    id,
+    rootPc,
+    descriptor: { transforms },
+    sinks: sinkTargets,
+    producedPcs: [...produced].filter((pc) => pc !== rootPc),
+    steps: [...included.keys()],
+  };
 }
