@@ -16,6 +16,7 @@ import { startJobServer } from "../test/infra/job-server.js";
 import { startServe } from "../test/infra/service.js";
 import { createTopic, readTopicByOffset, testKafka, uniqueTopic } from "../test/infra/fixtures.js";
 import { runPython } from "../test/infra/python.js";
+import { liveLatencies, produceLive, summarizeLatencies, type LatencySummary } from "../test/infra/latency.js";
 import { flag, numberFlag } from "./common.js";
 
 const live = numberFlag("live", 100);
@@ -30,41 +31,15 @@ for (const line of stdout.trim().split("\n")) {
   if (k === "prism") process.env.KBT_PRISM = v;
 }
 
-interface Latency {
-  p50: number;
-  p90: number;
-  max: number;
-}
-
-function summarize(values: number[]): Latency {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-  return { p50: at(0.5), p90: at(0.9), max: sorted[sorted.length - 1]! };
-}
-
 /** Produces `live` records one by one into `input`, then waits until `output` holds them; returns their latencies. */
-async function measure(broker: Broker, input: string, output: string, expectedBefore: number): Promise<Latency> {
-  const producer = testKafka(broker.bootstrap).producer();
-  await producer.connect();
-  const sentAt = new Map<string, number>();
-  for (let j = 0; j < live; j++) {
-    const key = `live${j}`;
-    sentAt.set(key, Date.now());
-    await producer.send({
-      topic: input,
-      acks: -1,
-      messages: [{ key, value: `v${j}`, partition: j % 4, timestamp: String(sentAt.get(key)) }],
-    });
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  await producer.disconnect();
+async function measure(broker: Broker, input: string, output: string, expectedBefore: number): Promise<LatencySummary> {
+  const sentAt = await produceLive(broker.bootstrap, input, live, intervalMs);
   const deadline = Date.now() + 60_000;
   for (;;) {
     const out = [...(await readTopicByOffset(broker.bootstrap, output)).values()].flat();
-    const liveOut = out.filter((r) => r.key?.startsWith("live"));
-    if (out.length >= expectedBefore + live)
-      return summarize(liveOut.map((r) => Number(r.timestamp) - sentAt.get(r.key!)!));
-    if (Date.now() > deadline) throw new Error(`${output}: ${liveOut.length} of ${live} live records after 60 s`);
+    if (out.length >= expectedBefore + live) return summarizeLatencies(liveLatencies(out, sentAt));
+    if (Date.now() > deadline)
+      throw new Error(`${output}: ${out.length - expectedBefore} of ${live} live records after 60 s`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -92,7 +67,7 @@ async function awaitCount(broker: Broker, topic: string, count: number): Promise
 }
 
 /** The floor: kafkajs's group consumer copying each record to the output with its producer. */
-async function rawCopy(broker: Broker): Promise<Latency> {
+async function rawCopy(broker: Broker): Promise<LatencySummary> {
   const input = uniqueTopic("lat-raw-in");
   const output = uniqueTopic("lat-raw-out");
   await preload(broker, input);
@@ -121,7 +96,7 @@ async function pipeline(
   expansion: string,
   pythonMap: boolean,
   options: string[],
-): Promise<Latency> {
+): Promise<LatencySummary> {
   const input = uniqueTopic("lat-in");
   const output = uniqueTopic("lat-out");
   await preload(broker, input);
@@ -167,7 +142,7 @@ const FLINK_CHECKPOINTS = [...FLINK, "--checkpointing_interval=1000", "--finish_
 
 const broker = await startBroker();
 const serve = await startServe();
-const rows: [string, Latency][] = [];
+const rows: [string, LatencySummary][] = [];
 try {
   rows.push(["raw kafkajs consumer → producer", await rawCopy(broker)]);
   if (runners.includes("prism")) {

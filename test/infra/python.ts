@@ -59,3 +59,16 @@ export function lastJsonLine<T>(result: PythonResult): T {
     );
   }
 }
+
+/** A row of kafka_pipelines.py's read-metadata mode: Beam's ReadFromKafka(with_metadata=True) row, as JSON. */
+export interface MetadataRow {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: string;
+  readonly value: string;
+  readonly headers: [string, string][];
+  readonly timestampTypeId: number;
+  readonly timestampTypeName: string;
+}

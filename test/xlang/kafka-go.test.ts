@@ -2,39 +2,14 @@
 // Write are expanded by our service from the PascalCase payloads Go sends, executed by our worker; the Go DoFn in
 // between runs in the Go SDK's loopback worker. Exact output, against the real broker.
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
 import { suite } from "../harness.js";
 import { consumeTopic, createTopic, testKafka, uniqueTopic } from "../infra/fixtures.js";
+import { runGoExample } from "../infra/go.js";
 import { useXlangStack } from "../infra/xlang-stack.js";
 
 const s = suite("xlang: Beam Go kafkaio on Prism", { timeoutMs: 240_000 });
 const RECORDS = 3000;
 const stack = useXlangStack(s);
-
-function runGo(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
-  const binary = process.env.KBT_GO_EXAMPLE;
-  if (!binary) throw new Error("KBT_GO_EXAMPLE is not set: run through test/runner.ts (xlang)");
-  return new Promise((resolve) => {
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
-    let output = "";
-    const collect = (c: Buffer) => {
-      output = (output + c.toString()).slice(-100_000);
-    };
-    child.stdout!.on("data", collect);
-    child.stderr!.on("data", collect);
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }, timeoutMs);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 s.test(
   "Go kafkaio.Read (MaxNumRecords) → Go ParDo → kafkaio.Write: every record once, upper-cased, keys kept",
@@ -53,7 +28,7 @@ s.test(
     await producer.send({ topic: input, acks: -1, messages });
     await producer.disconnect();
 
-    const run = await runGo(
+    const run = await runGoExample(
       [
         "--expansion_addr",
         service.expansionAddress,

@@ -3,7 +3,7 @@
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
 import { consumeTopic, createTopic, uniqueTopic, testKafka, withAdmin } from "../infra/fixtures.js";
-import { runPython, lastJsonLine, type PythonResult } from "../infra/python.js";
+import { runPython, lastJsonLine, type MetadataRow, type PythonResult } from "../infra/python.js";
 import { useXlangStack } from "../infra/xlang-stack.js";
 
 const s = suite("xlang Kafka roundtrip on Prism", { timeoutMs: 240_000 });
@@ -156,18 +156,7 @@ s.test("Python ReadFromKafka(with_metadata=True) decodes our rows: topic, partit
     })),
   });
   await producer.disconnect();
-  type Row = {
-    topic: string;
-    partition: number;
-    offset: number;
-    timestamp: number;
-    key: string;
-    value: string;
-    headers: [string, string][];
-    timestampTypeId: number;
-    timestampTypeName: string;
-  };
-  const out = withLogs(await pipeline("read-metadata", topic, 20), (r) => lastJsonLine<{ records: Row[] }>(r));
+  const out = withLogs(await pipeline("read-metadata", topic, 20), (r) => lastJsonLine<{ records: MetadataRow[] }>(r));
   const rows = out.records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   assert.is(rows.length, 20);
   rows.forEach((row, j) => {
