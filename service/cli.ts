@@ -1,7 +1,8 @@
 // The CLI (package.json `bin`, bin/kafka-beam-ts): `serve`, `worker`, `demo`, `healthcheck`. See `--help`.
 // Exit codes: 0 done, 1 failure, 2 bad flag or environment value (one line on stderr naming it).
 import { BootError } from "../src/harness/index.js";
-import { closeAllClients, kafkaDoFnFactories, verifyKafkaClient } from "../src/kafka/index.js";
+import { closeAllClients, verifyKafkaClient } from "../src/kafka/index.js";
+import { prepareWorkerDescriptor, workerDoFns } from "./worker-code.js";
 import {
   COMMANDS,
   ConfigError,
@@ -45,7 +46,12 @@ async function serve(args: readonly string[]): Promise<void> {
   const logger = jsonLogger(config.logLevel, batchedStdout());
   let running: Awaited<ReturnType<typeof startServices>>;
   try {
-    running = await startServices(config, { logger, dofns: kafkaDoFnFactories, closeKafkaClients: closeAllClients });
+    running = await startServices(config, {
+      logger,
+      dofns: workerDoFns,
+      prepareDescriptor: prepareWorkerDescriptor,
+      closeKafkaClients: closeAllClients,
+    });
   } catch (err) {
     if (err instanceof BindError) {
       logger.error("cannot start", { error: err.message });

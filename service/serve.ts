@@ -13,7 +13,13 @@ import {
   type EnvironmentConfig,
   type ProcessEnvironment,
 } from "../src/expansion/index.js";
-import { addWorkerPoolService, WorkerPool, type DoFnRegistry, type WorkerEvents } from "../src/harness/index.js";
+import {
+  addWorkerPoolService,
+  WorkerPool,
+  workerProcessEnvironment,
+  type DoFnRegistry,
+  type WorkerEvents,
+} from "../src/harness/index.js";
 import type { fnApi } from "../src/model/proto/index.js";
 import { partitionReadGauges } from "../src/kafka/index.js";
 // Not on the expansion layer's face yet: the SchemaTransform definitions (Beam YAML, managed).
@@ -33,18 +39,8 @@ const DRAIN_RESUME_DELAY_MS = 1000;
 /** A drain ends once no bundle other than handed-back reads has finished for this long. */
 const DRAIN_QUIET_MS = 1500;
 
-/** Absolute path of the worker launcher runners execute (bin/kafka-beam-ts-worker of this installation). */
-export function workerLauncherPath(): string {
-  return resolve(here, "../../bin/kafka-beam-ts-worker");
-}
-
 export function defaultProcessEnvironment(): ProcessEnvironment {
-  // KBT_NODE set for serve itself is passed on (another Node, or a wrapper adding flags such as --cpu-prof).
-  return {
-    kind: "process",
-    command: workerLauncherPath(),
-    env: { KBT_NODE: process.env.KBT_NODE ?? process.execPath },
-  };
+  return workerProcessEnvironment();
 }
 
 /** The version in package.json of this installation. */
@@ -61,8 +57,10 @@ export function packageVersion(): string {
 
 export interface ServeDependencies {
   readonly logger: Logger;
-  /** The DoFns the worker pool's workers run (the Kafka layer's). */
+  /** The DoFns the worker pool's workers run (the Kafka layer's, and the portable runner's user DoFns). */
   readonly dofns: DoFnRegistry;
+  /** Loads what a descriptor's DoFns need before they are built (the portable runner's user modules). */
+  readonly prepareDescriptor?: (descriptor: fnApi.IProcessBundleDescriptor) => Promise<void>;
   /** Closes every cached Kafka client (at shutdown). */
   readonly closeKafkaClients: () => Promise<void>;
   /** Default: every Kafka transform. */
@@ -109,8 +107,9 @@ class ObservedWorkerPool extends WorkerPool {
     events: WorkerEvents,
     private readonly metrics: ServiceMetrics,
     private readonly logger: Logger,
+    prepareDescriptor?: ServeDependencies["prepareDescriptor"],
   ) {
-    super(dofns, events);
+    super(dofns, events, prepareDescriptor);
   }
 
   override start(request: fnApi.IStartWorkerRequest): string | undefined {
@@ -228,7 +227,7 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
       if (counters) recordKafkaCounters(metrics, counters);
     },
   };
-  pool = new ObservedWorkerPool(deps.dofns, workerEvents, metrics, logger);
+  pool = new ObservedWorkerPool(deps.dofns, workerEvents, metrics, logger, deps.prepareDescriptor);
   const poolServer = new grpc.Server(serverOptions);
   addWorkerPoolService(poolServer, pool);
   const expansionServer = new grpc.Server(serverOptions);

@@ -8,7 +8,8 @@ import {
   SdkWorker,
   stderrLogger,
 } from "../src/harness/index.js";
-import { closeAllClients, kafkaDoFnFactories } from "../src/kafka/index.js";
+import { closeAllClients } from "../src/kafka/index.js";
+import { prepareWorkerDescriptor, workerDoFns } from "./worker-code.js";
 
 /** Throws BootError (a usage mistake: exit 2) when the runner's flags are incomplete. */
 export async function runWorker(args: readonly string[]): Promise<void> {
@@ -21,7 +22,8 @@ export async function runWorker(args: readonly string[]): Promise<void> {
   const worker = new SdkWorker({
     id: endpoints.id,
     controlUrl: endpoints.controlUrl,
-    dofns: kafkaDoFnFactories,
+    dofns: workerDoFns,
+    prepareDescriptor: prepareWorkerDescriptor,
     logger,
   });
   const stop = () => void worker.stop();

@@ -1,6 +1,7 @@
 // The package's main entry, `import { … } from "kafka-beam-ts"`: what a TypeScript pipeline that reads and writes
 // Kafka needs (the pipeline API, the local runner, the Kafka transforms, their options and errors). Each layer has
-// its own entry for the rest: kafka-beam-ts/pipeline, /runners/local, /kafka, /sdf, /expansion, /harness.
+// its own entry for the rest: kafka-beam-ts/pipeline, /runners/local, /runners/portable, /kafka, /sdf, /expansion,
+// /harness.
 export {
   Pipeline,
   PCollection,
@@ -39,6 +40,18 @@ export type {
 } from "./pipeline/index.js";
 export { LocalRunner } from "./runners/local/index.js";
 export type { LocalRunnerOptions, LocalPipelineHandle } from "./runners/local/index.js";
+export {
+  PortableRunner,
+  PortableRunnerError,
+  isMainModule,
+  portableRunnerOptionsFromArgs,
+} from "./runners/portable/index.js";
+export type {
+  PortableRunnerOptions,
+  PortablePipelineHandle,
+  PipelineModule,
+  PipelineBuilder,
+} from "./runners/portable/index.js";
 export {
   readFromKafka,
   readFromKafkaWithDeadLetters,

@@ -1,7 +1,7 @@
 // One Expand call, independent of gRPC: request in, response (or ExpansionError) out.
 import { expansionApi, lengthDelimitedHeader, readLengthDelimitedHeader, runnerApi } from "../model/proto/index.js";
 import { ExpansionBuilder } from "./components.js";
-import { environmentProto, type EnvironmentConfig } from "./environment.js";
+import { environmentProto, type EnvironmentConfig } from "../model/environment.js";
 import { BoundedCache } from "./bounded-cache.js";
 import { invalidArgument } from "./errors.js";
 import { decodeConfigurationRow, readConfigValues } from "./payload.js";

@@ -6,8 +6,13 @@ export type { ExpandOptions, ExpandOutcome } from "./expand.js";
 export { TransformRegistry } from "./registry.js";
 export type { TransformDefinition, ExpansionContext, ExpansionResult } from "./registry.js";
 export { kafkaTransformDefinitions } from "./kafka-transforms.js";
-export { environmentProto } from "./environment.js";
-export type { EnvironmentConfig, ProcessEnvironment, ExternalEnvironment, DockerEnvironment } from "./environment.js";
+export { environmentProto } from "../model/environment.js";
+export type {
+  EnvironmentConfig,
+  ProcessEnvironment,
+  ExternalEnvironment,
+  DockerEnvironment,
+} from "../model/environment.js";
 export { ExpansionError } from "./errors.js";
 export type { ExpansionErrorCode } from "./errors.js";
 export { canonicalFieldName } from "./payload.js";

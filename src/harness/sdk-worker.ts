@@ -32,6 +32,11 @@ export interface SdkWorkerOptions {
   readonly logger: WorkerLogger;
   /** Bundles waiting for FinalizeBundle are dropped after this long (default 10 min). */
   readonly finalizationTimeoutMs?: number;
+  /**
+   * Called with each new ProcessBundleDescriptor before its DoFns are built: loads what their factories need
+   * (the portable runner's user modules). A rejection fails the descriptor's bundles with its message.
+   */
+  readonly prepareDescriptor?: (descriptor: fnApi.IProcessBundleDescriptor) => Promise<void>;
 }
 
 /** Hooks for metrics, called synchronously once per finished bundle, successful or not: keep them cheap. */
@@ -201,6 +206,7 @@ export class SdkWorker {
             this.metadata,
           ));
         // A descriptor that cannot be translated fails here, once (and is asked for again next time).
+        await this.options.prepareDescriptor?.(pbd);
         return { proto: pbd, idle: [this.newProcessor(translateDescriptor(pbd, this.options.dofns))] };
       })();
       found.catch(() => this.descriptors.delete(id));

@@ -6,7 +6,7 @@ import type { DoFnRegistry } from "./dofn-registry.js";
 import { fetchProvisionInfo } from "./boot.js";
 import { RunnerLogger, stderrLogger } from "./logging.js";
 import { logPipelineOptionAdvice } from "./option-advice.js";
-import { SdkWorker, type WorkerEvents } from "./sdk-worker.js";
+import { SdkWorker, type SdkWorkerOptions, type WorkerEvents } from "./sdk-worker.js";
 
 /**
  * SDK workers that runners start and stop in this process through BeamFnExternalWorkerPool (the external
@@ -19,6 +19,7 @@ export class WorkerPool {
   constructor(
     private readonly dofns: DoFnRegistry,
     private readonly events: WorkerEvents = {},
+    private readonly prepareDescriptor?: SdkWorkerOptions["prepareDescriptor"],
   ) {}
 
   get size(): number {
@@ -51,7 +52,16 @@ export class WorkerPool {
     if (this.workers.has(id)) return `StartWorker: worker ${id} is already running`;
     const loggingUrl = request.loggingEndpoint?.url;
     const logger = loggingUrl ? new RunnerLogger(loggingUrl, id) : stderrLogger(id);
-    const worker = new SdkWorker({ id, controlUrl, dofns: this.dofns, logger }, this.events);
+    const worker = new SdkWorker(
+      {
+        id,
+        controlUrl,
+        dofns: this.dofns,
+        logger,
+        ...(this.prepareDescriptor ? { prepareDescriptor: this.prepareDescriptor } : {}),
+      },
+      this.events,
+    );
     const provisionUrl = request.provisionEndpoint?.url;
     if (provisionUrl) {
       // Best effort: the options only feed advice; the worker needs nothing from provisioning here.

@@ -13,7 +13,7 @@ import {
   type Coder,
 } from "../model/coders/index.js";
 import { fromBigInt, runnerApi, urns } from "../model/proto/index.js";
-import { doFnSpec } from "../model/dofn-payload.js";
+import { doFnSpec, type DoFnPayload } from "../model/dofn-payload.js";
 import type { AnyDoFn, AnySplittableDoFn, WindowFn } from "../sdf/index.js";
 import type { PipelineGraph, TransformNode } from "./graph.js";
 import type { Pipeline } from "./pipeline.js";
@@ -37,6 +37,16 @@ export interface RunnerApiOptions {
   readonly environmentId?: string;
   /** Prefix of generated coder and windowing strategy ids (default ""). */
   readonly idPrefix?: string;
+  /**
+   * The coder of a PCollection that declares none and whose coder cannot be inferred (what a Map returns). Without
+   * it such a PCollection is a translation error; the portable runner passes the JavaScript value coder.
+   */
+  readonly defaultCoder?: Coder<unknown>;
+  /**
+   * The payload of a ParDo whose DoFn has no doFnPayload() of its own (user code), or undefined if it cannot be
+   * shipped. The portable runner names the DoFn by the module that builds the pipeline and the transform's name.
+   */
+  readonly shipDoFn?: (node: TransformNode) => DoFnPayload | undefined;
 }
 
 const P = urns.StandardPTransforms.Primitives;
@@ -74,6 +84,8 @@ class Translation {
   private readonly problems: string[] = [];
   private readonly environmentId: string;
   private readonly prefix: string;
+  /** PCollections a GroupByKey consumes: the runner groups them, so a default coder for them must be a KV. */
+  private readonly grouped = new Set<string>();
 
   constructor(
     private readonly graph: PipelineGraph,
@@ -82,6 +94,25 @@ class Translation {
     this.environmentId = options.environmentId ?? "kbt-environment";
     this.prefix = options.idPrefix ?? "";
     this.coders = new CoderComponentSet(this.prefix);
+    for (const node of Object.values(graph.transforms)) {
+      if (node.payload.kind === "group-by-key") for (const input of Object.values(node.inputs)) this.grouped.add(input);
+    }
+    // Transforms that pass their input's coder on (WindowInto, Flatten, Filter) pass "grouped" upstream.
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const node of Object.values(graph.transforms)) {
+        const p = node.payload;
+        const passesCoder =
+          p.kind === "window-into" || p.kind === "flatten" || (p.kind === "pardo" && p.preservesCoder === true);
+        if (!passesCoder || !Object.values(node.outputs).some((o) => this.grouped.has(o))) continue;
+        for (const input of Object.values(node.inputs)) {
+          if (!this.grouped.has(input)) {
+            this.grouped.add(input);
+            changed = true;
+          }
+        }
+      }
+    }
   }
 
   run(): runnerApi.Pipeline {
@@ -139,12 +170,14 @@ class Translation {
       case "group-by-key":
         return { ...base, spec: { urn: P.GROUP_BY_KEY } };
       case "window-into":
+        // Assigning windows is the SDK's work: the runner sends it to our worker like a ParDo.
         return {
           ...base,
           spec: {
             urn: P.ASSIGN_WINDOWS,
             payload: runnerApi.WindowIntoPayload.encode({ windowFn: windowFnSpec(p.windowFn) }).finish(),
           },
+          environmentId: this.environmentId,
         };
       case "pardo":
         return {
@@ -156,11 +189,15 @@ class Translation {
   }
 
   private parDoPayload(node: TransformNode, dofn: AnyDoFn | AnySplittableDoFn, splittable: boolean): Uint8Array {
-    if (typeof dofn.doFnPayload !== "function") {
-      this.problems.push(`ParDo ${node.id}: its DoFn has no doFnPayload(), so a Fn API worker cannot rebuild it`);
+    const shipped = typeof dofn.doFnPayload === "function" ? dofn.doFnPayload() : this.options.shipDoFn?.(node);
+    if (shipped === undefined) {
+      this.problems.push(
+        `ParDo ${node.id}: its DoFn has no doFnPayload(), so a Fn API worker cannot rebuild it` +
+          (this.options.shipDoFn ? "" : " (the portable runner ships user DoFns through pipelineModule)"),
+      );
       return new Uint8Array(0);
     }
-    const payload: runnerApi.IParDoPayload = { doFn: doFnSpec(dofn.doFnPayload()) };
+    const payload: runnerApi.IParDoPayload = { doFn: doFnSpec(shipped) };
     if (splittable) {
       this.requirements.add(REQUIREMENTS.REQUIRES_SPLITTABLE_DOFN);
       // As Beam's SDKs do: the "restriction coder" is KV<restriction, watermark-estimator state>.
@@ -244,6 +281,10 @@ class Translation {
         break;
       case "composite":
         break;
+    }
+    const fallback = this.options.defaultCoder;
+    if (coder === undefined && fallback !== undefined) {
+      coder = this.grouped.has(pcId) ? (kvCoder(fallback, fallback) as Coder<unknown>) : fallback;
     }
     this.inferred.set(pcId, coder ?? null);
     return coder;

@@ -15,7 +15,13 @@ import {
   type DoFn,
   type KV,
 } from "../../src/pipeline/index.js";
-import { kvCoder, stringUtf8Coder, varIntCoder } from "../../src/model/coders/index.js";
+import {
+  JS_VALUE_CODER_URN,
+  jsValueCoder,
+  kvCoder,
+  stringUtf8Coder,
+  varIntCoder,
+} from "../../src/model/coders/index.js";
 import { runnerApi, toBigInt } from "../../src/model/proto/index.js";
 import { decodeDoFnPayload } from "../../src/model/dofn-payload.js";
 import { KBT_DOFN_URN } from "../../src/model/kbt-urns.js";
@@ -137,8 +143,47 @@ s.test("closures and PCollections without coders are named in one translation er
   }
   assert.is(
     (second as Error).message,
-    "cannot translate the pipeline to a Runner API proto:\n- ParDo Filter: its DoFn has no doFnPayload(), so a Fn API worker cannot rebuild it",
+    "cannot translate the pipeline to a Runner API proto:\n- ParDo Filter: its DoFn has no doFnPayload(), so a Fn API worker cannot rebuild it (the portable runner ships user DoFns through pipelineModule)",
   );
 });
+
+s.test(
+  "for a portable runner: closures get the shipped payload, coderless PCollections the default coder (a KV where grouped), WindowInto an environment",
+  () => {
+    const p = Pipeline.create();
+    p.apply(new Impulse())
+      .apply(
+        "Pairs",
+        Map((b: Uint8Array) => kv(`k${b.length}`, b.length)),
+      )
+      .apply("Windowed", WindowInto(FixedWindows(1000)))
+      .apply("Group", GroupByKey<string, number>())
+      .apply(
+        "Sizes",
+        Map((g: KV<string, number[]>) => g.value.length),
+      );
+    const proto = pipelineToRunnerApi(p, {
+      environment,
+      defaultCoder: jsValueCoder,
+      shipDoFn: (node) => ({ fn: "kbt_user", transform: node.id }),
+    });
+    const c = proto.components!;
+    const doFnOf = (id: string) =>
+      decodeDoFnPayload(runnerApi.ParDoPayload.decode(c.transforms![id]!.spec!.payload!).doFn!.payload!);
+    assert.equal(doFnOf("Pairs"), { fn: "kbt_user", transform: "Pairs" });
+    assert.equal(doFnOf("Sizes"), { fn: "kbt_user", transform: "Sizes" });
+    const coderOf = (pc: string) => {
+      const coder = c.coders![c.pcollections![pc]!.coderId!]!;
+      return [coder.spec!.urn, ...(coder.componentCoderIds ?? []).map((id) => c.coders![id]!.spec!.urn)];
+    };
+    // Grouped: a KV of js values the runner can group; after the GroupByKey: KV<js, iterable<js>>; the rest: js values.
+    assert.equal(coderOf("Pairs.output"), ["beam:coder:kv:v1", JS_VALUE_CODER_URN, JS_VALUE_CODER_URN]);
+    assert.equal(coderOf("Windowed.output"), ["beam:coder:kv:v1", JS_VALUE_CODER_URN, JS_VALUE_CODER_URN]);
+    assert.equal(coderOf("Group.output"), ["beam:coder:kv:v1", JS_VALUE_CODER_URN, "beam:coder:iterable:v1"]);
+    assert.equal(coderOf("Sizes.output"), [JS_VALUE_CODER_URN]);
+    assert.is(c.transforms!.Windowed!.environmentId, "kbt-environment", "the SDK assigns windows");
+    assert.equal(Object.keys(c.environments!), ["kbt-environment"]);
+  },
+);
 
 s.run();

@@ -48,8 +48,8 @@ export type WriteStep = "write" | "shard" | "transactional_write";
 export function kafkaWriteDoFnFactory(payload: DoFnPayload): AnyDoFn {
   const spec = parseWriteSpec(payload.write);
   const input = payload.input ?? "kv";
-  if (input !== "kv" && input !== "row")
-    throw new KafkaConfigError("input", `expected "kv" or "row", got ${JSON.stringify(input)}`);
+  if (input !== "kv" && input !== "row" && input !== "record")
+    throw new KafkaConfigError("input", `expected "kv", "row" or "record", got ${JSON.stringify(input)}`);
   const step = payload.step ?? "write";
   const env = writeEnvironment();
   switch (step) {

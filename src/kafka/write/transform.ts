@@ -14,6 +14,7 @@ import {
 } from "../../pipeline/index.js";
 import type { KV } from "../../sdf/index.js";
 import { bytesCoder, iterableCoder, kvCoder, varIntCoder } from "../../model/coders/index.js";
+import type { DoFnPayload } from "../../model/dofn-payload.js";
 import { writeEnvironment, type WriteEnvironmentOptions } from "./environment.js";
 import {
   KafkaShardDoFn,
@@ -46,6 +47,12 @@ export interface WriteToKafkaNativeOptions extends WriteToKafkaOptions, WriteFun
   readonly shardWriterPool?: ShardWriterPool;
 }
 
+/** Gives a DoFn the payload a Fn API worker rebuilds it from (kafkaWriteDoFnFactory), when there is one. */
+function withPayload<D extends object>(dofn: D, payload: DoFnPayload | undefined): D {
+  if (payload !== undefined) Object.defineProperty(dofn, "doFnPayload", { value: () => payload });
+  return dofn;
+}
+
 /** What a write returns: nothing to consume (Beam's PDone); the pipeline it was applied to. */
 export class KafkaWriteResult {
   constructor(readonly pipeline: Pipeline) {}
@@ -75,8 +82,19 @@ export class WriteToKafka<E> extends PTransform<PCollection<E>, KafkaWriteResult
       ...(this.options.topicFn ? { topicFn: this.options.topicFn } : {}),
       ...(this.options.partitioner ? { partitioner: this.options.partitioner } : {}),
     };
+    // A write whose behaviour is all in its spec (no functions, the default environment) can be rebuilt by a Fn API
+    // worker from a payload; one with functions is user code, shipped as such by the portable runner.
+    const portable =
+      Object.keys(fns).length === 0 &&
+      this.options.environment === undefined &&
+      this.options.shardWriterPool === undefined;
+    const payload = (step: string) =>
+      portable ? { fn: "kafka_write", write: this.spec, input: kind, step } : undefined;
     if (!this.spec.exactlyOnce) {
-      input.apply("Write", ParDo.of(new KafkaWriteDoFn(this.spec, kind, fns, env) as never));
+      input.apply(
+        "Write",
+        ParDo.of(withPayload(new KafkaWriteDoFn(this.spec, kind, fns, env), payload("write")) as never),
+      );
       return new KafkaWriteResult(input.pipeline);
     }
     let batched: PCollection<E> = input;
@@ -85,17 +103,25 @@ export class WriteToKafka<E> extends PTransform<PCollection<E>, KafkaWriteResult
     }
     // Standard coders on the way through the GroupByKey, so a portable runner can group and move the records.
     batched
-      .apply("Shard", ParDo.of<E, KV<bigint, Uint8Array>>(new KafkaShardDoFn(this.spec, kind, fns, env) as never))
+      .apply(
+        "Shard",
+        ParDo.of<E, KV<bigint, Uint8Array>>(
+          withPayload(new KafkaShardDoFn(this.spec, kind, fns, env), payload("shard")) as never,
+        ),
+      )
       .withCoder(kvCoder(varIntCoder, bytesCoder))
       .apply("GroupByShard", GroupByKey<bigint, Uint8Array>())
       .withCoder(kvCoder(varIntCoder, iterableCoder(bytesCoder)) as never)
       .apply(
         "WriteTransactions",
         ParDo.of<KV<bigint, Uint8Array[]>, never>(
-          new KafkaTransactionalWriteDoFn(
-            this.spec,
-            env,
-            this.options.shardWriterPool ? { pool: this.options.shardWriterPool } : {},
+          withPayload(
+            new KafkaTransactionalWriteDoFn(
+              this.spec,
+              env,
+              this.options.shardWriterPool ? { pool: this.options.shardWriterPool } : {},
+            ),
+            payload("transactional_write"),
           ) as never,
         ),
       );

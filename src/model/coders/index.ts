@@ -39,6 +39,7 @@ export { shardedKeyCoder } from "./sharded-key.js";
 export type { ShardedKey } from "./sharded-key.js";
 
 export { rowCoder, fieldValueCoder } from "./row.js";
+export { jsValueCoder, JS_VALUE_CODER_URN } from "./js-value.js";
 export type { RowCoderOptions } from "./row.js";
 export { mapCoder } from "./map.js";
 export { int8Coder, int16Coder, varInt32Coder, float32Coder } from "./numbers.js";

@@ -22,6 +22,7 @@ import { timerCoder } from "./timer.js";
 import { CoderUrns } from "./urns.js";
 import { varIntCoder } from "./varint.js";
 import { customWindowCoder, globalWindowCoder, intervalWindowCoder } from "./windows.js";
+import { JS_VALUE_CODER_URN, jsValueCoder } from "./js-value.js";
 import { paramWindowedValueCoder, windowedValueCoder } from "./windowed-value.js";
 import { SchemaError, decodeSchema as decodeSchemaProto, type Schema } from "../schema.js";
 import type { BoundedWindow } from "../windowing.js";
@@ -83,6 +84,8 @@ const COMPONENT_COUNTS: Readonly<Record<string, number>> = {
   [CoderUrns.ROW]: 0,
   [CoderUrns.SHARDED_KEY]: 1,
   [CoderUrns.NULLABLE]: 1,
+  // Ours (not declared among the worker's capabilities: runners carry it length-prefixed, as opaque bytes).
+  [JS_VALUE_CODER_URN]: 0,
 };
 
 export function coderFromComponents(
@@ -156,6 +159,8 @@ export function coderFromComponents(
         return iterableCoder(component(0)) as Coder<unknown>;
       case CoderUrns.NULLABLE:
         return nullableCoder(component(0)) as Coder<unknown>;
+      case JS_VALUE_CODER_URN:
+        return jsValueCoder;
       case CoderUrns.SHARDED_KEY:
         return shardedKeyCoder(component(0)) as Coder<unknown>;
       case CoderUrns.CUSTOM_WINDOW:
@@ -256,7 +261,7 @@ const coderSpecs = new WeakMap<Coder<unknown>, CoderSpec>();
 function coderSpec(coder: Coder<unknown>): CoderSpec {
   let known = coderSpecs.get(coder);
   if (!known) {
-    if (!SUPPORTED_CODER_URNS.includes(coder.urn)) {
+    if (!SUPPORTED_CODER_URNS.includes(coder.urn) && coder.urn !== JS_VALUE_CODER_URN) {
       throw new CoderError("CODER_SPEC", `${coder.urn} is an inner coder of this SDK, not a Runner API coder`);
     }
     const payload = coder.payload ? Buffer.from(coder.payload).toString("base64") : "";
@@ -264,7 +269,7 @@ function coderSpec(coder: Coder<unknown>): CoderSpec {
     known = {
       spec: { urn: coder.urn, ...(coder.payload ? { payload: coder.payload } : {}) },
       structure: `${coder.urn}|${payload}(${components})`,
-      idSuffix: coder.urn.replace(/^beam:coder:/, "").replace(/:v\d+$/, ""),
+      idSuffix: coder.urn.replace(/^beam:coder:(kafka-beam-ts:)?/, "").replace(/:v\d+$/, ""),
     };
     coderSpecs.set(coder, known);
   }

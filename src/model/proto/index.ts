@@ -35,6 +35,8 @@ export import protobufWkt = google.protobuf;
 export { toBigInt, fromBigInt } from "./int64.js";
 export type { Long } from "./int64.js";
 export { grpcServiceDefinition, beamServiceNames, EncodedMessage } from "./grpc.js";
+export { beamClient, dialTarget, unary } from "./grpc-client.js";
+export type { GenericClient } from "./grpc-client.js";
 export { lengthDelimitedHeader, readLengthDelimitedHeader } from "./wire.js";
 export type { BeamServiceName } from "./grpc.js";
 export { urns, beamConstants, monitoringInfoSpecs, monitoringInfoLabels } from "./urns.js";

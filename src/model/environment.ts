@@ -1,9 +1,9 @@
-// The environment our expanded transforms run in, chosen by service config:
+// The environment a pipeline's (or an expansion's) transforms run in, as Runner API protos:
 //   process  — a command the runner executes (our worker launcher): works on one machine with nothing else;
 //   external — the address of our worker pool (the sidecar), optionally with process as a fallback (anyof);
 //   docker   — our image.
-import { runnerApi, urns } from "../model/proto/index.js";
-import { WORKER_CAPABILITIES } from "../model/kbt-urns.js";
+import { runnerApi, urns } from "./proto/index.js";
+import { WORKER_CAPABILITIES } from "./kbt-urns.js";
 
 const ENV = urns.StandardEnvironments.Environments;
 
