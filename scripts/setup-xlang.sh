@@ -19,11 +19,7 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 
-if [ ! -x "$gobin/prism" ]; then
-  echo "setup-xlang: building prism@v$beam_version with go install" >&2
-  mkdir -p "$gobin"
-  GOBIN="$gobin" GOFLAGS=-mod=mod go install "github.com/apache/beam/sdks/v2/go/cmd/prism@v$beam_version" >&2
-fi
+prism=$(bash "$(dirname "$0")/prism.sh")
 
 # The Go example pins the Beam Go SDK in its own go.mod/go.sum; its binary is cached per source checksum.
 example_dir="$(cd "$(dirname "$0")/.." && pwd)/examples/go/kafka_roundtrip"
@@ -36,5 +32,5 @@ if [ ! -x "$example" ]; then
 fi
 
 echo "python=$venv/bin/python"
-echo "prism=$gobin/prism"
+echo "prism=$prism"
 echo "go_example=$example"

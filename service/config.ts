@@ -134,6 +134,23 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "Kafka cluster to use (default: start a local broker; needs Java and the repository checkout)",
   },
   {
+    flag: "--runner",
+    env: "KBT_DEMO_RUNNER",
+    value: "local|prism|flink|portable",
+    fallback: "local",
+    commands: ["demo"],
+    help:
+      "where the pipeline runs: the local runner; Prism or a Flink job server (started from the repository checkout " +
+      "unless --job-endpoint names one); any portable runner at --job-endpoint",
+  },
+  {
+    flag: "--job-endpoint",
+    env: "KBT_JOB_ENDPOINT",
+    value: "HOST:PORT",
+    commands: ["demo"],
+    help: "the portable runner's job service (Prism's --job_port, a Flink or Spark job server's --job-port)",
+  },
+  {
     flag: "--records",
     env: "KBT_DEMO_RECORDS",
     value: "N",
@@ -414,8 +431,14 @@ export function parseServeConfig(args: readonly string[], env: NodeJS.ProcessEnv
   });
 }
 
+/** Where the demo's pipeline runs. */
+export type DemoRunner = "local" | "prism" | "flink" | "portable";
+const DEMO_RUNNERS: readonly DemoRunner[] = ["local", "prism", "flink", "portable"];
+
 export interface DemoConfig {
   readonly bootstrap: string | undefined;
+  readonly runner: DemoRunner;
+  readonly jobEndpoint: string | undefined;
   readonly records: number;
   readonly partitions: number;
   readonly logLevel: LogLevel;
@@ -425,8 +448,17 @@ export function parseDemoConfig(args: readonly string[], env: NodeJS.ProcessEnv 
   const flags = readFlags("demo", args, env);
   const bootstrapRaw = flags.get("--bootstrap");
   if (bootstrapRaw) for (const part of bootstrapRaw.value.split(",")) hostPort(bootstrapRaw, part.trim());
+  const runner = oneOf(raw(flags, "--runner")!, DEMO_RUNNERS);
+  const endpointRaw = flags.get("--job-endpoint");
+  if (endpointRaw) hostPort(endpointRaw);
+  if (runner === "portable" && !endpointRaw) {
+    throw new ConfigError("--runner portable needs --job-endpoint (or KBT_JOB_ENDPOINT)");
+  }
+  if (runner === "local" && endpointRaw) throw bad(endpointRaw, "is for --runner prism, flink or portable");
   return Object.freeze({
     bootstrap: bootstrapRaw?.value,
+    runner,
+    jobEndpoint: endpointRaw?.value,
     records: integer(raw(flags, "--records")!, 1, 10_000_000, "a record count"),
     partitions: integer(raw(flags, "--partitions")!, 1, 256, "a partition count"),
     logLevel: oneOf(raw(flags, "--log-level")!, LOG_LEVELS),

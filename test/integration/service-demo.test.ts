@@ -55,7 +55,7 @@ s.test(
     assert.match(result.stdout, /^demo: wrote 3,000 sample events in [\d.]+ s$/m);
     assert.match(
       result.stdout,
-      /^demo: pipeline DONE in [\d.]+ s: 3,000 records read, enriched and written \([\d,]+ rec\/s end to end\)$/m,
+      /^demo: pipeline DONE in [\d.]+ s on the local runner: 3,000 records read, enriched and written \([\d,]+ rec\/s end to end\)$/m,
     );
     assert.equal(
       summaryRows(result.stdout),

@@ -133,7 +133,30 @@ s.test("serve config: defaults, flags over variables, frozen; errors name the fl
 s.test("demo and healthcheck config", () => {
   assert.equal(
     { ...parseDemoConfig([], {}) },
-    { bootstrap: undefined, records: 100_000, partitions: 4, logLevel: "info" },
+    {
+      bootstrap: undefined,
+      runner: "local",
+      jobEndpoint: undefined,
+      records: 100_000,
+      partitions: 4,
+      logLevel: "info",
+    },
+  );
+  assert.equal(
+    [
+      parseDemoConfig(["--runner", "prism"], {}).runner,
+      parseDemoConfig([], { KBT_DEMO_RUNNER: "flink", KBT_JOB_ENDPOINT: "jm:8099" }).jobEndpoint,
+    ],
+    ["prism", "jm:8099"],
+  );
+  assert.throws(() => parseDemoConfig(["--runner", "portable"], {}), /--runner portable needs --job-endpoint/);
+  assert.throws(
+    () => parseDemoConfig(["--job-endpoint", "h:1"], {}),
+    /--job-endpoint="h:1": is for --runner prism, flink or portable/,
+  );
+  assert.throws(
+    () => parseDemoConfig(["--runner", "spark"], {}),
+    /--runner="spark": expected one of local, prism, flink, portable/,
   );
   assert.is(parseDemoConfig(["--bootstrap", "a:9092,[::1]:9093"], {}).bootstrap, "a:9092,[::1]:9093");
   assert.throws(() => parseDemoConfig(["--bootstrap", "a:9092,b"], {}), /--bootstrap="a:9092,b": expected HOST:PORT/);

@@ -3,6 +3,8 @@
 // are compared with the local runner's; an unbounded read is cancelled and resumed from committed offsets; an
 // exactly-once write runs through the runner's GroupByKey and is read back read_committed.
 import * as assert from "uvu/assert";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { suite } from "../harness.js";
 import { rejection } from "../assertions.js";
 import {
@@ -210,6 +212,39 @@ s.test("a pipeline whose own DoFn cannot be shipped fails at submission, naming 
   );
   assert.is(handle.jobId, undefined);
 });
+
+s.test(
+  "the demo with --runner prism: the README's main job submitted through the Job API, every record written",
+  async () => {
+    const cli = new URL("../../service/cli.js", import.meta.url).pathname;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        cli,
+        "demo",
+        "--runner",
+        "prism",
+        "--job-endpoint",
+        prism!.jobEndpoint,
+        "--bootstrap",
+        bootstrap,
+        "--records",
+        "20000",
+        "--partitions",
+        "4",
+      ],
+      { timeout: 180_000 },
+    );
+    assert.match(stdout, /demo: submitted to prism at /);
+    assert.match(
+      stdout,
+      /demo: pipeline DONE in [\d.]+ s on the prism runner: 20,000 records read, enriched and written/,
+    );
+    assert.match(stdout, /demo: OK: every partition of the output holds as many records as its input partition/);
+    // Prism finalizes bundles: the group committed every offset of the input.
+    for (let p = 0; p < 4; p++) assert.match(stdout, new RegExp(`\\n  ${p} +\\[0, 5000\\) +- +\\[0, 5000\\) +5000\\n`));
+  },
+);
 
 async function committedTotal(group: string, topic: string): Promise<number> {
   const offsets = await withAdmin(bootstrap, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
