@@ -197,6 +197,20 @@ s.test(
   },
 );
 
+s.test("a DoFn that throws on a worker fails the job; the worker's error reaches waitUntilFinish", async () => {
+  const output = uniqueTopic("portable-fail");
+  const args = { bootstrap, input, output, maxRecords: 1_000, failOn: "v7" };
+  const handle = pipelineOf(args).run(runner(prism!.jobEndpoint, args));
+  const err = (await rejection(handle.waitUntilFinish(120_000))) as Error;
+  assert.is(err.name, "PortableRunnerError");
+  assert.match(
+    err.message,
+    /the job failed: [\s\S]*enrich refuses v7/,
+    `${err.message}\n${JSON.stringify(handle.messages)}`,
+  );
+  assert.is(handle.state, "FAILED");
+});
+
 s.test("a pipeline whose own DoFn cannot be shipped fails at submission, naming it; no job is started", async () => {
   const p = Pipeline.create();
   p.apply(Create.of(["a", "b"])).apply(

@@ -193,16 +193,27 @@ class PortableHandle implements PortablePipelineHandle {
     const mapped = toPipelineState(state);
     if (mapped === undefined || !TERMINAL_STATES.has(state)) return;
     if (mapped === "FAILED") {
-      const errors = this.messages.filter((m) => m.importance === "JOB_MESSAGE_ERROR").map((m) => m.text);
-      this.finish(
-        "FAILED",
-        new PortableRunnerError(
-          `the job failed${errors.length ? `: ${errors.join("\n")}` : " (the runner gave no message)"}`,
+      // The runner's message stream and state stream race: the error messages may come just after FAILED.
+      void this.errorMessages(2_000).then((errors) =>
+        this.finish(
+          "FAILED",
+          new PortableRunnerError(
+            `the job failed${errors.length ? `: ${errors.join("\n")}` : " (the runner gave no message)"}`,
+          ),
         ),
       );
     } else {
       this.finish(mapped);
     }
+  }
+
+  /** The job's error messages, waiting up to `waitMs` for the first to arrive. */
+  private async errorMessages(waitMs: number): Promise<string[]> {
+    const errors = () => this.messages.filter((m) => m.importance === "JOB_MESSAGE_ERROR").map((m) => m.text);
+    for (const deadline = Date.now() + waitMs; errors().length === 0 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return errors();
   }
 
   private async refreshMetrics(): Promise<void> {

@@ -14,6 +14,8 @@ export interface EnrichArgs {
   readonly group?: string;
   /** Write through Kafka transactions in this many shards (sink group `${output}-sink`). */
   readonly exactlyOnceShards?: number;
+  /** The Map throws on this value (a worker error the runner reports). */
+  readonly failOn?: string;
 }
 
 /** What the Map does to each value: enough work to be sure it ran where the test expects. */
@@ -40,7 +42,10 @@ export function build(pipeline: Pipeline, args: unknown): void {
     )
     .apply(
       "Enrich",
-      MapElements((r: KafkaKV<string, string>) => ({ key: r.key, value: enrich(r.value ?? "") })),
+      MapElements((r: KafkaKV<string, string>) => {
+        if (r.value === a.failOn) throw new Error(`enrich refuses ${a.failOn}`);
+        return { key: r.key, value: enrich(r.value ?? "") };
+      }),
     )
     .apply(
       writeToKafka({
