@@ -1,25 +1,44 @@
-// Write throughput: writeToKafka through the local runner vs the raw kafkajs producer, same records, same run.
+// Write throughput: writeToKafka through the local runner vs the raw Node producers and Kafka's own Java producer,
+// same records, same broker, same run.
 // Usage: npx tsc -p . && node dist/bench/kafka-write.js [--records N] [--sizes 100,1000] [--rounds R]
-//          [--eos-records N] [--eos-shards S] [--producer-config k=v,...] [--skip raw,sink,eos]
+//          [--eos-records N] [--eos-shards S] [--chunk N] [--producer-config k=v,...] [--skip raw,platformatic,java,sink,eos]
 // Uses KBT_BOOTSTRAP if set, else starts a throwaway broker (test/infra/broker.ts).
 //
 // Each round, for each record size, writes N records with a null key and a random value of that size into a fresh
 // 4-partition topic (acks=all), alternating:
 //   raw   kafkajs producer.send, 5,000 records per send (fewer for big records, <= 2 MB per send), 4 sends in flight,
 //         records spread over the partitions (explicit partition i % 4)
-//   sink  Impulse → a DoFn emitting N KV<null, bytes> → writeToKafka (at-least-once; producer defaults: idempotent,
-//         linger.ms 5, batch.size 1 MiB), timed from run() to the pipeline's end (every record acknowledged)
-//   eos   the same pipeline with exactlyOnce (S shards → GroupByKey → one transaction per shard); --eos-records of them
-// Every topic is then checked to hold exactly the number of records written.
+//   platformatic  @platformatic/kafka's Producer (a dev dependency of this bench; Node >= 22), sends as raw's
+//   java  Kafka's ProducerPerformance (kafka-tools, scripts/maven-libs.sh kafka-tools; Java producer defaults,
+//         acks=all): the limit, a separate JVM process
+//   sink  chunks of 2,500 (--chunk; 4 to a bundle) → a DoFn emitting each chunk's KV<null, bytes> → writeToKafka
+//         (at-least-once; producer defaults: idempotent, linger.ms 5, batch.size 1 MiB), timed from run() to the
+//         pipeline's end (every record acknowledged)
+//   eos   the same pipeline with exactlyOnce (S shards → GroupByKey firing per bundle → a transaction per shard and
+//         bundle); --eos-records of them
+//   copy  after the others: readFromKafka (bounded at the end offsets) of the sink's topic → Map (the value's first
+//         byte flipped in place) → writeToKafka into a fresh topic, timed from run() to DONE, against the sink alone
+// Each round rotates which side goes first. Every topic is then checked to hold exactly the records written.
 import { randomBytes } from "node:crypto";
 import { brokerBootstrap, createTopic, releaseBroker } from "../test/infra/fixtures.js";
 import { parseConsumerConfig } from "../src/kafka/config/index.js";
 import { closeAllClients, createKafkaClient } from "../src/kafka/client/index.js";
-import { Impulse, ParDo, Pipeline, type DoFn } from "../src/pipeline/index.js";
+import {
+  Create,
+  GroupByKey,
+  kv,
+  Map as MapElements,
+  ParDo,
+  Pipeline,
+  type DoFn,
+  type KV,
+} from "../src/pipeline/index.js";
 import { LocalRunner } from "../src/runners/local/index.js";
 import { defaultShardWriterPool, writeToKafka } from "../src/kafka/write/index.js";
+import { readFromKafka, type KafkaKV } from "../src/kafka/index.js";
 import { flag, fmt, median, mib, numberFlag, PeakRss } from "./common.js";
 import { PARTITIONS, produceRaw } from "./kafka-load.js";
+import { producePlatformatic, producerPerformance } from "./producers.js";
 
 const RECORDS = numberFlag("records", 1_000_000);
 const SIZES = flag("sizes", "100,1000").split(",").map(Number);
@@ -38,6 +57,14 @@ const quiet = (): void => undefined;
 
 const rss = new PeakRss();
 
+type SideName = "raw" | "platformatic" | "java" | "sink" | "eos" | "copy";
+/** One way of writing `records` records into a fresh topic; returns records/s. */
+interface Side {
+  readonly name: SideName;
+  readonly records: number;
+  run(topic: string): Promise<number>;
+}
+
 let topicCounter = 0;
 async function newTopic(bootstrap: string, what: string): Promise<string> {
   const topic = `bench-write-${what}-${Date.now().toString(36)}-${topicCounter++}`;
@@ -45,13 +72,22 @@ async function newTopic(bootstrap: string, what: string): Promise<string> {
   return topic;
 }
 
-/** Emits `records` KV<null, bytes> for the impulse, with backpressure from downstream. */
-function generator(records: number, size: number): DoFn<Uint8Array, { key: null; value: Buffer }> {
+/** Records per generated chunk; a bundle takes BUNDLE_CHUNKS of them (the exactly-once write's panes stream). */
+const CHUNK = numberFlag("chunk", 2_500);
+const BUNDLE_CHUNKS = 4;
+
+/**
+ * Emits the chunk's KV<null, bytes> records (CHUNK, fewer in the last chunk of `records`), with backpressure from
+ * downstream. Values cycle through 1,024 random ones: different records, as real data (an exactly-once write shards
+ * keyless records by value hash), at no per-record allocation.
+ */
+function generator(records: number, size: number): DoFn<KV<number, number[]>, { key: null; value: Buffer }> {
+  const values = Array.from({ length: 1024 }, () => randomBytes(size));
   return {
-    async process(_impulse, context) {
-      const value = randomBytes(size);
-      for (let i = 0; i < records; i++) {
-        const pending = context.output({ key: null, value });
+    async process(chunk, context) {
+      const from = chunk.key * CHUNK;
+      for (let i = from; i < Math.min(records, from + CHUNK); i++) {
+        const pending = context.output({ key: null, value: values[i & 1023]! });
         if (pending) await pending;
       }
     },
@@ -60,7 +96,10 @@ function generator(records: number, size: number): DoFn<Uint8Array, { key: null;
 
 async function sink(bootstrap: string, topic: string, records: number, size: number, eos: boolean): Promise<number> {
   const p = Pipeline.create();
-  p.apply(new Impulse())
+  // Chunks through a GroupByKey reach the generator as a queue, run BUNDLE_CHUNKS to a bundle (as a runner spreads
+  // a source's splits): input arrives over time, as from a read.
+  p.apply(Create.of(Array.from({ length: Math.ceil(records / CHUNK) }, (_, i) => kv(i, i))))
+    .apply("Chunks", GroupByKey<number, number>())
     .apply("Generate", ParDo.of(generator(records, size)))
     .apply(
       writeToKafka<null, Buffer>({
@@ -75,9 +114,40 @@ async function sink(bootstrap: string, topic: string, records: number, size: num
       }),
     );
   const started = performance.now();
-  const handle = p.run(new LocalRunner());
+  const handle = p.run(new LocalRunner({ maxBundleSize: BUNDLE_CHUNKS }));
   const state = await handle.waitUntilFinish(600_000);
   if (state !== "DONE") throw new Error(`pipeline ended ${state}`);
+  return records / ((performance.now() - started) / 1000);
+}
+
+/** readFromKafka of `input` (to its end offsets) → Map → writeToKafka into `output`; records/s from run() to DONE. */
+async function copy(bootstrap: string, input: string, output: string, records: number): Promise<number> {
+  const p = Pipeline.create();
+  p.apply(
+    readFromKafka({
+      consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "earliest" },
+      topics: [input],
+      stopAtEndOffsets: true,
+    }),
+  )
+    .apply(
+      "Flip",
+      MapElements((kv: KafkaKV) => {
+        const value = kv.value as Buffer; // a view of the fetch response, ours to change
+        value[0] = value[0]! ^ 0xff;
+        return { key: kv.key, value };
+      }),
+    )
+    .apply(
+      writeToKafka<Uint8Array | null, Buffer>({
+        producerConfig: { "bootstrap.servers": bootstrap, ...SINK_CONFIG },
+        topic: output,
+        environment: { logger: quiet },
+      }),
+    );
+  const started = performance.now();
+  const state = await p.run(new LocalRunner()).waitUntilFinish(600_000);
+  if (state !== "DONE") throw new Error(`copy pipeline ended ${state}`);
   return records / ((performance.now() - started) / 1000);
 }
 
@@ -117,33 +187,64 @@ async function main(): Promise<void> {
   );
   try {
     for (const size of SIZES) {
-      const rates = { raw: [] as number[], sink: [] as number[], eos: [] as number[] };
       const eosRecords = EOS_RECORDS ?? RECORDS;
+      const sides: Side[] = [
+        { name: "raw", records: RECORDS, run: (t) => produceRaw(bootstrap, t, RECORDS, size, "bench-raw") },
+        { name: "platformatic", records: RECORDS, run: (t) => producePlatformatic(bootstrap, t, RECORDS, size) },
+        { name: "java", records: RECORDS, run: (t) => producerPerformance(bootstrap, t, RECORDS, size) },
+        { name: "sink", records: RECORDS, run: (t) => sink(bootstrap, t, RECORDS, size, false) },
+        { name: "eos", records: eosRecords, run: (t) => sink(bootstrap, t, eosRecords, size, true) },
+      ];
+      const rates: Record<SideName, number[]> = { raw: [], platformatic: [], java: [], sink: [], eos: [], copy: [] };
+      let sinkTopic: string | undefined;
       for (let round = 0; round < ROUNDS; round++) {
-        const rawTopic = await newTopic(bootstrap, "raw");
-        rates.raw.push(SKIP.has("raw") ? NaN : await produceRaw(bootstrap, rawTopic, RECORDS, size, "bench-raw"));
-        const sinkTopic = await newTopic(bootstrap, "sink");
-        rates.sink.push(SKIP.has("sink") ? NaN : await sink(bootstrap, sinkTopic, RECORDS, size, false));
-        const eosTopic = await newTopic(bootstrap, "eos");
-        rates.eos.push(SKIP.has("eos") ? NaN : await sink(bootstrap, eosTopic, eosRecords, size, true));
-        const counts = [
-          SKIP.has("raw") ? RECORDS : await count(bootstrap, rawTopic, "read_uncommitted"),
-          SKIP.has("sink") ? RECORDS : await count(bootstrap, sinkTopic, "read_uncommitted"),
-          SKIP.has("eos") ? eosRecords : await count(bootstrap, eosTopic, "read_committed"),
-        ];
-        if (counts[0] !== RECORDS || counts[1] !== RECORDS || counts[2] !== eosRecords)
-          throw new Error(`record counts ${counts.join("/")} differ from what was written`);
+        // Each round starts with another side: the broker is slower right after a side wrote its gigabyte.
+        for (let i = 0; i < sides.length; i++) {
+          const side = sides[(round + i) % sides.length]!;
+          if (SKIP.has(side.name)) {
+            rates[side.name].push(NaN);
+            continue;
+          }
+          const topic = await newTopic(bootstrap, side.name);
+          if (side.name === "sink") sinkTopic = topic;
+          rates[side.name].push(await side.run(topic));
+          const isolation = side.name === "eos" ? "read_committed" : "read_uncommitted";
+          // A commit returns before the coordinator has written its markers: read_committed may lag a moment.
+          let written = await count(bootstrap, topic, isolation);
+          for (const deadline = Date.now() + 10_000; written < side.records && Date.now() < deadline; ) {
+            await new Promise((r) => setTimeout(r, 200));
+            written = await count(bootstrap, topic, isolation);
+          }
+          if (written !== side.records)
+            throw new Error(`${side.name}: ${written} records in ${topic}, not ${side.records}`);
+        }
+        if (SKIP.has("copy") || !sinkTopic) rates.copy.push(NaN);
+        else {
+          const copyTopic = await newTopic(bootstrap, "copy");
+          rates.copy.push(await copy(bootstrap, sinkTopic, copyTopic, RECORDS));
+          const copied = await count(bootstrap, copyTopic, "read_uncommitted");
+          if (copied !== RECORDS) throw new Error(`copy: ${copied} records in ${copyTopic}, not ${RECORDS}`);
+        }
+        const at = (name: SideName) => rates[name][round]!;
         console.log(
-          `  ${size} B round ${round + 1}: raw ${fmt(rates.raw[round]!)}  sink ${fmt(rates.sink[round]!)} (${(rates.sink[round]! / rates.raw[round]!).toFixed(2)}x)  ` +
-            `eos ${fmt(rates.eos[round]!)} rec/s (${fmt(eosRecords)} records, ${(rates.eos[round]! / rates.sink[round]!).toFixed(2)}x sink)`,
+          `  ${size} B round ${round + 1}: raw ${fmt(at("raw"))}  platformatic ${fmt(at("platformatic"))}  ` +
+            `java ${fmt(at("java"))}  sink ${fmt(at("sink"))} (${(at("sink") / at("platformatic")).toFixed(2)}x platformatic)  ` +
+            `eos ${fmt(at("eos"))} rec/s (${fmt(eosRecords)} records, ${(at("eos") / at("sink")).toFixed(2)}x sink)  ` +
+            `copy ${fmt(at("copy"))} rec/s (${(at("copy") / at("sink")).toFixed(2)}x sink)`,
         );
       }
       const raw_ = median(rates.raw);
+      const platformatic_ = median(rates.platformatic);
+      const java_ = median(rates.java);
       const sink_ = median(rates.sink);
       const eos_ = median(rates.eos);
+      const copy_ = median(rates.copy);
       console.log(
-        `${size} B median: raw kafkajs ${fmt(raw_)} rec/s | writeToKafka ${fmt(sink_)} rec/s = ${(sink_ / raw_).toFixed(2)}x raw | ` +
-          `exactly-once ${fmt(eos_)} rec/s = ${(eos_ / sink_).toFixed(2)}x at-least-once`,
+        `${size} B median: raw kafkajs ${fmt(raw_)} | platformatic ${fmt(platformatic_)} | Java ProducerPerformance ${fmt(java_)} rec/s\n` +
+          `  writeToKafka ${fmt(sink_)} rec/s = ${(sink_ / platformatic_).toFixed(2)}x platformatic, ${(sink_ / raw_).toFixed(2)}x kafkajs, ` +
+          `${(sink_ / java_).toFixed(2)}x Java | ` +
+          `exactly-once ${fmt(eos_)} rec/s = ${(eos_ / sink_).toFixed(2)}x at-least-once | ` +
+          `copy (read → map → write) ${fmt(copy_)} rec/s = ${(copy_ / sink_).toFixed(2)}x the write alone`,
       );
     }
     console.log(`peak RSS ${mib(rss.peak)}`);

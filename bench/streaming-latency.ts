@@ -1,15 +1,7 @@
-// End-to-end latency of an unbounded cross-language pipeline: Beam Python's ReadFromKafka → [Python Map] →
-// WriteToKafka through our service and worker, on Prism and on Flink (Beam 2.56 job server, embedded cluster, with
-// the README's streaming setup), beside a raw kafkajs consumer → producer copy in the same run (the floor).
-// Records are produced one at a time, every --interval ms; latency = the output record's timestamp (the write's
-// send) minus the input record's (its produce).
-//   npx tsc -p . && node dist/bench/streaming-latency.js [--live 100] [--interval 100] [--runners prism,flink]
-import { execFile } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
-import { repoRoot } from "../test/infra/paths.js";
+import { join } from "node:path";
+import { useXlangToolchain } from "../test/infra/toolchain.js";
 import { startBroker, type Broker } from "../test/infra/broker.js";
 import { startPrism } from "../test/infra/prism.js";
 import { startJobServer } from "../test/infra/job-server.js";
@@ -24,12 +16,7 @@ const intervalMs = numberFlag("interval", 100);
 const runners = flag("runners", "prism,flink").split(",");
 const PRELOADED = 1_000;
 
-const { stdout } = await promisify(execFile)("bash", [resolve(repoRoot(), "scripts/setup-xlang.sh")]);
-for (const line of stdout.trim().split("\n")) {
-  const [k, v] = line.split("=", 2);
-  if (k === "python") process.env.KBT_PYTHON = v;
-  if (k === "prism") process.env.KBT_PRISM = v;
-}
+await useXlangToolchain();
 
 /** Produces `live` records one by one into `input`, then waits until `output` holds them; returns their latencies. */
 async function measure(broker: Broker, input: string, output: string, expectedBefore: number): Promise<LatencySummary> {

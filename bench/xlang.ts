@@ -1,12 +1,4 @@
-// Whole-pipeline throughput of the cross-language path: a Python pipeline on Prism writes N records with Beam's
-// own WriteToKafka through our expansion service and worker, then a second pipeline reads them back with
-// ReadFromKafka(max_num_records=N). Run for a large N (throughput) and a small one (fixed overhead).
-//   npx tsc -p . && node dist/bench/xlang.js [--records 100000] [--small 1000]
-// Needs scripts/setup-xlang.sh (run by it) and starts a broker, Prism and our service.
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { resolve } from "node:path";
-import { repoRoot } from "../test/infra/paths.js";
+import { useXlangToolchain } from "../test/infra/toolchain.js";
 import { startBroker } from "../test/infra/broker.js";
 import { startPrism } from "../test/infra/prism.js";
 import { startServe } from "../test/infra/service.js";
@@ -17,12 +9,7 @@ import { numberFlag } from "./common.js";
 const records = numberFlag("records", 100_000);
 const small = numberFlag("small", 1_000);
 
-const { stdout } = await promisify(execFile)("bash", [resolve(repoRoot(), "scripts/setup-xlang.sh")]);
-for (const line of stdout.trim().split("\n")) {
-  const [k, v] = line.split("=", 2);
-  if (k === "python") process.env.KBT_PYTHON = v;
-  if (k === "prism") process.env.KBT_PRISM = v;
-}
+await useXlangToolchain();
 const broker = await startBroker();
 const prism = await startPrism();
 const service = await startServe();

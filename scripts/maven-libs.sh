@@ -3,9 +3,10 @@
 #   kafka  the Kafka broker (test bed, demo)
 #   flink  Beam's Flink runner with its job service (an embedded Flink cluster)
 #   spark  Beam's Spark runner with its job service (Spark local[N])
+#   kafka-tools  Kafka's ProducerPerformance (benches)
 # The cache is keyed by the pom's content; a second call finds the marker file and downloads nothing.
 set -euo pipefail
-name=${1:?usage: maven-libs.sh kafka|flink|spark}
+name=${1:?usage: maven-libs.sh kafka|flink|spark|kafka-tools}
 here=$(cd "$(dirname "$0")" && pwd)
 pom="$here/$name/pom.xml"
 [ -f "$pom" ] || { echo "maven-libs: no $pom" >&2; exit 2; }

@@ -4,12 +4,15 @@
 import { readFileSync } from "node:fs";
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { isIP } from "node:net";
+import { readSealingKey } from "../src/kafka/config/sealing.js";
 
 export type Command = "serve" | "worker" | "demo" | "healthcheck";
 export type EnvironmentKind = "process" | "external" | "docker";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+export type LiteralSecrets = "seal" | "refuse" | "pass";
+const LITERAL_SECRETS: readonly LiteralSecrets[] = ["seal", "refuse", "pass"];
 const ENVIRONMENTS: readonly EnvironmentKind[] = ["process", "external", "docker"];
 
 /** A usage mistake: the CLI prints `kafka-beam-ts <command>: <message>` and exits 2. */
@@ -101,6 +104,25 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "PEM certificate chain: serve both gRPC servers over TLS (with --tls-key)",
   },
   { flag: "--tls-key", env: "KBT_TLS_KEY", value: "FILE", commands: ["serve"], help: "PEM private key of --tls-cert" },
+  {
+    flag: "--literal-secrets",
+    env: "KBT_LITERAL_SECRETS",
+    value: "seal|refuse|pass",
+    fallback: "seal",
+    commands: ["serve"],
+    help:
+      "literal passwords and keys in Kafka configs: sealed into the payloads for this service's workers (AES-GCM), " +
+      "refused (INVALID_ARGUMENT: pass ${env:...}/${file:...} references), or passed as given (the runner stores them)",
+  },
+  {
+    flag: "--secrets-key-file",
+    env: "KBT_SECRETS_KEY_FILE",
+    value: "FILE",
+    commands: ["serve"],
+    help:
+      "the sealing key (32 bytes: raw, base64 or hex); workers on other machines need the same file in " +
+      "KBT_SECRETS_KEY_FILE (default: a new key per process, in a private temp file)",
+  },
   {
     flag: "--shutdown-timeout-ms",
     env: "KBT_SHUTDOWN_TIMEOUT_MS",
@@ -382,6 +404,9 @@ export interface ServeConfig {
   readonly logLevel: LogLevel;
   /** Stop once this process is gone (--parent-pid). */
   readonly parentPid: number | undefined;
+  readonly literalSecrets: LiteralSecrets;
+  /** The sealing key's file (read and checked here), or undefined for a new key per process. */
+  readonly secretsKeyFile: string | undefined;
 }
 
 export function parseServeConfig(args: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
@@ -428,7 +453,22 @@ export function parseServeConfig(args: readonly string[], env: NodeJS.ProcessEnv
     parentPid: flags.has("--parent-pid")
       ? integer(raw(flags, "--parent-pid")!, 1, 4_194_304, "a process id")
       : undefined,
+    literalSecrets: oneOf(raw(flags, "--literal-secrets")!, LITERAL_SECRETS),
+    secretsKeyFile: secretsKeyFile(flags),
   });
+}
+
+function secretsKeyFile(flags: Map<string, Raw>): string | undefined {
+  const r = flags.get("--secrets-key-file");
+  if (!r) return undefined;
+  try {
+    readSealingKey(r.value);
+  } catch (err) {
+    // The message names the path and the expected size, never the file's bytes.
+    const code = (err as NodeJS.ErrnoException).code;
+    throw bad(r, code ? `cannot read the file (${code})` : "expected 32 bytes (raw, base64 or hex)");
+  }
+  return r.value;
 }
 
 /** Where the demo's pipeline runs. */

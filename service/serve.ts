@@ -2,7 +2,7 @@
 // bounded graceful shutdown. The pieces come from the layers' public faces; this file wires and observes them.
 import * as grpc from "@grpc/grpc-js";
 import { connect } from "node:net";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
@@ -28,6 +28,8 @@ import {
   SCHEMA_TRANSFORM_PAYLOAD_URN,
   type SchemaTransformDefinition,
 } from "../src/expansion/index.js";
+import { readSealingKey, SecretSealer, SECRETS_KEY_FILE_ENV, writeNewSealingKey } from "../src/kafka/config/sealing.js";
+import type { SecretsPolicy } from "../src/expansion/secrets.js";
 import { formatAddress, type ServeConfig } from "./config.js";
 import { buildHttpServer, type ReadinessCheck } from "./http.js";
 import type { Logger } from "./log.js";
@@ -39,8 +41,34 @@ const DRAIN_RESUME_DELAY_MS = 1000;
 /** A drain ends once no bundle other than handed-back reads has finished for this long. */
 const DRAIN_QUIET_MS = 1500;
 
-export function defaultProcessEnvironment(): ProcessEnvironment {
-  return workerProcessEnvironment();
+export function defaultProcessEnvironment(env: Readonly<Record<string, string>> = {}): ProcessEnvironment {
+  return workerProcessEnvironment(env);
+}
+
+interface SecretsSetup {
+  readonly policy: SecretsPolicy;
+  /** The sealing key's file: its path (never the key) goes to the workers. */
+  readonly keyFile: string | undefined;
+  /** Made for this process: removed at shutdown. */
+  readonly generated: boolean;
+}
+
+/**
+ * The service's policy for literal secrets. Sealing needs the same key here (the worker pool runs in this process:
+ * it finds the file through process.env) and in the workers a runner starts from the process environment (through
+ * their environment variables); a worker elsewhere (docker, another host) is given the file by whoever deploys it.
+ */
+function secretsSetup(config: ServeConfig): SecretsSetup {
+  if (config.literalSecrets !== "seal") {
+    return { policy: { literalSecrets: config.literalSecrets }, keyFile: undefined, generated: false };
+  }
+  const keyFile = config.secretsKeyFile ?? writeNewSealingKey();
+  process.env[SECRETS_KEY_FILE_ENV] = keyFile;
+  return {
+    policy: { literalSecrets: "seal", sealer: new SecretSealer(readSealingKey(keyFile)) },
+    keyFile,
+    generated: config.secretsKeyFile === undefined,
+  };
 }
 
 /** The version in package.json of this installation. */
@@ -191,6 +219,8 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
   const { logger } = deps;
   const version = packageVersion();
   const transforms = deps.transforms ?? new TransformRegistry(kafkaTransformDefinitions());
+  const secrets = secretsSetup(config);
+  const workerEnv: Record<string, string> = secrets.keyFile ? { [SECRETS_KEY_FILE_ENV]: secrets.keyFile } : {};
   const schemaTransforms = deps.schemaTransforms ?? kafkaSchemaTransformDefinitions();
   // Metric labels: URNs we serve, else "unknown" (a caller cannot grow the label set).
   const knownUrns = new Set([...transforms.urns, SCHEMA_TRANSFORM_PAYLOAD_URN]);
@@ -245,7 +275,7 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
     let environment: EnvironmentConfig;
     switch (config.environment.kind) {
       case "process":
-        environment = defaultProcessEnvironment();
+        environment = defaultProcessEnvironment(workerEnv);
         break;
       case "docker":
         environment = { kind: "docker", image: config.environment.image };
@@ -259,14 +289,14 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
               config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host,
               workerPoolPort,
             ),
-          fallback: defaultProcessEnvironment(),
+          fallback: defaultProcessEnvironment(workerEnv),
         };
         break;
     }
 
     addExpansionService(
       expansionServer,
-      { registry: transforms, environment, schemaTransforms },
+      { registry: transforms, environment, schemaTransforms, secrets: secrets.policy },
       {
         onExpand: (urn, outcome, millis, error) => {
           const known = knownUrns.has(urn) ? urn : "unknown";
@@ -339,6 +369,8 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
       transforms: transforms.urns.length,
       schemaTransforms: schemaTransforms.map((d) => d.identifier),
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      literalSecrets: config.literalSecrets,
+      ...(secrets.keyFile ? { secretsKeyFile: secrets.generated ? "generated" : secrets.keyFile } : {}),
     });
 
     let stopping: Promise<boolean> | undefined;
@@ -385,6 +417,7 @@ export async function startServices(config: ServeConfig, deps: ServeDependencies
         await deps.closeKafkaClients();
         // 5. HTTP last, so /readyz reports the shutdown until the end.
         await http!.close();
+        if (secrets.generated && secrets.keyFile) rmSync(dirname(secrets.keyFile), { recursive: true, force: true });
       })();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((r) => {

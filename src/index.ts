@@ -66,6 +66,8 @@ export {
   KafkaUnknownTopicError,
   KafkaUnsupportedError,
   KafkaClientClosedError,
+  KafkaAuthenticationError,
+  KafkaTlsError,
 } from "./kafka/index.js";
 export type {
   ReadFromKafkaOptions,
@@ -79,4 +81,5 @@ export type {
   WriteRecord,
   Partitioner,
   KafkaErrorCode,
+  TlsFailure,
 } from "./kafka/index.js";

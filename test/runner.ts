@@ -2,13 +2,13 @@
 // Usage: node dist/test/runner.js [unit|integration|xlang|all ...] [--filter substring]
 // Integration and xlang files share one real broker started here (KBT_BOOTSTRAP); xlang also gets the
 // Python/Prism/Go toolchain (KBT_PYTHON, KBT_PRISM, KBT_GO_EXAMPLE). A file that hangs is killed and named, never a CI timeout.
-import { spawn, execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readdirSync, statSync, readFileSync, rmSync, mkdtempSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { tmpdir } from "node:os";
-import { promisify } from "node:util";
 import { repoRoot } from "./infra/paths.js";
 import { startBroker, type Broker } from "./infra/broker.js";
+import { xlangToolchain } from "./infra/toolchain.js";
 
 const SUITES = ["unit", "integration", "xlang"] as const;
 type SuiteName = (typeof SUITES)[number];
@@ -53,20 +53,6 @@ function testFiles(dir: string): string[] {
     if (statSync(path).isDirectory()) return testFiles(path);
     return name.endsWith(".test.js") ? [path] : [];
   });
-}
-
-async function xlangToolchain(): Promise<Record<string, string>> {
-  const { stdout } = await promisify(execFile)("bash", [resolve(root, "scripts/setup-xlang.sh")], {
-    maxBuffer: 1 << 20,
-  });
-  const env: Record<string, string> = {};
-  for (const line of stdout.trim().split("\n")) {
-    const [key, value] = line.split("=", 2);
-    if (key === "python" && value) env.KBT_PYTHON = value;
-    if (key === "prism" && value) env.KBT_PRISM = value;
-    if (key === "go_example" && value) env.KBT_GO_EXAMPLE = value;
-  }
-  return env;
 }
 
 function parseResults(resultFile: string): Omit<FileOutcome, "file" | "seconds"> {

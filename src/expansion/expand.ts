@@ -4,6 +4,7 @@ import { ExpansionBuilder } from "./components.js";
 import { environmentProto, type EnvironmentConfig } from "../model/environment.js";
 import { BoundedCache } from "./bounded-cache.js";
 import { invalidArgument } from "./errors.js";
+import type { SecretsPolicy } from "./secrets.js";
 import { decodeConfigurationRow, readConfigValues } from "./payload.js";
 import type { ExpansionContext, ExpansionResult, TransformRegistry } from "./registry.js";
 import {
@@ -23,6 +24,8 @@ export interface ExpandOptions {
   readonly environment: EnvironmentConfig;
   /** SchemaTransforms served (discovery and `beam:expansion:payload:schematransform:v1`); default: the Kafka ones. */
   readonly schemaTransforms?: readonly SchemaTransformDefinition[];
+  /** Literal secrets in Kafka configs: sealed, refused or passed into payloads (default: passed, see secrets.ts). */
+  readonly secrets?: SecretsPolicy;
 }
 
 /** The SchemaTransforms an expansion service with these options serves. */
@@ -57,6 +60,12 @@ interface ResponseTemplateBody extends ResponseTemplate {
 const COMPONENTS_FIELD = 1;
 
 const MAX_TEMPLATES_PER_PAYLOAD = 32;
+
+/**
+ * Templates are kept per unique name: a name longer than this (SDKs send short ones) is expanded without one, so
+ * that requests with long distinct names cannot fill memory with templates (namespaces are bounded the same way).
+ */
+const MAX_TEMPLATE_NAME_LENGTH = 256;
 
 // Pipelines expand the same transform with the same payload again and again (every submission of a job, every test
 // run): decoding and validating it once per service is enough. Bounded, and large payloads are not kept.
@@ -98,7 +107,9 @@ function checkRequest(request: expansionApi.IExpansionRequest, options: ExpandOp
   const transform = request.transform;
   const urn = transform?.spec?.urn ?? "";
   if (!transform || !urn) throw invalidArgument("transform.spec.urn", "the request names no transform URN");
-  const prepared = preparedFor(urn, transform.spec?.payload ?? new Uint8Array(0), options);
+  // protobufjs decodes an absent bytes field as a shared empty array, not a Uint8Array.
+  const payload = transform.spec?.payload;
+  const prepared = preparedFor(urn, payload instanceof Uint8Array ? payload : new Uint8Array(0), options);
   const inputs = { ...(transform.inputs ?? {}) };
   const requestComponents = request.components ?? {};
   for (const [tag, id] of Object.entries(inputs)) {
@@ -137,7 +148,13 @@ function responseFor(
   const { namespace, inputs } = checked;
   const uniqueName = expandedTransformName(checked.uniqueName, namespace);
   const builder = new ExpansionBuilder(namespace, `${namespace}kafka-beam-ts`, environmentProto(options.environment));
-  const result = checked.prepared.build({ builder, inputs, uniqueName, requestComponents: checked.requestComponents });
+  const result = checked.prepared.build({
+    builder,
+    inputs,
+    uniqueName,
+    requestComponents: checked.requestComponents,
+    ...(options.secrets ? { secrets: options.secrets } : {}),
+  });
   return {
     components: builder.components(callerComponents),
     transform: {
@@ -222,7 +239,9 @@ export function expandEncoded(
 ): { urn: string; bytes: Uint8Array } {
   const checked = checkRequest(request, options);
   const body =
-    Object.keys(checked.inputs).length === 0 && templatableNamespace(checked.namespace)
+    Object.keys(checked.inputs).length === 0 &&
+    templatableNamespace(checked.namespace) &&
+    checked.uniqueName.length <= MAX_TEMPLATE_NAME_LENGTH
       ? templateFor(checked, options)
       : undefined;
   const caller = callerComponentsOf(checked.requestComponents);

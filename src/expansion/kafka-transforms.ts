@@ -22,6 +22,7 @@ import { discoveryRestrictionWithWatermarkCoder } from "../kafka/read/discovery-
 import { writeSpecFromOptions, type ExactlyOnceOptions, type WriteSpec } from "../kafka/write/spec.js";
 import { sourceDescriptorCoder, restrictionWithWatermarkCoder, readOutputCoder } from "../kafka/read/coders.js";
 import { bytesCoder, iterableCoder, kvCoder, varIntCoder } from "../model/coders/index.js";
+import { protectedSpec } from "./secrets.js";
 import { invalidArgument } from "./errors.js";
 import { checkWriteInput } from "./write-input.js";
 import { parDoSpec } from "./components.js";
@@ -245,14 +246,17 @@ function fromSpec<T>(spec: ReadSpec | WriteSpec, key: string, derive: () => T): 
   return derived.get(key) as T;
 }
 
+/** A DoFn payload holding the spec, its secrets protected as the service's policy says (secrets.ts). */
 function specDoFn(
+  ctx: ExpansionContext,
   fn: string,
   config: { read: ReadSpec } | { write: WriteSpec },
   step: { input?: "kv" | "row"; step?: string } = {},
 ): ReturnType<typeof doFnSpec> {
-  const spec = "read" in config ? config.read : config.write;
+  const spec = protectedSpec("read" in config ? config.read : config.write, ctx.secrets);
+  const carried = "read" in config ? { read: spec as ReadSpec } : { write: spec as WriteSpec };
   return fromSpec(spec, `dofn|${fn}|${step.input ?? ""}|${step.step ?? ""}`, () =>
-    doFnSpec({ fn, ...config, ...step }),
+    doFnSpec({ fn, ...carried, ...step }),
   );
 }
 
@@ -284,17 +288,17 @@ export function expandReadGraph(spec: ReadSpec, ctx: ExpansionContext): { record
     uniqueName: `${ctx.uniqueName}/SourceDescriptors`,
     spec: discovery
       ? parDoSpec({
-          doFn: specDoFn("kafka_read_discovery", { read: spec }),
+          doFn: specDoFn(ctx, "kafka_read_discovery", { read: spec }),
           restrictionCoderId: b.coderId(discoveryRestrictionWithWatermarkCoder as Coder<unknown>),
         })
-      : parDoSpec({ doFn: specDoFn("kafka_read_descriptors", { read: spec }) }),
+      : parDoSpec({ doFn: specDoFn(ctx, "kafka_read_descriptors", { read: spec }) }),
     inputs: { in: impulseOut },
     outputs: { out: descriptors },
   });
   const read = b.transform(b.id("kafka_read/ReadFromKafka"), {
     uniqueName: `${ctx.uniqueName}/ReadFromKafka`,
     spec: parDoSpec({
-      doFn: specDoFn("kafka_read", { read: spec }),
+      doFn: specDoFn(ctx, "kafka_read", { read: spec }),
       restrictionCoderId: b.coderId(restrictionWithWatermarkCoder as Coder<unknown>),
       requestsFinalization: spec.commitOffsetsInFinalize,
     }),
@@ -320,7 +324,7 @@ export function expandWriteOn(
 ): string {
   return ctx.builder.transform(ctx.builder.id("kafka_write/WriteToKafka"), {
     uniqueName: `${ctx.uniqueName}/WriteToKafka`,
-    spec: parDoSpec({ doFn: specDoFn("kafka_write", { write: spec }, { input }) }),
+    spec: parDoSpec({ doFn: specDoFn(ctx, "kafka_write", { write: spec }, { input }) }),
     inputs: { in: pcollection },
   });
 }
@@ -409,7 +413,7 @@ function expandExactlyOnceWrite(
   subtransforms.push(
     b.transform(b.id("kafka_write/Shard"), {
       uniqueName: `${ctx.uniqueName}/Shard`,
-      spec: parDoSpec({ doFn: specDoFn("kafka_write", { write: spec }, { input, step: "shard" }) }),
+      spec: parDoSpec({ doFn: specDoFn(ctx, "kafka_write", { write: spec }, { input, step: "shard" }) }),
       inputs: { in: batched },
       outputs: { out: sharded },
     }),
@@ -422,7 +426,7 @@ function expandExactlyOnceWrite(
     }),
     b.transform(b.id("kafka_write/WriteTransactions"), {
       uniqueName: `${ctx.uniqueName}/WriteTransactions`,
-      spec: parDoSpec({ doFn: specDoFn("kafka_write", { write: spec }, { input, step: "transactional_write" }) }),
+      spec: parDoSpec({ doFn: specDoFn(ctx, "kafka_write", { write: spec }, { input, step: "transactional_write" }) }),
       inputs: { in: grouped },
     }),
   );

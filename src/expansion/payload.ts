@@ -14,13 +14,15 @@ export function canonicalFieldName(name: string): string {
   let canonical = canonicalNames.get(name);
   if (canonical === undefined) {
     canonical = snakeCase(name);
-    if (canonicalNames.size < 10_000) canonicalNames.set(name, canonical);
+    if (canonicalNames.size < 10_000 && name.length <= MAX_CACHED_NAME_LENGTH) canonicalNames.set(name, canonical);
   }
   return canonical;
 }
 
-// Field names repeat across requests (one payload schema per SDK version): computed once each.
+// Field names repeat across requests (one payload schema per SDK version): computed once each. Only short names
+// are kept: a request can carry names of any length, and 10,000 long ones would be gigabytes.
 const canonicalNames = new Map<string, string>();
+const MAX_CACHED_NAME_LENGTH = 128;
 
 function snakeCase(name: string): string {
   return name
@@ -57,11 +59,14 @@ export type ConfigValue = string | boolean | bigint | readonly string[] | Readon
 /** Values by canonical field name; absent and null fields are left out. */
 export type ConfigValues = ReadonlyMap<string, ConfigValue>;
 
-// A payload schema is the same for every request of one SDK version: its row coder is built once.
+// A payload schema is the same for every request of one SDK version: its row coder is built once. Large schemas
+// (no SDK sends one) are decoded per request rather than kept: 256 of them could hold any amount of memory.
 const rowCoders = new BoundedCache<string, Coder<Row>>(256);
+const MAX_CACHED_SCHEMA_BYTES = 16 * 1024;
 
 function payloadRowCoder(schemaProto: runnerApi.ISchema): Coder<Row> {
   const bytes = runnerApi.Schema.encode(schemaProto).finish();
+  if (bytes.length > MAX_CACHED_SCHEMA_BYTES) return rowCoder(decodeSchema(bytes));
   const key = Buffer.from(bytes).toString("base64");
   let coder = rowCoders.get(key);
   if (!coder) {

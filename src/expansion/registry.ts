@@ -4,6 +4,7 @@ import type { runnerApi } from "../model/proto/index.js";
 import type { ExpansionBuilder } from "./components.js";
 import type { ConfigValues, FieldSpec } from "./payload.js";
 import { ExpansionError } from "./errors.js";
+import type { SecretsPolicy } from "./secrets.js";
 
 /**
  * What an expander builds with: the builder that collects its components under the request's namespace, and the
@@ -17,6 +18,8 @@ export interface ExpansionContext {
   /** The unique name the caller gave the transform. */
   readonly uniqueName: string;
   readonly requestComponents: runnerApi.IComponents;
+  /** What happens to literal secrets in configs that go into payloads (default: passed as given). */
+  readonly secrets?: SecretsPolicy;
 }
 
 /** What an expander returns: its output PCollection ids by tag, and the transforms it added (the subtransforms). */

@@ -227,6 +227,19 @@ export class SdkWorker {
     instructionId: string,
     request: fnApi.IProcessBundleRequest,
   ): Promise<fnApi.IProcessBundleResponse> {
+    try {
+      return await this.runBundle(instructionId, request);
+    } finally {
+      // Also when the descriptor fails before the bundle starts: the runner sent its input all the same, and input
+      // left in the data channel counts against its buffer until the channel pauses every bundle.
+      this.data.release(instructionId);
+    }
+  }
+
+  private async runBundle(
+    instructionId: string,
+    request: fnApi.IProcessBundleRequest,
+  ): Promise<fnApi.IProcessBundleResponse> {
     const descriptor = await this.descriptor(request.processBundleDescriptorId ?? "");
     // Runners run bundles of one descriptor concurrently. A DoFn instance processes one bundle at a time (Beam's
     // contract: DoFns keep per-bundle state in fields), so each concurrent bundle gets a processor of its own,
@@ -278,7 +291,6 @@ export class SdkWorker {
       throw err;
     } finally {
       this.active.delete(instructionId);
-      this.data.release(instructionId);
     }
   }
 

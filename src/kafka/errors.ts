@@ -14,7 +14,9 @@ export type KafkaErrorCode =
   | "KAFKA_NOT_LEADER"
   | "KAFKA_UNKNOWN_TOPIC"
   | "KAFKA_UNSUPPORTED"
-  | "KAFKA_CLIENT_CLOSED";
+  | "KAFKA_CLIENT_CLOSED"
+  | "KAFKA_AUTHENTICATION_FAILED"
+  | "KAFKA_TLS_FAILED";
 
 export interface KafkaErrorOptions {
   readonly retriable?: boolean;
@@ -136,6 +138,49 @@ export class KafkaClientClosedError extends KafkaError {
   readonly code = "KAFKA_CLIENT_CLOSED" as const;
   constructor(what: string) {
     super(`${what}: the Kafka client is closed`, false);
+  }
+}
+
+/**
+ * The broker refused our SASL credentials (wrong user or password, a mechanism the listener does not enable).
+ * Not retriable: the same credentials fail the same way. The message names the mechanism, never the password.
+ */
+export class KafkaAuthenticationError extends KafkaError {
+  override readonly name = "KafkaAuthenticationError";
+  readonly code = "KAFKA_AUTHENTICATION_FAILED" as const;
+  constructor(
+    readonly broker: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(`SASL authentication with ${broker} failed: ${detail}`, false, cause);
+  }
+}
+
+/**
+ * Why a TLS connection failed, in the words a user fixes it by: the broker's certificate is not signed by a trusted
+ * CA (`ssl.truststore.*`), it names another host (`ssl.endpoint.identification.algorithm`), the listener requires a
+ * client certificate (`ssl.keystore.*`) or rejected ours, or the listener does not speak TLS (`security.protocol`).
+ */
+export type TlsFailure =
+  | "untrusted-certificate"
+  | "hostname-mismatch"
+  | "certificate-expired"
+  | "client-certificate-required"
+  | "client-certificate-rejected"
+  | "not-tls";
+
+/** A TLS handshake failed for a reason retrying cannot change (see TlsFailure). Not retriable. */
+export class KafkaTlsError extends KafkaError {
+  override readonly name = "KafkaTlsError";
+  readonly code = "KAFKA_TLS_FAILED" as const;
+  constructor(
+    readonly broker: string,
+    readonly failure: TlsFailure,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(`TLS connection to ${broker} failed (${failure}): ${detail}`, false, cause);
   }
 }
 

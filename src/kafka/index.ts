@@ -62,8 +62,10 @@ export {
   KafkaUnknownTopicError,
   KafkaUnsupportedError,
   KafkaClientClosedError,
+  KafkaAuthenticationError,
+  KafkaTlsError,
 } from "./errors.js";
-export type { KafkaErrorCode } from "./errors.js";
+export type { KafkaErrorCode, TlsFailure } from "./errors.js";
 export { verifyKafkaClient } from "./client/index.js";
 
 /**

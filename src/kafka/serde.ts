@@ -31,7 +31,7 @@ const FORMATS: readonly SerdeFormat[] = ["bytes", "string", "json", "long", "int
 export function resolveSerdeFormat(field: string, name: string, direction: "deserializer" | "serializer"): SerdeFormat {
   if ((FORMATS as readonly string[]).includes(name)) return name as SerdeFormat;
   const table = direction === "deserializer" ? JAVA_DESERIALIZERS : JAVA_SERIALIZERS;
-  const format = table[name];
+  const format = Object.hasOwn(table, name) ? table[name] : undefined; // not "constructor", "toString", ...
   if (format) return format;
   throw new KafkaConfigError(
     field,

@@ -1,6 +1,6 @@
 // The pipeline graph as plain data: what a runner executes and what translates to a Runner API Pipeline proto
 // (transforms with unique names, inputs/outputs by local name, composites with their subtransforms).
-import type { AnyDoFn, AnySplittableDoFn, Coder, WindowFn } from "../sdf/index.js";
+import type { AnyDoFn, AnySplittableDoFn, Coder, Trigger, WindowFn } from "../sdf/index.js";
 
 /** The five primitive transforms a runner executes; every other transform is a composite of these. */
 export type PrimitiveKind = "impulse" | "pardo" | "flatten" | "window-into" | "group-by-key";
@@ -24,7 +24,7 @@ export type TransformPayload =
       readonly preservesCoder?: boolean;
     }
   | { readonly kind: "flatten" }
-  | { readonly kind: "window-into"; readonly windowFn: WindowFn }
+  | { readonly kind: "window-into"; readonly windowFn: WindowFn; readonly trigger?: Trigger }
   | { readonly kind: "group-by-key" };
 
 /** One applied transform: a primitive, or a composite whose work is done by its subtransforms. */
@@ -52,6 +52,8 @@ export interface PCollectionNode {
   readonly producer: string;
   /** How its elements are windowed (inherited from the producer's first input unless the producer sets it). */
   readonly windowFn: WindowFn;
+  /** When a GroupByKey of it emits (inherited like windowFn; set by WindowInto's trigger option). */
+  readonly trigger: Trigger;
   /** False when its data may never end (e.g. a Kafka read without a stop condition). */
   readonly isBounded: boolean;
   /** Set by PCollection.withCoder; otherwise inferred when the pipeline is translated to a Runner API proto. */

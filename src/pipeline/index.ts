@@ -27,6 +27,7 @@ export {
   Flatten,
   Count,
 } from "./transforms.js";
+export type { WindowIntoOptions } from "./transforms.js";
 export { assertThat, PipelineAssertionError } from "./testing.js";
 export type { PAssert } from "./testing.js";
 export { primitiveTransforms } from "./graph.js";
@@ -35,5 +36,5 @@ export { pipelineToRunnerApi, PipelineTranslationError } from "./runner-api.js";
 export type { RunnerApiOptions } from "./runner-api.js";
 export { structuralKey, structurallyEqual, describeValue } from "./structural.js";
 // The DoFn contracts users implement, re-exported so pipeline code needs one import.
-export { ProcessContinuation } from "../sdf/index.js";
-export type { DoFn, SplittableDoFn, ProcessContext, KV, WindowFn } from "../sdf/index.js";
+export { ProcessContinuation, repeatedlyElementCount } from "../sdf/index.js";
+export type { DoFn, SplittableDoFn, ProcessContext, KV, WindowFn, Trigger } from "../sdf/index.js";

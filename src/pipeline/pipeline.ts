@@ -1,6 +1,6 @@
 // The typed pipeline API: a Pipeline records applied transforms into a plain-data graph; PCollections are typed
 // handles onto that graph; a runner executes it.
-import { GLOBAL_WINDOW_FN, type Coder, type WindowFn } from "../sdf/index.js";
+import { DEFAULT_TRIGGER, GLOBAL_WINDOW_FN, type Coder, type Trigger, type WindowFn } from "../sdf/index.js";
 import type { PCollectionNode, PipelineGraph, TransformPayload } from "./graph.js";
 
 /**
@@ -62,6 +62,11 @@ export class PCollection<T> {
     return this.pipeline.graph.pcollections[this.id]!.windowFn;
   }
 
+  /** When a GroupByKey of it emits (the default trigger unless changed with WindowInto). */
+  get trigger(): Trigger {
+    return this.pipeline.graph.pcollections[this.id]!.trigger;
+  }
+
   /** False when its data may never end (e.g. a Kafka read without a stop condition). */
   get isBounded(): boolean {
     return this.pipeline.graph.pcollections[this.id]!.isBounded;
@@ -77,6 +82,8 @@ export interface PrimitiveSpec {
   readonly outputs: readonly string[];
   /** Window function of the outputs (default: that of the first input, else global). */
   readonly windowFn?: WindowFn;
+  /** Trigger of the outputs (default: that of the first input, else the default trigger). */
+  readonly trigger?: Trigger;
   /** Default: bounded unless an input is unbounded. */
   readonly isBounded?: boolean;
 }
@@ -248,11 +255,12 @@ export class Pipeline {
     }
     const inputNodes = Object.values(node.inputs).map((id) => this.pcollections[id]!);
     const windowFn = spec.windowFn ?? inputNodes[0]?.windowFn ?? GLOBAL_WINDOW_FN;
+    const trigger = spec.trigger ?? inputNodes[0]?.trigger ?? DEFAULT_TRIGGER;
     const isBounded = spec.isBounded ?? inputNodes.every((pc) => pc.isBounded);
     const outputs: Record<string, PCollection<unknown>> = {};
     for (const local of spec.outputs) {
       const id = `${node.id}.${local}`;
-      this.pcollections[id] = { id, producer: node.id, windowFn, isBounded };
+      this.pcollections[id] = { id, producer: node.id, windowFn, trigger, isBounded };
       node.outputs[local] = id;
       outputs[local] = new PCollection(this, id);
     }

@@ -14,7 +14,7 @@ import {
 } from "../model/coders/index.js";
 import { fromBigInt, runnerApi, urns } from "../model/proto/index.js";
 import { doFnSpec, type DoFnPayload } from "../model/dofn-payload.js";
-import type { AnyDoFn, AnySplittableDoFn, WindowFn } from "../sdf/index.js";
+import type { AnyDoFn, AnySplittableDoFn, Trigger, WindowFn } from "../sdf/index.js";
 import type { PipelineGraph, TransformNode } from "./graph.js";
 import type { Pipeline } from "./pipeline.js";
 import { structuralKey } from "./structural.js";
@@ -55,6 +55,11 @@ const REQUIREMENTS = urns.StandardRequirements.Enum;
 function millisDuration(ms: bigint): { seconds: ReturnType<typeof fromBigInt>; nanos: number } {
   const seconds = ms / 1000n;
   return { seconds: fromBigInt(seconds), nanos: Number(ms - seconds * 1000n) * 1_000_000 };
+}
+
+function triggerSpec(trigger: Trigger): runnerApi.ITrigger {
+  if (trigger.kind === "default") return { default: {} };
+  return { repeat: { subtrigger: { elementCount: { elementCount: trigger.count } } } };
 }
 
 function windowFnSpec(windowFn: WindowFn): runnerApi.IFunctionSpec {
@@ -131,7 +136,7 @@ class Translation {
         uniqueName: pc.id,
         coderId: this.coderId(coder, `PCollection ${pc.id}`),
         isBounded: pc.isBounded ? runnerApi.IsBounded.Enum.BOUNDED : runnerApi.IsBounded.Enum.UNBOUNDED,
-        windowingStrategyId: this.windowingStrategyId(pc.windowFn),
+        windowingStrategyId: this.windowingStrategyId(pc.windowFn, pc.trigger),
       };
     }
     if (this.problems.length > 0) {
@@ -223,17 +228,19 @@ class Translation {
     }
   }
 
-  private windowingStrategyId(windowFn: WindowFn): string {
-    const key = structuralKey(windowFn);
+  private windowingStrategyId(windowFn: WindowFn, trigger: Trigger): string {
+    const key = structuralKey([windowFn, trigger]);
     const known = this.strategyIds.get(key);
     if (known !== undefined) return known;
-    const id = `${this.prefix}${windowFn.kind === "global" ? "global-windows" : `fixed-windows-${windowFn.sizeMs}ms-${windowFn.offsetMs}ms`}`;
+    const windows =
+      windowFn.kind === "global" ? "global-windows" : `fixed-windows-${windowFn.sizeMs}ms-${windowFn.offsetMs}ms`;
+    const id = `${this.prefix}${windows}${trigger.kind === "element-count" ? `-every-${trigger.count}` : ""}`;
     const windowCoder = windowFn.kind === "global" ? globalWindowCoder : intervalWindowCoder;
     this.windowingStrategies[id] = {
       windowFn: windowFnSpec(windowFn),
       mergeStatus: runnerApi.MergeStatus.Enum.NON_MERGING,
       windowCoderId: this.coderId(windowCoder as Coder<unknown>, `window coder of ${id}`),
-      trigger: { default: {} },
+      trigger: triggerSpec(trigger),
       accumulationMode: runnerApi.AccumulationMode.Enum.DISCARDING,
       outputTime: runnerApi.OutputTime.Enum.END_OF_WINDOW,
       closingBehavior: runnerApi.ClosingBehavior.Enum.EMIT_IF_NONEMPTY,

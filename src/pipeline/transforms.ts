@@ -8,6 +8,7 @@ import {
   type KV,
   type OutputResult,
   type SplittableDoFn,
+  type Trigger,
   type WindowFn,
 } from "../sdf/index.js";
 import { MIN_TIMESTAMP, type Instant } from "../model/windowing.js";
@@ -248,27 +249,43 @@ class WindowIntoTransform<T> extends PTransform<PCollection<T>, PCollection<T>> 
   constructor(
     private readonly windowFn: WindowFn,
     label: string,
+    private readonly trigger: Trigger | undefined,
   ) {
     super(label);
   }
 
   expand(input: PCollection<T>, context: ExpandContext): PCollection<T> {
     const out = context.primitive({
-      payload: { kind: "window-into", windowFn: this.windowFn },
+      payload: {
+        kind: "window-into",
+        windowFn: this.windowFn,
+        ...(this.trigger ? { trigger: this.trigger } : {}),
+      },
       inputs: { input: input as PCollection<unknown> },
       outputs: [MAIN_OUTPUT],
       windowFn: this.windowFn,
+      ...(this.trigger ? { trigger: this.trigger } : {}),
     });
     return out[MAIN_OUTPUT] as PCollection<T>;
   }
 }
 
+/** WindowInto's options beyond the window function. */
+export interface WindowIntoOptions {
+  /** When downstream GroupByKeys emit (default: the input's trigger). See `repeatedlyElementCount`. */
+  readonly trigger?: Trigger;
+}
+
 /**
  * Re-assigns each element to the windows `windowFn` gives its timestamp (value and timestamp unchanged), so that
- * downstream grouping (GroupByKey, Count) happens per window.
+ * downstream grouping (GroupByKey, Count) happens per window; `options.trigger` says when those groups are emitted.
  */
-export function WindowInto<T>(windowFn: WindowFn, label = "WindowInto"): PTransform<PCollection<T>, PCollection<T>> {
-  return new WindowIntoTransform<T>(windowFn, label);
+export function WindowInto<T>(
+  windowFn: WindowFn,
+  label = "WindowInto",
+  options: WindowIntoOptions = {},
+): PTransform<PCollection<T>, PCollection<T>> {
+  return new WindowIntoTransform<T>(windowFn, label, options.trigger);
 }
 
 class GroupByKeyTransform<K, V> extends PTransform<PCollection<KV<K, V>>, PCollection<KV<K, V[]>>> {

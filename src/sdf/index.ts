@@ -37,7 +37,15 @@ export type {
   DoFnLifecycle,
   DoFn,
 } from "./dofn.js";
-export { GLOBAL_WINDOW_FN, fixedWindowFn, assignWindows, sameWindow, windowKey } from "./window-fns.js";
-export type { WindowFn, GlobalWindowFn, FixedWindowFn } from "./window-fns.js";
+export {
+  DEFAULT_TRIGGER,
+  GLOBAL_WINDOW_FN,
+  fixedWindowFn,
+  repeatedlyElementCount,
+  assignWindows,
+  sameWindow,
+  windowKey,
+} from "./window-fns.js";
+export type { WindowFn, GlobalWindowFn, FixedWindowFn, Trigger } from "./window-fns.js";
 export { isSplittableDoFn } from "./splittable-dofn.js";
 export type { SplittableDoFn, AnySplittableDoFn, AnyDoFn } from "./splittable-dofn.js";

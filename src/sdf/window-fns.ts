@@ -17,6 +17,23 @@ export interface FixedWindowFn {
 /** A non-merging window function, as data: global or fixed windows. */
 export type WindowFn = GlobalWindowFn | FixedWindowFn;
 
+/**
+ * When a GroupByKey emits a key's values of a window, as data. `default`: once, when the watermark passes the end of
+ * the window. `element-count`: Beam's `Repeatedly.forever(AfterPane.elementCountAtLeast(count))` with discarding
+ * fired panes: a pane as soon as a key holds `count` new values (runners look at bundle boundaries), and a last one
+ * at the end of the window with what is left, if anything.
+ */
+export type Trigger = { readonly kind: "default" } | { readonly kind: "element-count"; readonly count: number };
+
+/** The default trigger (frozen and shared). */
+export const DEFAULT_TRIGGER: Trigger = Object.freeze({ kind: "default" });
+
+/** Repeatedly.forever(AfterPane.elementCountAtLeast(count)), discarding fired panes. Throws unless count >= 1. */
+export function repeatedlyElementCount(count: number): Trigger {
+  if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`element count must be >= 1, got ${count}`);
+  return Object.freeze({ kind: "element-count", count });
+}
+
 /** The GlobalWindowFn (frozen and shared). */
 export const GLOBAL_WINDOW_FN: GlobalWindowFn = Object.freeze({ kind: "global" });
 

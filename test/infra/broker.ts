@@ -1,5 +1,6 @@
 // A real single-node Apache Kafka 4.x broker (KRaft, broker+controller) for tests and the demo.
-// Jars come from Maven Central through scripts/maven-libs.sh (cached); storage lives in a temp dir removed on stop.
+// Jars come from Maven Central through scripts/maven-libs.sh (cached); storage lives in a temp dir removed on stop
+// (a restart keeps it: same ports, same data).
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, readdirSync, readFileSync, openSync, closeSync } from "node:fs";
 import { tmpdir, homedir } from "node:os";
@@ -12,14 +13,35 @@ import { freePort } from "./ports.js";
 const execFileAsync = promisify(execFile);
 
 export interface Broker {
-  /** host:port for bootstrap.servers */
+  /** host:port for bootstrap.servers (the PLAINTEXT listener) */
   readonly bootstrap: string;
+  /** host:port of each extra listener, by name. */
+  readonly listeners: Readonly<Record<string, string>>;
   readonly logFile: string;
   /** Freezes the broker process (SIGSTOP): connections stay open but nothing answers, as with a hung or partitioned broker. */
   pause(): void;
   /** Lets a paused broker run again (SIGCONT). */
   resume(): void;
+  /**
+   * Stops the broker process and starts it again on the same ports with the same data (its log, offsets and
+   * transaction state survive). Resolves once it serves again; see {@link RestartOptions}.
+   */
+  restart(options?: RestartOptions): Promise<RestartTimes>;
   stop(): Promise<void>;
+}
+
+export interface RestartOptions {
+  /** SIGTERM (default): a clean shutdown (leaders moved, logs flushed). SIGKILL: a crash, logs recovered at start. */
+  readonly signal?: "SIGTERM" | "SIGKILL";
+  /** How long the broker stays down before it is started again (default 0). */
+  readonly downMs?: number;
+}
+
+export interface RestartTimes {
+  /** From the signal until the process exited. */
+  readonly stopMs: number;
+  /** From the signal until the restarted broker answered metadata (and group offsets, when warm): the outage. */
+  readonly downtimeMs: number;
 }
 
 export interface BrokerOptions {
@@ -31,6 +53,19 @@ export interface BrokerOptions {
    * (default true). `false` gives a broker as a new user meets it: no consumer group has ever asked for one.
    */
   readonly warm?: boolean;
+  /**
+   * Listeners beside PLAINTEXT (e.g. SSL, SASL_SSL), each on a free port; their settings go in `properties` under
+   * Kafka's `listener.name.<name>.` prefix.
+   */
+  readonly listeners?: readonly ExtraListener[];
+  /** Extra arguments to `kafka-storage format` (e.g. `--add-scram` credentials, which KRaft takes at format time). */
+  readonly formatArgs?: readonly string[];
+}
+
+export interface ExtraListener {
+  /** Upper case, as in listener.security.protocol.map. */
+  readonly name: string;
+  readonly protocol: "SSL" | "SASL_SSL" | "SASL_PLAINTEXT" | "PLAINTEXT";
 }
 
 function cacheDir(): string {
@@ -84,17 +119,27 @@ function serverProperties(
   dataDir: string,
   brokerPort: number,
   controllerPort: number,
+  extraListeners: readonly (ExtraListener & { port: number })[],
   extra: Record<string, string>,
 ): string {
+  const advertised = [
+    `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    ...extraListeners.map((l) => `${l.name}://127.0.0.1:${l.port}`),
+  ];
+  const protocols = [
+    "PLAINTEXT:PLAINTEXT",
+    "CONTROLLER:PLAINTEXT",
+    ...extraListeners.map((l) => `${l.name}:${l.protocol}`),
+  ];
   const props: Record<string, string> = {
     "process.roles": "broker,controller",
     "node.id": "1",
     "controller.quorum.voters": `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    "advertised.listeners": `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    listeners: [...advertised, `CONTROLLER://127.0.0.1:${controllerPort}`].join(","),
+    "advertised.listeners": advertised.join(","),
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
-    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "listener.security.protocol.map": protocols.join(","),
     "log.dirs": join(dataDir, "logs"),
     "num.partitions": "1",
     "offsets.topic.replication.factor": "1",
@@ -193,22 +238,54 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   reapOrphans();
   const libs = await kafkaLibs();
   const dataDir = mkdtempSync(join(tmpdir(), "kbt-kafka-"));
-  const brokerPort = await freePort();
-  let controllerPort = await freePort();
-  while (controllerPort === brokerPort) controllerPort = await freePort();
+  const ports = new Set<number>();
+  while (ports.size < 2 + (options.listeners?.length ?? 0)) ports.add(await freePort());
+  const [brokerPort, controllerPort, ...extraPorts] = [...ports] as [number, number, ...number[]];
+  const extraListeners = (options.listeners ?? []).map((l, i) => ({ ...l, port: extraPorts[i]! }));
   const propsFile = join(dataDir, "server.properties");
-  writeFileSync(propsFile, serverProperties(dataDir, brokerPort, controllerPort, { ...options.properties }));
+  writeFileSync(
+    propsFile,
+    serverProperties(dataDir, brokerPort, controllerPort, extraListeners, { ...options.properties }),
+  );
   const clusterId = await runJava(libs, ["kafka.tools.StorageTool", "random-uuid"]);
-  await runJava(libs, ["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", propsFile]);
+  await runJava(libs, [
+    "kafka.tools.StorageTool",
+    "format",
+    "-t",
+    clusterId,
+    "-c",
+    propsFile,
+    ...(options.formatArgs ?? []),
+  ]);
 
   const logFile = join(dataDir, "broker.log");
-  const logFd = openSync(logFile, "a");
-  const child = await java(libs, ["kafka.Kafka", propsFile], logFd);
-  closeSync(logFd);
-  const registryEntry = join(registryDir(), `${child.pid}.json`);
-  writeFileSync(registryEntry, JSON.stringify({ javaPid: child.pid, ownerPid: process.pid, dataDir }));
-
   const bootstrap = `127.0.0.1:${brokerPort}`;
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  const warm = options.warm ?? true;
+  let child!: ChildProcess;
+  let registryEntry = "";
+  /** (Re)starts the java process on the same properties and data; the log is appended to. */
+  const launch = async (): Promise<void> => {
+    const logFd = openSync(logFile, "a");
+    child = await java(libs, ["kafka.Kafka", propsFile], logFd);
+    closeSync(logFd);
+    registryEntry = join(registryDir(), `${child.pid}.json`);
+    writeFileSync(registryEntry, JSON.stringify({ javaPid: child.pid, ownerPid: process.pid, dataDir }));
+  };
+  /** Ends the current process (SIGKILL after 10 s of a SIGTERM it ignores) and forgets its registry entry. */
+  const terminate = async (name: "SIGTERM" | "SIGKILL"): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGCONT"); // a paused broker would not see the SIGTERM
+      child.kill(name);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(registryEntry, { force: true });
+  };
+
+  await launch();
   let stopped = false;
   const signal = (name: NodeJS.Signals) => {
     if (child.exitCode === null) child.kill(name);
@@ -221,22 +298,38 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     if (stopped) return;
     stopped = true;
     process.off("exit", killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGCONT"); // a paused broker would not see the SIGTERM
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await terminate("SIGTERM");
     rmSync(dataDir, { recursive: true, force: true });
-    rmSync(registryEntry, { force: true });
+  };
+  const restart = async (restartOptions: RestartOptions = {}): Promise<RestartTimes> => {
+    if (stopped) throw new Error("restart: the broker was stopped");
+    const signalled = Date.now();
+    await terminate(restartOptions.signal ?? "SIGTERM");
+    const stopMs = Date.now() - signalled;
+    if (restartOptions.downMs) await new Promise((r) => setTimeout(r, restartOptions.downMs));
+    await launch();
+    try {
+      await waitUntilServing(bootstrap, child, logFile, startTimeoutMs, warm);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    return { stopMs, downtimeMs: Date.now() - signalled };
   };
   try {
-    await waitUntilServing(bootstrap, child, logFile, options.startTimeoutMs ?? 60_000, options.warm ?? true);
+    await waitUntilServing(bootstrap, child, logFile, startTimeoutMs, warm);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { bootstrap, logFile, stop, pause: () => signal("SIGSTOP"), resume: () => signal("SIGCONT") };
+  const listeners = Object.fromEntries(extraListeners.map((l) => [l.name, `127.0.0.1:${l.port}`]));
+  return {
+    bootstrap,
+    listeners,
+    logFile,
+    stop,
+    restart,
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
+  };
 }

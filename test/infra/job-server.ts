@@ -16,6 +16,8 @@ export interface JobServer {
   readonly engine: Engine;
   /** host:port of its JobService, for --job_endpoint */
   readonly jobEndpoint: string;
+  /** The JVM's process id: workers of a process environment are its children. */
+  readonly pid: number;
   output(): string;
   stop(): Promise<void>;
 }
@@ -93,5 +95,5 @@ export async function startJobServer(
     await stop();
     throw new Error(`the ${engine} job server did not start: ${String(err)}\n${managed.output().slice(-4000)}`);
   }
-  return { engine, jobEndpoint: `127.0.0.1:${jobPort}`, output: managed.output, stop };
+  return { engine, jobEndpoint: `127.0.0.1:${jobPort}`, pid: managed.child.pid!, output: managed.output, stop };
 }

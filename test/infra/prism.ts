@@ -5,6 +5,8 @@ import { startManaged, type Managed } from "./processes.js";
 export interface Prism {
   /** host:port of its JobService, for --job_endpoint */
   readonly jobEndpoint: string;
+  /** Its process id: workers of a process environment are its children. */
+  readonly pid: number;
   output(): string;
   stop(): Promise<void>;
 }
@@ -24,5 +26,5 @@ export async function startPrism(): Promise<Prism> {
     await managed.stop();
     throw new Error(`prism did not start: ${String(err)}\n${managed.output()}`);
   }
-  return { jobEndpoint: `localhost:${jobPort}`, output: managed.output, stop: managed.stop };
+  return { jobEndpoint: `localhost:${jobPort}`, pid: managed.child.pid!, output: managed.output, stop: managed.stop };
 }

@@ -98,6 +98,7 @@ s.test(
         headers: [
           { key: "trace", value: "t-1" },
           { key: "bin", value: new Uint8Array([0, 255]) },
+          { key: "none", value: null },
         ],
       },
       {
@@ -163,6 +164,7 @@ s.test(
           headers: [
             ["trace", Buffer.from("t-1").toString("hex")],
             ["bin", "00ff"],
+            ["none", undefined],
           ],
         },
       ],

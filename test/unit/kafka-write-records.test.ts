@@ -211,7 +211,7 @@ s.test(
     recordError(() => map({ ...row, partition: -1 }, 0n), /partition/);
     recordError(() => map({ ...row, partition: 1.5 }, 0n), /partition/);
     recordError(() => map({ ...row, timestamp: -5n }, 0n), /not a Kafka timestamp/);
-    recordError(() => map({ ...row, headers: [{ key: "h", value: null }] }, 0n), /null header values/);
+    assert.equal(map({ ...row, headers: [{ key: "h", value: null }] }, 0n).headers, [{ key: "h", value: null }]);
     recordError(() => map({ ...row, headers: [{ value: new Uint8Array(0) }] }, 0n), /headers\[0\]/);
     recordError(() => map({ ...row, topic: "" }, 0n), /topic/);
     recordError(

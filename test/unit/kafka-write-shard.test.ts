@@ -21,6 +21,7 @@ import {
   writeSpecFromOptions,
   type ShardOffsetsClient,
 } from "../../src/kafka/write/index.js";
+import { hash32, sameBatchDigest } from "../../src/kafka/write/shard-record.js";
 import { parseProducerConfig, type ProducerOptions } from "../../src/kafka/config/index.js";
 import type {
   CommittedOffset,
@@ -45,7 +46,7 @@ function randomRecord(next: () => number): ProducerRecord {
   if (next() < 0.4) {
     record.headers = Array.from({ length: 1 + Math.floor(next() * 3) }, (_, i) => ({
       key: `h${i}`,
-      value: bytes(Math.floor(next() * 10)),
+      value: next() < 0.2 ? null : bytes(Math.floor(next() * 10)), // null: format version 2
     }));
   }
   return record;
@@ -69,13 +70,18 @@ s.test("shard record: random records survive encode → decode exactly", () => {
       headers: [{ key: "h", value: Buffer.from("x") }],
     },
   );
+  // A null header value (Kafka allows them) makes a version 2 record; without one the bytes stay version 1.
+  const nullable = encodeShardRecord({ topic: "t", key: null, value: "v", headers: [{ key: "n", value: null }] });
+  assert.is(nullable[0], 2);
+  assert.equal(decodeShardRecord(nullable).headers, [{ key: "n", value: null }]);
+  assert.is(encodeShardRecord({ topic: "t", key: null, value: "v", headers: [{ key: "e", value: "" }] })[0], 1);
 });
 
 s.test("shard record: corrupt bytes fail with a named error", () => {
   const bytes = encodeShardRecord({ topic: "t", key: Buffer.from("k"), value: Buffer.from("value") });
   for (const bad of [
     bytes.subarray(0, bytes.length - 1),
-    Uint8Array.from([2, ...bytes.subarray(1)]),
+    Uint8Array.from([3, ...bytes.subarray(1)]),
     Uint8Array.from([...bytes, 0]),
   ]) {
     try {
@@ -117,13 +123,37 @@ s.test("batch id and digest: window + pane identify a firing; the digest ignores
     return d.toString();
   };
   const forward = digest(records);
-  assert.match(forward, /^50:[0-9a-f]{16}$/);
+  assert.match(forward, /^50:m[0-9a-f]{16}$/);
   assert.is(digest([...records].reverse()), forward);
   assert.is.not(digest(records.slice(1)), forward);
   assert.is.not(
     digest([...records.slice(1), encodeShardRecord({ topic: "t", key: Buffer.from("k0"), value: Buffer.from("v0!") })]),
     forward,
   );
+});
+
+s.test(
+  "hash32 is MurmurHash3 x86_32 (reference values), the same through the aligned word path and byte by byte",
+  () => {
+    const h = (text: string) => hash32(Buffer.from(text));
+    assert.is(h(""), 0);
+    assert.is(h("hello"), 0x248bfa47);
+    assert.is(h("The quick brown fox jumps over the lazy dog"), 0x2e4ff723);
+    const bytes = Array.from({ length: 203 }, (_, i) => (i * 7) & 0xff);
+    const at = (offset: number) => {
+      const view = new Uint8Array(new ArrayBuffer(216), offset, bytes.length);
+      view.set(bytes);
+      return hash32(view);
+    };
+    assert.is(at(5), at(8), "unaligned (bytes) = aligned (words)");
+  },
+);
+
+s.test("a batch committed before the murmur3 digest is recognised by its record count", () => {
+  assert.ok(sameBatchDigest("50:m0011223344556677", "50:m0011223344556677"));
+  assert.not.ok(sameBatchDigest("50:m0011223344556677", "50:m0011223344556678"), "new digests compare in full");
+  assert.ok(sameBatchDigest("50:0011223344556677", "50:m8899aabbccddeeff"), "an FNV-era digest: same count");
+  assert.not.ok(sameBatchDigest("50:0011223344556677", "51:m8899aabbccddeeff"), "an FNV-era digest: other count");
 });
 
 s.test("sequence: write, skip a retried batch, refuse a re-formed one, remember a bounded window", () => {

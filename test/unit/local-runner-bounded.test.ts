@@ -6,6 +6,7 @@ import {
   Create,
   Filter,
   FixedWindows,
+  GlobalWindows,
   FlatMap,
   Flatten,
   GroupByKey,
@@ -17,6 +18,7 @@ import {
   WithTimestamps,
   assertThat,
   kv,
+  repeatedlyElementCount,
   type DoFn,
   type KV,
 } from "../../src/pipeline/index.js";
@@ -225,5 +227,67 @@ s.test("bundles are capped by maxBundleSize", async () => {
   assert.equal(handle.metrics().steps.Sizes, { elementsIn: 25, elementsOut: 0, bundles: 3, counters: {} });
   assert.equal(handle.metrics().steps.Map!.bundles, 1, "the fused Create stage reads one impulse");
 });
+
+s.test(
+  "an element-count trigger: the GroupByKey emits each key's new values when a bundle commits (discarding), pane by pane",
+  async () => {
+    const p = Pipeline.create();
+    const items = ["a1", "a2", "b1", "a3", "a4", "b2", "a5", "a6", "b3", "a7"];
+    const panes: { key: string; values: string[]; index: bigint; timing: string; first: boolean; last: boolean }[] = [];
+    p.apply(Create.of(items))
+      // Through a GroupByKey so the items reach the next stage as a queue, run in bundles of maxBundleSize (4).
+      .apply(Map((v: string) => kv(v, v)))
+      .apply("Spread", GroupByKey<string, string>())
+      .apply(FlatMap((g: KV<string, string[]>) => g.value))
+      .apply(WindowInto<string>(GlobalWindows(), "EveryElement", { trigger: repeatedlyElementCount(1) }))
+      .apply(Map((v: string) => kv(v[0]!, v)))
+      .apply("ByLetter", GroupByKey<string, string>())
+      .apply(
+        ParDo.of<KV<string, string[]>, never>({
+          process(group, ctx) {
+            const { index, timing, isFirst, isLast } = ctx.pane;
+            panes.push({ key: group.key, values: [...group.value], index, timing, first: isFirst, last: isLast });
+          },
+        }),
+      );
+    assert.is(await p.run(new LocalRunner({ maxBundleSize: 4 })).waitUntilFinish(10_000), "DONE");
+    const of = (key: string) => panes.filter((x) => x.key === key).map(({ key: _, ...rest }) => rest);
+    assert.equal(of("a"), [
+      { values: ["a1", "a2", "a3"], index: 0n, timing: "EARLY", first: true, last: false },
+      { values: ["a4", "a5", "a6"], index: 1n, timing: "EARLY", first: false, last: false },
+      { values: ["a7"], index: 2n, timing: "EARLY", first: false, last: false },
+    ]);
+    assert.equal(
+      of("b").map((x) => [x.values, x.index]),
+      [
+        [["b1"], 0n],
+        [["b2"], 1n],
+        [["b3"], 2n],
+      ],
+    );
+  },
+);
+
+s.test(
+  "an element-count trigger of 3: a key fires once it holds 3 new values; the rest at the window's end",
+  async () => {
+    const p = Pipeline.create();
+    const got: string[] = [];
+    p.apply(Create.of(["x1", "x2", "x3", "x4", "y1"]))
+      .apply(WindowInto<string>(GlobalWindows(), "EveryThree", { trigger: repeatedlyElementCount(3) }))
+      .apply(Map((v: string) => kv(v[0]!, v)))
+      .apply(GroupByKey<string, string>())
+      .apply(
+        ParDo.of<KV<string, string[]>, never>({
+          process(group, ctx) {
+            got.push(`${group.key}:${group.value.join(",")}:${ctx.pane.index}:${ctx.pane.timing}:${ctx.pane.isLast}`);
+          },
+        }),
+      );
+    assert.is(await p.run(new LocalRunner()).waitUntilFinish(10_000), "DONE");
+    // One bundle: x reached 3 in it (an early pane with all 4), y did not (its only pane is the on-time one).
+    assert.equal(got.sort(), ["x:x1,x2,x3,x4:0:EARLY:false", "y:y1:0:ON_TIME:true"]);
+  },
+);
 
 s.run();

@@ -12,6 +12,7 @@ import {
   WindowInto,
   kv,
   pipelineToRunnerApi,
+  repeatedlyElementCount,
   type DoFn,
   type KV,
 } from "../../src/pipeline/index.js";
@@ -55,7 +56,7 @@ s.test("a portable pipeline becomes a Runner API proto with coders, windowing st
     .apply(new Impulse())
     .apply("Read", ParDo.of<Uint8Array, bigint>(new PortableCounter({ perCall: 5 }) as never));
   const grouped = counts
-    .apply(WindowInto(FixedWindows(60_000)))
+    .apply(WindowInto(FixedWindows(60_000), "WindowInto", { trigger: repeatedlyElementCount(2) }))
     .apply("KeyByParity", ParDo.of(keyByParity))
     .apply(GroupByKey<string, bigint>());
   const proto = pipelineToRunnerApi(p, { environment });
@@ -103,9 +104,14 @@ s.test("a portable pipeline becomes a Runner API proto with coders, windowing st
   const size = runnerApi.FixedWindowsPayload.decode(fixed.windowFn!.payload!).size!;
   assert.is(toBigInt(size.seconds), 60n);
   assert.is(coderUrns(fixed.windowCoderId!), "beam:coder:interval_window:v1");
+  assert.equal(runnerApi.Trigger.toObject(runnerApi.Trigger.fromObject(fixed.trigger!)), {
+    repeat: { subtrigger: { elementCount: { elementCount: 2 } } },
+  });
+  assert.is(fixed.accumulationMode, runnerApi.AccumulationMode.Enum.DISCARDING);
   const global = c.windowingStrategies![c.pcollections![impulseOut]!.windowingStrategyId!]!;
   assert.is(global.windowFn!.urn, "beam:window_fn:global_windows:v1");
   assert.is(global.outputTime, runnerApi.OutputTime.Enum.END_OF_WINDOW);
+  assert.equal(global.trigger, { default: {} });
 
   const roundTrip = runnerApi.Pipeline.decode(runnerApi.Pipeline.encode(proto).finish());
   assert.equal(runnerApi.Pipeline.toObject(roundTrip), runnerApi.Pipeline.toObject(proto));

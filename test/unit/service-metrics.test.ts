@@ -96,9 +96,20 @@ s.test("serve config: defaults, flags over variables, frozen; errors name the fl
       shutdownTimeoutMs: 10_000,
       logLevel: "info",
       parentPid: undefined,
+      literalSecrets: "seal",
+      secretsKeyFile: undefined,
     },
   );
   assert.ok(Object.isFrozen(defaults));
+  assert.is(parseServeConfig(["--literal-secrets", "refuse"], {}).literalSecrets, "refuse");
+  assert.throws(
+    () => parseServeConfig([], { KBT_LITERAL_SECRETS: "hide" }),
+    /^KBT_LITERAL_SECRETS="hide": expected one of seal, refuse, pass/,
+  );
+  assert.throws(
+    () => parseServeConfig(["--secrets-key-file", "/nonexistent/key"], {}),
+    /^--secrets-key-file="\/nonexistent\/key": cannot read the file \(ENOENT\)/,
+  );
   assert.is(parseServeConfig(["--parent-pid", "4242"], {}).parentPid, 4242);
   assert.is(parseServeConfig([], { KBT_PARENT_PID: "17" }).parentPid, 17);
   assert.throws(() => parseServeConfig(["--parent-pid", "zero"], {}), /--parent-pid/);

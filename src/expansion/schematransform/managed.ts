@@ -42,7 +42,10 @@ function readConfigUrl(url: string): string {
     }
   }
   try {
-    const size = statSync(path).size;
+    const stats = statSync(path);
+    // A device (/dev/zero reads until memory runs out), a FIFO (blocks the event loop) or a directory is no config.
+    if (!stats.isFile()) throw invalidArgument("config_url", `${path} is not a regular file`);
+    const size = stats.size;
     if (size > MAX_CONFIG_FILE_BYTES)
       throw invalidArgument(
         "config_url",
@@ -63,7 +66,9 @@ function readConfigUrl(url: string): string {
 function parseConfigYaml(field: string, text: string): Record<string, unknown> | null {
   let parsed: unknown;
   try {
-    parsed = parseYaml(text, { version: "1.1", intAsBigInt: true, uniqueKeys: true });
+    // logLevel "error": the library's warnings (an unknown tag, ...) go to stderr quoting the config's source line,
+    // which may hold a password; errors still throw.
+    parsed = parseYaml(text, { version: "1.1", intAsBigInt: true, uniqueKeys: true, logLevel: "error" });
   } catch (err) {
     throw invalidArgument(field, `not valid YAML: ${(err as Error).message.split("\n")[0]}`, err);
   }

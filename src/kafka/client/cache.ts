@@ -3,7 +3,7 @@
 // closed after an idle period, unless acquired again before.
 import { consoleLogger, type ConsumerOptions, type KafkaLogger, type ProducerOptions } from "../config/index.js";
 import { createKafkajsClient } from "./kafkajs.js";
-import { createKafkajsProducer } from "./kafkajs-producer.js";
+import { createKafkaProducer } from "./wire-producer.js";
 import type { KafkaClient, KafkaProducer } from "./types.js";
 import { LeasePool } from "./lease-pool.js";
 
@@ -45,7 +45,7 @@ export class KafkaClientCache {
       }),
     );
     this.createClient = settings.createClient ?? ((options, logger) => createKafkajsClient(options, { logger }));
-    this.createProducer = settings.createProducer ?? ((options, logger) => createKafkajsProducer(options, { logger }));
+    this.createProducer = settings.createProducer ?? ((options, logger) => createKafkaProducer(options, { logger }));
   }
 
   /** A lease on the reading client for these options (created on first use, connected lazily). */

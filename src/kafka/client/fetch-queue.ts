@@ -1,7 +1,7 @@
 // One Fetch request at a time per broker, carrying every partition whose reader is waiting on that broker.
 // A broker serves the requests of one connection strictly in order, so separate per-partition requests would queue
 // behind each other's max-wait; merged, one response answers all partitions as soon as any has data.
-import { KafkaClientClosedError, KafkaClientError, KafkaUnsupportedError } from "../errors.js";
+import { KafkaClientClosedError, KafkaClientError } from "../errors.js";
 import {
   decodeFetchResponse,
   encodeFetchRequest,
@@ -11,7 +11,8 @@ import {
   type FetchPartitionResponse,
   type FetchResponse,
 } from "./fetch-protocol.js";
-import type { InternalBroker, ProtocolRequest } from "./kafkajs-internals.js";
+import type { InternalBroker } from "./kafkajs-internals.js";
+import { sendOwnRequest } from "./protocol-request.js";
 import { kafkaErrorName, toKafkaError } from "./kafkajs-errors.js";
 
 export interface PendingFetch extends FetchPartitionRequest {
@@ -102,38 +103,20 @@ export class BrokerFetchQueue {
     let broker: InternalBroker | undefined;
     try {
       broker = await this.settings.findBroker(this.nodeId);
-      const versions = broker.versions?.[FETCH_API_KEY];
-      if (versions && (versions.minVersion > FETCH_VERSION || versions.maxVersion < FETCH_VERSION)) {
-        throw new KafkaUnsupportedError(
-          `broker ${this.nodeId} serves Fetch v${versions.minVersion}-v${versions.maxVersion}; this client speaks v${FETCH_VERSION}`,
-        );
-      }
-      const body = encodeFetchRequest({
-        maxWaitMs,
-        minBytes,
-        maxBytes: this.settings.fetchMaxBytes,
-        isolationLevel: batch[0]!.isolationLevel,
-        partitions: batch,
-      });
-      const request: ProtocolRequest = {
-        request: {
-          apiKey: FETCH_API_KEY,
-          apiVersion: FETCH_VERSION,
-          apiName: "Fetch",
-          encode: async () => ({ buf: body, buffer: body }),
-        },
-        response: {
-          decode: async (payload: Buffer) => {
-            const decoded = decodeFetchResponse(payload);
-            // KIP-219: the broker answered at once and expects the client to hold back for throttleTimeMs.
-            return Object.assign(decoded, { clientSideThrottleTime: decoded.throttleTimeMs });
-          },
-          parse: async (decoded: unknown) => decoded,
-        },
-        requestTimeout: this.settings.requestTimeoutMs + maxWaitMs,
-        logResponseError: false,
-      };
-      const response = (await broker.connectionPool.send(request)) as FetchResponse;
+      const response = (await sendOwnRequest(broker, {
+        apiKey: FETCH_API_KEY,
+        apiVersion: FETCH_VERSION,
+        apiName: "Fetch",
+        body: encodeFetchRequest({
+          maxWaitMs,
+          minBytes,
+          maxBytes: this.settings.fetchMaxBytes,
+          isolationLevel: batch[0]!.isolationLevel,
+          partitions: batch,
+        }),
+        decode: decodeFetchResponse,
+        timeoutMs: this.settings.requestTimeoutMs + maxWaitMs,
+      })) as FetchResponse;
       if (response.errorCode !== 0) {
         throw new KafkaClientError(`fetch from broker ${this.nodeId}: ${kafkaErrorName(response.errorCode)}`, {
           kafkaErrorType: kafkaErrorName(response.errorCode),

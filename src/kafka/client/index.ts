@@ -21,10 +21,10 @@ export type {
   TopicPartition,
   TopicPartitions,
 } from "./types.js";
-export { createKafkajsClient, registeredCompressionCodecs } from "./kafkajs.js";
+export { createKafkajsClient, registeredCompressionCodecs, retryBackoffMs } from "./kafkajs.js";
+export { retryUntil } from "./retry-until.js";
 export { verifyKafkajsInternals as verifyKafkaClient } from "./kafkajs-internals.js";
 export type { KafkajsSettings } from "./kafkajs.js";
-export { createKafkajsProducer } from "./kafkajs-producer.js";
 export {
   acquireClient,
   acquireProducer,
@@ -38,8 +38,8 @@ export type { Lease } from "./lease-pool.js";
 export { decodeRecordSet } from "./record-batch.js";
 export type { AbortedTransaction, DecodedRecordSet, Decompressor, RecordSetInput } from "./record-batch.js";
 
+export { createKafkaProducer } from "./wire-producer.js";
+
 import { createKafkajsClient } from "./kafkajs.js";
-import { createKafkajsProducer } from "./kafkajs-producer.js";
-/** The default implementation's factories, under implementation-neutral names. */
+/** The default implementation's factory, under an implementation-neutral name. */
 export const createKafkaClient = createKafkajsClient;
-export const createKafkaProducer = createKafkajsProducer;

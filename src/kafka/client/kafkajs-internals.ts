@@ -2,8 +2,42 @@
 // fetch from an explicit offset without joining a group, but its cluster layer (metadata, broker connections with
 // SSL/SASL, coordinator lookup) can carry our own Fetch request. Checked at startup: a kafkajs upgrade that moves
 // these fails with a clear message instead of misbehaving.
+import { createRequire } from "node:module";
 import { Kafka, logLevel } from "kafkajs";
 import { KafkaUnsupportedError } from "../errors.js";
+
+const QUIETED = Symbol("kafka-beam-ts: request queue quieted");
+
+interface RequestQueuePrototype {
+  scheduleCheckPendingRequests(this: { pending: readonly unknown[] }): void;
+  [QUIETED]?: true;
+}
+
+/**
+ * kafkajs 2.2.4 arms a timer after every response to look at its queue of requests held back by throttling, even
+ * when none is held back; unthrottled, its delay is negative (-Date.now()), which Node >= 23 reports on stderr as a
+ * TimeoutNegativeWarning. With nothing held back there is nothing to look at (a request held back later arms the
+ * timer itself), so the check is skipped then: no warning, and no 1 ms timer per response. A kafkajs whose queue
+ * looks different is left alone (the warning is cosmetic). Returns whether the queue is quieted.
+ */
+export function quietRequestQueue(): boolean {
+  let proto: RequestQueuePrototype | undefined;
+  try {
+    const load = createRequire(import.meta.url);
+    proto = (load("kafkajs/src/network/requestQueue/index.js") as { prototype?: RequestQueuePrototype }).prototype;
+  } catch {
+    return false;
+  }
+  if (typeof proto?.scheduleCheckPendingRequests !== "function") return false;
+  if (proto[QUIETED]) return true;
+  const schedule = proto.scheduleCheckPendingRequests;
+  proto.scheduleCheckPendingRequests = function (this: { pending: readonly unknown[] }) {
+    if (this.pending.length > 0) schedule.call(this);
+  };
+  proto[QUIETED] = true;
+  return true;
+}
+quietRequestQueue();
 
 export interface ProtocolRequest {
   readonly request: {
@@ -11,6 +45,8 @@ export interface ProtocolRequest {
     readonly apiVersion: number;
     readonly apiName: string;
     encode(): Promise<{ readonly buf: Buffer; readonly buffer: Buffer }>;
+    /** Absent or true: the broker answers (Produce with acks=0 does not). */
+    expectResponse?(): boolean;
   };
   readonly response: {
     decode(payload: Buffer): Promise<unknown>;
@@ -30,6 +66,14 @@ export interface InternalTopicMetadata {
   readonly topic: string;
   readonly isInternal?: boolean;
   readonly partitionMetadata: readonly InternalPartitionMetadata[];
+}
+
+/** What every transaction coordinator request names: the transaction and the producer id and epoch it holds. */
+export interface TxnArgs {
+  transactionalId: string;
+  /** A 64-bit id as kafkajs writes it (decimal string). */
+  producerId: string;
+  producerEpoch: number;
 }
 
 export interface InternalBroker {
@@ -55,6 +99,19 @@ export interface InternalBroker {
     retentionTime?: number;
     topics: { topic: string; partitions: { partition: number; offset: string; metadata?: string | null }[] }[];
   }): Promise<unknown>;
+  initProducerId(args: { transactionalId: string; transactionTimeout: number }): Promise<{
+    readonly producerId: string;
+    readonly producerEpoch: number;
+  }>;
+  addPartitionsToTxn(args: TxnArgs & { topics: { topic: string; partitions: number[] }[] }): Promise<unknown>;
+  addOffsetsToTxn(args: TxnArgs & { groupId: string }): Promise<unknown>;
+  txnOffsetCommit(
+    args: TxnArgs & {
+      groupId: string;
+      topics: { topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[];
+    },
+  ): Promise<unknown>;
+  endTxn(args: TxnArgs & { transactionResult: boolean }): Promise<unknown>;
   offsetFetch(args: { groupId: string; topics: { topic: string; partitions: { partition: number }[] }[] }): Promise<{
     readonly responses: readonly {
       topic: string;
@@ -73,7 +130,8 @@ export interface InternalCluster {
   addMultipleTargetTopics(topics: string[]): Promise<void>;
   findTopicPartitionMetadata(topic: string): readonly InternalPartitionMetadata[];
   findBroker(args: { nodeId: number | string }): Promise<InternalBroker>;
-  findGroupCoordinator(args: { groupId: string }): Promise<InternalBroker>;
+  /** coordinatorType 0: the group's coordinator (default), 1: the transactional id's. */
+  findGroupCoordinator(args: { groupId: string; coordinatorType?: 0 | 1 }): Promise<InternalBroker>;
 }
 
 export interface ClusterOptions {
@@ -94,7 +152,18 @@ const CLUSTER_METHODS = [
   "findGroupCoordinator",
 ] as const;
 
-const BROKER_METHODS = ["metadata", "listOffsets", "offsetCommit", "offsetFetch", "disconnect"] as const;
+const BROKER_METHODS = [
+  "metadata",
+  "listOffsets",
+  "offsetCommit",
+  "offsetFetch",
+  "initProducerId",
+  "addPartitionsToTxn",
+  "addOffsetsToTxn",
+  "txnOffsetCommit",
+  "endTxn",
+  "disconnect",
+] as const;
 
 let verified: Promise<void> | undefined;
 

@@ -21,8 +21,9 @@ import {
 import { BrokerFetchQueue } from "./fetch-queue.js";
 import type { FetchPartitionResponse } from "./fetch-protocol.js";
 import { createInternalCluster, type InternalBroker, type InternalCluster } from "./kafkajs-internals.js";
-import { fetchPartitionError, toKafkaError, type ErrorContext } from "./kafkajs-errors.js";
+import { fetchPartitionError, lostConnection, toKafkaError, type ErrorContext } from "./kafkajs-errors.js";
 import { decodeRecordSet, type Decompressor } from "./record-batch.js";
+import type { Compressor } from "./record-batch-encoder.js";
 import { nodeTlsOptions } from "./tls.js";
 import type {
   CommittedOffset,
@@ -53,6 +54,8 @@ const CODEC_IDS: Readonly<Record<Exclude<CompressionType, "none">, CompressionTy
 
 interface Codec {
   decompress(data: Buffer): Promise<Buffer>;
+  /** kafkajs passes its Encoder; codecs read only its `buffer`. */
+  compress(encoder: { buffer: Buffer }): Promise<Buffer>;
 }
 
 // Not a detectable named export of the CommonJS module: read it from the default export.
@@ -74,7 +77,7 @@ export function registeredCompressionCodecs(): CompressionType[] {
   );
 }
 
-const decompress: Decompressor = async (codecId, data) => {
+function registeredCodec(codecId: number): Codec {
   const codec = codecFor(codecId);
   if (!codec) {
     const name =
@@ -84,10 +87,24 @@ const decompress: Decompressor = async (codecId, data) => {
       `a record batch is compressed with ${name}: register a ${name} codec in kafkajs CompressionCodecs`,
     );
   }
-  return codec.decompress(data);
-};
+  return codec;
+}
+
+const decompress: Decompressor = async (codecId, data) => registeredCodec(codecId).decompress(data);
+
+/** Compresses with the codec kafkajs has registered for the batch attribute's id (gzip always). */
+export const compress: Compressor = async (codecId, data) => registeredCodec(codecId).compress({ buffer: data });
+
+/** The batch attribute's codec id of a compression type (0 for none). */
+export function codecId(compression: CompressionType): number {
+  return compression === "none" ? 0 : CODEC_IDS[compression];
+}
+
+/** A repeated kafkajs warning (a seed broker retried every backoff) is logged once a minute, the rest at debug. */
+const REPEAT_QUIET_MS = 60_000;
 
 function kafkajsLogCreator(logger: KafkaLogger) {
+  const lastLogged = new Map<string, number>();
   return () =>
     (entry: LogEntry): void => {
       let level: KafkaLogLevel =
@@ -102,7 +119,16 @@ function kafkajsLogCreator(logger: KafkaLogger) {
       // concurrent transactions) and those we handle: the caller gets the final error, so these are debug.
       if (entry.namespace === "Connection" && level === "error") level = "debug";
       const { message, ...fields } = entry.log;
-      logger(level, `kafkajs ${entry.namespace}: ${message}`, fields);
+      const line = `kafkajs ${entry.namespace}: ${message}`;
+      if (level === "error" || level === "warn") {
+        const now = Date.now();
+        if (now - (lastLogged.get(line) ?? Number.NEGATIVE_INFINITY) < REPEAT_QUIET_MS) level = "debug";
+        else {
+          if (lastLogged.size > 100) lastLogged.clear();
+          lastLogged.set(line, now);
+        }
+      }
+      logger(level, line, fields);
     };
 }
 
@@ -181,6 +207,8 @@ export class KafkajsClient implements KafkaClient {
   private readonly logger: KafkaLogger;
   private connecting: Promise<void> | undefined;
   private closed = false;
+  /** Whether a broker ever answered this client: losing one then is an outage to wait out, not a wrong address. */
+  private reached = false;
   /** topic → leader node id by partition (-1: none), from the cluster's metadata; cleared on refresh. */
   private readonly leaders = new Map<string, number[]>();
   private readonly queues = new Map<number, BrokerFetchQueue>();
@@ -208,6 +236,7 @@ export class KafkajsClient implements KafkaClient {
       throw err;
     });
     await this.connecting;
+    this.reached = true;
   }
 
   async close(): Promise<void> {
@@ -221,6 +250,7 @@ export class KafkajsClient implements KafkaClient {
   /**
    * Runs op, retrying errors Kafka marks retriable with exponential backoff (retry.backoff.ms .. retry.backoff.max.ms)
    * until `retries` attempts or default.api.timeout.ms; metadata is refreshed before retrying leader/topic errors.
+   * A broker that answered before and now cannot be reached (restarting) is waited for until the deadline.
    * `untilDeadline` drops the attempt limit: Kafka's consumer waits for a group coordinator as long as
    * default.api.timeout.ms allows (a new broker creates `__consumer_offsets` when the first group asks).
    */
@@ -236,7 +266,13 @@ export class KafkajsClient implements KafkaClient {
         const err = toKafkaError(raw, context);
         // A topic just created may be unknown to the broker we asked: look again once before believing it.
         const unknownTopic = err instanceof KafkaUnknownTopicError;
-        const retry = unknownTopic ? attempt === 0 : err.retriable && attempt < retries && Date.now() < deadline;
+        // A restarting broker refuses connections at once, so `retries` attempts pass in a second or two: once a
+        // broker has answered, only the deadline bounds them, as Kafka's consumer reconnects until
+        // default.api.timeout.ms. Servers never reached are more likely a wrong address: those fail after `retries`.
+        const outage = this.reached && lostConnection(raw);
+        const retry = unknownTopic
+          ? attempt === 0
+          : err.retriable && (attempt < retries || outage) && Date.now() < deadline;
         if (!retry) throw err;
         if (unknownTopic || err instanceof KafkaNotLeaderError || err.code === "KAFKA_CLIENT_ERROR") {
           await this.refreshMetadata().catch(() => undefined);

@@ -3,25 +3,24 @@
 // (https://kafka.apache.org/documentation/#recordbatch). The next offset to fetch comes from batch headers, so gaps
 // from compaction, control batches (transaction markers) and aborted transactions are stepped over.
 import { KafkaUnsupportedError } from "../errors.js";
+import {
+  ATTRIBUTES_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  COMPRESSION_MASK,
+  CONTROL_MASK,
+  LAST_OFFSET_DELTA_OFFSET,
+  LENGTH_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  PRODUCER_ID_OFFSET,
+  RECORD_COUNT_OFFSET,
+  RECORDS_OFFSET,
+  TIMESTAMP_TYPE_MASK,
+  TRANSACTIONAL_MASK,
+} from "./record-batch-layout.js";
 import type { KafkaRecord, RecordHeader, TimestampType } from "./types.js";
 
-// Batch header layout (byte offsets from the batch start).
-const LENGTH_OFFSET = 8;
-const MAGIC_OFFSET = 16;
-const ATTRIBUTES_OFFSET = 21;
-const LAST_OFFSET_DELTA_OFFSET = 23;
-const BASE_TIMESTAMP_OFFSET = 27;
-const MAX_TIMESTAMP_OFFSET = 35;
-const PRODUCER_ID_OFFSET = 43;
-const RECORD_COUNT_OFFSET = 57;
-const RECORDS_OFFSET = 61;
-/** baseOffset + batchLength: the batch length counts the bytes after these. */
-const LOG_OVERHEAD = 12;
-
-const COMPRESSION_MASK = 0x07;
-const TIMESTAMP_TYPE_MASK = 0x08;
-const TRANSACTIONAL_MASK = 0x10;
-const CONTROL_MASK = 0x20;
 const CONTROL_TYPE_ABORT = 0;
 
 export interface AbortedTransaction {

@@ -3,7 +3,15 @@
 // Kafka's default, creates it on that request). Bounded by max.block.ms; a topic the broker never creates fails
 // with an error that names it. Without this, kafkajs retries a send to a missing topic until delivery.timeout.ms.
 import type { RetryOptions } from "../config/index.js";
-import { KafkaClientError, KafkaConfigError, KafkaUnknownTopicError } from "../errors.js";
+import {
+  KafkaAuthenticationError,
+  KafkaClientError,
+  KafkaConfigError,
+  KafkaTimeoutError,
+  KafkaTlsError,
+  KafkaUnknownTopicError,
+} from "../errors.js";
+import { toKafkaError } from "./kafkajs-errors.js";
 import type { InternalCluster } from "./kafkajs-internals.js";
 import { retryBackoffMs, sleep } from "./kafkajs.js";
 
@@ -70,6 +78,7 @@ export class TopicReadiness {
     const started = Date.now();
     const deadline = started + this.options.maxBlockMs;
     let lastReason = "no answer";
+    let answered = false;
     for (let attempt = 0; ; attempt++) {
       try {
         this.connecting ??= this.cluster.connect().catch((err: unknown) => {
@@ -79,19 +88,31 @@ export class TopicReadiness {
         await this.connecting;
         const broker = await this.cluster.brokerPool.findConnectedBroker();
         const { topicMetadata } = await broker.metadata([topic]);
+        answered = true;
         const partitions = topicMetadata.find((t) => t.topic === topic)?.partitionMetadata ?? [];
         if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return;
         lastReason = partitions.length === 0 ? "no partitions yet" : "a partition has no leader yet";
       } catch (err) {
         const type = (err as { type?: string }).type;
+        // Credentials and certificates do not get better by waiting.
+        const mapped = toKafkaError(err, { what: `produce to ${topic}`, topic });
+        if (mapped instanceof KafkaAuthenticationError || mapped instanceof KafkaTlsError) throw mapped;
         if (type !== undefined && FATAL_TOPIC_ERRORS.has(type)) {
           if (type === "INVALID_TOPIC_EXCEPTION")
             throw new KafkaConfigError("topic", `${JSON.stringify(topic)} is not a valid topic name`);
           throw new KafkaClientError(`produce to ${topic}: ${type}`, { kafkaErrorType: type, cause: err });
         }
+        // An error response is an answer (the broker refusing to create the topic, say); a lost connection is not.
+        if (type !== undefined) answered = true;
         lastReason = type ?? (err as Error).message ?? String(err);
       }
       const left = deadline - Date.now();
+      if (left <= 0 && !answered) {
+        throw new KafkaTimeoutError(
+          `produce to ${topic}: no broker answered within max.block.ms (${this.options.maxBlockMs} ms; last: ${lastReason}). ` +
+            "Check bootstrap.servers, and that security.protocol matches the broker's listener",
+        );
+      }
       if (left <= 0) {
         throw new KafkaUnknownTopicError(
           topic,

@@ -138,14 +138,17 @@ export interface ProducerRecord {
   readonly key?: Buffer | string | null;
   /** null is a tombstone. */
   readonly value: Buffer | string | null;
-  /** Order is kept per key; interleaved keys are grouped by key (kafkajs sends headers as a map of lists). */
+  /** In order; a key may repeat; a value may be null (Kafka allows it). */
   readonly headers?: readonly { readonly key: string; readonly value: Buffer | string | null }[];
   /** CreateTime in ms; default now. */
   readonly timestamp?: bigint | number;
 }
 
 export interface KafkaTransaction {
-  /** Resolves when the records are acknowledged (visible to read_committed readers only after commit). */
+  /**
+   * Sends the records at once (no linger.ms: the transaction waits for them) and resolves when they are acknowledged
+   * (visible to read_committed readers only after commit).
+   */
   produce(records: readonly ProducerRecord[]): Promise<void>;
   /** Commits group offsets (with optional metadata) atomically with the transaction's records. */
   sendOffsets(groupId: string, offsets: readonly GroupOffset[]): Promise<void>;

@@ -74,6 +74,7 @@ function parseSasl(reader: ConfigReader, protocol: SecurityProtocol): SaslOption
   if (hasJaas && hasPlainCredentials) {
     reader.fail("sasl.jaas.config", "set either sasl.jaas.config or sasl.username/sasl.password, not both");
   }
+  if (hasJaas && reader.deferred("sasl.jaas.config")) return Object.freeze({ mechanism, username: "", password: "" });
   if (hasJaas) {
     const login = parseJaasConfig(jaasText);
     if (login.module !== moduleForMechanism(mechanism)) {
@@ -109,7 +110,8 @@ function pick(
 function inlinePem(reader: ConfigReader, key: string, kind: "certificate" | "private key"): TlsMaterial | undefined {
   const text = reader.exact(key);
   if (text === undefined || text.trim() === "") return undefined;
-  return Object.freeze({ source: "inline" as const, pem: normalizePem(key, text, kind) });
+  const pem = reader.deferred(key) ? text : normalizePem(key, text, kind);
+  return Object.freeze({ source: "inline" as const, pem });
 }
 
 function file(reader: ConfigReader, key: string, format: "PEM" | "PKCS12" | "auto"): TlsMaterial | undefined {

@@ -3,6 +3,8 @@
 // names that would change behaviour are refused; unknown keys are warned about once.
 import { parseConnection } from "./connection.js";
 import { ConfigReader, consoleLogger } from "./reader.js";
+import { resolveReferences } from "./references.js";
+import type { SecretSealer } from "./sealing.js";
 import type {
   Acks,
   AutoOffsetReset,
@@ -22,6 +24,23 @@ export interface ParseOptions {
    * are refused unless listed. The client checks again when it starts, in the process that sends.
    */
   readonly availableCodecs?: readonly CompressionType[];
+  /**
+   * `resolve` (default, where a client is made): `${provider:...}` references are replaced by their values first.
+   * `defer` (validating a spec, perhaps on a machine without the files or variables): values holding references
+   * are checked on the worker instead.
+   */
+  readonly references?: "resolve" | "defer";
+  /** Opens sealed secrets when resolving (default: the key file in KBT_SECRETS_KEY_FILE). */
+  readonly sealer?: () => SecretSealer | undefined;
+}
+
+function configReader(config: KafkaConfigMap, options: ParseOptions): ConfigReader {
+  const logger = options.logger ?? consoleLogger;
+  if (options.references === "defer") return new ConfigReader(config, logger, { deferReferences: true });
+  return new ConfigReader(
+    resolveReferences(config, { logger, ...(options.sealer ? { sealer: options.sealer } : {}) }),
+    logger,
+  );
 }
 
 const AUTO_OFFSET_RESETS: readonly AutoOffsetReset[] = ["earliest", "latest", "none"];
@@ -71,7 +90,7 @@ function freezeWithoutUndefined<T extends object>(value: T): Readonly<T> {
 
 /** Consumer config (`ReadFromKafka(consumer_config=...)`) → ConsumerOptions. Throws KafkaConfigError naming the key. */
 export function parseConsumerConfig(config: KafkaConfigMap, options: ParseOptions = {}): ConsumerOptions {
-  const reader = new ConfigReader(config, options.logger ?? consoleLogger);
+  const reader = configReader(config, options);
   const connection = parseConnection(reader, { requestTimeoutMs: 30_000 });
   const maxPartitionFetchBytes = reader.int("max.partition.fetch.bytes", 1_048_576, { min: 1 });
   const consumer: ConsumerOptions = {
@@ -96,7 +115,7 @@ export function parseConsumerConfig(config: KafkaConfigMap, options: ParseOption
 
 /** Producer config (`WriteToKafka(producer_config=...)`) → ProducerOptions. Throws KafkaConfigError naming the key. */
 export function parseProducerConfig(config: KafkaConfigMap, options: ParseOptions = {}): ProducerOptions {
-  const reader = new ConfigReader(config, options.logger ?? consoleLogger);
+  const reader = configReader(config, options);
   const connection = parseConnection(reader, { requestTimeoutMs: 30_000 });
 
   const acksText = reader.oneOf("acks", ["all", "-1", "0", "1"] as const, "all");

@@ -3,6 +3,7 @@
 // KafkaConfigError naming the key; secret values are never echoed.
 import { KafkaConfigError } from "../errors.js";
 import { isSecretConfigKey } from "./redact.js";
+import { hasReference, isConfigProviderKey } from "./references.js";
 import type { KafkaConfigMap, KafkaLogger } from "./types.js";
 
 const INT32_MAX = 2_147_483_647;
@@ -29,7 +30,14 @@ export class ConfigReader {
   constructor(
     private readonly config: KafkaConfigMap,
     readonly logger: KafkaLogger,
+    private readonly options: { readonly deferReferences?: boolean } = {},
   ) {}
+
+  /** True if the value holds a `${provider:...}` reference left for the worker to resolve: check it there. */
+  deferred(key: string): boolean {
+    const value = this.exact(key);
+    return this.options.deferReferences === true && value !== undefined && hasReference(value);
+  }
 
   has(key: string): boolean {
     return this.raw(key) !== undefined;
@@ -116,7 +124,7 @@ export class ConfigReader {
   /** Warns once for every key never read. */
   warnUnknown(kind: "consumer" | "producer"): void {
     for (const key of Object.keys(this.config)) {
-      if (!this.used.has(key)) {
+      if (!this.used.has(key) && !isConfigProviderKey(key)) {
         reportOnce(this.logger, key, "warn", `unknown ${kind} config key ${key}: ignored`);
       }
     }

@@ -110,7 +110,7 @@ export interface ProducerOptions extends ConnectionOptions {
   readonly acks: Acks;
   readonly compression: CompressionType;
   readonly lingerMs: number;
-  /** Bytes of record payload per send request (kafkajs sends one request per broker for all its partitions). */
+  /** Bytes of records per partition batch (one batch per partition per Produce request; default 1 MiB). */
   readonly batchSize: number;
   readonly idempotent: boolean;
   readonly transactionalId?: string;

@@ -125,7 +125,7 @@ function positiveMs(field: string, value: number | undefined, fallback: number):
 export function readSpecFromOptions(options: ReadFromKafkaOptions): ReadSpec {
   const consumerConfig = { ...options.consumerConfig };
   // Validates bootstrap.servers, security and fetch settings once; the worker parses the same map again.
-  parseConsumerConfig(consumerConfig, { logger: () => undefined });
+  parseConsumerConfig(consumerConfig, { logger: () => undefined, references: "defer" });
 
   const topics = [...(options.topics ?? [])];
   const topicPartitions = [...(options.topicPartitions ?? [])].map((tp) => ({

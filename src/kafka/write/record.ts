@@ -15,7 +15,8 @@ export type WriteInputKind = "kv" | "record" | "row";
 
 export interface WriteHeader {
   readonly key: string;
-  readonly value: Uint8Array | string;
+  /** null: a header without a value (Kafka allows it). */
+  readonly value: Uint8Array | string | null;
 }
 
 /** A record as the native API takes it (Java's ProducerRecord): everything but the value is optional. */
@@ -88,7 +89,7 @@ function asBuffer(value: Uint8Array): Buffer {
   return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
-function headersOf(value: unknown): { key: string; value: Buffer | string }[] | undefined {
+function headersOf(value: unknown): { key: string; value: Buffer | string | null }[] | undefined {
   if (value === null || value === undefined) return undefined;
   if (!Array.isArray(value)) throw recordError(`headers: expected a list of {key, value}, got ${typeof value}`);
   if (value.length === 0) return undefined;
@@ -100,9 +101,7 @@ function headersOf(value: unknown): { key: string; value: Buffer | string }[] | 
     const v = header.value;
     if (typeof v === "string") return { key: header.key, value: v };
     if (v instanceof Uint8Array) return { key: header.key, value: asBuffer(v) };
-    // Kafka allows null header values, kafkajs cannot send them: an empty value is the closest we can do honestly.
-    if (v === null || v === undefined)
-      throw recordError(`headers[${i}] (${header.key}): null header values are not supported; send an empty value`);
+    if (v === null || v === undefined) return { key: header.key, value: null }; // Kafka allows null header values
     throw recordError(`headers[${i}] (${header.key}): expected bytes or a string value, got ${typeof v}`);
   });
 }

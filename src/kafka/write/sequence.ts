@@ -9,6 +9,7 @@
 // there with a different digest means the runner re-formed the batch with other records (unstable input, or
 // another job reusing the sink group) and fails loudly instead of guessing.
 import { KafkaWriteError } from "./errors.js";
+import { sameBatchDigest } from "./shard-record.js";
 
 export interface CommittedBatch {
   readonly id: string;
@@ -43,7 +44,7 @@ export function decideBatch(state: ShardState, id: string, digest: string): Batc
   for (let i = state.recent.length - 1; i >= 0; i--) {
     const committed = state.recent[i]!;
     if (committed.id !== id) continue;
-    return committed.digest === digest ? { kind: "skip", committed } : { kind: "conflict", committed };
+    return sameBatchDigest(committed.digest, digest) ? { kind: "skip", committed } : { kind: "conflict", committed };
   }
   const seq = state.seq + 1n;
   const recent = [...state.recent, { id, digest, seq }];

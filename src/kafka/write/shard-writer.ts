@@ -5,19 +5,23 @@
 //      is aborted (or, if it was already committing, completed) before this returns.
 //   2. read the shard's committed state (group offset metadata, see sequence.ts) — stable now, since only this
 //      id writes it and its previous transaction is resolved. Known in memory after our own commits.
-//   3. skip the batch if it was committed before; else send its records, put the new state into the transaction
-//      (sendOffsets) and commit: records and state land together or not at all.
+//   3. skip the batch if it was committed before; else send its records and put the new state into the transaction
+//      (sendOffsets, at the same time) and commit: records and state land together or not at all.
 // Any failure discards the producer (best-effort abort, close) and the remembered state, so the retry starts at 1.
+// A failure that passes (the broker restarting, a coordinator moving: a retriable Kafka error) is retried here at
+// once, until delivery.timeout.ms, by that same protocol; anything else fails the bundle for the runner to retry.
 import { hostname } from "node:os";
 import type { ProducerOptions } from "../config/index.js";
 import {
   LeasePool,
+  retryUntil,
   type KafkaGroupOffsetsClient,
   type KafkaMetadataClient,
   type KafkaProducer,
   type KafkaTransaction,
   type ProducerRecord,
 } from "../client/index.js";
+import { isRetriableKafkaError } from "../errors.js";
 import { KafkaWriteError } from "./errors.js";
 import { decideBatch, formatShardMetadata, parseShardState, type ShardState } from "./sequence.js";
 import type { ExactlyOnceSpec } from "./spec.js";
@@ -71,9 +75,23 @@ export class ShardWriter {
 
   /** Writes one batch exactly once; batches of this shard run one at a time, in call order. */
   writeBatch(batchId: string, digest: string, records: readonly ProducerRecord[]): Promise<BatchOutcome> {
-    const run = this.tail.then(() => this.write(batchId, digest, records));
+    const run = this.tail.then(() => this.writeRetrying(batchId, digest, records));
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * A transaction that failed part-way cannot be resumed (a commit whose answer was lost has an unknown outcome).
+   * So a retriable failure starts the batch again with a new producer, which fences the failed transaction; the
+   * committed sequence then says whether it landed.
+   */
+  private writeRetrying(batchId: string, digest: string, records: readonly ProducerRecord[]): Promise<BatchOutcome> {
+    return retryUntil(
+      Date.now() + this.producerOptions.deliveryTimeoutMs,
+      this.producerOptions.retry,
+      () => this.write(batchId, digest, records),
+      (err) => !this.closed && isRetriableKafkaError(err),
+    );
   }
 
   private async write(batchId: string, digest: string, records: readonly ProducerRecord[]): Promise<BatchOutcome> {
@@ -99,15 +117,21 @@ export class ShardWriter {
         }
         return { kind: "skipped", seq: decision.committed.seq, records: 0 };
       }
-      if (records.length > 0) await transaction.produce(records);
-      await transaction.sendOffsets(this.spec.sinkGroupId, [
-        {
-          topic: this.spec.metadataTopic,
-          partition: this.shard,
-          offset: decision.seq,
-          metadata: formatShardMetadata(decision.next, this.deps.writerId ?? DEFAULT_WRITER_ID),
-        },
+      // Records and the new state go in together (the coordinator's requests overlap the records' round trips);
+      // both must have settled before the transaction ends either way.
+      const [sent, state] = await Promise.allSettled([
+        records.length > 0 ? transaction.produce(records) : undefined,
+        transaction.sendOffsets(this.spec.sinkGroupId, [
+          {
+            topic: this.spec.metadataTopic,
+            partition: this.shard,
+            offset: decision.seq,
+            metadata: formatShardMetadata(decision.next, this.deps.writerId ?? DEFAULT_WRITER_ID),
+          },
+        ]),
       ]);
+      if (sent.status === "rejected") throw sent.reason;
+      if (state.status === "rejected") throw state.reason;
       const open = transaction;
       transaction = undefined;
       try {

@@ -143,7 +143,7 @@ export function writeSpecFromOptions(options: WriteToKafkaOptions): WriteSpec {
   // rules (acks=all, retries > 0, <= 5 in flight) errors instead of quiet downgrades.
   parseProducerConfig(
     exactlyOnce ? { ...producerConfig, "transactional.id": shardTransactionalId(exactlyOnce, 0) } : producerConfig,
-    { logger: silent, availableCodecs: registeredCompressionCodecs() },
+    { logger: silent, availableCodecs: registeredCompressionCodecs(), references: "defer" },
   );
   const timestampPolicy = options.timestampPolicy ?? "producer";
   if (!TIMESTAMP_POLICIES.includes(timestampPolicy)) {

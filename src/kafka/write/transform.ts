@@ -1,13 +1,14 @@
 // writeToKafka: the sink in the native TypeScript API.
 //   at-least-once:  input → ParDo(KafkaWriteDoFn)
-//   exactly-once:   input [→ WindowInto(fixed) if global and unbounded] → ParDo(KafkaShardDoFn)
-//                   → GroupByKey (shard) → ParDo(KafkaTransactionalWriteDoFn)
+//   exactly-once:   input [→ WindowInto(fixed) if global and unbounded | → WindowInto(same, every element) if
+//                   bounded] → ParDo(KafkaShardDoFn) → GroupByKey (shard) → ParDo(KafkaTransactionalWriteDoFn)
 // The expansion service builds the same graphs for foreign pipelines from the same DoFns.
 import {
   FixedWindows,
   GroupByKey,
   ParDo,
   PTransform,
+  repeatedlyElementCount,
   WindowInto,
   type PCollection,
   type Pipeline,
@@ -100,6 +101,14 @@ export class WriteToKafka<E> extends PTransform<PCollection<E>, KafkaWriteResult
     let batched: PCollection<E> = input;
     if (input.windowFn.kind === "global" && !input.isBounded) {
       batched = input.apply("BatchWindows", WindowInto<E>(FixedWindows(this.options.exactlyOnceWindowMs ?? 1000)));
+    } else if (input.isBounded && input.trigger.kind === "default") {
+      // As Java's sink: the shard GroupByKey emits a pane whenever records arrived (a runner fires at bundle
+      // boundaries), not only at the window's end: transactions stream instead of waiting for all the input, which
+      // a runner would otherwise hold (the local runner in memory). The batch id carries the pane's index.
+      batched = input.apply(
+        "StreamBatches",
+        WindowInto<E>(input.windowFn, "StreamBatches", { trigger: repeatedlyElementCount(1) }),
+      );
     }
     // Standard coders on the way through the GroupByKey, so a portable runner can group and move the records.
     batched

@@ -105,11 +105,9 @@ export class ByteWriter {
     return this;
   }
 
-  /** A copy of the written bytes, as a plain Uint8Array. */
+  /** A copy of the written bytes, as a plain Uint8Array (medium sizes share a slab: see copyBytes). */
   finish(): Uint8Array {
-    const out = new Uint8Array(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
-    return out;
+    return copyBytes(new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos), 0, this.pos);
   }
 
   /** The written bytes without a copy: valid until the next write or reset. */

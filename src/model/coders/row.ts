@@ -39,6 +39,7 @@ import {
 } from "../schema.js";
 
 const MAX_SCHEMA_DEPTH = 64;
+const MAX_COMPILED_ROW_SOURCE = 4096;
 
 export interface RowCoderOptions {
   /** The encoded Schema this coder came from (the Runner API coder payload), kept for re-serialisation. */
@@ -140,7 +141,10 @@ function fieldError(err: unknown, field: string): unknown {
  * with JSON.stringify; "__proto__" as a literal key would set the prototype, so such schemas take the slow path.
  */
 function rowFactory(names: readonly string[]): (values: readonly unknown[]) => Row {
-  if (names.includes("__proto__") || names.length > 1000) {
+  const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(", ");
+  // V8 keeps the source of a compiled function over a few KiB after the function is gone (2× its size, for good),
+  // and schemas come from requests: rows of a schema with long names are built the slow way.
+  if (names.includes("__proto__") || names.length > 1000 || body.length > MAX_COMPILED_ROW_SOURCE) {
     return (values) => {
       const row: Row = {};
       for (const [i, name] of names.entries())
@@ -148,7 +152,6 @@ function rowFactory(names: readonly string[]): (values: readonly unknown[]) => R
       return row;
     };
   }
-  const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(", ");
   return new Function("v", `return { ${body} };`) as (values: readonly unknown[]) => Row;
 }
 

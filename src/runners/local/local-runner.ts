@@ -17,7 +17,7 @@ import {
   type PaneInfo,
   type WindowedValue,
 } from "../../model/windowing.js";
-import { windowKey, type KV } from "../../sdf/index.js";
+import { windowKey, type KV, type Trigger } from "../../sdf/index.js";
 import {
   structuralKey,
   type Pipeline,
@@ -102,8 +102,21 @@ interface Gbk {
   readonly outputPc: string;
   producers: WatermarkNode[];
   consumer: Stage | undefined;
-  readonly windows: Map<string, { window: BoundedWindow; groups: Map<string, { key: unknown; values: unknown[] }> }>;
+  readonly trigger: Trigger;
+  readonly windows: Map<string, GbkWindow>;
   outputWatermark: Instant;
+}
+
+interface GbkWindow {
+  readonly window: BoundedWindow;
+  readonly groups: Map<string, GbkGroup>;
+}
+
+/** One key's values in one window not emitted yet, and how many panes it has emitted. */
+interface GbkGroup {
+  readonly key: unknown;
+  values: unknown[];
+  panes: number;
 }
 
 type WatermarkNode = { kind: "stage"; stage: Stage } | { kind: "gbk"; gbk: Gbk } | { kind: "impulse" };
@@ -403,6 +416,8 @@ class LocalExecution {
 
   private addToGbk(gbk: Gbk, elements: readonly WindowedValue<unknown>[]): void {
     const step = this.steps[gbk.id]!;
+    const counting = gbk.trigger.kind === "element-count" ? gbk.trigger.count : 0;
+    const filled: [GbkWindow, GbkGroup][] = [];
     for (const element of elements) {
       const { key, value } = element.value as KV<unknown, unknown>;
       const keyId = structuralKey(key);
@@ -416,31 +431,49 @@ class LocalExecution {
         let bucket = gbk.windows.get(wk);
         if (bucket === undefined) gbk.windows.set(wk, (bucket = { window, groups: new Map() }));
         let group = bucket.groups.get(keyId);
-        if (group === undefined) bucket.groups.set(keyId, (group = { key, values: [] }));
+        if (group === undefined) bucket.groups.set(keyId, (group = { key, values: [], panes: 0 }));
         group.values.push(value);
+        if (group.values.length === counting) filled.push([bucket, group]);
       }
       step.elementsIn++;
     }
+    // An element-count trigger fires when the bundle that filled a pane is committed (the runner's granularity).
+    for (const [bucket, group] of filled) this.emitPane(gbk, bucket, group, false);
+  }
+
+  /** Emits the group's pending values as its next pane; discarding: they are not emitted again. */
+  private emitPane(gbk: Gbk, bucket: GbkWindow, group: GbkGroup, last: boolean): void {
+    const timestamp = windowMaxTimestamp(bucket.window);
+    const index = BigInt(group.panes++);
+    const pane: PaneInfo =
+      last && index === 0n
+        ? ON_TIME_PANE
+        : Object.freeze({
+            isFirst: index === 0n,
+            isLast: last,
+            timing: last ? "ON_TIME" : "EARLY",
+            index,
+            onTimeIndex: last ? 0n : -1n,
+          });
+    const element: WindowedValue<unknown> = {
+      value: { key: group.key, value: group.values },
+      timestamp,
+      windows: [bucket.window],
+      pane,
+    };
+    group.values = [];
+    this.steps[gbk.id]!.elementsOut++;
+    gbk.consumer?.queue.push({ element, hold: timestamp });
   }
 
   private fireGbk(gbk: Gbk, inputWatermark: Instant): void {
     const ready = [...gbk.windows.entries()]
       .filter(([, b]) => windowMaxTimestamp(b.window) < inputWatermark)
       .sort(([, a], [, b]) => (windowMaxTimestamp(a.window) < windowMaxTimestamp(b.window) ? -1 : 1));
-    const step = this.steps[gbk.id]!;
     for (const [wk, bucket] of ready) {
       gbk.windows.delete(wk);
-      const timestamp = windowMaxTimestamp(bucket.window);
-      for (const group of bucket.groups.values()) {
-        step.elementsOut++;
-        const element: WindowedValue<unknown> = {
-          value: { key: group.key, value: group.values },
-          timestamp,
-          windows: [bucket.window],
-          pane: ON_TIME_PANE,
-        };
-        gbk.consumer?.queue.push({ element, hold: timestamp });
-      }
+      // The last pane: what is left (all of it under the default trigger); nothing if early panes took everything.
+      for (const group of bucket.groups.values()) if (group.values.length > 0) this.emitPane(gbk, bucket, group, true);
     }
   }
 

@@ -5,6 +5,7 @@
 // is placed in each of them (with the inputs that stage produces).
 import { primitiveTransforms, type PipelineGraph, type TransformNode } from "../../pipeline/index.js";
 import type { BundleDescriptor, TransformSpec } from "../bundle/index.js";
+import { DEFAULT_TRIGGER, type Trigger } from "../../sdf/index.js";
 
 export const SOURCE_ID = "source";
 
@@ -29,11 +30,19 @@ export interface StagePlan {
   readonly steps: readonly string[];
 }
 
+/** A GroupByKey the runner does: its input and output PCollection ids, and when it emits (its input's trigger). */
+export interface GbkPlan {
+  readonly id: string;
+  readonly inputPc: string;
+  readonly outputPc: string;
+  readonly trigger: Trigger;
+}
+
 /** A pipeline cut into stages, plus the GroupByKeys and Impulses the runner performs itself between them. */
 export interface ExecutionPlan {
   readonly stages: readonly StagePlan[];
-  /** GroupByKeys (by transform id), grouped by the runner: their input and output PCollection ids. */
-  readonly gbks: readonly { readonly id: string; readonly inputPc: string; readonly outputPc: string }[];
+  /** GroupByKeys (by transform id), grouped by the runner. */
+  readonly gbks: readonly GbkPlan[];
   /** Impulses (by transform id): the runner feeds their one element to the stage rooted at outputPc. */
   readonly impulses: readonly { readonly id: string; readonly outputPc: string }[];
 }
@@ -157,7 +166,7 @@ export function planExecution(graph: PipelineGraph): ExecutionPlan {
   }
   const roots: string[] = [];
   const impulses: { id: string; outputPc: string }[] = [];
-  const gbks: { id: string; inputPc: string; outputPc: string }[] = [];
+  const gbks: GbkPlan[] = [];
   for (const n of nodes) {
     if (n.kind === "impulse") {
       const pc = Object.values(n.outputs)[0]!;
@@ -165,7 +174,8 @@ export function planExecution(graph: PipelineGraph): ExecutionPlan {
       roots.push(pc);
     } else if (n.kind === "group-by-key") {
       const outputPc = Object.values(n.outputs)[0]!;
-      gbks.push({ id: n.id, inputPc: Object.values(n.inputs)[0]!, outputPc });
+      const inputPc = Object.values(n.inputs)[0]!;
+      gbks.push({ id: n.id, inputPc, outputPc, trigger: graph.pcollections[inputPc]?.trigger ?? DEFAULT_TRIGGER });
       roots.push(outputPc);
     } else if (n.kind === "sdf-process-sized-element-and-restrictions") {
       roots.push(Object.values(n.inputs)[0]!);

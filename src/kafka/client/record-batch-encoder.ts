@@ -1,0 +1,239 @@
+// Encodes one partition's records as a Kafka record batch (message format v2, magic 2), the counterpart of
+// ./record-batch.ts. Written from the protocol specification (https://kafka.apache.org/documentation/#recordbatch):
+// sizes first, then one buffer written in place; CRC-32C over attributes..end.
+import { crc32c } from "./crc32c.js";
+import {
+  ATTRIBUTES_OFFSET,
+  BASE_SEQUENCE_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  CRC_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LENGTH_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  RECORD_COUNT_OFFSET,
+  RECORDS_OFFSET,
+  TRANSACTIONAL_MASK,
+} from "./record-batch-layout.js";
+import type { ProducerRecord } from "./types.js";
+
+/** Who writes the batch: an idempotent or transactional producer's id, epoch and first sequence; else -1s. */
+export interface BatchProducer {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly transactional: boolean;
+}
+
+export const NO_PRODUCER: BatchProducer = {
+  producerId: -1n,
+  producerEpoch: -1,
+  baseSequence: -1,
+  transactional: false,
+};
+
+/** Compresses a batch's records section; codec is the batch attribute's id (1 gzip, 2 snappy, 3 lz4, 4 zstd). */
+export type Compressor = (codec: number, data: Buffer) => Promise<Buffer>;
+
+function zigzag32(n: number): number {
+  return ((n << 1) ^ (n >> 31)) >>> 0;
+}
+
+function varintSize(n: number): number {
+  let z = zigzag32(n);
+  let size = 1;
+  while (z >= 0x80) {
+    z >>>= 7;
+    size++;
+  }
+  return size;
+}
+
+/** Zigzag of a safe integer beyond 32 bits (timestamp deltas), by arithmetic: bit operators would truncate it. */
+function zigzag64(n: number): number {
+  return n >= 0 ? n * 2 : -n * 2 - 1;
+}
+
+function varlongSize(n: number): number {
+  let z = zigzag64(n);
+  let size = 1;
+  while (z >= 0x80) {
+    z = Math.floor(z / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(buf: Buffer, n: number, pos: number): number {
+  let z = zigzag32(n);
+  while (z >= 0x80) {
+    buf[pos++] = (z & 0x7f) | 0x80;
+    z >>>= 7;
+  }
+  buf[pos++] = z;
+  return pos;
+}
+
+function writeVarlong(buf: Buffer, n: number, pos: number): number {
+  let z = zigzag64(n);
+  while (z >= 0x80) {
+    buf[pos++] = (z % 128) | 0x80;
+    z = Math.floor(z / 128);
+  }
+  buf[pos++] = z;
+  return pos;
+}
+
+function timestampOf(record: ProducerRecord, nowMs: number): number {
+  return record.timestamp === undefined ? nowMs : Number(record.timestamp);
+}
+
+type Field = Buffer | string | null | undefined;
+
+/** Bytes of a key, value or header field (0 for null): UTF-8 for strings. */
+export function byteLength(value: Field): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === "string" ? Buffer.byteLength(value) : value.length;
+}
+
+/** Encoded size of a length-prefixed nullable field. */
+function fieldSize(value: Field): number {
+  if (value === null || value === undefined) return 1;
+  const length = byteLength(value);
+  return varintSize(length) + length;
+}
+
+function writeField(buf: Buffer, value: Field, pos: number): number {
+  if (value === null || value === undefined) return writeVarint(buf, -1, pos);
+  if (typeof value === "string") {
+    pos = writeVarint(buf, Buffer.byteLength(value), pos);
+    return pos + buf.write(value, pos, "utf8");
+  }
+  pos = writeVarint(buf, value.length, pos);
+  return pos + value.copy(buf, pos);
+}
+
+/** A record's size without its length prefix. No allocation: a batch of small records is measured, then written. */
+function bodySize(record: ProducerRecord, timestampDelta: number, offsetDelta: number): number {
+  let size =
+    1 + // attributes
+    varlongSize(timestampDelta) +
+    varintSize(offsetDelta) +
+    fieldSize(record.key) +
+    fieldSize(record.value);
+  const headers = record.headers;
+  if (headers) {
+    for (const h of headers) size += fieldSize(h.key) + fieldSize(h.value);
+    return size + varintSize(headers.length);
+  }
+  return size + 1;
+}
+
+function writeRecord(
+  buf: Buffer,
+  pos: number,
+  record: ProducerRecord,
+  size: number,
+  timestampDelta: number,
+  offsetDelta: number,
+): number {
+  pos = writeVarint(buf, size, pos);
+  buf[pos++] = 0; // record attributes: unused
+  pos = writeVarlong(buf, timestampDelta, pos);
+  pos = writeVarint(buf, offsetDelta, pos);
+  pos = writeField(buf, record.key, pos);
+  pos = writeField(buf, record.value, pos);
+  const headers = record.headers ?? [];
+  pos = writeVarint(buf, headers.length, pos);
+  for (const h of headers) {
+    pos = writeField(buf, h.key, pos);
+    pos = writeField(buf, h.value, pos);
+  }
+  return pos;
+}
+
+function writeHeader(
+  buf: Buffer,
+  count: number,
+  baseTimestamp: number,
+  maxTimestamp: number,
+  producer: BatchProducer,
+  codec: number,
+): void {
+  buf.writeBigInt64BE(0n, 0); // base offset: the broker assigns it
+  buf.writeInt32BE(buf.length - LOG_OVERHEAD, LENGTH_OFFSET);
+  buf.writeInt32BE(-1, PARTITION_LEADER_EPOCH_OFFSET); // the broker's to set
+  buf.writeInt8(2, MAGIC_OFFSET);
+  buf.writeInt16BE(codec | (producer.transactional ? TRANSACTIONAL_MASK : 0), ATTRIBUTES_OFFSET); // CreateTime
+  buf.writeInt32BE(count - 1, LAST_OFFSET_DELTA_OFFSET);
+  buf.writeBigInt64BE(BigInt(baseTimestamp), BASE_TIMESTAMP_OFFSET);
+  buf.writeBigInt64BE(BigInt(maxTimestamp), MAX_TIMESTAMP_OFFSET);
+  buf.writeBigInt64BE(producer.producerId, PRODUCER_ID_OFFSET);
+  buf.writeInt16BE(producer.producerEpoch, PRODUCER_EPOCH_OFFSET);
+  buf.writeInt32BE(producer.baseSequence, BASE_SEQUENCE_OFFSET);
+  buf.writeInt32BE(count, RECORD_COUNT_OFFSET);
+  buf.writeUInt32BE(crc32c(buf, ATTRIBUTES_OFFSET), CRC_OFFSET);
+}
+
+/**
+ * Encodes `records` (one partition's, at least one) as a record batch. Timestamps default to `nowMs`; the first
+ * record's is the batch's base. With a codec other than 0, the records section is compressed by `compress`.
+ */
+export async function encodeRecordBatch(
+  records: readonly ProducerRecord[],
+  producer: BatchProducer,
+  nowMs: number,
+  codec = 0,
+  compress?: Compressor,
+): Promise<Buffer> {
+  if (codec === 0) return encodeUncompressedRecordBatch(records, producer, nowMs);
+  if (!compress) throw new Error("a compressed record batch needs a compressor");
+  const { section, baseTimestamp, maxTimestamp } = encodeRecords(records, nowMs, 0);
+  const compressed = await compress(codec, section);
+  const buf = Buffer.allocUnsafe(RECORDS_OFFSET + compressed.length);
+  compressed.copy(buf, RECORDS_OFFSET);
+  writeHeader(buf, records.length, baseTimestamp, maxTimestamp, producer, codec);
+  return buf;
+}
+
+/** encodeRecordBatch without compression, synchronously: the records are written straight into the batch. */
+export function encodeUncompressedRecordBatch(
+  records: readonly ProducerRecord[],
+  producer: BatchProducer,
+  nowMs: number,
+): Buffer {
+  const { section, baseTimestamp, maxTimestamp } = encodeRecords(records, nowMs, RECORDS_OFFSET);
+  writeHeader(section, records.length, baseTimestamp, maxTimestamp, producer, 0);
+  return section;
+}
+
+/** The records section, written after `reserve` bytes left for the batch header. */
+function encodeRecords(
+  records: readonly ProducerRecord[],
+  nowMs: number,
+  reserve: number,
+): { section: Buffer; baseTimestamp: number; maxTimestamp: number } {
+  if (records.length === 0) throw new Error("a record batch holds at least one record");
+  const baseTimestamp = timestampOf(records[0]!, nowMs);
+  let maxTimestamp = baseTimestamp;
+  const sizes = new Int32Array(records.length);
+  let total = reserve;
+  for (let i = 0; i < records.length; i++) {
+    const timestamp = timestampOf(records[i]!, nowMs);
+    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    const size = bodySize(records[i]!, timestamp - baseTimestamp, i);
+    sizes[i] = size;
+    total += varintSize(size) + size;
+  }
+  const section = Buffer.allocUnsafe(total);
+  let pos = reserve;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    pos = writeRecord(section, pos, record, sizes[i]!, timestampOf(record, nowMs) - baseTimestamp, i);
+  }
+  return { section, baseTimestamp, maxTimestamp };
+}

@@ -1,0 +1,27 @@
+// "Try again after the client's backoff until a deadline": the loop every client operation that rides out a broker
+// restart or a moving coordinator shares.
+import type { RetryOptions } from "../config/index.js";
+import { isRetriableKafkaError } from "../errors.js";
+import { retryBackoffMs, sleep } from "./kafkajs.js";
+
+/**
+ * Runs `op` until it resolves. A failure that `retriable` accepts (Kafka's retriable errors by default) is tried
+ * again after the backoff for its attempt, unless that would pass `deadline` (epoch ms); then, and for any other
+ * failure, the error is thrown as it is.
+ */
+export async function retryUntil<T>(
+  deadline: number,
+  retry: RetryOptions,
+  op: (attempt: number) => Promise<T>,
+  retriable: (err: unknown) => boolean = isRetriableKafkaError,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await op(attempt);
+    } catch (err) {
+      const backoff = retryBackoffMs(attempt, retry);
+      if (!retriable(err) || Date.now() + backoff > deadline) throw err;
+      await sleep(backoff);
+    }
+  }
+}
