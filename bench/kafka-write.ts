@@ -14,8 +14,8 @@
 //   sink  chunks of 2,500 (--chunk; 4 to a bundle) → a DoFn emitting each chunk's KV<null, bytes> → writeToKafka
 //         (at-least-once; producer defaults: idempotent, linger.ms 5, batch.size 1 MiB), timed from run() to the
 //         pipeline's end (every record acknowledged)
-//   eos   the same pipeline with exactlyOnce (S shards → GroupByKey firing per bundle → a transaction per shard and
-//         bundle); --eos-records of them
+//   eos   the same pipeline with exactlyOnce (S shards → GroupByKey firing whenever the writer is free → a
+//         transaction per shard and pane); --eos-records of them
 //   copy  after the others: readFromKafka (bounded at the end offsets) of the sink's topic → Map (the value's first
 //         byte flipped in place) → writeToKafka into a fresh topic, timed from run() to DONE, against the sink alone
 // Each round rotates which side goes first. Every topic is then checked to hold exactly the records written.

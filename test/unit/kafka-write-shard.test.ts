@@ -21,7 +21,8 @@ import {
   writeSpecFromOptions,
   type ShardOffsetsClient,
 } from "../../src/kafka/write/index.js";
-import { hash32, sameBatchDigest } from "../../src/kafka/write/shard-record.js";
+import { hash32, readShardValue, sameBatchDigest, ShardChunkWriter } from "../../src/kafka/write/shard-record.js";
+import { ByteReader } from "../../src/model/coders/index.js";
 import { parseProducerConfig, type ProducerOptions } from "../../src/kafka/config/index.js";
 import type {
   CommittedOffset,
@@ -94,6 +95,60 @@ s.test("shard record: corrupt bytes fail with a named error", () => {
   }
 });
 
+s.test(
+  "shard chunk: records and digest survive; chunking does not change the digest; single records still read",
+  () => {
+    const random = rng(11);
+    const next = () => random.next();
+    const records = Array.from({ length: 500 }, () => randomRecord(next));
+    const whole = new BatchDigest();
+    for (const r of records) whole.add(encodeShardRecord(r));
+
+    const writer = new ShardChunkWriter(64); // grows
+    const values: Uint8Array[] = [];
+    for (const [i, r] of records.entries()) {
+      writer.add(r);
+      if (i % 170 === 169) values.push(writer.finish()); // three chunks: 170 + 170 + 160
+    }
+    assert.is(writer.records, 160);
+    values.push(writer.finish());
+    assert.is(writer.records, 0, "finish starts a new chunk");
+    assert.equal(
+      values.map((v) => [v[0], v.length > 13]),
+      [
+        [3, true],
+        [3, true],
+        [3, true],
+      ],
+    );
+
+    const back: ProducerRecord[] = [];
+    const digest = new BatchDigest();
+    const reader = new ByteReader();
+    for (const v of values) readShardValue(v, back, digest, reader);
+    assert.equal(back, records);
+    assert.is(digest.toString(), whole.toString());
+
+    // A value from a shard step before chunks: one record.
+    const single: ProducerRecord[] = [];
+    const singleDigest = new BatchDigest();
+    readShardValue(encodeShardRecord(records[0]!), single, singleDigest);
+    assert.equal(single, [records[0]]);
+    assert.is(singleDigest.records, 1);
+
+    const chunk = values[2]!;
+    for (const bad of [chunk.subarray(0, 10), chunk.subarray(0, chunk.length - 1), Uint8Array.from([...chunk, 0])]) {
+      try {
+        readShardValue(bad, [], new BatchDigest());
+        assert.unreachable("read a corrupt chunk");
+      } catch (err) {
+        assert.instance(err, KafkaWriteError);
+        assert.match((err as Error).message, /shard(ed)? (chunk|record)/);
+      }
+    }
+  },
+);
+
 s.test("shard assignment: deterministic, in range, by key (value when unkeyed), roughly even", () => {
   const counts = new Array<number>(8).fill(0);
   for (let i = 0; i < 16_000; i++) {
@@ -146,6 +201,9 @@ s.test(
       return hash32(view);
     };
     assert.is(at(5), at(8), "unaligned (bytes) = aligned (words)");
+    const wide = new Uint8Array(new ArrayBuffer(216));
+    wide.set(bytes, 4);
+    assert.is(hash32(wide, 0, 4, 4 + bytes.length), at(8), "a range hashes as its own bytes");
   },
 );
 

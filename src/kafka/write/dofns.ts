@@ -2,18 +2,21 @@
 //   KafkaWriteDoFn               at-least-once: records go to the worker's shared producer as they come; finishBundle
 //                                resolves only when Kafka acknowledged every record of the bundle, and fails the
 //                                bundle with the Kafka error of any send that failed (after the producer's retries).
-//   KafkaShardDoFn               exactly-once, before the GroupByKey: element → final record → KV<shard, bytes>.
+//   KafkaShardDoFn               exactly-once, before the GroupByKey: element → final record, into its shard's chunk
+//                                → KV<shard, chunk bytes>.
 //   KafkaTransactionalWriteDoFn  exactly-once, after it: KV<shard, records> → one transaction per batch (shard-writer.ts).
 import type { DoFn, FinishBundleContext, ProcessContext, StartBundleContext } from "../../sdf/index.js";
 import type { KafkaLogger, ProducerOptions } from "../config/index.js";
 import { parseProducerConfig } from "../config/index.js";
 import type { ClientLease, KafkaClient, KafkaProducer, ProducerRecord } from "../client/index.js";
-import { ByteReader, ByteWriter } from "../../model/coders/index.js";
+import { ByteReader } from "../../model/coders/index.js";
+import type { BoundedWindow, Instant } from "../../model/windowing.js";
+import { windowKey } from "../../sdf/index.js";
 import { KafkaWriteError } from "./errors.js";
 import { metadataClientOptions, writeEnvironment, type WriteEnvironment } from "./environment.js";
 import { applyPartitioner, PartitionCounts, type Partitioner } from "./partitioner.js";
 import { recordMapper, type RecordFunctions, type RecordMapper, type WriteInputKind } from "./record.js";
-import { BatchDigest, batchIdOf, decodeShardRecord, encodeShardRecord, shardOf } from "./shard-record.js";
+import { BatchDigest, batchIdOf, readShardValue, ShardChunkWriter, shardOf } from "./shard-record.js";
 import { defaultShardWriterPool, ShardWriter, type ShardWriterPool } from "./shard-writer.js";
 import { shardTransactionalId, type WriteSpec } from "./spec.js";
 
@@ -243,11 +246,31 @@ export class KafkaWriteDoFn implements DoFn<unknown, never> {
   }
 }
 
-/** Exactly-once, step 1: each element becomes its final record, encoded, keyed by its shard. */
-export class KafkaShardDoFn implements DoFn<unknown, { key: bigint; value: Uint8Array }> {
+/** A chunk is emitted once it holds this many bytes (bounds what a bundle's open chunks hold and retain). */
+const MAX_CHUNK_BYTES = 256 * 1024;
+
+/** One shard's open chunk in one window, for the bundle. */
+interface OpenChunk {
+  readonly writer: ShardChunkWriter;
+  readonly window: BoundedWindow;
+  /** finishBundle emits the chunk at its earliest element's timestamp (no later than any record's window hold). */
+  minTimestamp: Instant;
+}
+
+type ShardOutput = { key: bigint; value: Uint8Array };
+
+/**
+ * Exactly-once, step 1: each element becomes its final record, encoded into its shard's chunk (shard-record.ts);
+ * a shard's chunk goes out as KV<shard, bytes> when full and at the end of the bundle.
+ */
+export class KafkaShardDoFn implements DoFn<unknown, ShardOutput> {
   private readonly making: RecordMaking;
-  private readonly writer = new ByteWriter(1024);
   private readonly numShards: number;
+  /** Per window (by windowKey): each shard's open chunk. */
+  private readonly open = new Map<string, (OpenChunk | undefined)[]>();
+  private lastWindow: { window: BoundedWindow; chunks: (OpenChunk | undefined)[] } | undefined;
+  /** Writers of emitted chunks, kept for the next ones (at most one per shard). */
+  private readonly idle: ShardChunkWriter[] = [];
 
   constructor(
     readonly spec: WriteSpec,
@@ -265,18 +288,61 @@ export class KafkaShardDoFn implements DoFn<unknown, { key: bigint; value: Uint8
     this.making.open(producerOptionsOf(this.spec, this.env.logger, shardTransactionalId(this.spec.exactlyOnce!, 0)));
   }
 
-  process(element: unknown, context: ProcessContext<{ key: bigint; value: Uint8Array }>): void | Promise<void> {
-    const record = this.making.make(element, context.timestamp);
-    if (record instanceof Promise) return record.then((r) => this.emit(r, context));
-    return this.emit(record, context);
+  startBundle(): void {
+    this.open.clear(); // a failed bundle's chunks are not emitted
+    this.lastWindow = undefined;
   }
 
-  private emit(
-    record: ProducerRecord,
-    context: ProcessContext<{ key: bigint; value: Uint8Array }>,
-  ): void | Promise<void> {
-    const value = encodeShardRecord(record, this.writer);
-    return context.output({ key: BigInt(shardOf(record, this.numShards)), value });
+  process(element: unknown, context: ProcessContext<ShardOutput>): void | Promise<void> {
+    const record = this.making.make(element, context.timestamp);
+    if (record instanceof Promise) return record.then((r) => this.add(r, context));
+    return this.add(record, context);
+  }
+
+  private chunksOf(window: BoundedWindow): (OpenChunk | undefined)[] {
+    if (this.lastWindow?.window === window) return this.lastWindow.chunks;
+    const key = windowKey(window);
+    let chunks = this.open.get(key);
+    if (!chunks) this.open.set(key, (chunks = new Array(this.numShards)));
+    this.lastWindow = { window, chunks };
+    return chunks;
+  }
+
+  private add(record: ProducerRecord, context: ProcessContext<ShardOutput>): void | Promise<void> {
+    const shard = shardOf(record, this.numShards);
+    const chunks = this.chunksOf(context.window);
+    let chunk = chunks[shard];
+    if (!chunk) {
+      const writer = this.idle.pop() ?? new ShardChunkWriter();
+      chunks[shard] = chunk = { writer, window: context.window, minTimestamp: context.timestamp };
+    } else if (context.timestamp < chunk.minTimestamp) {
+      chunk.minTimestamp = context.timestamp;
+    }
+    chunk.writer.add(record);
+    if (chunk.writer.byteLength < MAX_CHUNK_BYTES) return;
+    chunks[shard] = undefined;
+    // From process: at this element's timestamp, in its window (the chunk's).
+    return context.output({ key: BigInt(shard), value: this.finish(chunk.writer) });
+  }
+
+  private finish(writer: ShardChunkWriter): Uint8Array {
+    const bytes = writer.finish();
+    if (this.idle.length < this.numShards) this.idle.push(writer);
+    return bytes;
+  }
+
+  async finishBundle(context: FinishBundleContext<ShardOutput>): Promise<void> {
+    for (const chunks of this.open.values()) {
+      for (let shard = 0; shard < chunks.length; shard++) {
+        const chunk = chunks[shard];
+        if (!chunk) continue;
+        const value = this.finish(chunk.writer);
+        const pending = context.output({ key: BigInt(shard), value }, chunk.minTimestamp, chunk.window);
+        if (pending) await pending;
+      }
+    }
+    this.open.clear();
+    this.lastWindow = undefined;
   }
 
   teardown(): void {
@@ -357,13 +423,9 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
     }
     const digest = new BatchDigest();
     const records: ProducerRecord[] = [];
+    for (const bytes of batch.value) readShardValue(bytes, records, digest, this.reader);
     const tally = new TopicTally();
-    for (const bytes of batch.value) {
-      digest.add(bytes);
-      const record = decodeShardRecord(bytes, this.reader);
-      records.push(record);
-      tally.add(record.topic, payloadBytes(record));
-    }
+    for (const record of records) tally.add(record.topic, payloadBytes(record));
     const batchId = batchIdOf(context.window, context.pane);
     // Shards of one bundle commit in parallel (each has its own producer); finishBundle waits for all of them.
     this.pending.push(

@@ -1,6 +1,6 @@
 // The exactly-once path's wire form. Records are made final (serialized, topic/partition/timestamp decided) before
-// the GroupByKey on shard, then travel as bytes: KV<varint shard, bytes record> is made of standard coders every
-// runner can group by, and a record decided once cannot change when a later step is retried.
+// the GroupByKey on shard, then travel as bytes, in chunks (below): KV<varint shard, bytes> is made of standard
+// coders every runner can group by, and a record decided once cannot change when a later step is retried.
 //
 // Record bytes (version 1):
 //   u8 version=1 | u8 flags (1 partition, 2 timestamp, 4 key, 8 value, 16 headers) | topic: varint length + UTF-8
@@ -25,7 +25,12 @@ const HAS_HEADERS = 16;
 
 /** Encodes a final record; `out` is reset first and reusable (finish() copies). */
 export function encodeShardRecord(record: ProducerRecord, out: ByteWriter = new ByteWriter()): Uint8Array {
-  out.reset();
+  writeShardRecord(record, out.reset());
+  return out.finish();
+}
+
+/** Appends a final record's bytes to `out`. */
+function writeShardRecord(record: ProducerRecord, out: ByteWriter): void {
   const key = bytesOf(record.key);
   const value = bytesOf(record.value);
   const headers = record.headers ?? [];
@@ -59,17 +64,17 @@ export function encodeShardRecord(record: ProducerRecord, out: ByteWriter = new 
       if (v !== null) out.writeBytes(v);
     }
   }
-  return out.finish();
 }
 
-function view(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** Decodes record bytes; key, value and header values are views into `bytes`. */
-export function decodeShardRecord(bytes: Uint8Array, reader: ByteReader = new ByteReader()): ProducerRecord {
+/** Decodes record bytes (of `bytes` from `start` to `end`); key, value and header values are views into `bytes`. */
+export function decodeShardRecord(
+  bytes: Uint8Array,
+  reader: ByteReader = new ByteReader(),
+  start = 0,
+  end = bytes.length,
+): ProducerRecord {
   try {
-    reader.reset(bytes);
+    reader.reset(bytes, start, end);
     const version = reader.readByte();
     if (version !== VERSION && version !== VERSION_NULLABLE_HEADERS) throw new Error(`unknown version ${version}`);
     const flags = reader.readByte();
@@ -77,8 +82,8 @@ export function decodeShardRecord(bytes: Uint8Array, reader: ByteReader = new By
     const record: { -readonly [K in keyof ProducerRecord]: ProducerRecord[K] } = { topic, key: null, value: null };
     if (flags & HAS_PARTITION) record.partition = reader.readVarInt32();
     if (flags & HAS_TIMESTAMP) record.timestamp = reader.readInt64BE();
-    if (flags & HAS_KEY) record.key = view(reader.readBytesView(reader.readLength("key")));
-    if (flags & HAS_VALUE) record.value = view(reader.readBytesView(reader.readLength("value")));
+    if (flags & HAS_KEY) record.key = reader.readBytesView(reader.readLength("key"));
+    if (flags & HAS_VALUE) record.value = reader.readBytesView(reader.readLength("value"));
     if (flags & HAS_HEADERS) {
       const count = reader.readLength("header count");
       const headers: { key: string; value: Buffer | null }[] = [];
@@ -90,7 +95,7 @@ export function decodeShardRecord(bytes: Uint8Array, reader: ByteReader = new By
           version === VERSION_NULLABLE_HEADERS
             ? reader.readLength("header value", reader.remaining + 1) - 1
             : reader.readLength("header value");
-        headers.push({ key, value: length < 0 ? null : view(reader.readBytesView(length)) });
+        headers.push({ key, value: length < 0 ? null : reader.readBytesView(length) });
       }
       record.headers = headers;
     }
@@ -99,7 +104,7 @@ export function decodeShardRecord(bytes: Uint8Array, reader: ByteReader = new By
   } catch (err) {
     throw new KafkaWriteError(
       "KAFKA_WRITE_EXACTLY_ONCE",
-      `a sharded record (${bytes.length} bytes) does not decode: ${(err as Error).message}`,
+      `a sharded record (${end - start} bytes) does not decode: ${(err as Error).message}`,
       { cause: err },
     );
   }
@@ -118,20 +123,21 @@ function mixWord(h: number, word: number): number {
 }
 
 /**
- * MurmurHash3 (x86, 32 bit) of bytes, from `seed`: four bytes per step, read as one little-endian word (through an
- * Int32Array where the bytes are 4-aligned, as slab copies are). Three times FNV-1a's byte-by-byte speed at 1 KB.
+ * MurmurHash3 (x86, 32 bit) of bytes (from `start` to `end`), from `seed`: four bytes per step, read as one
+ * little-endian word (through an Int32Array where the bytes are 4-aligned, as slab copies are). Three times
+ * FNV-1a's byte-by-byte speed at 1 KB.
  */
-export function hash32(bytes: Uint8Array, seed = 0): number {
-  const n = bytes.length;
+export function hash32(bytes: Uint8Array, seed = 0, start = 0, end = bytes.length): number {
+  const n = end - start;
   const words = n >>> 2;
   let h = seed | 0;
-  let i = 0;
-  if (LITTLE_ENDIAN && n >= WORD_VIEW_MIN_BYTES && (bytes.byteOffset & 3) === 0) {
-    const view = new Int32Array(bytes.buffer, bytes.byteOffset, words);
+  let i = start;
+  if (LITTLE_ENDIAN && n >= WORD_VIEW_MIN_BYTES && ((bytes.byteOffset + start) & 3) === 0) {
+    const view = new Int32Array(bytes.buffer, bytes.byteOffset + start, words);
     for (let w = 0; w < words; w++) h = mixWord(h, view[w]!);
-    i = words << 2;
+    i += words << 2;
   } else {
-    for (; i + 4 <= n; i += 4)
+    for (const last = start + (words << 2); i < last; i += 4)
       h = mixWord(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
   }
   const tail = n & 3;
@@ -182,15 +188,28 @@ export class BatchDigest {
   private sum1 = 0;
   private sum2 = 0;
 
-  add(recordBytes: Uint8Array): void {
-    const h = hash32(recordBytes);
+  /** Adds a record by its bytes (of `bytes` from `start` to `end`). */
+  add(bytes: Uint8Array, start = 0, end = bytes.length): void {
+    const h = hash32(bytes, 0, start, end);
     this.count++;
     this.sum1 = (this.sum1 + h) >>> 0;
     this.sum2 = (this.sum2 + finalMix(h ^ 0x9e3779b9)) >>> 0;
   }
 
+  /** Adds another digest's records (sums are additive: a batch's digest is the same however it was chunked). */
+  merge(count: number, sum1: number, sum2: number): void {
+    this.count += count;
+    this.sum1 = (this.sum1 + sum1) >>> 0;
+    this.sum2 = (this.sum2 + sum2) >>> 0;
+  }
+
   get records(): number {
     return this.count;
+  }
+
+  /** The two sums, as merge() takes them. */
+  get sums(): readonly [number, number] {
+    return [this.sum1, this.sum2];
   }
 
   /** `<count>:m<16 hex digits>` ("m": murmur3; digests before it had no letter, see sameBatchDigest). */
@@ -208,4 +227,112 @@ export function sameBatchDigest(committed: string, digest: string): boolean {
   if (committed === digest) return true;
   const colon = committed.indexOf(":");
   return colon > 0 && committed[colon + 1] !== "m" && digest.startsWith(committed.slice(0, colon + 1));
+}
+
+// A shard chunk: the records one bundle gave one shard in one window, as one element through the GroupByKey, so
+// the runner's per-element costs (objects, grouping, coding) are paid per chunk, not per record; each record is
+// hashed for the batch digest once, where it is encoded, in place.
+//   u8 version=3 | 3 zero bytes | u32 BE record count | u32 BE digest sum1 | u32 BE digest sum2
+//   | per record: u32 BE length | record bytes (version 1 or 2 above) | zero bytes to a multiple of 4
+// (records start 4-aligned: the digest hashes them by words). A value whose first byte is 1 or 2 is one record, as
+// shard steps before chunks wrote (still read).
+const CHUNK_VERSION = 3;
+const CHUNK_HEADER_BYTES = 16;
+
+/** Builds chunks; reusable: finish() hands the bytes over and starts the next chunk. */
+export class ShardChunkWriter {
+  private readonly out: ByteWriter;
+  private digest = new BatchDigest();
+
+  constructor(private readonly initialCapacity = 64 * 1024) {
+    this.out = new ByteWriter(initialCapacity);
+    this.start();
+  }
+
+  private start(): void {
+    for (let i = 0; i < CHUNK_HEADER_BYTES; i++) this.out.writeByte(0);
+    this.digest = new BatchDigest();
+  }
+
+  add(record: ProducerRecord): void {
+    const out = this.out;
+    const at = out.length;
+    out.writeInt32BE(0);
+    writeShardRecord(record, out);
+    const end = out.length;
+    out.setUint32BE(at, end - at - 4);
+    this.digest.add(out.buffer, at + 4, end);
+    for (let pad = (4 - (end & 3)) & 3; pad > 0; pad--) out.writeByte(0);
+  }
+
+  get records(): number {
+    return this.digest.records;
+  }
+
+  /** The chunk's size so far. */
+  get byteLength(): number {
+    return this.out.length;
+  }
+
+  /** The chunk's bytes (handed over, not copied); the writer starts a new chunk. */
+  finish(): Uint8Array {
+    const out = this.out;
+    out.setUint32BE(0, CHUNK_VERSION << 24);
+    const [sum1, sum2] = this.digest.sums;
+    out.setUint32BE(4, this.digest.records);
+    out.setUint32BE(8, sum1);
+    out.setUint32BE(12, sum2);
+    const chunk = out.take(Math.max(this.initialCapacity, out.length + (out.length >>> 3)));
+    this.start();
+    return chunk;
+  }
+}
+
+/**
+ * Reads one GroupByKey value of the shard step (a chunk, or one record from a version before chunks): its records
+ * are appended to `records` (views into `bytes`), their digest added to `digest`.
+ */
+export function readShardValue(
+  bytes: Uint8Array,
+  records: ProducerRecord[],
+  digest: BatchDigest,
+  reader: ByteReader = new ByteReader(),
+): void {
+  if (bytes[0] !== CHUNK_VERSION) {
+    digest.add(bytes);
+    records.push(decodeShardRecord(bytes, reader));
+    return;
+  }
+  let count: number;
+  let pos = CHUNK_HEADER_BYTES;
+  try {
+    reader.reset(bytes);
+    reader.readInt32BE(); // version and padding
+    count = reader.readInt32BE() >>> 0;
+    digest.merge(count, reader.readInt32BE() >>> 0, reader.readInt32BE() >>> 0);
+  } catch (err) {
+    throw chunkError(bytes, err);
+  }
+  for (let i = 0; i < count; i++) {
+    let length: number;
+    try {
+      reader.reset(bytes, pos);
+      length = reader.readInt32BE() >>> 0;
+      pos += 4;
+      if (length > bytes.length - pos) throw new Error(`record ${i} of ${length} bytes, ${bytes.length - pos} left`);
+    } catch (err) {
+      throw chunkError(bytes, err);
+    }
+    records.push(decodeShardRecord(bytes, reader, pos, pos + length));
+    pos += (length + 3) & ~3;
+  }
+  if (pos !== bytes.length) throw chunkError(bytes, new Error(`${bytes.length - pos} bytes after ${count} records`));
+}
+
+function chunkError(bytes: Uint8Array, err: unknown): KafkaWriteError {
+  return new KafkaWriteError(
+    "KAFKA_WRITE_EXACTLY_ONCE",
+    `a shard chunk (${bytes.length} bytes) does not decode: ${(err as Error).message}`,
+    { cause: err },
+  );
 }

@@ -115,6 +115,26 @@ export class ByteWriter {
     return this.buf.subarray(0, this.pos);
   }
 
+  /** The buffer written so far is in (from 0 to `length`): valid until a write grows it. */
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
+  /** The written bytes without a copy; the writer goes on in a new buffer of `capacity` bytes. */
+  take(capacity = this.buf.length): Uint8Array {
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos);
+    this.buf = Buffer.allocUnsafe(Math.max(16, capacity));
+    this.data = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.pos = 0;
+    return out;
+  }
+
+  /** Overwrites 4 written bytes at `at` (a length or count reserved earlier), big-endian. */
+  setUint32BE(at: number, value: number): void {
+    if (at < 0 || at + 4 > this.pos) throw new RangeError(`setUint32BE at ${at}: only ${this.pos} bytes written`);
+    this.data.setUint32(at, value);
+  }
+
   private ensure(extra: number): void {
     const needed = this.pos + extra;
     if (needed <= this.buf.length) return;
@@ -382,8 +402,8 @@ export class ByteReader {
     return out;
   }
 
-  /** The next n bytes without a copy: valid only while the input buffer is. */
-  readBytesView(n: number): Uint8Array {
+  /** The next n bytes without a copy (a Buffer view): valid only while the input buffer is. */
+  readBytesView(n: number): Buffer {
     this.need(n, "bytes");
     const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;

@@ -1,12 +1,16 @@
-// The local runner: executes a pipeline in this process on the shared bundle processor. Bundles run one at a
-// time; outputs are committed (handed downstream) only when a bundle succeeded, and its finalization callbacks
-// run right after that commit. Residuals of checkpoints wait out their delay; long bundles are checkpointed by
+// The local runner: executes a pipeline in this process on the shared bundle processor. Stages run side by side,
+// as a runner's workers do, each one bundle at a time (so a stage waiting on I/O does not hold up the others);
+// outputs are committed (handed downstream) only when a bundle succeeded, and its finalization callbacks run
+// right after that commit. A stage does not start a bundle while what it feeds is backed up (a downstream queue
+// of a bundle's worth, or a few bundles' element-count panes its consumer has not taken yet): memory follows the
+// bundles. Residuals of checkpoints wait out their delay; long bundles are checkpointed by
 // the runner (a split at fraction 0) so unbounded sources cannot starve the rest of the pipeline.
 //
 // Watermarks: a stage's input watermark is that of its root PCollection (min over its producers); its output
 // watermark is the min of that and every hold — queued elements (their timestamps), queued/delayed residuals
 // (their output watermarks) and the bundle in flight. GroupByKey fires a window once its input watermark passes
-// the window's max timestamp.
+// the window's max timestamp; under an element-count trigger it also fires a key's pane once the count is reached
+// and its consumer stage is free to take it (so the panes grow while the consumer is busy, as a real runner's do).
 import {
   GLOBAL_WINDOW,
   MAX_TIMESTAMP,
@@ -59,6 +63,15 @@ export interface BundleCommittedEvent {
   readonly watermarks: Readonly<Record<string, Instant>>;
 }
 
+/**
+ * What an element-count GroupByKey may gather for a busy consumer before its producers wait: producer bundles, and
+ * bytes (byte-array values counted by their length, others as APPROX_VALUE_BYTES). The panes (e.g. an exactly-once
+ * sink's transactions) grow with the consumer's latency; memory stays bounded.
+ */
+const MAX_BACKLOG_BUNDLES = 16;
+const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+const APPROX_VALUE_BYTES = 64;
+
 const ON_TIME_PANE: PaneInfo = Object.freeze({
   isFirst: true,
   isLast: true,
@@ -91,9 +104,9 @@ interface Stage {
   /** Stages and GBKs whose outputs feed this stage's root. */
   producers: WatermarkNode[];
   inFlightHold: Instant | undefined;
+  /** The bundle in flight, if any (one per stage). */
+  inFlight: { readonly bundle: Bundle; readonly checkpoint: () => Promise<BundleSplit | undefined> } | undefined;
   outputWatermark: Instant;
-  /** Since when the queue has held elements without a bundle taking them (fairness). */
-  waitingSinceMs: number | undefined;
 }
 
 interface Gbk {
@@ -104,6 +117,11 @@ interface Gbk {
   consumer: Stage | undefined;
   readonly trigger: Trigger;
   readonly windows: Map<string, GbkWindow>;
+  /** Groups whose element count was reached, waiting for the consumer to be free (element-count trigger). */
+  readonly filled: [GbkWindow, GbkGroup][];
+  /** Producer bundles committed into `filled` groups since the consumer last took them, and their values' bytes. */
+  backlogBundles: number;
+  backlogBytes: number;
   outputWatermark: Instant;
 }
 
@@ -117,6 +135,8 @@ interface GbkGroup {
   readonly key: unknown;
   values: unknown[];
   panes: number;
+  /** Listed in its Gbk's `filled`. */
+  filled: boolean;
 }
 
 type WatermarkNode = { kind: "stage"; stage: Stage } | { kind: "gbk"; gbk: Gbk } | { kind: "impulse" };
@@ -131,9 +151,9 @@ function holdOf(application: DelayedBundleApplication["application"]): Instant {
 }
 
 /**
- * Runs a pipeline in this process, one bundle at a time. A bundle's outputs are committed only if it succeeds, then
- * its finalization runs (e.g. Kafka offset commits). The first error fails the run (no retries); unbounded reads
- * run until cancel().
+ * Runs a pipeline in this process: stages side by side, each one bundle at a time. A bundle's outputs are committed
+ * only if it succeeds, then its finalization runs (e.g. Kafka offset commits). The first error fails the run (no
+ * retries; bundles in flight finish first); unbounded reads run until cancel().
  */
 export class LocalRunner implements PipelineRunner<LocalPipelineHandle> {
   constructor(private readonly options: LocalRunnerOptions = {}) {}
@@ -165,9 +185,8 @@ class LocalExecution {
   private stateValue: PipelineState = "RUNNING";
   private failure: unknown;
   private cancelRequested = false;
-  private inFlight:
-    | { readonly bundle: Bundle; readonly checkpoint: () => Promise<BundleSplit | undefined> }
-    | undefined;
+  /** Bundles in flight, by stage. */
+  private readonly running = new Map<Stage, Promise<void>>();
   private wake: (() => void) | undefined;
   private finished!: Promise<void>;
 
@@ -185,8 +204,8 @@ class LocalExecution {
         delayed: [],
         producers: [],
         inFlightHold: undefined,
+        inFlight: undefined,
         outputWatermark: MIN_TIMESTAMP,
-        waitingSinceMs: undefined,
       };
       this.stages.push(stage);
       this.stagesByRoot.set(p.rootPc, stage);
@@ -197,6 +216,9 @@ class LocalExecution {
         producers: [],
         consumer: this.stagesByRoot.get(g.outputPc),
         windows: new Map(),
+        filled: [],
+        backlogBundles: 0,
+        backlogBytes: 0,
         outputWatermark: MIN_TIMESTAMP,
       });
       this.steps[g.id] = { elementsIn: 0, elementsOut: 0, bundles: 0, counters: {} };
@@ -245,25 +267,38 @@ class LocalExecution {
     try {
       for (;;) {
         this.updateWatermarks();
-        if (this.cancelRequested) break;
-        const stage = this.nextReadyStage();
-        if (stage !== undefined) {
-          await this.runBundle(stage);
+        this.firePulledPanes();
+        if (this.cancelRequested || this.failure !== undefined) break;
+        for (const stage of this.readyStages()) this.startBundle(stage);
+        if (this.running.size > 0) {
+          await this.waitForBundleOrTime(this.earliestDelayed());
           // Bundles that never wait on I/O would otherwise starve timers and I/O callbacks (and cancel()).
           await new Promise((resolve) => setImmediate(resolve));
           continue;
         }
         const nextReady = this.earliestDelayed();
         if (nextReady === undefined) break;
-        await this.sleepUntil(nextReady);
+        await this.waitForBundleOrTime(nextReady);
       }
-      this.stateValue = this.cancelRequested ? "CANCELLED" : "DONE";
     } catch (err) {
-      this.failure = err;
-      this.stateValue = "FAILED";
-    } finally {
-      await this.teardown();
+      this.failure ??= err;
     }
+    await Promise.all(this.running.values()); // bundles in flight end (their errors are recorded, not thrown)
+    if (this.failure !== undefined) this.stateValue = "FAILED";
+    else this.stateValue = this.cancelRequested ? "CANCELLED" : "DONE";
+    await this.teardown();
+  }
+
+  private startBundle(stage: Stage): void {
+    const run = this.runBundle(stage)
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.running.delete(stage);
+        this.wake?.();
+      });
+    this.running.set(stage, run);
   }
 
   private async teardown(): Promise<void> {
@@ -279,8 +314,8 @@ class LocalExecution {
     }
   }
 
-  /** Downstream stages first, so results flow out before more input is read. */
-  private nextReadyStage(): Stage | undefined {
+  /** Stages that may start a bundle now: idle, with queued elements, and nothing they feed backed up. */
+  private readyStages(): Stage[] {
     const now = Date.now();
     for (const stage of this.stages) {
       if (stage.delayed.length === 0) continue;
@@ -292,29 +327,27 @@ class LocalExecution {
         }
       }
     }
-    // Downstream first, so results flow out before more input is read; but a stage whose elements have waited
-    // longer than a bundle may run goes first, or an always-busy downstream SDF (an unbounded read resuming at once)
-    // would starve the stages that feed it (partition discovery).
-    let ready: Stage | undefined;
-    let oldest: Stage | undefined;
-    for (let i = this.order.length - 1; i >= 0; i--) {
-      const node = this.order[i]!;
-      if (node.kind !== "stage") continue;
-      const candidate = node.stage;
-      if (candidate.queue.length === 0) {
-        candidate.waitingSinceMs = undefined;
-        continue;
-      }
-      candidate.waitingSinceMs ??= now;
-      ready ??= candidate;
-      if (
-        now - candidate.waitingSinceMs >= this.maxBundleDurationMs &&
-        (oldest === undefined || candidate.waitingSinceMs < oldest.waitingSinceMs!)
-      ) {
-        oldest = candidate;
+    return this.stages.filter((stage) => stage.queue.length > 0 && !this.running.has(stage) && !this.backedUp(stage));
+  }
+
+  /**
+   * Whether what the stage feeds is backed up: a downstream queue of a bundle's worth, or an element-count
+   * GroupByKey holding its MAX_BACKLOG of panes its busy consumer has not taken yet. A GroupByKey that waits for its
+   * window's end holds its input anyway and never backs up.
+   */
+  private backedUp(stage: Stage): boolean {
+    for (const targets of Object.values(stage.plan.sinks)) {
+      for (const target of targets) {
+        if (target.kind === "gbk") {
+          const gbk = this.gbks.get(target.gbkId)!;
+          const full = gbk.backlogBundles >= MAX_BACKLOG_BUNDLES || gbk.backlogBytes >= MAX_BACKLOG_BYTES;
+          if (gbk.filled.length > 0 && full) return true;
+        } else if (this.stagesByRoot.get(target.rootPc)!.queue.length >= this.maxBundleSize) {
+          return true;
+        }
       }
     }
-    return oldest ?? ready;
+    return false;
   }
 
   private earliestDelayed(): number | undefined {
@@ -324,26 +357,21 @@ class LocalExecution {
     return earliest;
   }
 
-  private sleepUntil(atMs: number): Promise<void> {
+  /** Until a bundle ends, cancel() is called, or `atMs` (if given) comes. */
+  private waitForBundleOrTime(atMs: number | undefined): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => {
-          this.wake = undefined;
-          resolve();
-        },
-        Math.max(0, atMs - Date.now()),
-      );
-      this.wake = () => {
+      const timer = atMs === undefined ? undefined : setTimeout(() => done(), Math.max(0, atMs - Date.now()));
+      const done = (): void => {
         clearTimeout(timer);
         this.wake = undefined;
         resolve();
       };
+      this.wake = done;
     });
   }
 
   private async runBundle(stage: Stage): Promise<void> {
     const taken = stage.queue.splice(0, this.maxBundleSize);
-    stage.waitingSinceMs = undefined;
     stage.inFlightHold = taken.reduce((h, p) => minInstant(h, p.hold), MAX_TIMESTAMP);
     const bundle = stage.processor.newBundle();
     const outputs = new Map<string, WindowedValue<unknown>[]>();
@@ -364,14 +392,14 @@ class LocalExecution {
     };
     // A long bundle is checkpointed (and again each period, in case it had not started reading yet).
     const timer = setInterval(checkpoint, this.maxBundleDurationMs);
-    this.inFlight = { bundle, checkpoint };
-    if (this.cancelRequested) void this.checkpointUntilStopped();
+    stage.inFlight = { bundle, checkpoint };
+    if (this.cancelRequested) void this.checkpointUntilStopped(stage);
     let result: Awaited<ReturnType<typeof bundle.run>>;
     try {
       result = await bundle.run({ inputs: { [SOURCE_ID]: taken.map((p) => p.element) }, outputs: sinks });
     } finally {
       clearInterval(timer);
-      this.inFlight = undefined;
+      stage.inFlight = undefined;
     }
     // Commit: everything below happens only for a bundle that succeeded.
     const settled = (await Promise.all(splits)).filter((s): s is BundleSplit => s !== undefined);
@@ -417,7 +445,6 @@ class LocalExecution {
   private addToGbk(gbk: Gbk, elements: readonly WindowedValue<unknown>[]): void {
     const step = this.steps[gbk.id]!;
     const counting = gbk.trigger.kind === "element-count" ? gbk.trigger.count : 0;
-    const filled: [GbkWindow, GbkGroup][] = [];
     for (const element of elements) {
       const { key, value } = element.value as KV<unknown, unknown>;
       const keyId = structuralKey(key);
@@ -431,14 +458,36 @@ class LocalExecution {
         let bucket = gbk.windows.get(wk);
         if (bucket === undefined) gbk.windows.set(wk, (bucket = { window, groups: new Map() }));
         let group = bucket.groups.get(keyId);
-        if (group === undefined) bucket.groups.set(keyId, (group = { key, values: [], panes: 0 }));
+        if (group === undefined) bucket.groups.set(keyId, (group = { key, values: [], panes: 0, filled: false }));
         group.values.push(value);
-        if (group.values.length === counting) filled.push([bucket, group]);
+        if (counting > 0) gbk.backlogBytes += value instanceof Uint8Array ? value.byteLength : APPROX_VALUE_BYTES;
+        if (counting > 0 && group.values.length >= counting && !group.filled) {
+          group.filled = true;
+          gbk.filled.push([bucket, group]);
+        }
       }
       step.elementsIn++;
     }
-    // An element-count trigger fires when the bundle that filled a pane is committed (the runner's granularity).
-    for (const [bucket, group] of filled) this.emitPane(gbk, bucket, group, false);
+    if (gbk.filled.length > 0) gbk.backlogBundles++;
+  }
+
+  /**
+   * Element-count panes: a filled group fires (with all it holds by then) once its consumer stage is free: idle
+   * with nothing queued. While the consumer works, the panes grow.
+   */
+  private firePulledPanes(): void {
+    for (const gbk of this.gbks.values()) {
+      if (gbk.filled.length === 0) continue;
+      const consumer = gbk.consumer;
+      if (consumer !== undefined && (this.running.has(consumer) || consumer.queue.length > 0)) continue;
+      for (const [bucket, group] of gbk.filled) {
+        group.filled = false;
+        if (group.values.length > 0) this.emitPane(gbk, bucket, group, false);
+      }
+      gbk.filled.length = 0;
+      gbk.backlogBundles = 0;
+      gbk.backlogBytes = 0;
+    }
   }
 
   /** Emits the group's pending values as its next pane; discarding: they are not emitted again. */
@@ -472,6 +521,21 @@ class LocalExecution {
       .sort(([, a], [, b]) => (windowMaxTimestamp(a.window) < windowMaxTimestamp(b.window) ? -1 : 1));
     for (const [wk, bucket] of ready) {
       gbk.windows.delete(wk);
+      // Its filled groups still waiting for a busy consumer go out as their early panes, before the last.
+      if (gbk.filled.length > 0) {
+        const others: [GbkWindow, GbkGroup][] = [];
+        for (const entry of gbk.filled) {
+          if (entry[0] !== bucket) {
+            others.push(entry);
+            continue;
+          }
+          entry[1].filled = false;
+          this.emitPane(gbk, bucket, entry[1], false);
+        }
+        gbk.filled.length = 0;
+        gbk.filled.push(...others);
+        if (others.length === 0) gbk.backlogBundles = gbk.backlogBytes = 0;
+      }
       // The last pane: what is left (all of it under the default trigger); nothing if early panes took everything.
       for (const group of bucket.groups.values()) if (group.values.length > 0) this.emitPane(gbk, bucket, group, true);
     }
@@ -537,17 +601,17 @@ class LocalExecution {
     if (this.stateValue === "RUNNING") {
       this.cancelRequested = true;
       this.wake?.();
-      // Checkpoint the bundle in flight so an unbounded read returns promptly; it still commits and finalizes.
-      void this.checkpointUntilStopped();
+      // Checkpoint the bundles in flight so unbounded reads return promptly; they still commit and finalize.
+      for (const stage of this.running.keys()) void this.checkpointUntilStopped(stage);
     }
     await this.finished;
     return this.stateValue;
   }
 
-  /** Asks the bundle in flight to checkpoint until one request takes (a bundle still in setup cannot split yet). */
-  private async checkpointUntilStopped(): Promise<void> {
-    const inFlight = this.inFlight;
-    while (inFlight !== undefined && this.inFlight === inFlight) {
+  /** Asks the stage's bundle in flight to checkpoint until one request takes (one in setup cannot split yet). */
+  private async checkpointUntilStopped(stage: Stage): Promise<void> {
+    const inFlight = stage.inFlight;
+    while (inFlight !== undefined && stage.inFlight === inFlight) {
       if ((await inFlight.checkpoint().catch(() => undefined)) !== undefined) return;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
