@@ -79,7 +79,7 @@ const BUNDLE_CHUNKS = 4;
 /**
  * Emits the chunk's KV<null, bytes> records (CHUNK, fewer in the last chunk of `records`), with backpressure from
  * downstream. Values cycle through 1,024 random ones: different records, as real data (an exactly-once write shards
- * keyless records by value hash), at no per-record allocation.
+ * keyless records by the record's hash), at no per-record allocation.
  */
 function generator(records: number, size: number): DoFn<KV<number, number[]>, { key: null; value: Buffer }> {
   const values = Array.from({ length: 1024 }, () => randomBytes(size));

@@ -12,6 +12,7 @@ import {
   schema,
   type FieldType,
   type Row,
+  type RowDescription,
   type Schema,
 } from "../../src/model/schema.js";
 import { externalTransforms, expansionApi, runnerApi } from "../../src/model/proto/index.js";
@@ -59,7 +60,7 @@ const BYTES_DESERIALIZER = "org.apache.kafka.common.serialization.ByteArrayDeser
 const BYTES_SERIALIZER = "org.apache.kafka.common.serialization.ByteArraySerializer";
 
 /** Beam Python 2.77's ReadFromKafkaSchema, the field order and types Python sends. */
-export const PYTHON_READ_SCHEMA = fixedSchema("python-read-schema", {
+export const PYTHON_READ_FIELDS: RowDescription = Object.freeze({
   consumer_config: map("string", "string"),
   topics: array("string"),
   key_deserializer: "string",
@@ -77,6 +78,7 @@ export const PYTHON_READ_SCHEMA = fixedSchema("python-read-schema", {
   consumer_factory_fn_class: nullable("string"),
   consumer_factory_fn_params: nullable(map("string", "string")),
 });
+export const PYTHON_READ_SCHEMA = fixedSchema("python-read-schema", PYTHON_READ_FIELDS);
 
 export function pythonReadRow(bootstrap: string, topic: string, maxNumRecords: bigint | null = 1000n): Row {
   return {

@@ -19,29 +19,13 @@ import { expansionApi, fromBigInt, runnerApi } from "../../src/model/proto/index
 import { decodeDoFnPayload } from "../../src/model/dofn-payload.js";
 import { kafkaDoFnFactories } from "../../src/kafka/index.js";
 import { KafkaShardDoFn, KafkaTransactionalWriteDoFn } from "../../src/kafka/write/index.js";
+import { PYTHON_READ_FIELDS } from "../infra/expansion-requests.js";
 
 const s = suite("expansion");
 const registry = new TransformRegistry(kafkaTransformDefinitions());
 const environment = { kind: "process", command: "/opt/kbt/bin/kafka-beam-ts-worker" } as const;
 
-const pythonReadFields: RowDescription = {
-  consumer_config: map("string", "string"),
-  topics: array("string"),
-  key_deserializer: "string",
-  value_deserializer: "string",
-  start_read_time: nullable("int64"),
-  max_num_records: nullable("int64"),
-  max_read_time: nullable("int64"),
-  commit_offset_in_finalize: "boolean",
-  timestamp_policy: "string",
-  consumer_polling_timeout: nullable("int64"),
-  redistribute: nullable("boolean"),
-  redistribute_num_keys: nullable("int32"),
-  allow_duplicates: nullable("boolean"),
-  dynamic_read_poll_interval_seconds: nullable("int64"),
-  consumer_factory_fn_class: nullable("string"),
-  consumer_factory_fn_params: nullable(map("string", "string")),
-};
+const pythonReadFields = PYTHON_READ_FIELDS;
 const BYTES = "org.apache.kafka.common.serialization.ByteArrayDeserializer";
 const pythonReadValues = {
   consumer_config: new Map([["bootstrap.servers", "127.0.0.1:9092"]]),

@@ -21,7 +21,13 @@ import {
   writeSpecFromOptions,
   type ShardOffsetsClient,
 } from "../../src/kafka/write/index.js";
-import { hash32, readShardValue, sameBatchDigest, ShardChunkWriter } from "../../src/kafka/write/shard-record.js";
+import {
+  hash32,
+  readShardValue,
+  sameBatchDigest,
+  ShardChunkWriter,
+  ShardRecordEncoder,
+} from "../../src/kafka/write/shard-record.js";
 import { ByteReader } from "../../src/model/coders/index.js";
 import { parseProducerConfig, type ProducerOptions } from "../../src/kafka/config/index.js";
 import type {
@@ -105,9 +111,12 @@ s.test(
     for (const r of records) whole.add(encodeShardRecord(r));
 
     const writer = new ShardChunkWriter(64); // grows
+    const encoder = new ShardRecordEncoder();
     const values: Uint8Array[] = [];
     for (const [i, r] of records.entries()) {
-      writer.add(r);
+      assert.is(encoder.encode(r, 7), shardOf(r, 7), "the encoder's shard");
+      assert.is(encoder.hash, hash32(encodeShardRecord(r)), "the encoder's hash: the digest's");
+      writer.append(encoder);
       if (i % 170 === 169) values.push(writer.finish()); // three chunks: 170 + 170 + 160
     }
     assert.is(writer.records, 160);
@@ -149,7 +158,7 @@ s.test(
   },
 );
 
-s.test("shard assignment: deterministic, in range, by key (value when unkeyed), roughly even", () => {
+s.test("shard assignment: deterministic, in range, by key (by the record's bytes when unkeyed), roughly even", () => {
   const counts = new Array<number>(8).fill(0);
   for (let i = 0; i < 16_000; i++) {
     const record = { topic: "t", key: Buffer.from(`key-${i}`), value: Buffer.from("same") };
@@ -159,10 +168,15 @@ s.test("shard assignment: deterministic, in range, by key (value when unkeyed), 
     counts[shard]!++;
   }
   for (const c of counts) assert.ok(c > 1600 && c < 2400, `uneven shards: ${counts.join(",")}`);
-  assert.is(
-    shardOf({ topic: "t", key: null, value: Buffer.from("v1") }, 1000),
-    shardOf({ topic: "t", key: null, value: Buffer.from("v1") }, 1000),
-  );
+  const unkeyed = new Array<number>(8).fill(0);
+  for (let i = 0; i < 16_000; i++) {
+    const record = { topic: "t", key: null, value: Buffer.from(`value-${i}`) };
+    const shard = shardOf(record, 8);
+    assert.is(shardOf({ ...record, value: Buffer.from(`value-${i}`) }, 8), shard, "same record, same shard");
+    assert.is(shard, hash32(encodeShardRecord(record)) % 8, "the record hash");
+    unkeyed[shard]!++;
+  }
+  for (const c of unkeyed) assert.ok(c > 1600 && c < 2400, `uneven unkeyed shards: ${unkeyed.join(",")}`);
   assert.is(shardOf({ topic: "t", key: Buffer.from("x"), value: null }, 1), 0);
 });
 

@@ -16,7 +16,7 @@ import { KafkaWriteError } from "./errors.js";
 import { metadataClientOptions, writeEnvironment, type WriteEnvironment } from "./environment.js";
 import { applyPartitioner, PartitionCounts, type Partitioner } from "./partitioner.js";
 import { recordMapper, type RecordFunctions, type RecordMapper, type WriteInputKind } from "./record.js";
-import { BatchDigest, batchIdOf, readShardValue, ShardChunkWriter, shardOf } from "./shard-record.js";
+import { BatchDigest, batchIdOf, readShardValue, ShardChunkWriter, ShardRecordEncoder } from "./shard-record.js";
 import { defaultShardWriterPool, ShardWriter, type ShardWriterPool } from "./shard-writer.js";
 import { shardTransactionalId, type WriteSpec } from "./spec.js";
 
@@ -269,6 +269,7 @@ export class KafkaShardDoFn implements DoFn<unknown, ShardOutput> {
   /** Per window (by windowKey): each shard's open chunk. */
   private readonly open = new Map<string, (OpenChunk | undefined)[]>();
   private lastWindow: { window: BoundedWindow; chunks: (OpenChunk | undefined)[] } | undefined;
+  private readonly encoder = new ShardRecordEncoder();
   /** Writers of emitted chunks, kept for the next ones (at most one per shard). */
   private readonly idle: ShardChunkWriter[] = [];
 
@@ -309,7 +310,7 @@ export class KafkaShardDoFn implements DoFn<unknown, ShardOutput> {
   }
 
   private add(record: ProducerRecord, context: ProcessContext<ShardOutput>): void | Promise<void> {
-    const shard = shardOf(record, this.numShards);
+    const shard = this.encoder.encode(record, this.numShards);
     const chunks = this.chunksOf(context.window);
     let chunk = chunks[shard];
     if (!chunk) {
@@ -318,7 +319,7 @@ export class KafkaShardDoFn implements DoFn<unknown, ShardOutput> {
     } else if (context.timestamp < chunk.minTimestamp) {
       chunk.minTimestamp = context.timestamp;
     }
-    chunk.writer.add(record);
+    chunk.writer.append(this.encoder);
     if (chunk.writer.byteLength < MAX_CHUNK_BYTES) return;
     chunks[shard] = undefined;
     // From process: at this element's timestamp, in its window (the chunk's).

@@ -66,6 +66,26 @@ function writeShardRecord(record: ProducerRecord, out: ByteWriter): void {
   }
 }
 
+/** The last topic decoded, by its UTF-8 bytes: a batch's records mostly share one, read once as a string. */
+let lastTopic: { readonly name: string; readonly utf8: Uint8Array } | undefined;
+
+function readTopic(bytes: Uint8Array, reader: ByteReader): string {
+  const length = reader.readLength("topic");
+  const at = reader.position;
+  const last = lastTopic;
+  if (last !== undefined && last.utf8.length === length) {
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = bytes[at + i] === last.utf8[i];
+    if (same) {
+      reader.skip(length);
+      return last.name;
+    }
+  }
+  const name = reader.readUtf8(length);
+  lastTopic = { name, utf8: bytes.slice(at, at + length) };
+  return name;
+}
+
 /** Decodes record bytes (of `bytes` from `start` to `end`); key, value and header values are views into `bytes`. */
 export function decodeShardRecord(
   bytes: Uint8Array,
@@ -78,7 +98,7 @@ export function decodeShardRecord(
     const version = reader.readByte();
     if (version !== VERSION && version !== VERSION_NULLABLE_HEADERS) throw new Error(`unknown version ${version}`);
     const flags = reader.readByte();
-    const topic = reader.readUtf8(reader.readLength("topic"));
+    const topic = readTopic(bytes, reader);
     const record: { -readonly [K in keyof ProducerRecord]: ProducerRecord[K] } = { topic, key: null, value: null };
     if (flags & HAS_PARTITION) record.partition = reader.readVarInt32();
     if (flags & HAS_TIMESTAMP) record.timestamp = reader.readInt64BE();
@@ -123,6 +143,19 @@ function mixWord(h: number, word: number): number {
 }
 
 /**
+ * The last two buffers hashed by words, as words: records hashed in one chunk (or one slab) share a view, and the
+ * shard step alternates between a record's value and its chunk.
+ */
+const wordViews: { buffer: ArrayBufferLike; words: Int32Array }[] = [];
+
+function wordView(buffer: ArrayBufferLike, wordsNeeded: number): Int32Array {
+  for (const view of wordViews) if (view.buffer === buffer && view.words.length >= wordsNeeded) return view.words;
+  const view = { buffer, words: new Int32Array(buffer, 0, buffer.byteLength >>> 2) };
+  if (wordViews.unshift(view) > 2) wordViews.pop();
+  return view.words;
+}
+
+/**
  * MurmurHash3 (x86, 32 bit) of bytes (from `start` to `end`), from `seed`: four bytes per step, read as one
  * little-endian word (through an Int32Array where the bytes are 4-aligned, as slab copies are). Three times
  * FNV-1a's byte-by-byte speed at 1 KB.
@@ -133,8 +166,9 @@ export function hash32(bytes: Uint8Array, seed = 0, start = 0, end = bytes.lengt
   let h = seed | 0;
   let i = start;
   if (LITTLE_ENDIAN && n >= WORD_VIEW_MIN_BYTES && ((bytes.byteOffset + start) & 3) === 0) {
-    const view = new Int32Array(bytes.buffer, bytes.byteOffset + start, words);
-    for (let w = 0; w < words; w++) h = mixWord(h, view[w]!);
+    const first = (bytes.byteOffset + start) >>> 2;
+    const view = wordView(bytes.buffer, first + words);
+    for (let w = first; w < first + words; w++) h = mixWord(h, view[w]!);
     i += words << 2;
   } else {
     for (const last = start + (words << 2); i < last; i += 4)
@@ -163,14 +197,15 @@ function finalMix(h: number): number {
 }
 
 /**
- * The shard of a record: a hash of its key (of its value when it has none, then of its topic) modulo numShards.
- * Deterministic, so a replayed input lands in the same shards, and one key's records share a shard and keep their
- * relative order inside a batch.
+ * The shard of a record: a hash of its key modulo numShards; without a key, the hash of its bytes (`recordHash`,
+ * the one the batch digest takes; computed here if not given). Deterministic, so a replayed input lands in the same
+ * shards, and one key's records share a shard and keep their relative order inside a batch.
  */
-export function shardOf(record: ProducerRecord, numShards: number): number {
+export function shardOf(record: ProducerRecord, numShards: number, recordHash?: number): number {
   if (numShards === 1) return 0;
-  const basis = bytesOf(record.key) ?? bytesOf(record.value) ?? Buffer.from(record.topic, "utf8");
-  return hash32(basis) % numShards;
+  const key = bytesOf(record.key);
+  if (key !== null) return hash32(key) % numShards;
+  return (recordHash ?? hash32(encodeShardRecord(record))) % numShards;
 }
 
 /**
@@ -190,7 +225,11 @@ export class BatchDigest {
 
   /** Adds a record by its bytes (of `bytes` from `start` to `end`). */
   add(bytes: Uint8Array, start = 0, end = bytes.length): void {
-    const h = hash32(bytes, 0, start, end);
+    this.addHash(hash32(bytes, 0, start, end));
+  }
+
+  /** Adds a record by the hash32 of its bytes. */
+  addHash(h: number): void {
     this.count++;
     this.sum1 = (this.sum1 + h) >>> 0;
     this.sum2 = (this.sum2 + finalMix(h ^ 0x9e3779b9)) >>> 0;
@@ -231,13 +270,39 @@ export function sameBatchDigest(committed: string, digest: string): boolean {
 
 // A shard chunk: the records one bundle gave one shard in one window, as one element through the GroupByKey, so
 // the runner's per-element costs (objects, grouping, coding) are paid per chunk, not per record; each record is
-// hashed for the batch digest once, where it is encoded, in place.
+// hashed once, where it is encoded: the chunk carries its digest, a keyless record's shard comes from that hash.
 //   u8 version=3 | 3 zero bytes | u32 BE record count | u32 BE digest sum1 | u32 BE digest sum2
 //   | per record: u32 BE length | record bytes (version 1 or 2 above) | zero bytes to a multiple of 4
-// (records start 4-aligned: the digest hashes them by words). A value whose first byte is 1 or 2 is one record, as
+// (records start 4-aligned, as the words a reader may hash them by). A value whose first byte is 1 or 2 is one record, as
 // shard steps before chunks wrote (still read).
 const CHUNK_VERSION = 3;
 const CHUNK_HEADER_BYTES = 16;
+
+/** Encodes one record at a time for the shard step: its bytes, their hash (the digest's) and so its shard. */
+export class ShardRecordEncoder {
+  private readonly out = new ByteWriter(1024);
+  private hashValue = 0;
+
+  /** Encodes the record (replacing the last one); returns its shard. */
+  encode(record: ProducerRecord, numShards: number): number {
+    writeShardRecord(record, this.out.reset());
+    this.hashValue = hash32(this.out.buffer, 0, 0, this.out.length);
+    return shardOf(record, numShards, this.hashValue);
+  }
+
+  get hash(): number {
+    return this.hashValue;
+  }
+
+  get length(): number {
+    return this.out.length;
+  }
+
+  /** The last record's bytes: valid until the next encode. */
+  get bytes(): Uint8Array {
+    return this.out.view();
+  }
+}
 
 /** Builds chunks; reusable: finish() hands the bytes over and starts the next chunk. */
 export class ShardChunkWriter {
@@ -254,15 +319,13 @@ export class ShardChunkWriter {
     this.digest = new BatchDigest();
   }
 
-  add(record: ProducerRecord): void {
+  /** Appends a record as the encoder last encoded it. */
+  append(encoded: ShardRecordEncoder): void {
     const out = this.out;
-    const at = out.length;
-    out.writeInt32BE(0);
-    writeShardRecord(record, out);
-    const end = out.length;
-    out.setUint32BE(at, end - at - 4);
-    this.digest.add(out.buffer, at + 4, end);
-    for (let pad = (4 - (end & 3)) & 3; pad > 0; pad--) out.writeByte(0);
+    out.writeInt32BE(encoded.length);
+    out.writeBytes(encoded.bytes);
+    this.digest.addHash(encoded.hash);
+    for (let pad = (4 - (encoded.length & 3)) & 3; pad > 0; pad--) out.writeByte(0);
   }
 
   get records(): number {
