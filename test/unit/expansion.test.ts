@@ -19,7 +19,7 @@ import { expansionApi, fromBigInt, runnerApi } from "../../src/model/proto/index
 import { decodeDoFnPayload } from "../../src/model/dofn-payload.js";
 import { kafkaDoFnFactories } from "../../src/kafka/index.js";
 import { KafkaShardDoFn, KafkaTransactionalWriteDoFn } from "../../src/kafka/write/index.js";
-import { PYTHON_READ_FIELDS } from "../infra/expansion-requests.js";
+import { PYTHON_READ_FIELDS, pythonReadRow } from "../infra/expansion-requests.js";
 
 const s = suite("expansion");
 const registry = new TransformRegistry(kafkaTransformDefinitions());
@@ -27,23 +27,10 @@ const environment = { kind: "process", command: "/opt/kbt/bin/kafka-beam-ts-work
 
 const pythonReadFields = PYTHON_READ_FIELDS;
 const BYTES = "org.apache.kafka.common.serialization.ByteArrayDeserializer";
+// Python's read row, with only the bootstrap servers in its consumer config.
 const pythonReadValues = {
+  ...pythonReadRow("127.0.0.1:9092", "events", 10n),
   consumer_config: new Map([["bootstrap.servers", "127.0.0.1:9092"]]),
-  topics: ["events"],
-  key_deserializer: BYTES,
-  value_deserializer: BYTES,
-  start_read_time: null,
-  max_num_records: 10n,
-  max_read_time: null,
-  commit_offset_in_finalize: false,
-  timestamp_policy: "ProcessingTime",
-  consumer_polling_timeout: 2n,
-  redistribute: false,
-  redistribute_num_keys: 0,
-  allow_duplicates: false,
-  dynamic_read_poll_interval_seconds: null,
-  consumer_factory_fn_class: null,
-  consumer_factory_fn_params: null,
 };
 
 function request(
