@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { createRequire } from "node:module";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { suite } from "../harness.js";
-import { crc32c } from "../../src/kafka/client/crc32c.js";
+import { CRC32C_IMPLEMENTATION, crc32c, crc32cJs } from "../../src/kafka/client/crc32c.js";
 import { keyPartition, murmur2 } from "../../src/kafka/client/murmur2.js";
 import {
   encodeRecordBatch,
@@ -47,6 +47,23 @@ s.test("crc32c: the check value of '123456789', any alignment and length", () =>
   };
   for (let start = 0; start < 8; start++)
     for (let end = start; end <= 40; end++) assert.is(crc32c(data, start, end), bytewise(data, start, end));
+});
+
+s.test("crc32c: long ranges (the native CRC where installed) equal the JavaScript one at any offset", () => {
+  // This repo installs the optional @node-rs/crc32: the test would pass vacuously if it stopped loading.
+  assert.is(CRC32C_IMPLEMENTATION, "native");
+  const data = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 131 + (i >> 7)) & 0xff));
+  for (const [start, end] of [
+    [0, 256],
+    [1, 300],
+    [3, 4099],
+    [21, 65_557],
+    [0, data.length],
+  ] as const) {
+    assert.is(crc32c(data, start, end), crc32cJs(data, start, end), `${start}..${end}`);
+    assert.is(crc32c(data.subarray(start, end)), crc32cJs(data, start, end), `view ${start}..${end}`);
+  }
+  assert.is(crc32c(Buffer.from("123456789".repeat(40))), crc32cJs(Buffer.from("123456789".repeat(40))));
 });
 
 s.test("murmur2: the same hash and partition as kafkajs's Java-compatible partitioner", () => {

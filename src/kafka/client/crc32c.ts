@@ -1,6 +1,31 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of Kafka's record batch v2. Node's zlib.crc32
-// is the other CRC-32 (IEEE), so this is our own: slicing-by-8 tables, eight bytes per step,
-// read as two aligned 32-bit words where the machine is little-endian (1.2 GB/s here against 0.75 byte by byte).
+// is the other CRC-32 (IEEE). With the optional dependency @node-rs/crc32 installed (it is by default), ranges of
+// NATIVE_MIN_BYTES or more use its hardware CRC (SSE 4.2 / ARMv8: 11-12 GB/s on this machine kind, against 1.1 for
+// the JavaScript below; @platformatic/kafka uses the same). Otherwise, and for short ranges where the native call's
+// fixed cost weighs more, our own: slicing-by-8 tables, eight bytes per step, read as two aligned 32-bit words where
+// the machine is little-endian (1.1 GB/s against 0.75 byte by byte). KBT_CRC32C=js forces the JavaScript one.
+import { createRequire } from "node:module";
+
+type NativeCrc32c = (input: Uint8Array) => number;
+
+function loadNative(): NativeCrc32c | undefined {
+  if (process.env.KBT_CRC32C === "js") return undefined;
+  try {
+    const loaded = createRequire(import.meta.url)("@node-rs/crc32") as { crc32c?: unknown };
+    return typeof loaded.crc32c === "function" ? (loaded.crc32c as NativeCrc32c) : undefined;
+  } catch {
+    return undefined; // not installed, or no prebuilt binary for this platform
+  }
+}
+
+const native = loadNative();
+
+/** Which implementation long ranges use, for diagnostics and benches. */
+export const CRC32C_IMPLEMENTATION: "native" | "javascript" = native ? "native" : "javascript";
+
+/** From this length on the native call beats the JavaScript loop (measured: even at ~150 bytes, 4x at 1 KB). */
+const NATIVE_MIN_BYTES = 256;
+
 const POLYNOMIAL = 0x82f63b78;
 
 const TABLES: Int32Array[] = (() => {
@@ -25,6 +50,16 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** CRC-32C of buf[start, end), as an unsigned 32-bit number. */
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
+  if (native !== undefined && end - start >= NATIVE_MIN_BYTES) {
+    const range =
+      start === 0 && end === buf.length ? buf : new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
+    return native(range) >>> 0;
+  }
+  return crc32cJs(buf, start, end);
+}
+
+/** The JavaScript implementation alone (tests compare the two). */
+export function crc32cJs(buf: Uint8Array, start = 0, end = buf.length): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [
     Int32Array,
     Int32Array,

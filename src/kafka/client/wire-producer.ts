@@ -45,7 +45,7 @@ import {
 } from "./produce-protocol.js";
 import { Batch, PartitionQueue, type ProducerIdentity } from "./partition-queue.js";
 import { sendOwnRequest } from "./protocol-request.js";
-import { byteLength, encodeRecordBatch } from "./record-batch-encoder.js";
+import { byteLength, encodeRecordBatch, encodeUncompressedRecordBatch } from "./record-batch-encoder.js";
 import { TopicReadiness } from "./topic-readiness.js";
 import { retryUntil } from "./retry-until.js";
 import { TransactionCoordinator } from "./transaction-coordinator.js";
@@ -101,6 +101,8 @@ export class WireProducer implements KafkaProducer {
   private readonly routes = new Map<string, TopicRoute>();
   private readonly unsettled = new Set<Promise<void>>();
   private readonly brokerInFlight = new Map<number, number>();
+  /** Per leader: settles once the last request formed for it was handed to its connection (see send). */
+  private readonly handedOver = new Map<number, Promise<void>>();
   private readonly sendLimit: number;
   private readonly codec: number;
   private identity: Promise<ProducerIdentity> | undefined;
@@ -439,18 +441,37 @@ export class WireProducer implements KafkaProducer {
     return leader === undefined || leader < 0 ? undefined : leader;
   }
 
+  /**
+   * Sends one request. Requests must reach the leader's connection in the order pump() formed them: a partition's
+   * batches carry consecutive sequence numbers, and a later one arriving first is refused (OUT_OF_ORDER_SEQUENCE_NUMBER)
+   * and goes again after a backoff. The asynchronous steps before the hand-over (compression, finding the broker) take
+   * different times per request, so each request waits for the one formed before it to be handed over.
+   */
   private async send(leader: number, taken: [PartitionQueue, Batch][]): Promise<void> {
+    const previous = this.handedOver.get(leader);
+    let handOver!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      handOver = resolve;
+    });
+    this.handedOver.set(leader, mine);
+    void mine.then(() => {
+      if (this.handedOver.get(leader) === mine) this.handedOver.delete(leader);
+    });
     let response: ProduceResponse | undefined;
     try {
       // Grouped by topic: the request encodes each topic once.
       taken.sort(([a], [b]) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
       const partitions: ProducePartitionData[] = [];
       for (const [queue, batch] of taken) {
-        batch.encoded ??= await encodeRecordBatch(batch.records, batch.producer, Date.now(), this.codec, compress);
+        batch.encoded ??=
+          this.codec === 0
+            ? encodeUncompressedRecordBatch(batch.records, batch.producer, Date.now())
+            : await encodeRecordBatch(batch.records, batch.producer, Date.now(), this.codec, compress);
         partitions.push({ topic: queue.topic, partition: queue.partition, batch: batch.encoded });
       }
       const broker = await this.cluster.findBroker({ nodeId: leader });
-      response = await sendOwnRequest(broker, {
+      await previous;
+      const sent = sendOwnRequest(broker, {
         apiKey: PRODUCE_API_KEY,
         apiVersion: PRODUCE_VERSION,
         apiName: "Produce",
@@ -464,7 +485,11 @@ export class WireProducer implements KafkaProducer {
         timeoutMs: this.options.requestTimeoutMs,
         expectResponse: this.options.acks !== 0,
       });
+      // kafkajs's path from here to the socket takes the same steps for every request: order is kept.
+      handOver();
+      response = await sent;
     } catch (err) {
+      handOver(); // (if encoding or finding the broker failed: the requests after this one go on)
       const mapped = toKafkaError(err, { what: "produce" });
       for (const [queue, batch] of taken) {
         if (isRetriableKafkaError(mapped)) this.retryOrFail(queue, batch, mapped, true);
