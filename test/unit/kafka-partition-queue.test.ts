@@ -23,7 +23,7 @@ function queueOf(...sizes: number[]): { queue: PartitionQueue; batches: Batch[] 
   const queue = new PartitionQueue("t", 0);
   const batches = sizes.map((n) => {
     queue.open = new Batch();
-    for (let i = 0; i < n; i++) queue.open.records.push({ topic: "t", value: `v${i}` });
+    for (let i = 0; i < n; i++) queue.open.add({ topic: "t", value: `v${i}` }, 10);
     const batch = queue.open;
     queue.seal();
     return batch;
@@ -93,7 +93,7 @@ s.test(
 s.test("without idempotence nothing is numbered; failWaiting rejects what is not in flight", async () => {
   const { queue, batches } = queueOf(1, 1);
   queue.open = new Batch();
-  queue.open.records.push({ topic: "t", value: "open" });
+  queue.open.add({ topic: "t", value: "open" }, 10);
   const open = queue.open;
   assert.equal(sendable(queue, undefined, 1), [batches[0]]);
   assert.is(batches[0]!.producer.baseSequence, -1);

@@ -21,14 +21,19 @@ export interface ProducerIdentity {
 
 /** Records of one partition sent together, and the promise of their acknowledgement. */
 export class Batch {
-  readonly records: ProducerRecord[] = [];
+  /** The records, until they are encoded (then dropped: a sealed batch waiting to go holds only its bytes). */
+  records: ProducerRecord[] = [];
+  /** How many records it holds (the sequence numbers it takes). */
+  count = 0;
   bytes = 0;
   readonly createdAt = Date.now();
   /** Producer id, epoch and first sequence, fixed when first sent (and again under a new producer id). */
   producer: BatchProducer = NO_PRODUCER;
   generation = -1;
-  /** Encoded for `producer`; a resend reuses it. */
+  /** The encoded batch; a resend reuses it. */
   encoded: Buffer | undefined;
+  /** The producer fields `encoded` carries (see stampRecordBatch); undefined: not stamped yet. */
+  stampedFor: BatchProducer | undefined;
   inFlight = false;
   attempts = 0;
   readonly done: Promise<void>;
@@ -39,6 +44,12 @@ export class Batch {
       this.settle = (err) => (err === undefined ? resolve() : reject(err));
     });
     this.done.catch(() => undefined); // observed through produce(); never an unhandled rejection
+  }
+
+  add(record: ProducerRecord, bytes: number): void {
+    this.records.push(record);
+    this.count++;
+    this.bytes += bytes;
   }
 
   resolve(): void {
@@ -103,8 +114,7 @@ export class PartitionQueue {
       baseSequence: this.nextSequence,
       transactional: identity.transactional,
     };
-    batch.encoded = undefined;
-    this.nextSequence = (this.nextSequence + batch.records.length) % SEQUENCE_LIMIT;
+    this.nextSequence = (this.nextSequence + batch.count) % SEQUENCE_LIMIT;
   }
 
   acknowledged(batch: Batch): void {

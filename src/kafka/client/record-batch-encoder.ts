@@ -156,26 +156,33 @@ function writeRecord(
   return pos;
 }
 
-function writeHeader(
-  buf: Buffer,
-  count: number,
-  baseTimestamp: number,
-  maxTimestamp: number,
-  producer: BatchProducer,
-  codec: number,
-): void {
+/** Writes the header's fields that do not depend on the producer (stampRecordBatch writes those, and the CRC). */
+function writeHeader(buf: Buffer, count: number, baseTimestamp: number, maxTimestamp: number, codec: number): void {
   buf.writeBigInt64BE(0n, 0); // base offset: the broker assigns it
   buf.writeInt32BE(buf.length - LOG_OVERHEAD, LENGTH_OFFSET);
   buf.writeInt32BE(-1, PARTITION_LEADER_EPOCH_OFFSET); // the broker's to set
   buf.writeInt8(2, MAGIC_OFFSET);
-  buf.writeInt16BE(codec | (producer.transactional ? TRANSACTIONAL_MASK : 0), ATTRIBUTES_OFFSET); // CreateTime
+  buf.writeInt16BE(codec, ATTRIBUTES_OFFSET); // CreateTime; the transactional bit is stamped
   buf.writeInt32BE(count - 1, LAST_OFFSET_DELTA_OFFSET);
   buf.writeBigInt64BE(BigInt(baseTimestamp), BASE_TIMESTAMP_OFFSET);
   buf.writeBigInt64BE(BigInt(maxTimestamp), MAX_TIMESTAMP_OFFSET);
+  buf.writeInt32BE(count, RECORD_COUNT_OFFSET);
+}
+
+/**
+ * Writes who sends the batch (producer id, epoch, first sequence, the transactional flag) into an encoded batch and
+ * computes its CRC. The producer learns these only when the batch first goes, after the records were encoded; a
+ * resend under a new producer id stamps the same batch again. Compression is unaffected: the header is outside it.
+ */
+export function stampRecordBatch(buf: Buffer, producer: BatchProducer): void {
+  const attributes = buf.readInt16BE(ATTRIBUTES_OFFSET);
+  buf.writeInt16BE(
+    producer.transactional ? attributes | TRANSACTIONAL_MASK : attributes & ~TRANSACTIONAL_MASK,
+    ATTRIBUTES_OFFSET,
+  );
   buf.writeBigInt64BE(producer.producerId, PRODUCER_ID_OFFSET);
   buf.writeInt16BE(producer.producerEpoch, PRODUCER_EPOCH_OFFSET);
   buf.writeInt32BE(producer.baseSequence, BASE_SEQUENCE_OFFSET);
-  buf.writeInt32BE(count, RECORD_COUNT_OFFSET);
   buf.writeUInt32BE(crc32c(buf, ATTRIBUTES_OFFSET), CRC_OFFSET);
 }
 
@@ -196,7 +203,8 @@ export async function encodeRecordBatch(
   const compressed = await compress(codec, section);
   const buf = Buffer.allocUnsafe(RECORDS_OFFSET + compressed.length);
   compressed.copy(buf, RECORDS_OFFSET);
-  writeHeader(buf, records.length, baseTimestamp, maxTimestamp, producer, codec);
+  writeHeader(buf, records.length, baseTimestamp, maxTimestamp, codec);
+  stampRecordBatch(buf, producer);
   return buf;
 }
 
@@ -206,8 +214,15 @@ export function encodeUncompressedRecordBatch(
   producer: BatchProducer,
   nowMs: number,
 ): Buffer {
+  const batch = encodeUnstampedRecordBatch(records, nowMs);
+  stampRecordBatch(batch, producer);
+  return batch;
+}
+
+/** An uncompressed batch whose producer fields and CRC are left for stampRecordBatch. */
+export function encodeUnstampedRecordBatch(records: readonly ProducerRecord[], nowMs: number): Buffer {
   const { section, baseTimestamp, maxTimestamp } = encodeRecords(records, nowMs, RECORDS_OFFSET);
-  writeHeader(section, records.length, baseTimestamp, maxTimestamp, producer, 0);
+  writeHeader(section, records.length, baseTimestamp, maxTimestamp, 0);
   return section;
 }
 

@@ -45,7 +45,13 @@ import {
 } from "./produce-protocol.js";
 import { Batch, PartitionQueue, type ProducerIdentity } from "./partition-queue.js";
 import { sendOwnRequest } from "./protocol-request.js";
-import { byteLength, encodeRecordBatch, encodeUncompressedRecordBatch } from "./record-batch-encoder.js";
+import {
+  byteLength,
+  encodeRecordBatch,
+  encodeUnstampedRecordBatch,
+  NO_PRODUCER,
+  stampRecordBatch,
+} from "./record-batch-encoder.js";
 import { TopicReadiness } from "./topic-readiness.js";
 import { retryUntil } from "./retry-until.js";
 import { TransactionCoordinator } from "./transaction-coordinator.js";
@@ -234,8 +240,7 @@ export class WireProducer implements KafkaProducer {
       queue.open ??= this.openBatch();
       const batch = queue.open;
       if (waits[waits.length - 1] !== batch.done) waits.push(batch.done);
-      batch.records.push(record);
-      batch.bytes += bytes;
+      batch.add(record, bytes);
     }
     // In a transaction the caller waits for these records before it can commit: lingering would only delay it.
     if (this.transaction) for (const queue of this.queues) this.seal(queue);
@@ -338,9 +343,18 @@ export class WireProducer implements KafkaProducer {
     else this.lingerTimer = setTimeout(sealAll, this.options.lingerMs);
   }
 
-  /** Closes the partition's open batch for sending; the topic's sticky partition moves on (Java's KIP-480). */
+  /**
+   * Closes the partition's open batch for sending; the topic's sticky partition moves on (Java's KIP-480). An
+   * uncompressed batch is encoded now, so its records can be collected young (a sealed batch may wait for a free
+   * request); send() stamps the producer fields.
+   */
   private seal(queue: PartitionQueue): void {
-    if (!queue.seal()) return;
+    const batch = queue.open;
+    if (!batch || !queue.seal()) return;
+    if (this.codec === 0) {
+      batch.encoded = encodeUnstampedRecordBatch(batch.records, Date.now());
+      batch.records = [];
+    }
     const route = this.routes.get(queue.topic);
     if (route && route.sticky === queue.partition && route.count > 1)
       route.sticky = (queue.partition + 1 + Math.floor(Math.random() * (route.count - 1))) % route.count;
@@ -463,10 +477,14 @@ export class WireProducer implements KafkaProducer {
       taken.sort(([a], [b]) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
       const partitions: ProducePartitionData[] = [];
       for (const [queue, batch] of taken) {
-        batch.encoded ??=
-          this.codec === 0
-            ? encodeUncompressedRecordBatch(batch.records, batch.producer, Date.now())
-            : await encodeRecordBatch(batch.records, batch.producer, Date.now(), this.codec, compress);
+        if (!batch.encoded) {
+          batch.encoded = await encodeRecordBatch(batch.records, NO_PRODUCER, Date.now(), this.codec, compress);
+          batch.records = [];
+        }
+        if (batch.stampedFor !== batch.producer) {
+          stampRecordBatch(batch.encoded, batch.producer);
+          batch.stampedFor = batch.producer;
+        }
         partitions.push({ topic: queue.topic, partition: queue.partition, batch: batch.encoded });
       }
       const broker = await this.cluster.findBroker({ nodeId: leader });
