@@ -10,7 +10,9 @@ import { keyPartition, murmur2 } from "../../src/kafka/client/murmur2.js";
 import {
   encodeRecordBatch,
   encodeUncompressedRecordBatch,
+  encodeUnstampedRecordBatch,
   NO_PRODUCER,
+  stampRecordBatch,
 } from "../../src/kafka/client/record-batch-encoder.js";
 import { decodeRecordSet } from "../../src/kafka/client/index.js";
 import {
@@ -154,6 +156,25 @@ s.test(
     assert.is(batch.readInt16BE(51), 3);
     assert.is(batch.readInt32BE(53), 2_000_000_000);
     assert.is(batch.readInt16BE(21) & 0x10, 0x10, "transactional flag");
+  },
+);
+
+s.test(
+  "a batch encoded before its producer is known, stamped later, equals one encoded for it; a re-stamp replaces it",
+  () => {
+    const records = [
+      { topic: "t", value: "a", timestamp: 5 },
+      { topic: "t", key: "k", value: "b", timestamp: 7 },
+    ];
+    const transactional = { producerId: 77n, producerEpoch: 2, baseSequence: 10, transactional: true };
+    const stamped = encodeUnstampedRecordBatch(records, 0);
+    stampRecordBatch(stamped, transactional);
+    assert.equal(stamped, encodeUncompressedRecordBatch(records, transactional, 0));
+    // A resend under a new producer id: the same bytes stamped again (the transactional flag cleared too).
+    const next = { producerId: 78n, producerEpoch: 0, baseSequence: 0, transactional: false };
+    stampRecordBatch(stamped, next);
+    assert.equal(stamped, encodeUncompressedRecordBatch(records, next, 0));
+    assert.is(stamped.readUInt32BE(17), crc32c(stamped, 21));
   },
 );
 
