@@ -507,6 +507,60 @@ s.test(
   },
 );
 
+s.test(
+  "shard writer: a batch given in groups goes to the producer as they are read, <= 16 MiB unacknowledged",
+  async () => {
+    const cluster = new FakeCluster();
+    let unacknowledged = 0;
+    let most = 0;
+    const options = parseProducerConfig(
+      { "bootstrap.servers": "127.0.0.1:9092", "transactional.id": "kbt-sink-sink-1" },
+      { logger: () => undefined },
+    );
+    const writer = new ShardWriter(eosSpec, 1, options, {
+      createProducer: (o) => {
+        const producer = new FakeProducer(o, cluster);
+        const begin = producer.beginTransaction.bind(producer);
+        // Each produce is acknowledged a moment later, as a broker's.
+        producer.beginTransaction = async () => {
+          const t = await begin();
+          return {
+            ...t,
+            produce: async (records) => {
+              const bytes = records.reduce((sum, r) => sum + (r.value as Buffer).length, 0);
+              unacknowledged += bytes;
+              most = Math.max(most, unacknowledged);
+              await new Promise((resolve) => setTimeout(resolve, 1));
+              await t.produce(records);
+              unacknowledged -= bytes;
+            },
+          };
+        };
+        return producer;
+      },
+      offsets: cluster.offsetsClient(),
+      writerId: "test",
+    });
+    const mib = 1024 * 1024;
+    let reads = 0;
+    function* groups(): Iterable<ProducerRecord[]> {
+      reads++;
+      for (let g = 0; g < 40; g++) yield [{ topic: "out", key: null, value: Buffer.alloc(mib, g) }];
+    }
+    assert.equal(await writer.writeBatch("g/0", "40:x", groups), { kind: "committed", seq: 1n, records: 40 });
+    assert.is(reads, 1);
+    assert.equal(
+      cluster.committed.map((r) => (r.value as Buffer)[0]),
+      Array.from({ length: 40 }, (_, g) => g),
+      "every group, once, in order",
+    );
+    assert.ok(most > 8 * mib && most <= 17 * mib, `at most 16 MiB (+ one group) unacknowledged: ${most / mib} MiB`);
+    // A batch committed before is not read at all.
+    assert.equal(await writer.writeBatch("g/0", "40:x", groups), { kind: "skipped", seq: 1n, records: 0 });
+    assert.is(reads, 1);
+  },
+);
+
 s.test("shard writer pool: one writer per key, shared, closed when idle", async () => {
   const pool = new ShardWriterPool(10);
   const cluster = new FakeCluster();

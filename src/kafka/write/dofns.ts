@@ -16,7 +16,14 @@ import { KafkaWriteError } from "./errors.js";
 import { metadataClientOptions, writeEnvironment, type WriteEnvironment } from "./environment.js";
 import { applyPartitioner, PartitionCounts, type Partitioner } from "./partitioner.js";
 import { recordMapper, type RecordFunctions, type RecordMapper, type WriteInputKind } from "./record.js";
-import { BatchDigest, batchIdOf, readShardValue, ShardChunkWriter, ShardRecordEncoder } from "./shard-record.js";
+import {
+  addShardValueDigest,
+  BatchDigest,
+  batchIdOf,
+  readShardValue,
+  ShardChunkWriter,
+  ShardRecordEncoder,
+} from "./shard-record.js";
 import { defaultShardWriterPool, ShardWriter, type ShardWriterPool } from "./shard-writer.js";
 import { shardTransactionalId, type WriteSpec } from "./spec.js";
 
@@ -422,16 +429,27 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
         `batch for shard ${String(batch.key)}: this sink has shards 0..${numShards - 1}`,
       );
     }
+    // The digest from the chunks' headers; the records are read chunk by chunk while they are written, so a big
+    // batch is never held as records (each attempt reads them again).
+    const values = Array.isArray(batch.value) ? (batch.value as Uint8Array[]) : [...batch.value]; // read twice
     const digest = new BatchDigest();
-    const records: ProducerRecord[] = [];
-    for (const bytes of batch.value) readShardValue(bytes, records, digest, this.reader);
-    const tally = new TopicTally();
-    for (const record of records) tally.add(record.topic, payloadBytes(record));
+    for (const bytes of values) addShardValueDigest(bytes, digest, this.reader);
+    let tally = new TopicTally();
+    const reader = this.reader;
+    function* chunks(): Iterable<ProducerRecord[]> {
+      tally = new TopicTally();
+      for (const bytes of values) {
+        const records: ProducerRecord[] = [];
+        readShardValue(bytes, records, undefined, reader);
+        for (const record of records) tally.add(record.topic, payloadBytes(record));
+        yield records;
+      }
+    }
     const batchId = batchIdOf(context.window, context.pane);
     // Shards of one bundle commit in parallel (each has its own producer); finishBundle waits for all of them.
     this.pending.push(
       this.writerFor(shard)
-        .writeBatch(batchId, digest.toString(), records)
+        .writeBatch(batchId, digest.toString(), chunks)
         .then(
           (outcome) => {
             if (outcome.kind === "committed") {

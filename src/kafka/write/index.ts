@@ -31,7 +31,7 @@ export { encodeShardRecord, decodeShardRecord, shardOf, batchIdOf, BatchDigest }
 export { decideBatch, parseShardState, formatShardMetadata, INITIAL_SHARD_STATE, RECENT_BATCHES } from "./sequence.js";
 export type { ShardState, CommittedBatch, BatchDecision } from "./sequence.js";
 export { ShardWriter, ShardWriterPool, defaultShardWriterPool } from "./shard-writer.js";
-export type { BatchOutcome, ShardWriterDeps, ShardOffsetsClient } from "./shard-writer.js";
+export type { BatchOutcome, BatchRecords, ShardWriterDeps, ShardOffsetsClient } from "./shard-writer.js";
 export { writeEnvironment, metadataClientOptions } from "./environment.js";
 export type { WriteEnvironment, WriteEnvironmentOptions } from "./environment.js";
 export { KafkaWriteError } from "./errors.js";

@@ -352,30 +352,53 @@ export class ShardChunkWriter {
 }
 
 /**
- * Reads one GroupByKey value of the shard step (a chunk, or one record from a version before chunks): its records
- * are appended to `records` (views into `bytes`), their digest added to `digest`.
+ * Adds one GroupByKey value of the shard step (a chunk, or one record from a version before chunks) to `digest`:
+ * a chunk's from its header, without reading its records (a retry decides from the digest before it writes).
  */
-export function readShardValue(
+export function addShardValueDigest(
   bytes: Uint8Array,
-  records: ProducerRecord[],
   digest: BatchDigest,
   reader: ByteReader = new ByteReader(),
 ): void {
   if (bytes[0] !== CHUNK_VERSION) {
     digest.add(bytes);
-    records.push(decodeShardRecord(bytes, reader));
     return;
   }
-  let count: number;
-  let pos = CHUNK_HEADER_BYTES;
+  const { count, sum1, sum2 } = readChunkHeader(bytes, reader);
+  digest.merge(count, sum1, sum2);
+}
+
+function readChunkHeader(bytes: Uint8Array, reader: ByteReader): { count: number; sum1: number; sum2: number } {
   try {
     reader.reset(bytes);
     reader.readInt32BE(); // version and padding
-    count = reader.readInt32BE() >>> 0;
-    digest.merge(count, reader.readInt32BE() >>> 0, reader.readInt32BE() >>> 0);
+    return {
+      count: reader.readInt32BE() >>> 0,
+      sum1: reader.readInt32BE() >>> 0,
+      sum2: reader.readInt32BE() >>> 0,
+    };
   } catch (err) {
     throw chunkError(bytes, err);
   }
+}
+
+/**
+ * Reads one GroupByKey value of the shard step (a chunk, or one record from a version before chunks): its records
+ * are appended to `records` (views into `bytes`), and its digest added to `digest` if given.
+ */
+export function readShardValue(
+  bytes: Uint8Array,
+  records: ProducerRecord[],
+  digest?: BatchDigest,
+  reader: ByteReader = new ByteReader(),
+): void {
+  if (digest) addShardValueDigest(bytes, digest, reader);
+  if (bytes[0] !== CHUNK_VERSION) {
+    records.push(decodeShardRecord(bytes, reader));
+    return;
+  }
+  const { count } = readChunkHeader(bytes, reader);
+  let pos = CHUNK_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     let length: number;
     try {

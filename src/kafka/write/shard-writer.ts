@@ -28,6 +28,9 @@ import type { ExactlyOnceSpec } from "./spec.js";
 
 export type ShardOffsetsClient = KafkaGroupOffsetsClient & KafkaMetadataClient;
 
+/** A batch's records: all of them, or a function yielding them in groups (called again by each attempt). */
+export type BatchRecords = readonly ProducerRecord[] | (() => Iterable<readonly ProducerRecord[]>);
+
 export interface BatchOutcome {
   readonly kind: "committed" | "skipped";
   /** The shard's sequence number of this batch. */
@@ -45,6 +48,18 @@ export interface ShardWriterDeps {
 }
 
 const DEFAULT_WRITER_ID = `${hostname()}/${process.pid}`;
+
+/** Key and value bytes of a batch's records handed to the producer and not yet acknowledged, at most. */
+const MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+
+function payloadBytes(records: readonly ProducerRecord[]): number {
+  let bytes = 0;
+  for (const { key, value } of records) {
+    if (key != null) bytes += key.length;
+    if (value != null) bytes += value.length;
+  }
+  return bytes;
+}
 
 export class ShardWriter {
   private producer: KafkaProducer | undefined;
@@ -73,8 +88,12 @@ export class ShardWriter {
     return `sink group ${this.spec.sinkGroupId}, ${this.spec.metadataTopic}-${this.shard}`;
   }
 
-  /** Writes one batch exactly once; batches of this shard run one at a time, in call order. */
-  writeBatch(batchId: string, digest: string, records: readonly ProducerRecord[]): Promise<BatchOutcome> {
+  /**
+   * Writes one batch exactly once; batches of this shard run one at a time, in call order. `records` may be given
+   * as a function that yields them in groups, called once per attempt that writes: each group goes to the producer
+   * as it is made, so a big batch is never held as records all at once.
+   */
+  writeBatch(batchId: string, digest: string, records: BatchRecords): Promise<BatchOutcome> {
     const run = this.tail.then(() => this.writeRetrying(batchId, digest, records));
     this.tail = run.catch(() => undefined);
     return run;
@@ -85,7 +104,7 @@ export class ShardWriter {
    * So a retriable failure starts the batch again with a new producer, which fences the failed transaction; the
    * committed sequence then says whether it landed.
    */
-  private writeRetrying(batchId: string, digest: string, records: readonly ProducerRecord[]): Promise<BatchOutcome> {
+  private writeRetrying(batchId: string, digest: string, records: BatchRecords): Promise<BatchOutcome> {
     return retryUntil(
       Date.now() + this.producerOptions.deliveryTimeoutMs,
       this.producerOptions.retry,
@@ -94,7 +113,7 @@ export class ShardWriter {
     );
   }
 
-  private async write(batchId: string, digest: string, records: readonly ProducerRecord[]): Promise<BatchOutcome> {
+  private async write(batchId: string, digest: string, records: BatchRecords): Promise<BatchOutcome> {
     if (this.closed)
       throw new KafkaWriteError("KAFKA_WRITE_EXACTLY_ONCE", `shard ${this.transactionalId}: the writer is closed`);
     this.producer ??= this.deps.createProducer(this.producerOptions);
@@ -119,20 +138,42 @@ export class ShardWriter {
       }
       // Records and the new state go in together (the coordinator's requests overlap the records' round trips);
       // both must have settled before the transaction ends either way.
-      const [sent, state] = await Promise.allSettled([
-        records.length > 0 ? transaction.produce(records) : undefined,
-        transaction.sendOffsets(this.spec.sinkGroupId, [
-          {
-            topic: this.spec.metadataTopic,
-            partition: this.shard,
-            offset: decision.seq,
-            metadata: formatShardMetadata(decision.next, this.deps.writerId ?? DEFAULT_WRITER_ID),
-          },
-        ]),
+      const open = transaction;
+      const stateSent = open.sendOffsets(this.spec.sinkGroupId, [
+        {
+          topic: this.spec.metadataTopic,
+          partition: this.shard,
+          offset: decision.seq,
+          metadata: formatShardMetadata(decision.next, this.deps.writerId ?? DEFAULT_WRITER_ID),
+        },
       ]);
+      let count = 0;
+      const sends: Promise<void>[] = [];
+      const inFlight: { readonly done: Promise<void>; readonly bytes: number }[] = [];
+      let inFlightBytes = 0;
+      try {
+        for (const group of typeof records === "function" ? records() : [records]) {
+          if (group.length === 0) continue;
+          count += group.length;
+          const done = open.produce(group);
+          const bytes = payloadBytes(group);
+          sends.push(done);
+          inFlight.push({ done, bytes });
+          inFlightBytes += bytes;
+          // A big batch is read on as its first groups are acknowledged, not all into the producer at once.
+          while (inFlightBytes > MAX_BYTES_IN_FLIGHT && inFlight.length > 1) {
+            const oldest = inFlight.shift()!;
+            inFlightBytes -= oldest.bytes;
+            await oldest.done;
+          }
+        }
+      } catch (err) {
+        await Promise.allSettled([stateSent, ...sends]); // (a group that does not decode) settled before the abort
+        throw err;
+      }
+      const [sent, state] = await Promise.allSettled([Promise.all(sends), stateSent]);
       if (sent.status === "rejected") throw sent.reason;
       if (state.status === "rejected") throw state.reason;
-      const open = transaction;
       transaction = undefined;
       try {
         await open.commit();
@@ -142,7 +183,7 @@ export class ShardWriter {
         throw err;
       }
       this.state = decision.next;
-      return { kind: "committed", seq: decision.seq, records: records.length };
+      return { kind: "committed", seq: decision.seq, records: count };
     } catch (err) {
       if (this.producer) await this.discard(transaction);
       throw err;
