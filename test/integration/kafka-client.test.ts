@@ -519,6 +519,42 @@ s.test(
   },
 );
 
+s.test("produce: flush waits for the records given before it, not for those another caller gives after", async () => {
+  // Bundles running side by side share a producer and each one's finishBundle flushes: flush waited until nothing
+  // at all was in flight, so a bundle's end waited for every batch other bundles sent meanwhile.
+  const topic = uniqueTopic("flush-scope");
+  await createTopic(bootstrap, topic, 1);
+  const p = producer();
+  await p.produce([{ topic, value: "warm" }]);
+  const before = p.produce([{ topic, value: "before" }]);
+  const started = performance.now();
+  const flushed = p.flush().then(() => performance.now() - started);
+  // Another caller, right after: 10 calls of 500 records of 10 KB (50 MB), behind "before" on the same partition
+  // (a call per event-loop turn: the acknowledgement of "before" is not held up behind their encoding).
+  const value = Buffer.alloc(10_000, 1);
+  const after = (async () => {
+    const calls: Promise<void>[] = [];
+    for (let call = 0; call < 10; call++) {
+      calls.push(p.produce(Array.from({ length: 500 }, () => ({ topic, value }))));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(calls);
+    return performance.now() - started;
+  })();
+  const [flushMs, afterMs] = await Promise.all([flushed, after]);
+  await before;
+  assert.ok(
+    flushMs * 3 < afterMs,
+    `flush returned after ${flushMs.toFixed(0)} ms, the later 50 MB after ${afterMs.toFixed(0)} ms`,
+  );
+  const { records } = await readAll(client(), topic, 0, 0n);
+  assert.equal(
+    records.slice(0, 2).map((r) => text(r.value)),
+    ["warm", "before"],
+  );
+  assert.is(records.length, 5002);
+});
+
 s.test(
   "produce: a partition the producer's metadata lacks is sent after a refresh, or fails as unknown; never dropped",
   async () => {

@@ -163,7 +163,10 @@ export interface KafkaProducer {
    * is acknowledged per `acks`; rejects with the Kafka error of the send that failed. Not for transactional producers.
    */
   produce(records: readonly ProducerRecord[]): Promise<void>;
-  /** Sends whatever lingers and waits until every send issued so far has settled (errors go to produce's promise). */
+  /**
+   * Sends whatever lingers and waits until every record given to produce() before this call has settled (errors go
+   * to produce's promise); not for records others give it meanwhile.
+   */
   flush(): Promise<void>;
   /** Starts a transaction (transactional.id required); one at a time per producer. */
   beginTransaction(): Promise<KafkaTransaction>;

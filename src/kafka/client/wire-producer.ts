@@ -675,7 +675,19 @@ export class WireProducer implements KafkaProducer {
       });
   }
 
+  /**
+   * Sends what lingers; resolves when what was given to produce() before the call has settled. Batches other
+   * callers add meanwhile are theirs to wait for: a bundle's finishBundle waited on every bundle sharing the
+   * producer, and under their steady load did not return until the load paused.
+   */
   async flush(): Promise<void> {
+    if (this.waiting) await this.waiting; // calls before this one still waiting to append (a new topic)
+    for (const queue of this.queues) this.seal(queue);
+    await Promise.all([...this.unsettled]);
+  }
+
+  /** Sends what lingers and waits until nothing is in flight (a transaction's end, close). */
+  private async settleAll(): Promise<void> {
     for (const queue of this.queues) this.seal(queue);
     while (this.unsettled.size > 0) await Promise.all([...this.unsettled]);
   }
@@ -713,7 +725,8 @@ export class WireProducer implements KafkaProducer {
 
   /** @internal WireTransaction's: every batch acknowledged, then EndTxn(commit). */
   async commit(transaction: OpenTransaction): Promise<void> {
-    await this.flush();
+    await this.waiting;
+    await this.settleAll();
     await Promise.all(transaction.offsetCalls);
     if (transaction.failure !== undefined) throw transaction.failure;
     if (transaction.started) await this.coordinator!.end(transaction.identity, true);
@@ -741,7 +754,8 @@ export class WireProducer implements KafkaProducer {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flush().catch(() => undefined);
+    await this.waiting;
+    await this.settleAll().catch(() => undefined);
     this.closed = true;
     for (const timer of [this.lingerTimer, this.retryTimer]) if (timer) clearTimeout(timer);
     if (this.immediate) clearImmediate(this.immediate);
