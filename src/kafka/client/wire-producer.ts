@@ -45,13 +45,7 @@ import {
 } from "./produce-protocol.js";
 import { Batch, PartitionQueue, type ProducerIdentity } from "./partition-queue.js";
 import { sendOwnRequest } from "./protocol-request.js";
-import {
-  byteLength,
-  encodeRecordBatch,
-  encodeUnstampedRecordBatch,
-  NO_PRODUCER,
-  stampRecordBatch,
-} from "./record-batch-encoder.js";
+import { byteLength, encodeRecordBatch, encodeUnstampedRecordBatch, stampRecordBatch } from "./record-batch-encoder.js";
 import { TopicReadiness } from "./topic-readiness.js";
 import { retryUntil } from "./retry-until.js";
 import { TransactionCoordinator } from "./transaction-coordinator.js";
@@ -478,7 +472,9 @@ export class WireProducer implements KafkaProducer {
       const partitions: ProducePartitionData[] = [];
       for (const [queue, batch] of taken) {
         if (!batch.encoded) {
-          batch.encoded = await encodeRecordBatch(batch.records, NO_PRODUCER, Date.now(), this.codec, compress);
+          // (compressed: encoded on its first send, for the producer it goes with; stays in flight meanwhile)
+          batch.encoded = await encodeRecordBatch(batch.records, batch.producer, Date.now(), this.codec, compress);
+          batch.stampedFor = batch.producer;
           batch.records = [];
         }
         if (batch.stampedFor !== batch.producer) {
@@ -688,6 +684,7 @@ export class WireProducer implements KafkaProducer {
 
   /** Sends what lingers and waits until nothing is in flight (a transaction's end, close). */
   private async settleAll(): Promise<void> {
+    if (this.waiting) await this.waiting;
     for (const queue of this.queues) this.seal(queue);
     while (this.unsettled.size > 0) await Promise.all([...this.unsettled]);
   }
@@ -725,7 +722,6 @@ export class WireProducer implements KafkaProducer {
 
   /** @internal WireTransaction's: every batch acknowledged, then EndTxn(commit). */
   async commit(transaction: OpenTransaction): Promise<void> {
-    await this.waiting;
     await this.settleAll();
     await Promise.all(transaction.offsetCalls);
     if (transaction.failure !== undefined) throw transaction.failure;
@@ -754,7 +750,6 @@ export class WireProducer implements KafkaProducer {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.waiting;
     await this.settleAll().catch(() => undefined);
     this.closed = true;
     for (const timer of [this.lingerTimer, this.retryTimer]) if (timer) clearTimeout(timer);

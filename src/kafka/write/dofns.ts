@@ -15,7 +15,7 @@ import { windowKey } from "../../sdf/index.js";
 import { KafkaWriteError } from "./errors.js";
 import { metadataClientOptions, writeEnvironment, type WriteEnvironment } from "./environment.js";
 import { applyPartitioner, PartitionCounts, type Partitioner } from "./partitioner.js";
-import { recordMapper, type RecordFunctions, type RecordMapper, type WriteInputKind } from "./record.js";
+import { payloadBytes, recordMapper, type RecordFunctions, type RecordMapper, type WriteInputKind } from "./record.js";
 import {
   addShardValueDigest,
   BatchDigest,
@@ -51,12 +51,6 @@ export const WRITE_METRICS = Object.freeze({
   BATCHES_COMMITTED: "kafka_transactions_committed",
   BATCHES_SKIPPED: "kafka_batches_already_committed",
 });
-
-function payloadBytes(record: ProducerRecord): number {
-  const size = (v: Buffer | string | null | undefined): number =>
-    v == null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.length;
-  return size(record.key) + size(record.value);
-}
 
 /** Records and key + value bytes per topic, added up record by record and reported as counters. */
 class TopicTally {

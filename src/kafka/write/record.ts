@@ -185,3 +185,10 @@ export function bytesOf(value: Buffer | string | null | undefined): Buffer | nul
   if (value === null || value === undefined) return null;
   return typeof value === "string" ? Buffer.from(value, "utf8") : asBuffer(value);
 }
+
+/** A record's key and value bytes (UTF-8 for strings): what the sink's counters and in-flight bounds count. */
+export function payloadBytes(record: ProducerRecord): number {
+  const size = (v: Buffer | string | null | undefined): number =>
+    v == null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.length;
+  return size(record.key) + size(record.value);
+}

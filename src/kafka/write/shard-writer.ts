@@ -23,6 +23,7 @@ import {
 } from "../client/index.js";
 import { isRetriableKafkaError } from "../errors.js";
 import { KafkaWriteError } from "./errors.js";
+import { payloadBytes } from "./record.js";
 import { decideBatch, formatShardMetadata, parseShardState, type ShardState } from "./sequence.js";
 import type { ExactlyOnceSpec } from "./spec.js";
 
@@ -51,15 +52,6 @@ const DEFAULT_WRITER_ID = `${hostname()}/${process.pid}`;
 
 /** Key and value bytes of a batch's records handed to the producer and not yet acknowledged, at most. */
 const MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
-
-function payloadBytes(records: readonly ProducerRecord[]): number {
-  let bytes = 0;
-  for (const { key, value } of records) {
-    if (key != null) bytes += key.length;
-    if (value != null) bytes += value.length;
-  }
-  return bytes;
-}
 
 export class ShardWriter {
   private producer: KafkaProducer | undefined;
@@ -156,7 +148,7 @@ export class ShardWriter {
           if (group.length === 0) continue;
           count += group.length;
           const done = open.produce(group);
-          const bytes = payloadBytes(group);
+          const bytes = group.reduce((sum, record) => sum + payloadBytes(record), 0);
           sends.push(done);
           inFlight.push({ done, bytes });
           inFlightBytes += bytes;
