@@ -210,7 +210,8 @@ s.test("produce v8 request framing; response with errors and messages; init prod
     Buffer.from([0, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]),
     Buffer.from([0, 0, 0, 2, 0, 0, 0, 2, 4, 5]),
   ]);
-  assert.equal([...body], [...expected]);
+  assert.equal([...Buffer.concat(body)], [...expected]);
+  assert.ok(body[1] === a && body[3] === b, "the batches are parts of the request, not copies");
 
   const response = Buffer.alloc(200);
   let pos = response.writeInt32BE(1, 0);

@@ -56,6 +56,41 @@ export interface ProtocolRequest {
   readonly logResponseError?: boolean;
 }
 
+/** A request as a kafkajs connection's queue takes it: `entry.resolve` gets the response's body. */
+export interface QueuedRequest {
+  readonly entry: {
+    readonly apiKey: number;
+    readonly apiName: string;
+    readonly apiVersion: number;
+    readonly correlationId: number;
+    resolve(response: { payload?: Buffer }): void;
+    reject(err: unknown): void;
+  };
+  readonly expectResponse: boolean;
+  readonly requestTimeout: number;
+  /** Called when the queue lets the request go (at once, or once fewer are in flight). */
+  sendRequest(): void;
+}
+
+/** One of a kafkajs broker's connections (kafkajs 2.2's Connection; checked where used). */
+export interface InternalConnection {
+  readonly clientId?: string;
+  readonly sasl?: unknown;
+  readonly socket: {
+    cork(): void;
+    uncork(): void;
+    write(data: Buffer): boolean;
+  };
+  readonly requestQueue: {
+    push(request: QueuedRequest): void;
+    maybeThrottle(throttleTimeMs: number | null): void;
+  };
+  nextCorrelationId(): number;
+  failIfNotConnected(): void;
+  isAuthenticated(): boolean;
+  send(request: ProtocolRequest): Promise<unknown>;
+}
+
 export interface InternalPartitionMetadata {
   readonly partitionErrorCode: number;
   readonly partitionId: number;
@@ -79,7 +114,11 @@ export interface TxnArgs {
 export interface InternalBroker {
   readonly nodeId: number | null;
   readonly versions: Readonly<Record<number, { readonly minVersion: number; readonly maxVersion: number }>> | null;
-  readonly connectionPool: { send(request: ProtocolRequest): Promise<unknown> };
+  readonly connectionPool: {
+    send(request: ProtocolRequest): Promise<unknown>;
+    /** Connects it first if need be. */
+    getConnectionByRequest?(request: ProtocolRequest): Promise<InternalConnection>;
+  };
   disconnect(): Promise<void>;
   metadata(topics: string[]): Promise<{ readonly topicMetadata: readonly InternalTopicMetadata[] }>;
   listOffsets(args: {
@@ -165,6 +204,8 @@ const BROKER_METHODS = [
   "disconnect",
 ] as const;
 
+const CONNECTION_METHODS = ["nextCorrelationId", "failIfNotConnected", "isAuthenticated", "send"] as const;
+
 let verified: Promise<void> | undefined;
 
 /**
@@ -193,9 +234,22 @@ export function verifyKafkajsInternals(): Promise<void> {
       if (typeof broker?.[method] !== "function")
         throw new KafkaUnsupportedError(`kafkajs Broker.${method} is missing (kafkajs 2.2.x expected)`);
     }
-    const connections = broker!.connectionPool as { send?: unknown } | undefined;
+    const connections = broker!.connectionPool as
+      | { send?: unknown; getConnectionByRequest?: unknown; pool?: Record<string, unknown>[] }
+      | undefined;
     if (typeof connections?.send !== "function") {
       throw new KafkaUnsupportedError("kafkajs Broker.connectionPool.send is missing (kafkajs 2.2.x expected)");
+    }
+    // What ./protocol-request.ts frames its requests with (it falls back to connectionPool.send without them).
+    const connection = connections.pool?.[0];
+    const queue = connection?.requestQueue as Record<string, unknown> | undefined;
+    if (
+      typeof connections.getConnectionByRequest !== "function" ||
+      CONNECTION_METHODS.some((method) => typeof connection?.[method] !== "function") ||
+      typeof queue?.push !== "function" ||
+      typeof queue.maybeThrottle !== "function"
+    ) {
+      throw new KafkaUnsupportedError("kafkajs Connection internals changed (kafkajs 2.2.x expected)");
     }
   })();
   return verified;

@@ -48,8 +48,11 @@ function writeNullableString(buf: Buffer, value: string | null, pos: number): nu
   return pos + buf.write(value, pos, "utf8");
 }
 
-/** Encodes the request body (after the request header). */
-export function encodeProduceRequest(request: ProduceRequest): Buffer {
+/**
+ * Encodes the request body (after the request header) as parts to send back to back: the fields in one buffer, cut
+ * before each batch, and the batches themselves (not copied: a batch is most of a request's bytes).
+ */
+export function encodeProduceRequest(request: ProduceRequest): Buffer[] {
   const groups: { topic: string; partitions: ProducePartitionData[] }[] = [];
   for (const p of request.partitions) {
     const last = groups[groups.length - 1];
@@ -57,25 +60,26 @@ export function encodeProduceRequest(request: ProduceRequest): Buffer {
     else groups.push({ topic: p.topic, partitions: [p] });
   }
   let size = nullableStringSize(request.transactionalId) + 2 + 4 + 4;
+  for (const g of groups) size += nullableStringSize(g.topic) + 4 + g.partitions.length * (4 + 4);
+  const fields = Buffer.allocUnsafe(size);
+  const parts: Buffer[] = [];
+  let from = 0;
+  let pos = writeNullableString(fields, request.transactionalId, 0);
+  pos = fields.writeInt16BE(request.acks, pos);
+  pos = fields.writeInt32BE(request.timeoutMs, pos);
+  pos = fields.writeInt32BE(groups.length, pos);
   for (const g of groups) {
-    size += nullableStringSize(g.topic) + 4;
-    for (const p of g.partitions) size += 4 + 4 + p.batch.length;
-  }
-  const buf = Buffer.allocUnsafe(size);
-  let pos = writeNullableString(buf, request.transactionalId, 0);
-  pos = buf.writeInt16BE(request.acks, pos);
-  pos = buf.writeInt32BE(request.timeoutMs, pos);
-  pos = buf.writeInt32BE(groups.length, pos);
-  for (const g of groups) {
-    pos = writeNullableString(buf, g.topic, pos);
-    pos = buf.writeInt32BE(g.partitions.length, pos);
+    pos = writeNullableString(fields, g.topic, pos);
+    pos = fields.writeInt32BE(g.partitions.length, pos);
     for (const p of g.partitions) {
-      pos = buf.writeInt32BE(p.partition, pos);
-      pos = buf.writeInt32BE(p.batch.length, pos);
-      pos += p.batch.copy(buf, pos);
+      pos = fields.writeInt32BE(p.partition, pos);
+      pos = fields.writeInt32BE(p.batch.length, pos);
+      parts.push(fields.subarray(from, pos), p.batch);
+      from = pos;
     }
   }
-  return buf;
+  if (from < pos) parts.push(fields.subarray(from, pos));
+  return parts;
 }
 
 /** A bounds-checked reader of a response body. */

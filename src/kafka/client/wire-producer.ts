@@ -478,6 +478,9 @@ export class WireProducer implements KafkaProducer {
           batch.records = [];
         }
         if (batch.stampedFor !== batch.producer) {
+          // A resend under a new producer id: the socket may still hold the bytes sent before (never copied on
+          // their way), so the new stamp goes on a copy.
+          if (batch.stampedFor !== undefined) batch.encoded = Buffer.from(batch.encoded);
           stampRecordBatch(batch.encoded, batch.producer);
           batch.stampedFor = batch.producer;
         }
