@@ -434,7 +434,7 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
       tally = new TopicTally();
       for (const bytes of values) {
         const records: ProducerRecord[] = [];
-        readShardValue(bytes, records, undefined, reader);
+        readShardValue(bytes, records, reader);
         for (const record of records) tally.add(record.topic, payloadBytes(record));
         yield records;
       }

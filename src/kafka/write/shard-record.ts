@@ -384,15 +384,13 @@ function readChunkHeader(bytes: Uint8Array, reader: ByteReader): { count: number
 
 /**
  * Reads one GroupByKey value of the shard step (a chunk, or one record from a version before chunks): its records
- * are appended to `records` (views into `bytes`), and its digest added to `digest` if given.
+ * are appended to `records` (views into `bytes`). Its digest is addShardValueDigest's.
  */
 export function readShardValue(
   bytes: Uint8Array,
   records: ProducerRecord[],
-  digest?: BatchDigest,
   reader: ByteReader = new ByteReader(),
 ): void {
-  if (digest) addShardValueDigest(bytes, digest, reader);
   if (bytes[0] !== CHUNK_VERSION) {
     records.push(decodeShardRecord(bytes, reader));
     return;
