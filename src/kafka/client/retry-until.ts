@@ -6,20 +6,21 @@ import { retryBackoffMs, sleep } from "./kafkajs.js";
 
 /**
  * Runs `op` until it resolves. A failure that `retriable` accepts (Kafka's retriable errors by default) is tried
- * again after the backoff for its attempt, unless that would pass `deadline` (epoch ms); then, and for any other
- * failure, the error is thrown as it is.
+ * again after the backoff for its attempt (`backoffMs`, the client's by default), unless that would pass `deadline`
+ * (epoch ms); then, and for any other failure, the error is thrown as it is.
  */
 export async function retryUntil<T>(
   deadline: number,
   retry: RetryOptions,
   op: (attempt: number) => Promise<T>,
   retriable: (err: unknown) => boolean = isRetriableKafkaError,
+  backoffMs: (attempt: number, err: unknown) => number = (attempt) => retryBackoffMs(attempt, retry),
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await op(attempt);
     } catch (err) {
-      const backoff = retryBackoffMs(attempt, retry);
+      const backoff = backoffMs(attempt, err);
       if (!retriable(err) || Date.now() + backoff > deadline) throw err;
       await sleep(backoff);
     }

@@ -4,6 +4,8 @@
 // commit or abort. A few requests per transaction: they go through kafkajs's request encoders on its connections,
 // while the records go through our Produce path (./wire-producer.ts).
 import type { ProducerOptions } from "../config/index.js";
+import { KafkaClientError } from "../errors.js";
+import { retryBackoffMs } from "./kafkajs.js";
 import { toKafkaError } from "./kafkajs-errors.js";
 import type { InternalBroker, InternalCluster, TxnArgs } from "./kafkajs-internals.js";
 import { retryUntil } from "./retry-until.js";
@@ -21,6 +23,14 @@ export interface TxnPartition {
 
 const GROUP = 0;
 const TRANSACTION = 1;
+
+/**
+ * The first backoff after CONCURRENT_TRANSACTIONS: the coordinator is still writing the previous transaction's
+ * markers (a few ms on a healthy broker), so the next transaction's first request asks again sooner than after other
+ * failures (Java's producer: 20 ms for AddPartitionsToTxn). With the client's 100 ms, each transaction but the first
+ * of a shard waited ~100 ms for nothing.
+ */
+const CONCURRENT_TRANSACTIONS_BACKOFF_MS = 20;
 
 export class TransactionCoordinator {
   /** Coordinators by type and key (the transactional id, or a group id), found once and again when they move. */
@@ -128,24 +138,44 @@ export class TransactionCoordinator {
     request: (broker: InternalBroker) => Promise<T>,
   ): Promise<T> {
     const slot = `${type}:${key}`;
+    const { retry } = this.options;
+    const backoffMs = (attempt: number, err: unknown) =>
+      isConcurrentTransactions(err)
+        ? Math.min(
+            retry.maxBackoffMs,
+            Math.min(CONCURRENT_TRANSACTIONS_BACKOFF_MS, retry.initialBackoffMs) * 2 ** attempt,
+          )
+        : retryBackoffMs(attempt, retry);
     const send = () =>
-      retryUntil(Date.now() + this.options.maxBlockMs, this.options.retry, async () => {
-        let broker = this.coordinators.get(slot);
-        if (!broker) {
-          broker = this.cluster.findGroupCoordinator({ groupId: key, coordinatorType: type });
-          this.coordinators.set(slot, broker);
-        }
-        try {
-          return await request(await broker);
-        } catch (err) {
-          const mapped = toKafkaError(err, { what });
-          if (this.coordinators.get(slot) === broker) this.coordinators.delete(slot); // found again next time
-          throw mapped;
-        }
-      });
+      retryUntil(
+        Date.now() + this.options.maxBlockMs,
+        retry,
+        async () => {
+          let broker = this.coordinators.get(slot);
+          if (!broker) {
+            broker = this.cluster.findGroupCoordinator({ groupId: key, coordinatorType: type });
+            this.coordinators.set(slot, broker);
+          }
+          try {
+            return await request(await broker);
+          } catch (err) {
+            const mapped = toKafkaError(err, { what });
+            // Found again next time, unless it answered itself that a transaction is completing (it has not moved).
+            if (!isConcurrentTransactions(mapped) && this.coordinators.get(slot) === broker)
+              this.coordinators.delete(slot);
+            throw mapped;
+          }
+        },
+        undefined,
+        backoffMs,
+      );
     if (type === GROUP) return send();
     const run = this.transactionTail.then(send, send);
     this.transactionTail = run.catch(() => undefined);
     return run;
   }
+}
+
+function isConcurrentTransactions(err: unknown): boolean {
+  return err instanceof KafkaClientError && err.kafkaErrorType === "CONCURRENT_TRANSACTIONS";
 }
