@@ -15,6 +15,7 @@ import {
   stampRecordBatch,
 } from "../../src/kafka/client/record-batch-encoder.js";
 import { decodeRecordSet } from "../../src/kafka/client/index.js";
+import { BatchBuffers } from "../../src/kafka/client/batch-buffers.js";
 import {
   decodeInitProducerIdResponse,
   decodeProduceResponse,
@@ -260,5 +261,39 @@ s.test("produce v8 request framing; response with errors and messages; init prod
     producerEpoch: 0,
   });
 });
+
+s.test(
+  "batch buffers: given back, a buffer carries the next batch; bigger ones are their own; few are kept",
+  async () => {
+    const buffers = new BatchBuffers(4096);
+    const records = (tag: string): ProducerRecord[] =>
+      Array.from({ length: 20 }, (_, i) => ({ topic: "t", key: `${tag}${i}`, value: Buffer.alloc(50, i) }));
+    const take = (size: number) => buffers.take(size);
+    const first = encodeUnstampedRecordBatch(records("a"), 1000, take);
+    stampRecordBatch(first, NO_PRODUCER);
+    buffers.give(first);
+    const second = encodeUnstampedRecordBatch(records("b"), 1000, take);
+    stampRecordBatch(second, NO_PRODUCER);
+    assert.ok(second.buffer === first.buffer, "the same memory");
+    // Written over in full: the second batch decodes as itself, nothing of the first left in it.
+    const { records: back } = await decode(second);
+    assert.equal(
+      back.map((r) => r.key?.toString()),
+      records("b").map((r) => r.key),
+    );
+
+    const big = buffers.take(5000);
+    assert.is(big.length, 5000);
+    buffers.give(big); // not of the pool's size: left to the collector
+    assert.ok(buffers.take(100).buffer !== big.buffer);
+
+    // 16 MiB of free buffers at most are kept, for the whole process: of 4 MiB ones, 4.
+    const pools = [new BatchBuffers(4 * 1024 * 1024), new BatchBuffers(4 * 1024 * 1024)];
+    const taken = Array.from({ length: 6 }, (_, i) => pools[i % 2]!.take(10));
+    for (const [i, b] of taken.entries()) pools[i % 2]!.give(b);
+    const again = Array.from({ length: 6 }, () => pools[0]!.take(10));
+    assert.is(again.filter((b) => taken.some((t) => t.buffer === b.buffer)).length, 4);
+  },
+);
 
 s.run();

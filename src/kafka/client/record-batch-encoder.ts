@@ -220,10 +220,22 @@ export function encodeUncompressedRecordBatch(
 }
 
 /** An uncompressed batch whose producer fields and CRC are left for stampRecordBatch. */
-export function encodeUnstampedRecordBatch(records: readonly ProducerRecord[], nowMs: number): Buffer {
-  const { section, baseTimestamp, maxTimestamp } = encodeRecords(records, nowMs, RECORDS_OFFSET);
+export function encodeUnstampedRecordBatch(
+  records: readonly ProducerRecord[],
+  nowMs: number,
+  allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
+  const { section, baseTimestamp, maxTimestamp } = encodeRecords(records, nowMs, RECORDS_OFFSET, allocate);
   writeHeader(section, records.length, baseTimestamp, maxTimestamp, 0);
   return section;
+}
+
+/** Records' sizes while a batch is encoded (synchronously, so one array serves every batch). */
+let sizesScratch = new Int32Array(1024);
+
+function recordSizes(count: number): Int32Array {
+  if (sizesScratch.length < count) sizesScratch = new Int32Array(Math.max(count, sizesScratch.length * 2));
+  return sizesScratch;
 }
 
 /** The records section, written after `reserve` bytes left for the batch header. */
@@ -231,11 +243,12 @@ function encodeRecords(
   records: readonly ProducerRecord[],
   nowMs: number,
   reserve: number,
+  allocate: (size: number) => Buffer = Buffer.allocUnsafe,
 ): { section: Buffer; baseTimestamp: number; maxTimestamp: number } {
   if (records.length === 0) throw new Error("a record batch holds at least one record");
   const baseTimestamp = timestampOf(records[0]!, nowMs);
   let maxTimestamp = baseTimestamp;
-  const sizes = new Int32Array(records.length);
+  const sizes = recordSizes(records.length);
   let total = reserve;
   for (let i = 0; i < records.length; i++) {
     const timestamp = timestampOf(records[i]!, nowMs);
@@ -244,7 +257,7 @@ function encodeRecords(
     sizes[i] = size;
     total += varintSize(size) + size;
   }
-  const section = Buffer.allocUnsafe(total);
+  const section = allocate(total);
   let pos = reserve;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;

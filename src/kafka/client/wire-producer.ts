@@ -45,7 +45,9 @@ import {
 } from "./produce-protocol.js";
 import { Batch, PartitionQueue, type ProducerIdentity } from "./partition-queue.js";
 import { sendOwnRequest } from "./protocol-request.js";
+import { BatchBuffers } from "./batch-buffers.js";
 import { byteLength, encodeRecordBatch, encodeUnstampedRecordBatch, stampRecordBatch } from "./record-batch-encoder.js";
+import { RECORDS_OFFSET } from "./record-batch-layout.js";
 import { TopicReadiness } from "./topic-readiness.js";
 import { retryUntil } from "./retry-until.js";
 import { TransactionCoordinator } from "./transaction-coordinator.js";
@@ -104,6 +106,8 @@ export class WireProducer implements KafkaProducer {
   /** Per leader: settles once the last request formed for it was handed to its connection (see send). */
   private readonly handedOver = new Map<number, Promise<void>>();
   private readonly sendLimit: number;
+  private readonly batchBuffers: BatchBuffers;
+  private readonly takeBatchBuffer = (size: number) => this.batchBuffers.take(size);
   private readonly codec: number;
   private identity: Promise<ProducerIdentity> | undefined;
   /** The producer id batches are numbered for now; undefined while a new one is on its way. */
@@ -134,6 +138,9 @@ export class WireProducer implements KafkaProducer {
     });
     this.topics = new TopicReadiness(this.cluster, { maxBlockMs: options.maxBlockMs, retry: options.retry });
     this.sendLimit = Math.min(options.batchSize, options.maxRequestSize);
+    // A batch closes before its records pass sendLimit; their encoded size is estimated (RECORD_OVERHEAD_BYTES), so
+    // the buffers leave a margin.
+    this.batchBuffers = new BatchBuffers(RECORDS_OFFSET + this.sendLimit + Math.ceil(this.sendLimit / 16));
     if (options.transactionalId !== undefined)
       this.coordinator = new TransactionCoordinator(this.cluster, options.transactionalId, options);
   }
@@ -346,7 +353,7 @@ export class WireProducer implements KafkaProducer {
     const batch = queue.open;
     if (!batch || !queue.seal()) return;
     if (this.codec === 0) {
-      batch.encoded = encodeUnstampedRecordBatch(batch.records, Date.now());
+      batch.encoded = encodeUnstampedRecordBatch(batch.records, Date.now(), this.takeBatchBuffer);
       batch.records = [];
     }
     const route = this.routes.get(queue.topic);
@@ -528,6 +535,12 @@ export class WireProducer implements KafkaProducer {
         this.retryOrFail(queue, batch, err, true);
       } else if (result.errorCode === 0 || result.errorCode === DUPLICATE_SEQUENCE_NUMBER) {
         queue.acknowledged(batch);
+        // Answered on its only send: no socket still holds its bytes (a batch that went again might be queued on
+        // a connection given up on), so they may carry another batch.
+        if (batch.attempts === 0 && batch.encoded) {
+          this.batchBuffers.give(batch.encoded);
+          batch.encoded = undefined;
+        }
       } else {
         this.partitionError(queue, batch, result.errorCode, result.errorMessage);
       }
