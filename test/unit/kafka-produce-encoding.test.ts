@@ -263,9 +263,9 @@ s.test("produce v8 request framing; response with errors and messages; init prod
 });
 
 s.test(
-  "batch buffers: given back, a buffer carries the next batch; bigger ones are their own; few are kept",
+  "batch buffers: given back, a buffer carries the next full batch; bigger and small ones are their own; few are kept",
   async () => {
-    const buffers = new BatchBuffers(4096);
+    const buffers = new BatchBuffers(2048);
     const records = (tag: string): ProducerRecord[] =>
       Array.from({ length: 20 }, (_, i) => ({ topic: "t", key: `${tag}${i}`, value: Buffer.alloc(50, i) }));
     const take = (size: number) => buffers.take(size);
@@ -282,16 +282,21 @@ s.test(
       records("b").map((r) => r.key),
     );
 
+    assert.ok(first.length > 1024 && first.length <= 2048, `a batch of ${first.length} bytes: over half the capacity`);
     const big = buffers.take(5000);
     assert.is(big.length, 5000);
     buffers.give(big); // not of the pool's size: left to the collector
-    assert.ok(buffers.take(100).buffer !== big.buffer);
+    assert.ok(buffers.take(2000).buffer !== big.buffer);
+    buffers.give(second);
+    const small = buffers.take(1000);
+    assert.ok(small.buffer !== second.buffer, "half the capacity or less: not a pooled buffer");
+    assert.ok(buffers.take(2000).buffer === second.buffer, "the pooled one waits for a full batch");
 
     // 16 MiB of free buffers at most are kept, for the whole process: of 4 MiB ones, 4.
     const pools = [new BatchBuffers(4 * 1024 * 1024), new BatchBuffers(4 * 1024 * 1024)];
-    const taken = Array.from({ length: 6 }, (_, i) => pools[i % 2]!.take(10));
+    const taken = Array.from({ length: 6 }, (_, i) => pools[i % 2]!.take(3 * 1024 * 1024));
     for (const [i, b] of taken.entries()) pools[i % 2]!.give(b);
-    const again = Array.from({ length: 6 }, () => pools[0]!.take(10));
+    const again = Array.from({ length: 6 }, () => pools[0]!.take(3 * 1024 * 1024));
     assert.is(again.filter((b) => taken.some((t) => t.buffer === b.buffer)).length, 4);
   },
 );

@@ -14,9 +14,13 @@ export class BatchBuffers {
   /** `capacity`: the size of every pooled buffer; a batch needing more gets one of its own. */
   constructor(readonly capacity: number) {}
 
-  /** A buffer of `size` bytes (contents undefined). */
+  /**
+   * A buffer of `size` bytes (contents undefined). Only a batch of more than half the capacity (a full one, as a
+   * steady write makes them) takes a pooled buffer: a small one (a transaction's many small produce calls, a slow
+   * trickle) would hold a whole capacity's memory for a few kilobytes.
+   */
   take(size: number): Buffer {
-    if (size > this.capacity) return Buffer.allocUnsafe(size);
+    if (size > this.capacity || size <= this.capacity / 2) return Buffer.allocUnsafe(size);
     const reused = freeBySize.get(this.capacity)?.pop();
     if (reused) freeBytes -= reused.byteLength;
     return Buffer.from(reused ?? new ArrayBuffer(this.capacity), 0, size);
