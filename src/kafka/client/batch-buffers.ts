@@ -1,7 +1,7 @@
 // Buffers for encoded record batches, used again once the broker has acknowledged them. Every batch of an
 // uncompressed write is about batch.size bytes, and each new one was an ArrayBuffer of its own: a 1 GB write
 // allocated a thousand 1 MiB buffers, and V8, seeing that much memory outside its heap, ran a full mark-compact every
-// few dozen megabytes (40 in a 1M x 1 KB write, 14 with this). A batch's buffer may come back only when no socket can
+// few dozen megabytes (40 in a 1M x 1 KB write, 1 with this). A batch's buffer may come back only when no socket can
 // still be writing it: after the broker answered the one request that carried it (see WireProducer.send).
 
 /** Free buffers kept, in bytes, for the whole process (producers of one batch.size share them). */
