@@ -124,10 +124,22 @@ const OUR_WRITE_FIELDS: readonly FieldSpec[] = [
     kind: "int",
     description: "exactly-once: event-time batching window for globally windowed input (default 1000 when unbounded)",
   },
+  {
+    name: "requires_stable_input",
+    kind: "bool",
+    description:
+      "exactly-once: the transactions step requires stable input (default true; Flink then needs checkpointing; " +
+      "Prism refuses it: set false there)",
+  },
 ];
 
 /** The fields only an exactly-once write takes. */
-const EXACTLY_ONCE_FIELDS = ["sink_group_id", "metadata_topic", "exactly_once_window_ms"] as const;
+const EXACTLY_ONCE_FIELDS = [
+  "sink_group_id",
+  "metadata_topic",
+  "exactly_once_window_ms",
+  "requires_stable_input",
+] as const;
 
 /** Default batching window of an unbounded, globally windowed exactly-once input (as the native WriteToKafka). */
 const DEFAULT_EXACTLY_ONCE_WINDOW_MS = 1000n;
@@ -137,6 +149,7 @@ const OPTION_KEY_FIELDS: Readonly<Record<string, string>> = {
   "exactlyOnce.numShards": "exactly_once_shards",
   "exactlyOnce.sinkGroupId": "sink_group_id",
   "exactlyOnce.metadataTopic": "metadata_topic",
+  "exactlyOnce.requiresStableInput": "requires_stable_input",
 };
 
 /** Option name in the specs → payload field name, for error messages. */
@@ -369,6 +382,7 @@ function expandExactlyOnceWrite(
 ): ExpansionResult {
   const b = ctx.builder;
   const { tag, id: inputId, pcollection } = singleInput(ctx);
+  const requiresStableInput = spec.exactlyOnce!.requiresStableInput;
   const bounded = pcollection.isBounded !== runnerApi.IsBounded.Enum.UNBOUNDED;
   const windowing = inputWindowing(tag, pcollection, ctx);
   if (windowMs !== undefined && !windowing.global) {
@@ -426,10 +440,15 @@ function expandExactlyOnceWrite(
     }),
     b.transform(b.id("kafka_write/WriteTransactions"), {
       uniqueName: `${ctx.uniqueName}/WriteTransactions`,
-      spec: parDoSpec({ doFn: specDoFn(ctx, "kafka_write", { write: spec }, { input, step: "transactional_write" }) }),
+      spec: parDoSpec({
+        doFn: specDoFn(ctx, "kafka_write", { write: spec }, { input, step: "transactional_write" }),
+        requiresStableInput,
+      }),
       inputs: { in: grouped },
     }),
   );
+  // Runners check the flag against the pipeline's requirements (Flink refuses the flag without the requirement).
+  if (requiresStableInput) b.requirements.add(REQUIREMENTS.REQUIRES_STABLE_INPUT);
   return { outputs: {}, subtransforms };
 }
 
@@ -454,7 +473,13 @@ function exactlyOnceOptions(values: ConfigValues): ExactlyOnceOptions | undefine
       "is required with exactly_once_shards (the group holding the shards' committed sequences)",
     );
   const metadataTopic = values.get("metadata_topic") as string | undefined;
-  return { numShards: Number(shards), sinkGroupId, ...(metadataTopic !== undefined ? { metadataTopic } : {}) };
+  const requiresStableInput = values.get("requires_stable_input") as boolean | undefined;
+  return {
+    numShards: Number(shards),
+    sinkGroupId,
+    ...(metadataTopic !== undefined ? { metadataTopic } : {}),
+    ...(requiresStableInput !== undefined ? { requiresStableInput } : {}),
+  };
 }
 
 function exactlyOnceWindowMs(values: ConfigValues): bigint | undefined {

@@ -216,6 +216,11 @@ class Translation {
       this.requirements.add(REQUIREMENTS.REQUIRES_BUNDLE_FINALIZATION);
       payload.requestsFinalization = true;
     }
+    if (dofn.requiresStableInput) {
+      // Runners check the flag against the pipeline's requirements (Flink refuses the flag without the requirement).
+      this.requirements.add(REQUIREMENTS.REQUIRES_STABLE_INPUT);
+      payload.requiresStableInput = true;
+    }
     return runnerApi.ParDoPayload.encode(payload).finish();
   }
 

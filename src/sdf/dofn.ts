@@ -69,6 +69,11 @@ export interface DoFnLifecycle<O> {
   /** True when the DoFn registers bundle finalization callbacks (Beam's requests_finalization). */
   readonly requestsFinalization?: boolean;
   /**
+   * True when the DoFn must see the same input again if the runner retries or replays it (Beam's
+   * requires_stable_input): a runner with checkpoints then holds its input until a checkpoint has it.
+   */
+  readonly requiresStableInput?: boolean;
+  /**
    * How a Fn API worker rebuilds this DoFn: `{ fn: registered name, ...config }` (JSON, under KBT_DOFN_URN). DoFns
    * without it (closures) run on the local runner only.
    */

@@ -719,7 +719,17 @@ s.test(
       sinkGroupId: "sink-orders",
       metadataTopic: "out",
       transactionalIdPrefix: "orders-sink",
+      requiresStableInput: true,
     });
+    // Stable input by default (as Java's exactly-once sink): on the transactions step only, and as a requirement,
+    // without which Flink's job service refuses the flag.
+    assert.equal(
+      leaves.map((l) =>
+        l.fn ? runnerApi.ParDoPayload.decode(l.t.spec!.payload!).requiresStableInput : "group_by_key",
+      ),
+      [false, "group_by_key", true],
+    );
+    assert.ok(response.requirements!.includes("beam:requirement:pardo:stable_input:v1"), `${response.requirements}`);
     for (const id of [...Object.keys(c.transforms!), ...Object.keys(c.windowingStrategies!)].filter(
       (id) => !id.startsWith("ref_"),
     )) {
@@ -774,6 +784,46 @@ s.test(
     assert.is(
       (leaves[3]!.fn!.write as { exactlyOnce: { metadataTopic: string } }).exactlyOnce.metadataTopic,
       "sink-meta",
+    );
+  },
+);
+
+s.test(
+  "requires_stable_input false: no stable-input flag and no such requirement (for Prism, which refuses it)",
+  () => {
+    const fields = { ...ourWriteFields, requires_stable_input: nullable("boolean") };
+    for (const [value, expected] of [
+      [false, false],
+      [true, true],
+      [null, true],
+    ] as const) {
+      const response = expandOurWrite(
+        { ...eosValues, requires_stable_input: value },
+        runnerApi.IsBounded.Enum.BOUNDED,
+        undefined,
+        "beam:transform:kafka_write:v1",
+        fields,
+      );
+      const write = leavesOf(response)[2]!;
+      assert.is(runnerApi.ParDoPayload.decode(write.t.spec!.payload!).requiresStableInput, expected, `${value}`);
+      assert.is(response.requirements!.includes("beam:requirement:pardo:stable_input:v1"), expected, `${value}`);
+      assert.is(
+        (write.fn!.write as { exactlyOnce: { requiresStableInput: boolean } }).exactlyOnce.requiresStableInput,
+        expected,
+      );
+    }
+    // An at-least-once write takes no exactly-once field.
+    expectError(
+      () =>
+        expandOurWrite(
+          { ...eosValues, exactly_once_shards: null, sink_group_id: null, requires_stable_input: false },
+          runnerApi.IsBounded.Enum.BOUNDED,
+          undefined,
+          "beam:transform:kafka_write:v1",
+          fields,
+        ),
+      "INVALID_ARGUMENT",
+      /^requires_stable_input: belongs to an exactly-once write/,
     );
   },
 );

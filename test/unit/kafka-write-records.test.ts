@@ -81,6 +81,7 @@ s.test("spec: exactly-once settings, transactional id prefix and metadata topic"
     sinkGroupId: "sink-1",
     metadataTopic: "out",
     transactionalIdPrefix: "kbt-sink-sink-1",
+    requiresStableInput: true,
   });
   assert.is(shardTransactionalId(w.exactlyOnce!, 3), "kbt-sink-sink-1-3");
   const prefixed = spec({
@@ -92,7 +93,17 @@ s.test("spec: exactly-once settings, transactional id prefix and metadata topic"
     sinkGroupId: "g",
     metadataTopic: "meta",
     transactionalIdPrefix: "orders",
+    requiresStableInput: true,
   });
+  assert.is(
+    spec({ exactlyOnce: { numShards: 1, sinkGroupId: "g", requiresStableInput: false } }).exactlyOnce!
+      .requiresStableInput,
+    false,
+  );
+  configError(
+    () => spec({ exactlyOnce: { numShards: 1, sinkGroupId: "g", requiresStableInput: "no" as never } }),
+    "exactlyOnce.requiresStableInput",
+  );
   configError(() => spec({ exactlyOnce: { numShards: 0, sinkGroupId: "g" } }), "exactlyOnce.numShards");
   configError(() => spec({ exactlyOnce: { numShards: 1.5, sinkGroupId: "g" } }), "exactlyOnce.numShards");
   configError(() => spec({ exactlyOnce: { numShards: 2, sinkGroupId: "" } }), "exactlyOnce.sinkGroupId");
@@ -117,6 +128,13 @@ s.test("spec: a payload's JSON spec parses back to the same spec; bad payloads n
     "write.producerConfig['bootstrap.servers']",
   );
   configError(() => parseWriteSpec({ ...old, topic: 7 }), "write.topic");
+  // Exactly-once specs from before requiresStableInput get its default; a bad one names the field.
+  const eosOld = { ...old, exactlyOnce: { numShards: 3, sinkGroupId: "g" } };
+  assert.is(parseWriteSpec(eosOld).exactlyOnce!.requiresStableInput, true);
+  configError(
+    () => parseWriteSpec({ ...old, exactlyOnce: { numShards: 3, sinkGroupId: "g", requiresStableInput: 1 } }),
+    "write.requiresStableInput",
+  );
   configError(() => parseWriteSpec("nope"), "write");
 });
 

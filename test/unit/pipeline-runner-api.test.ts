@@ -26,6 +26,7 @@ import {
 import { runnerApi, toBigInt } from "../../src/model/proto/index.js";
 import { decodeDoFnPayload } from "../../src/model/dofn-payload.js";
 import { KBT_DOFN_URN } from "../../src/model/kbt-urns.js";
+import { writeToKafka } from "../../src/kafka/index.js";
 import { CounterSdf } from "./sdf-fixtures.js";
 
 const s = suite("pipeline: Runner API translation");
@@ -115,6 +116,43 @@ s.test("a portable pipeline becomes a Runner API proto with coders, windowing st
 
   const roundTrip = runnerApi.Pipeline.decode(runnerApi.Pipeline.encode(proto).finish());
   assert.equal(runnerApi.Pipeline.toObject(roundTrip), runnerApi.Pipeline.toObject(proto));
+});
+
+s.test("an exactly-once writeToKafka's transactions step requires stable input, unless told not to (Prism)", () => {
+  const translate = (requiresStableInput?: boolean) => {
+    const p = Pipeline.create();
+    p.apply(new Impulse())
+      .apply(
+        "Records",
+        Map((_: Uint8Array) => ({ key: "k", value: "v" })),
+      )
+      .apply(
+        writeToKafka({
+          producerConfig: { "bootstrap.servers": "127.0.0.1:9092" },
+          topic: "out",
+          keySerializer: "string",
+          valueSerializer: "string",
+          exactlyOnce: {
+            numShards: 2,
+            sinkGroupId: "g",
+            ...(requiresStableInput !== undefined ? { requiresStableInput } : {}),
+          },
+        }),
+      );
+    const proto = pipelineToRunnerApi(p, {
+      environment,
+      defaultCoder: jsValueCoder,
+      shipDoFn: () => ({ fn: "records" }),
+    });
+    const stable = Object.entries(proto.components!.transforms!)
+      .filter(([, t]) => t.spec?.urn === "beam:transform:pardo:v1")
+      .filter(([, t]) => runnerApi.ParDoPayload.decode(t.spec!.payload!).requiresStableInput)
+      .map(([id]) => id);
+    return { stable, requirement: proto.requirements.includes("beam:requirement:pardo:stable_input:v1") };
+  };
+  assert.equal(translate(), { stable: ["WriteToKafka/WriteTransactions"], requirement: true });
+  assert.equal(translate(true), { stable: ["WriteToKafka/WriteTransactions"], requirement: true });
+  assert.equal(translate(false), { stable: [], requirement: false });
 });
 
 s.test("closures and PCollections without coders are named in one translation error", () => {

@@ -34,8 +34,12 @@ function withLogs<T>(result: PythonResult, parse: (r: PythonResult) => T): T {
   }
 }
 
-function pipeline(mode: string, args: Record<string, string | number>): Promise<PythonResult> {
-  const flags = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
+/** Runs a Python pipeline on Prism, with requires_stable_input=False unless `stableInput` (Prism refuses it). */
+function pipeline(mode: string, args: Record<string, string | number>, stableInput = false): Promise<PythonResult> {
+  const flags = [
+    ...(stableInput ? [] : ["--no-stable-input"]),
+    ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]),
+  ];
   return runPython(
     "kafka_pipelines.py",
     [
@@ -71,6 +75,21 @@ async function shardStates(sinkGroup: string, metadataTopic: string): Promise<Sh
     .sort((a, b) => a.partition - b.partition)
     .map((o) => parseShardState(o, `${sinkGroup}/${metadataTopic}-${o.partition}`));
 }
+
+s.test(
+  "the default requires_stable_input (for Flink) on Prism: refused at submission, naming the requirement; nothing written",
+  async () => {
+    const topic = uniqueTopic("xeos-stable");
+    await createTopic(stack.bootstrap, topic, 2);
+    const result = await pipeline("write-eos", { topic, count: 10, shards: 2, "sink-group": `sink-${topic}` }, true);
+    assert.is.not(result.code, 0, "the pipeline fails");
+    assert.match(
+      result.stderr,
+      /doesn't support the following required features: beam:requirement:pardo:stable_input:v1/,
+    );
+    assert.equal(await readTopic(client(), topic, "read_uncommitted"), []);
+  },
+);
 
 s.test(
   "Python ExternalTransform(kafka_write, exactly_once_shards=4): 5,000 bounded records, each once under read_committed; a re-run writes nothing",

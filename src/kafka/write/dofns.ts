@@ -372,6 +372,8 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
   private committed = 0;
   private skipped = 0;
   private written = new TopicTally();
+  /** A replayed batch must be the batch committed before (its id and digest): see ExactlyOnceOptions. */
+  readonly requiresStableInput: boolean;
 
   constructor(
     readonly spec: WriteSpec,
@@ -384,6 +386,7 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
         "the transactional write step belongs to an exactly-once write",
       );
     this.pool = settings.pool ?? defaultShardWriterPool;
+    this.requiresStableInput = spec.exactlyOnce.requiresStableInput;
   }
 
   startBundle(): void {

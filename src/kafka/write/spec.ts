@@ -23,6 +23,15 @@ export interface ExactlyOnceOptions {
    * partitions). Default: the write's topic.
    */
   readonly metadataTopic?: string;
+  /**
+   * Declare the transactions step `requires_stable_input` (default true), as Java's exactly-once sink does: a runner
+   * that replays input after a failure then hands the step the same batches again. Without it, Flink restoring a
+   * checkpoint re-reads records that a transaction may already have committed; given new processing-time timestamps
+   * they form new batches, and are written twice. Flink holds each batch until the checkpoint holding it completes
+   * (it needs checkpointing, and refuses the job without). Prism 2.77 refuses pipelines that require stable input:
+   * set false there (it restores nothing, so it replays nothing).
+   */
+  readonly requiresStableInput?: boolean;
 }
 
 /** Options as users write them (native TS API). Kafka config keys are Kafka's own. */
@@ -52,6 +61,7 @@ export interface ExactlyOnceSpec {
   readonly sinkGroupId: string;
   readonly metadataTopic: string;
   readonly transactionalIdPrefix: string;
+  readonly requiresStableInput: boolean;
 }
 
 /**
@@ -118,11 +128,16 @@ function exactlyOnceSpec(options: WriteToKafkaOptions, topic: string | null): Ex
   if (configuredId !== undefined && configuredId.length === 0) {
     throw new KafkaConfigError("transactional.id", "must be a non-empty prefix");
   }
+  const requiresStableInput = eos.requiresStableInput ?? true;
+  if (typeof requiresStableInput !== "boolean") {
+    throw new KafkaConfigError("exactlyOnce.requiresStableInput", `must be true or false, got ${requiresStableInput}`);
+  }
   return Object.freeze({
     numShards: eos.numShards,
     sinkGroupId: eos.sinkGroupId,
     metadataTopic,
     transactionalIdPrefix: configuredId ?? `kbt-sink-${eos.sinkGroupId}`,
+    requiresStableInput,
   });
 }
 
@@ -169,13 +184,14 @@ function field<T>(value: Record<string, unknown>, name: string, check: (v: unkno
 }
 
 const isString = (v: unknown): v is string => typeof v === "string";
+const isBoolean = (v: unknown): v is boolean => typeof v === "boolean";
 const isStringOrNull = (v: unknown): v is string | null => v === null || typeof v === "string";
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
  * A WriteSpec as it arrives in a DoFn payload (JSON) → a validated WriteSpec, derived again from its options (so the
  * transactional id prefix and metadata topic follow the same rules). Specs written by older builds (no
- * timestampPolicy, exactlyOnce without metadataTopic) get the defaults writeSpecFromOptions uses.
+ * timestampPolicy, exactlyOnce without metadataTopic or requiresStableInput) get the defaults writeSpecFromOptions uses.
  */
 export function parseWriteSpec(json: unknown): WriteSpec {
   if (!isObject(json)) throw new KafkaConfigError("write", "expected a write spec object");
@@ -192,6 +208,9 @@ export function parseWriteSpec(json: unknown): WriteSpec {
       numShards: field(eos, "numShards", (v): v is number => typeof v === "number", "a number"),
       sinkGroupId: field(eos, "sinkGroupId", isString, "a string"),
       ...(eos.metadataTopic !== undefined ? { metadataTopic: field(eos, "metadataTopic", isString, "a string") } : {}),
+      ...(eos.requiresStableInput !== undefined
+        ? { requiresStableInput: field(eos, "requiresStableInput", isBoolean, "true or false") }
+        : {}),
     };
   }
   return writeSpecFromOptions({

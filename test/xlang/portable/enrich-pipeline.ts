@@ -57,7 +57,14 @@ export function build(pipeline: Pipeline, args: unknown): void {
         keySerializer: "string",
         valueSerializer: "string",
         ...(a.exactlyOnceShards
-          ? { exactlyOnce: { numShards: a.exactlyOnceShards, sinkGroupId: `${a.output}-sink` } }
+          ? {
+              exactlyOnce: {
+                numShards: a.exactlyOnceShards,
+                sinkGroupId: `${a.output}-sink`,
+                // Prism 2.77 refuses pipelines that require stable input (the default, for Flink).
+                requiresStableInput: false,
+              },
+            }
           : {}),
       }),
     );

@@ -28,13 +28,16 @@ class KafkaWriteEosConfig(typing.NamedTuple):
     sink_group_id: str
     metadata_topic: typing.Optional[str]
     exactly_once_window_ms: typing.Optional[int]
+    requires_stable_input: typing.Optional[bool]
 
 
 def write_eos_transform(args, topic):
     config = KafkaWriteEosConfig(
         producer_config={"bootstrap.servers": args.bootstrap, "transactional.id": f"xlang-{args.sink_group}"},
         topic=topic, exactly_once_shards=args.shards, sink_group_id=args.sink_group,
-        metadata_topic=args.metadata_topic or None, exactly_once_window_ms=args.window_ms or None)
+        metadata_topic=args.metadata_topic or None, exactly_once_window_ms=args.window_ms or None,
+        # Prism 2.77 refuses pipelines that require stable input; Flink needs it (README, "Exactly-once").
+        requires_stable_input=False if args.no_stable_input else None)
     return beam.ExternalTransform(KAFKA_WRITE_URN, NamedTupleBasedPayloadBuilder(config), args.expansion)
 
 
@@ -290,6 +293,7 @@ def main():
     parser.add_argument("--sink-group", default="kbt-xlang-sink")
     parser.add_argument("--metadata-topic", default="")
     parser.add_argument("--window-ms", type=int, default=0)
+    parser.add_argument("--no-stable-input", action="store_true", help="write-eos: requires_stable_input=False")
     parser.add_argument("--stop-file", default="")
     parser.add_argument("--python-map", action="store_true")
     parser.add_argument("--commit-offsets", action="store_true", help="read: group --group, commit_offset_in_finalize")
