@@ -14,6 +14,8 @@ export interface EnrichArgs {
   readonly group?: string;
   /** Write through Kafka transactions in this many shards (sink group `${output}-sink`). */
   readonly exactlyOnceShards?: number;
+  /** The exactly-once write's requiresStableInput (default true; Prism refuses it). */
+  readonly requiresStableInput?: boolean;
   /** The Map throws on this value (a worker error the runner reports). */
   readonly failOn?: string;
 }
@@ -61,8 +63,7 @@ export function build(pipeline: Pipeline, args: unknown): void {
               exactlyOnce: {
                 numShards: a.exactlyOnceShards,
                 sinkGroupId: `${a.output}-sink`,
-                // Prism 2.77 refuses pipelines that require stable input (the default, for Flink).
-                requiresStableInput: false,
+                ...(a.requiresStableInput !== undefined ? { requiresStableInput: a.requiresStableInput } : {}),
               },
             }
           : {}),
