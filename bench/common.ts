@@ -15,7 +15,8 @@ export function median(values: readonly number[]): number {
 }
 
 /** A rate or count as the tables print it: rounded, with thousands separators. */
-export const fmt = (n: number): string => Math.round(n).toLocaleString("en");
+/** A rate as a whole number with separators; "-" for a side that was skipped (NaN). */
+export const fmt = (n: number): string => (Number.isNaN(n) ? "-" : Math.round(n).toLocaleString("en"));
 export const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
 
 /** Samples RSS on a timer, since the peak between samples of process.memoryUsage() is all Node offers. */

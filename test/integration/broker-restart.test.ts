@@ -253,6 +253,7 @@ function holdingProducer(
     options: real.options,
     produce: (records) => real.produce(records),
     flush: () => real.flush(),
+    partitionsFor: (topic) => real.partitionsFor(topic),
     close: () => real.close(),
     async beginTransaction() {
       const txn = await real.beginTransaction();

@@ -9,6 +9,7 @@ import { Create, Pipeline } from "../../src/pipeline/index.js";
 import { LocalRunner } from "../../src/runners/local/index.js";
 import { closeAllClients, KafkaUnknownTopicError, readFromKafka, writeToKafka } from "../../src/kafka/index.js";
 import { collectRows, produce, recordsFor, type SeenRecord } from "./kafka-read-helpers.js";
+import { readClient, readTopic } from "./kafka-write-helpers.js";
 
 const s = suite("first contact: a new broker, topics made by the pipeline", { timeoutMs: 120_000 });
 let broker: Broker | undefined;
@@ -84,6 +85,42 @@ s.test(
     assert.ok(tookMs >= 3000 && tookMs < 15_000, `failed after ${tookMs} ms`);
     const topics = await withAdmin(bootstrap, (admin) => admin.listTopics());
     assert.not.ok(topics.includes(topic), "nothing was created");
+  },
+);
+
+s.test(
+  "exactly-once write on a new broker: transaction log, output topic and sink group made on first use; each record once",
+  async () => {
+    const bootstrap = await freshBroker();
+    const topic = uniqueTopic("new-eos");
+    const p = Pipeline.create();
+    p.apply(Create.of(kvs(500))).apply(
+      writeToKafka({
+        producerConfig: { "bootstrap.servers": bootstrap },
+        topic,
+        keySerializer: "string",
+        valueSerializer: "string",
+        // One shard: the sink keeps it in partition 0 of the topic, which the broker creates with one partition.
+        exactlyOnce: { numShards: 1, sinkGroupId: `sink-${topic}` },
+      }),
+    );
+    const started = Date.now();
+    assert.is(await p.run(new LocalRunner()).waitUntilFinish(90_000), "DONE");
+    console.log(`  first exactly-once write on a new broker: ${Date.now() - started} ms`);
+    const client = readClient(bootstrap);
+    try {
+      const committed = await readTopic(client, topic, "read_committed");
+      assert.equal(
+        committed.map((r) => `${r.key?.toString()}=${r.value?.toString()}`).sort(),
+        kvs(500)
+          .map((r) => `${r.key}=${r.value}`)
+          .sort(),
+      );
+      const [state] = await client.fetchCommittedOffsets(`sink-${topic}`, [{ topic, partition: 0 }]);
+      assert.ok((state?.offset ?? 0n) >= 1n, `the shard's sequence is committed in its sink group: ${state?.offset}`);
+    } finally {
+      await client.close();
+    }
   },
 );
 

@@ -20,8 +20,10 @@ import {
   KafkaClientCache,
   type FetchResult,
   type KafkaClient,
+  type KafkaProducer,
   type KafkaRecord,
   type ProducerRecord,
+  type WireProducer,
 } from "../../src/kafka/client/index.js";
 import { nodeTlsOptions } from "../../src/kafka/client/tls.js";
 import {
@@ -58,12 +60,18 @@ function client(extra: KafkaConfigMap = {}): KafkaClient {
   return c;
 }
 
-function producer(extra: KafkaConfigMap = {}) {
+function producer(extra: KafkaConfigMap = {}, maxTransactionVersion?: 1 | 2) {
   const p = createKafkaProducer(parseProducerConfig({ "bootstrap.servers": bootstrap, ...extra }, { logger }), {
     logger,
+    ...(maxTransactionVersion ? { maxTransactionVersion } : {}),
   });
   closers.push(() => p.close());
   return p;
+}
+
+/** The transaction protocol a producer speaks (this suite's Kafka 4 broker finalized transaction.version 2). */
+function transactionVersion(p: KafkaProducer): number | undefined {
+  return (p as WireProducer).transactionVersion;
 }
 
 /** Produces with the raw kafkajs producer (independent of the code under test). */
@@ -604,99 +612,103 @@ s.test(
   },
 );
 
-s.test("transactions: committed records and offsets are visible, aborted ones are not", async () => {
-  const topic = uniqueTopic("txn-write");
-  await createTopic(bootstrap, topic, 1);
-  const groupId = `eos-${topic}`;
-  const p = producer({ "transactional.id": `tx-${topic}` });
-  const t1 = await p.beginTransaction();
-  await t1.produce([
-    { topic, partition: 0, value: "one" },
-    { topic, partition: 0, value: "two" },
-  ]);
-  await t1.sendOffsets(groupId, [{ topic, partition: 0, offset: 2n, metadata: '{"seq":1}' }]);
-  await t1.commit();
-  const t2 = await p.beginTransaction();
-  await t2.produce([{ topic, partition: 0, value: "lost" }]);
-  await t2.abort();
-  const t3 = await p.beginTransaction();
-  await t3.produce([{ topic, partition: 0, value: "three" }]);
-  await t3.commit();
-  await assertRejects(() => t3.commit(), KafkaClientError);
-  await assertRejects(() => p.produce([{ topic, value: "outside" }]), Error);
-
-  const c = client({ "isolation.level": "read_committed" });
-  const { records } = await readAll(c, topic, 0, 0n, "read_committed");
-  assert.equal(
-    records.map((r) => text(r.value)),
-    ["one", "two", "three"],
-  );
-  assert.equal(await c.fetchCommittedOffsets(groupId, [topic]), [
-    { topic, partition: 0, offset: 2n, metadata: '{"seq":1}' },
-  ]);
-});
-
-s.test("transactions: a second producer with the same transactional.id fences the first", async () => {
-  const topic = uniqueTopic("fence");
-  await createTopic(bootstrap, topic, 1);
-  const id = `tx-${topic}`;
-  const first = producer({ "transactional.id": id });
-  const zombie = await first.beginTransaction();
-  await zombie.produce([{ topic, partition: 0, value: "zombie" }]);
-  const second = producer({ "transactional.id": id });
-  const t = await second.beginTransaction(); // InitProducerId bumps the epoch and aborts the zombie's transaction
-  await t.produce([{ topic, partition: 0, value: "fresh" }]);
-  await t.commit();
-  const err = await assertRejects(() => zombie.commit(), KafkaClientError);
-  assert.ok(
-    ["PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"].includes((err as KafkaClientError).kafkaErrorType ?? ""),
-    String(err),
-  );
-  const { records } = await readAll(client(), topic, 0, 0n, "read_committed");
-  assert.equal(
-    records.map((r) => text(r.value)),
-    ["fresh"],
-  );
-});
-
-s.test(
-  "transactions: many batches over partitions of a topic made by the write; an abort with records in flight; the next commit",
-  async () => {
-    const topic = uniqueTopic("txn-new"); // not created: the broker makes it on the first metadata request
-    const p = producer({ "transactional.id": `tx-${topic}`, "batch.size": "2000", "linger.ms": "0" });
-    const batch = (from: number, n: number) =>
-      Array.from({ length: n }, (_, i) => ({ topic, key: `k${(from + i) % 13}`, value: `v${from + i}` }));
+// Each protocol: v2 (KIP-890), which this broker has, and v1 (Kafka 3's), which a producer can be held to.
+for (const version of [2, 1] as const) {
+  s.test(`transactions v${version}: committed records and offsets are visible, aborted ones are not`, async () => {
+    const topic = uniqueTopic(`txn-write-v${version}`);
+    await createTopic(bootstrap, topic, 1);
+    const groupId = `eos-${topic}`;
+    const p = producer({ "transactional.id": `tx-${topic}` }, version);
     const t1 = await p.beginTransaction();
-    await t1.produce(batch(0, 3000));
+    assert.is(transactionVersion(p), version);
+    await t1.produce([
+      { topic, partition: 0, value: "one" },
+      { topic, partition: 0, value: "two" },
+    ]);
+    await t1.sendOffsets(groupId, [{ topic, partition: 0, offset: 2n, metadata: '{"seq":1}' }]);
     await t1.commit();
     const t2 = await p.beginTransaction();
-    // Aborted while its batches are on their way: sent ones are acknowledged, unsent ones fail with the abort.
-    const aborted = t2.produce(batch(3000, 2000)).catch((err: unknown) => err);
+    await t2.produce([{ topic, partition: 0, value: "lost" }]);
     await t2.abort();
-    await aborted;
-    const t3 = await p.beginTransaction(); // a new epoch: the aborted batches' sequences are forgotten
-    await t3.produce(batch(5000, 1000));
+    const t3 = await p.beginTransaction();
+    await t3.produce([{ topic, partition: 0, value: "three" }]);
     await t3.commit();
+    await assertRejects(() => t3.commit(), KafkaClientError);
+    await assertRejects(() => p.produce([{ topic, value: "outside" }]), Error);
 
     const c = client({ "isolation.level": "read_committed" });
-    const partitions = (await c.partitionsFor([topic]))[0]!.partitions;
-    const values: string[] = [];
-    for (const partition of partitions) {
-      const { records } = await readAll(c, topic, partition, 0n, "read_committed");
-      const ours = records.map((r) => Number(text(r.value)!.slice(1)));
-      // per key (and so per partition) in send order
-      assert.equal(
-        ours,
-        [...ours].sort((a, b) => a - b),
-        `partition ${partition} in order`,
-      );
-      values.push(...records.map((r) => text(r.value)!));
-    }
-    const expected = [...batch(0, 3000), ...batch(5000, 1000)].map((r) => r.value);
-    assert.equal(values.length, expected.length, "only the committed records, each once");
-    assert.equal(new Set(values), new Set(expected));
-  },
-);
+    const { records } = await readAll(c, topic, 0, 0n, "read_committed");
+    assert.equal(
+      records.map((r) => text(r.value)),
+      ["one", "two", "three"],
+    );
+    assert.equal(await c.fetchCommittedOffsets(groupId, [topic]), [
+      { topic, partition: 0, offset: 2n, metadata: '{"seq":1}' },
+    ]);
+  });
+
+  s.test(`transactions v${version}: a second producer with the same transactional.id fences the first`, async () => {
+    const topic = uniqueTopic(`fence-v${version}`);
+    await createTopic(bootstrap, topic, 1);
+    const id = `tx-${topic}`;
+    const first = producer({ "transactional.id": id }, version);
+    const zombie = await first.beginTransaction();
+    await zombie.produce([{ topic, partition: 0, value: "zombie" }]);
+    const second = producer({ "transactional.id": id }, version);
+    const t = await second.beginTransaction(); // InitProducerId bumps the epoch and aborts the zombie's transaction
+    await t.produce([{ topic, partition: 0, value: "fresh" }]);
+    await t.commit();
+    const err = await assertRejects(() => zombie.commit(), KafkaClientError);
+    assert.ok(
+      ["PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"].includes((err as KafkaClientError).kafkaErrorType ?? ""),
+      String(err),
+    );
+    const { records } = await readAll(client(), topic, 0, 0n, "read_committed");
+    assert.equal(
+      records.map((r) => text(r.value)),
+      ["fresh"],
+    );
+  });
+
+  s.test(
+    `transactions v${version}: many batches over partitions of a topic made by the write; an abort with records in flight; the next commit`,
+    async () => {
+      const topic = uniqueTopic(`txn-new-v${version}`); // not created: the broker makes it on the first metadata request
+      const p = producer({ "transactional.id": `tx-${topic}`, "batch.size": "2000", "linger.ms": "0" }, version);
+      const batch = (from: number, n: number) =>
+        Array.from({ length: n }, (_, i) => ({ topic, key: `k${(from + i) % 13}`, value: `v${from + i}` }));
+      const t1 = await p.beginTransaction();
+      await t1.produce(batch(0, 3000));
+      await t1.commit();
+      const t2 = await p.beginTransaction();
+      // Aborted while its batches are on their way: sent ones are acknowledged, unsent ones fail with the abort.
+      const aborted = t2.produce(batch(3000, 2000)).catch((err: unknown) => err);
+      await t2.abort();
+      await aborted;
+      const t3 = await p.beginTransaction(); // a new epoch: the aborted batches' sequences are forgotten
+      await t3.produce(batch(5000, 1000));
+      await t3.commit();
+
+      const c = client({ "isolation.level": "read_committed" });
+      const partitions = (await c.partitionsFor([topic]))[0]!.partitions;
+      const values: string[] = [];
+      for (const partition of partitions) {
+        const { records } = await readAll(c, topic, partition, 0n, "read_committed");
+        const ours = records.map((r) => Number(text(r.value)!.slice(1)));
+        // per key (and so per partition) in send order
+        assert.equal(
+          ours,
+          [...ours].sort((a, b) => a - b),
+          `partition ${partition} in order`,
+        );
+        values.push(...records.map((r) => text(r.value)!));
+      }
+      const expected = [...batch(0, 3000), ...batch(5000, 1000)].map((r) => r.value);
+      assert.equal(values.length, expected.length, "only the committed records, each once");
+      assert.equal(new Set(values), new Set(expected));
+    },
+  );
+}
 
 s.test("partition discovery: partitionsFor sees added partitions; listTopics matches whole names", async () => {
   const prefix = uniqueTopic("disc");

@@ -32,6 +32,7 @@ function hangingAfterSend(real: KafkaProducer): KafkaProducer {
     options: real.options,
     produce: (r) => real.produce(r),
     flush: () => real.flush(),
+    partitionsFor: (topic) => real.partitionsFor(topic),
     close: () => real.close(),
     async beginTransaction(): Promise<KafkaTransaction> {
       const txn = await real.beginTransaction();

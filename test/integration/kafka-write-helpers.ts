@@ -119,6 +119,7 @@ export function faultyProducer(
     options: real.options,
     produce: (records) => real.produce(records),
     flush: () => real.flush(),
+    partitionsFor: (topic) => real.partitionsFor(topic),
     close: async () => {
       if (!killed) await real.close();
     },

@@ -34,17 +34,26 @@ s.after(async () => {
 
 const PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule";
 
-/** Writes two keyed records to a new topic (created by the broker on first use) and reads them back. */
-async function roundtrip(config: Config): Promise<void> {
+/**
+ * Writes two keyed records to a new topic (created by the broker on first use) and reads them back; `exactlyOnce`:
+ * through a transaction (its coordinator's requests, ours included, on the authenticated connections), read committed.
+ */
+async function roundtrip(config: Config, exactlyOnce = false): Promise<void> {
   const topic = uniqueTopic("secure");
   const records = [
     { key: "k1", value: "v1" },
     { key: "k2", value: "v2" },
   ];
   const write = Pipeline.create();
-  write
-    .apply(Create.of(records))
-    .apply(writeToKafka({ producerConfig: config, topic, keySerializer: "string", valueSerializer: "string" }));
+  write.apply(Create.of(records)).apply(
+    writeToKafka({
+      producerConfig: config,
+      topic,
+      keySerializer: "string",
+      valueSerializer: "string",
+      ...(exactlyOnce ? { exactlyOnce: { numShards: 1, sinkGroupId: `sink-${topic}` } } : {}),
+    }),
+  );
   assert.is(await write.run(new LocalRunner()).waitUntilFinish(60_000), "DONE");
 
   const seen: string[] = [];
@@ -57,7 +66,11 @@ async function roundtrip(config: Config): Promise<void> {
   read
     .apply(
       readFromKafka<string, string>({
-        consumerConfig: { ...config, "auto.offset.reset": "earliest" },
+        consumerConfig: {
+          ...config,
+          "auto.offset.reset": "earliest",
+          ...(exactlyOnce ? { "isolation.level": "read_committed" } : {}),
+        },
         topics: [topic],
         keyDeserializer: "string",
         valueDeserializer: "string",
@@ -129,18 +142,20 @@ s.test("SASL_SSL with PLAIN, credentials in sasl.jaas.config", async () => {
   });
 });
 
-s.test("SASL_PLAINTEXT with SCRAM-SHA-256 and SCRAM-SHA-512", async () => {
+s.test("SASL_PLAINTEXT with SCRAM-SHA-256 and SCRAM-SHA-512, at least once and exactly once", async () => {
   for (const [mechanism, user] of [
     ["SCRAM-SHA-256", sb!.scram256User],
     ["SCRAM-SHA-512", sb!.scram512User],
   ] as const) {
-    await roundtrip({
+    const config = {
       "bootstrap.servers": sb!.saslPlaintext,
       "security.protocol": "SASL_PLAINTEXT",
       "sasl.mechanism": mechanism,
       "sasl.username": user.username,
       "sasl.password": user.password,
-    });
+    };
+    await roundtrip(config);
+    await roundtrip(config, true);
   }
 });
 

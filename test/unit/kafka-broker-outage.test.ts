@@ -94,8 +94,6 @@ class Log {
 
   offsetsClient(): ShardOffsetsClient {
     return {
-      partitionsFor: async (topics) => topics.map((topic) => ({ topic, partitions: [0, 1, 2, 3] })),
-      listTopics: async () => [],
       commitOffsets: async () => undefined,
       fetchCommittedOffsets: async (groupId, parts) =>
         (parts as { topic: string; partition: number }[]).map(({ topic, partition }) => {
@@ -112,6 +110,7 @@ class Log {
       options,
       produce: async () => undefined,
       flush: async () => undefined,
+      partitionsFor: async () => [0, 1, 2, 3],
       close: async () => {
         state.closed = true;
       },

@@ -111,6 +111,50 @@ s.test("framed by us: size, header v1 and the body's parts in one corked write, 
   c.requestQueue.destroy(); // (its timer for requests held back)
 });
 
+s.test(
+  "a flexible version: header v2 (empty tagged fields after the client id); the answer's header tags skipped",
+  async () => {
+    const c = connection();
+    const body = Buffer.from([5, 6]);
+    const answer = sendOwnRequest(c.broker, {
+      apiKey: 26,
+      apiVersion: 5,
+      apiName: "EndTxn",
+      body,
+      decode,
+      timeoutMs: 1000,
+      flexible: true,
+    });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(c.calls, ["cork", "write", "write", "write", "uncork"]);
+    assert.equal([...c.writes[1]!], [0], "the header's tagged fields: none");
+    assert.ok(c.writes[2] === body, "then the body, not copied");
+    assert.is(c.writes[0]!.readInt32BE(0), c.writes[0]!.length - 4 + 1 + 2, "the size counts the tags byte");
+    // Response header v1: the correlation id (taken by kafkajs's queue), then tagged fields: one, tag 7, 2 bytes.
+    c.requestQueue.fulfillRequest({
+      correlationId: 41,
+      payload: Buffer.from([1, 7, 2, 0xaa, 0xbb, 0, 0, 0, 0, 9]),
+      size: 10,
+    });
+    const decoded = await answer;
+    assert.equal(decoded?.throttleTimeMs, 0);
+    assert.equal([...decoded!.rest], [9]);
+    // ApiVersions keeps response header v0 in every version (KIP-511): nothing is skipped.
+    const versions = sendOwnRequest(c.broker, {
+      apiKey: 18,
+      apiVersion: 3,
+      apiName: "ApiVersions",
+      body: Buffer.from([1]),
+      decode,
+      timeoutMs: 1000,
+      flexible: true,
+    });
+    await new Promise((r) => setImmediate(r));
+    c.requestQueue.fulfillRequest({ correlationId: 42, payload: Buffer.from([0, 0, 0, 0, 8]), size: 5 });
+    assert.equal([...(await versions)!.rest], [8], "the body as it came");
+  },
+);
+
 s.test("no answer expected (acks=0): resolves once written", async () => {
   const c = connection();
   const answer = await sendOwnRequest(c.broker, {

@@ -308,9 +308,6 @@ class FakeCluster {
 
   offsetsClient(): ShardOffsetsClient {
     return {
-      partitionsFor: async (topics) =>
-        topics.map((topic) => ({ topic, partitions: Array.from({ length: this.partitions }, (_, i) => i) })),
-      listTopics: async () => [],
       commitOffsets: async () => undefined,
       fetchCommittedOffsets: async (groupId, parts) => {
         this.fetches++;
@@ -337,6 +334,9 @@ class FakeProducer implements KafkaProducer {
     throw new Error("not transactional");
   }
   async flush(): Promise<void> {}
+  async partitionsFor(): Promise<number[]> {
+    return Array.from({ length: this.cluster.partitions }, (_, i) => i);
+  }
   async close(): Promise<void> {
     this.closed = true;
   }

@@ -36,9 +36,10 @@ export type { ClientCacheSettings, ClientLease } from "./cache.js";
 export { LeasePool } from "./lease-pool.js";
 export type { Lease } from "./lease-pool.js";
 export { decodeRecordSet } from "./record-batch.js";
+export { byteLength } from "./record-batch-encoder.js";
 export type { AbortedTransaction, DecodedRecordSet, Decompressor, RecordSetInput } from "./record-batch.js";
 
-export { createKafkaProducer } from "./wire-producer.js";
+export { createKafkaProducer, WireProducer } from "./wire-producer.js";
 
 import { createKafkajsClient } from "./kafkajs.js";
 /** The default implementation's factory, under an implementation-neutral name. */

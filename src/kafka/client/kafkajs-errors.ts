@@ -31,6 +31,14 @@ export function kafkaErrorName(code: number): string {
   return kafkaErrorCode(code)?.name ?? `KAFKA_ERROR_${code}`;
 }
 
+/** The error for a non-zero error code in a response to `what`, retriable as Kafka's table says. */
+export function kafkaCodeError(what: string, code: number): KafkaClientError {
+  return new KafkaClientError(`${what}: ${kafkaErrorName(code)}`, {
+    retriable: kafkaErrorCode(code)?.retriable ?? false,
+    kafkaErrorType: kafkaErrorName(code),
+  });
+}
+
 /** The error for a non-zero partition error code in a Fetch response. */
 export function fetchPartitionError(
   topic: string,

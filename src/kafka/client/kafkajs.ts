@@ -40,6 +40,11 @@ import type {
 export interface KafkajsSettings {
   /** Receives kafkajs's own warnings and errors. Default: console.warn. */
   readonly logger?: KafkaLogger;
+  /**
+   * Transactional producers: the newest transaction protocol to use where the cluster has it (default 2, KIP-890;
+   * 1 keeps Kafka 3's AddPartitionsToTxn protocol on any cluster).
+   */
+  readonly maxTransactionVersion?: 1 | 2;
 }
 
 const EARLIEST_TIMESTAMP = "-2";

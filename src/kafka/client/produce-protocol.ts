@@ -1,10 +1,13 @@
 // Produce v8 and InitProducerId v1 requests and responses (the newest non-flexible versions; Kafka 2.4+ serves them,
-// 4.x included), written from the protocol specification (https://kafka.apache.org/protocol#The_Messages_Produce).
+// 4.x included), and Produce v12 for transactions v2 (KIP-890: the broker adds a partition to the transaction
+// itself), written from the protocol specification (https://kafka.apache.org/protocol#The_Messages_Produce).
 // Record batches arrive encoded (./record-batch-encoder.ts): a request only frames them.
-import { KafkaUnsupportedError } from "../errors.js";
+import { compactStringSize, FieldReader, FieldWriter, nullableStringSize, uvarintSize } from "./protocol-codec.js";
 
 export const PRODUCE_API_KEY = 0;
 export const PRODUCE_VERSION = 8;
+/** The first version whose transactional batches join their transaction without AddPartitionsToTxn (KIP-890). */
+export const PRODUCE_TXN_V2_VERSION = 12;
 export const INIT_PRODUCER_ID_API_KEY = 22;
 export const INIT_PRODUCER_ID_VERSION = 1;
 
@@ -37,102 +40,62 @@ export interface ProduceResponse {
   readonly partitions: ProducePartitionResponse[];
 }
 
-function nullableStringSize(value: string | null): number {
-  return 2 + (value === null ? 0 : Buffer.byteLength(value));
-}
-
-function writeNullableString(buf: Buffer, value: string | null, pos: number): number {
-  if (value === null) return buf.writeInt16BE(-1, pos);
-  const length = Buffer.byteLength(value);
-  pos = buf.writeInt16BE(length, pos);
-  return pos + buf.write(value, pos, "utf8");
-}
-
 /**
  * Encodes the request body (after the request header) as parts to send back to back: the fields in one buffer, cut
- * before each batch, and the batches themselves (not copied: a batch is most of a request's bytes).
+ * before each batch, and the batches themselves (not copied: a batch is most of a request's bytes). `version` is
+ * PRODUCE_VERSION, or PRODUCE_TXN_V2_VERSION (flexible: compact lengths and empty tagged fields).
  */
-export function encodeProduceRequest(request: ProduceRequest): Buffer[] {
+export function encodeProduceRequest(request: ProduceRequest, version = PRODUCE_VERSION): Buffer[] {
+  const flexible = version >= 9;
   const groups: { topic: string; partitions: ProducePartitionData[] }[] = [];
   for (const p of request.partitions) {
     const last = groups[groups.length - 1];
     if (last && last.topic === p.topic) last.partitions.push(p);
     else groups.push({ topic: p.topic, partitions: [p] });
   }
-  let size = nullableStringSize(request.transactionalId) + 2 + 4 + 4;
-  for (const g of groups) size += nullableStringSize(g.topic) + 4 + g.partitions.length * (4 + 4);
-  const fields = Buffer.allocUnsafe(size);
+  const stringSize = flexible ? compactStringSize : nullableStringSize;
+  const countSize = (n: number) => (flexible ? uvarintSize(n + 1) : 4);
+  let size = stringSize(request.transactionalId) + 2 + 4 + countSize(groups.length) + (flexible ? 1 : 0);
+  for (const g of groups) {
+    size += stringSize(g.topic) + countSize(g.partitions.length) + (flexible ? 1 : 0);
+    for (const p of g.partitions) size += 4 + countSize(p.batch.length) + (flexible ? 1 : 0);
+  }
+  const w = new FieldWriter(size);
+  const string = (value: string | null) => (flexible ? w.compactString(value) : w.nullableString(value));
+  const count = (n: number) => (flexible ? w.compactArray(n) : w.int32(n));
   const parts: Buffer[] = [];
   let from = 0;
-  let pos = writeNullableString(fields, request.transactionalId, 0);
-  pos = fields.writeInt16BE(request.acks, pos);
-  pos = fields.writeInt32BE(request.timeoutMs, pos);
-  pos = fields.writeInt32BE(groups.length, pos);
+  string(request.transactionalId).int16(request.acks).int32(request.timeoutMs);
+  count(groups.length);
   for (const g of groups) {
-    pos = writeNullableString(fields, g.topic, pos);
-    pos = fields.writeInt32BE(g.partitions.length, pos);
+    string(g.topic);
+    count(g.partitions.length);
     for (const p of g.partitions) {
-      pos = fields.writeInt32BE(p.partition, pos);
-      pos = fields.writeInt32BE(p.batch.length, pos);
-      parts.push(fields.subarray(from, pos), p.batch);
-      from = pos;
+      w.int32(p.partition);
+      count(p.batch.length); // (COMPACT_RECORDS: length + 1, as a compact array's count)
+      parts.push(w.buf.subarray(from, w.pos), p.batch);
+      from = w.pos;
+      if (flexible) w.noTags();
     }
+    if (flexible) w.noTags();
   }
-  if (from < pos) parts.push(fields.subarray(from, pos));
+  if (flexible) w.noTags();
+  w.done();
+  if (from < w.pos) parts.push(w.buf.subarray(from, w.pos));
   return parts;
 }
 
-/** A bounds-checked reader of a response body. */
-class Reader {
-  pos = 0;
-  constructor(
-    private readonly buf: Buffer,
-    private readonly what: string,
-  ) {}
-
-  private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new KafkaUnsupportedError(`truncated ${this.what} response`);
-  }
-
-  int16(): number {
-    this.need(2);
-    const v = this.buf.readInt16BE(this.pos);
-    this.pos += 2;
-    return v;
-  }
-
-  int32(): number {
-    this.need(4);
-    const v = this.buf.readInt32BE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-
-  int64(): bigint {
-    this.need(8);
-    const v = this.buf.readBigInt64BE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  nullableString(): string | null {
-    const length = this.int16();
-    if (length < 0) return null;
-    this.need(length);
-    const v = this.buf.toString("utf8", this.pos, this.pos + length);
-    this.pos += length;
-    return v;
-  }
-}
-
-/** Decodes the response body (after the correlation id). */
-export function decodeProduceResponse(buf: Buffer): ProduceResponse {
-  const r = new Reader(buf, "Produce");
+/** Decodes the response body (after the response header) of `version` (as encodeProduceRequest). */
+export function decodeProduceResponse(buf: Buffer, version = PRODUCE_VERSION): ProduceResponse {
+  const flexible = version >= 9;
+  const r = new FieldReader(buf, "Produce");
+  const string = () => (flexible ? r.compactString() : r.nullableString());
+  const count = () => (flexible ? r.compactArray() : r.int32());
   const partitions: ProducePartitionResponse[] = [];
-  const topicCount = r.int32();
+  const topicCount = count();
   for (let t = 0; t < topicCount; t++) {
-    const topic = r.nullableString() ?? "";
-    const partitionCount = r.int32();
+    const topic = string() ?? "";
+    const partitionCount = count();
     for (let p = 0; p < partitionCount; p++) {
       const partition = r.int32();
       const errorCode = r.int16();
@@ -140,17 +103,21 @@ export function decodeProduceResponse(buf: Buffer): ProduceResponse {
       r.int64(); // log_append_time_ms
       r.int64(); // log_start_offset
       let recordError: string | null = null;
-      const recordErrors = r.int32();
+      const recordErrors = count();
       for (let e = 0; e < recordErrors; e++) {
         r.int32(); // batch_index
-        const message = r.nullableString();
+        const message = string();
         recordError ??= message;
+        if (flexible) r.taggedFields();
       }
-      const errorMessage = r.nullableString() ?? recordError;
+      const errorMessage = string() ?? recordError;
+      if (flexible) r.taggedFields(); // (current_leader: the metadata refresh after a leader error finds it too)
       partitions.push({ topic, partition, errorCode, baseOffset, errorMessage });
     }
+    if (flexible) r.taggedFields();
   }
   const throttleTimeMs = r.int32();
+  if (flexible) r.taggedFields();
   return { throttleTimeMs, partitions };
 }
 
@@ -163,13 +130,13 @@ export interface InitProducerIdResponse {
 
 /** An idempotent producer's id request: no transactional id. */
 export function encodeInitProducerIdRequest(transactionalId: string | null, transactionTimeoutMs: number): Buffer {
-  const buf = Buffer.allocUnsafe(nullableStringSize(transactionalId) + 4);
-  const pos = writeNullableString(buf, transactionalId, 0);
-  buf.writeInt32BE(transactionTimeoutMs, pos);
-  return buf;
+  return new FieldWriter(nullableStringSize(transactionalId) + 4)
+    .nullableString(transactionalId)
+    .int32(transactionTimeoutMs)
+    .done();
 }
 
 export function decodeInitProducerIdResponse(buf: Buffer): InitProducerIdResponse {
-  const r = new Reader(buf, "InitProducerId");
+  const r = new FieldReader(buf, "InitProducerId");
   return { throttleTimeMs: r.int32(), errorCode: r.int16(), producerId: r.int64(), producerEpoch: r.int16() };
 }

@@ -5,6 +5,7 @@
 // (re)authenticating first, or that does not look like kafkajs 2.2's, takes kafkajs's own path.
 import { KafkaUnsupportedError } from "../errors.js";
 import type { InternalBroker, InternalConnection, ProtocolRequest } from "./kafkajs-internals.js";
+import { FieldReader } from "./protocol-codec.js";
 
 export interface OwnRequest<T> {
   readonly apiKey: number;
@@ -16,6 +17,38 @@ export interface OwnRequest<T> {
   readonly timeoutMs: number;
   /** false for Produce with acks=0: the broker sends no response. */
   readonly expectResponse?: boolean;
+  /**
+   * A flexible version (KIP-482): request header v2 and response header v1, each the older header plus tagged fields
+   * (sent empty, skipped). `decode` gets the body either way.
+   */
+  readonly flexible?: boolean;
+}
+
+const API_VERSIONS_API_KEY = 18;
+/** The tagged fields of a flexible request header: none. */
+const NO_HEADER_TAGS = Buffer.from([0]);
+
+/**
+ * A flexible request as one whose body starts with the header's (empty) tagged fields, so either framing (ours, or
+ * kafkajs's header v1) sends header v2; its decoder skips the response header's tagged fields first, except
+ * ApiVersions', whose response header stays v0 so that any client can read it (KIP-511).
+ */
+function withFlexibleHeaders<T>(request: OwnRequest<T>): OwnRequest<T> {
+  if (!request.flexible) return request;
+  const parts = Buffer.isBuffer(request.body) ? [request.body] : (request.body as readonly Buffer[]);
+  const decode = request.decode;
+  return {
+    ...request,
+    body: [NO_HEADER_TAGS, ...parts],
+    decode:
+      request.apiKey === API_VERSIONS_API_KEY
+        ? decode
+        : (payload) => {
+            const r = new FieldReader(payload, request.apiName);
+            r.taggedFields();
+            return decode(payload.subarray(r.pos));
+          },
+  };
 }
 
 /** Fails, naming both sides' versions, if the broker does not serve the version we speak. */
@@ -29,8 +62,9 @@ function checkApiVersion(broker: InternalBroker, apiKey: number, version: number
 }
 
 /** Sends the request; resolves with the decoded response, or undefined when none is expected. */
-export async function sendOwnRequest<T>(broker: InternalBroker, request: OwnRequest<T>): Promise<T | undefined> {
-  checkApiVersion(broker, request.apiKey, request.apiVersion, request.apiName);
+export async function sendOwnRequest<T>(broker: InternalBroker, own: OwnRequest<T>): Promise<T | undefined> {
+  checkApiVersion(broker, own.apiKey, own.apiVersion, own.apiName);
+  const request = withFlexibleHeaders(own);
   const pool = broker.connectionPool;
   const protocolRequest = kafkajsRequest(request);
   if (typeof pool.getConnectionByRequest !== "function") return (await pool.send(protocolRequest)) as T | undefined;

@@ -3,13 +3,38 @@
 // transaction it left), learns which partitions and which group's offsets a transaction touches, and writes its
 // commit or abort. A few requests per transaction: they go through kafkajs's request encoders on its connections,
 // while the records go through our Produce path (./wire-producer.ts).
+//
+// Transactions v2 (KIP-890 part 2; Kafka 4.0+ with the finalized feature transaction.version >= 2, which new 4.x
+// clusters have): a transaction's first Produce (v12) adds its partition, TxnOffsetCommit (v5) adds the group, so
+// neither AddPartitionsToTxn nor AddOffsetsToTxn waits before them; EndTxn (v5) bumps the epoch at every
+// transaction's end and answers the next transaction's producer id and epoch. Chosen once per producer, at its
+// InitProducerId, as Java's producer does; these requests are ours (./transaction-protocol.ts).
 import type { ProducerOptions } from "../config/index.js";
-import { KafkaClientError } from "../errors.js";
+import { KafkaClientClosedError, KafkaClientError } from "../errors.js";
 import { retryBackoffMs } from "./kafkajs.js";
-import { toKafkaError } from "./kafkajs-errors.js";
+import { kafkaCodeError, toKafkaError } from "./kafkajs-errors.js";
 import type { InternalBroker, InternalCluster, TxnArgs } from "./kafkajs-internals.js";
+import { PRODUCE_API_KEY, PRODUCE_TXN_V2_VERSION } from "./produce-protocol.js";
+import { sendOwnRequest } from "./protocol-request.js";
 import { retryUntil } from "./retry-until.js";
+import {
+  API_VERSIONS_API_KEY,
+  API_VERSIONS_FEATURES_VERSION,
+  decodeApiVersionsResponse,
+  decodeEndTxnResponse,
+  decodeTxnOffsetCommitResponse,
+  encodeApiVersionsRequest,
+  encodeEndTxnRequest,
+  encodeTxnOffsetCommitRequest,
+  END_TXN_API_KEY,
+  END_TXN_V2_VERSION,
+  TXN_OFFSET_COMMIT_API_KEY,
+  TXN_OFFSET_COMMIT_V2_VERSION,
+} from "./transaction-protocol.js";
 import type { GroupOffset } from "./types.js";
+
+/** Kafka's transaction protocol: 1 (KIP-98) or 2 (KIP-890 part 2). */
+export type TransactionVersion = 1 | 2;
 
 export interface TxnProducerId {
   readonly producerId: bigint;
@@ -33,6 +58,11 @@ const TRANSACTION = 1;
 const CONCURRENT_TRANSACTIONS_BACKOFF_MS = 20;
 
 export class TransactionCoordinator {
+  /** Set by initProducerId: the protocol this producer's transactions speak. */
+  private version: TransactionVersion = 1;
+  private versionKnown = false;
+  /** Set when the producer closes: a request retrying then (its connection gone) must not reconnect the cluster. */
+  private closed = false;
   /** Coordinators by type and key (the transactional id, or a group id), found once and again when they move. */
   private readonly coordinators = new Map<string, Promise<InternalBroker>>();
   /**
@@ -45,10 +75,29 @@ export class TransactionCoordinator {
     private readonly cluster: InternalCluster,
     readonly transactionalId: string,
     private readonly options: ProducerOptions,
+    /** The newest protocol to use where the cluster speaks it (1 keeps Kafka 3's protocol; tests pin each). */
+    private readonly maxVersion: TransactionVersion = 2,
   ) {}
 
-  /** InitProducerId: this id's producer id and a new epoch; an older producer with the id is fenced from now on. */
+  /** Stops every request's retries: the producer is closing. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** The protocol of this producer's transactions (known after initProducerId). */
+  get transactionVersion(): TransactionVersion {
+    return this.version;
+  }
+
+  /**
+   * InitProducerId: this id's producer id and a new epoch; an older producer with the id is fenced from now on.
+   * The first one also learns the transaction protocol.
+   */
   async initProducerId(): Promise<TxnProducerId> {
+    if (this.maxVersion === 2 && !this.versionKnown) {
+      this.version = await this.clusterTransactionVersion();
+      this.versionKnown = true;
+    }
     const { producerId, producerEpoch } = await this.onCoordinator(
       TRANSACTION,
       this.transactionalId,
@@ -83,6 +132,7 @@ export class TransactionCoordinator {
    * (metadata included) to the group's coordinator. They become the group's committed offsets on commit.
    */
   async sendOffsets(id: TxnProducerId, groupId: string, offsets: readonly GroupOffset[]): Promise<void> {
+    if (this.version === 2) return this.txnOffsetCommitV2(id, groupId, offsets);
     await this.onCoordinator(
       TRANSACTION,
       this.transactionalId,
@@ -106,16 +156,85 @@ export class TransactionCoordinator {
     });
   }
 
-  /** EndTxn: the coordinator commits (or aborts) the transaction and writes its markers. */
-  end(id: TxnProducerId, commit: boolean): Promise<void> {
-    return this.onCoordinator(
-      TRANSACTION,
-      this.transactionalId,
-      `${commit ? "commit" : "abort"} transaction`,
-      async (broker) => {
+  /**
+   * TxnOffsetCommit v5 to the group's coordinator, which adds the group to the transaction itself (transactions v2).
+   * Offsets of one topic must be adjacent.
+   */
+  private txnOffsetCommitV2(id: TxnProducerId, groupId: string, offsets: readonly GroupOffset[]): Promise<void> {
+    const what = `commit offsets of group ${groupId} in transaction`;
+    const body = encodeTxnOffsetCommitRequest({
+      transactionalId: this.transactionalId,
+      groupId,
+      producerId: id.producerId,
+      producerEpoch: id.producerEpoch,
+      offsets: offsets.map((o) => ({ ...o, metadata: o.metadata ?? null })),
+    });
+    return this.onCoordinator(GROUP, groupId, what, async (broker) => {
+      const response = (await sendOwnRequest(broker, {
+        apiKey: TXN_OFFSET_COMMIT_API_KEY,
+        apiVersion: TXN_OFFSET_COMMIT_V2_VERSION,
+        apiName: "TxnOffsetCommit",
+        body,
+        decode: decodeTxnOffsetCommitResponse,
+        timeoutMs: this.options.requestTimeoutMs,
+        flexible: true,
+      }))!;
+      const failed = response.partitions.find((p) => p.errorCode !== 0);
+      if (failed) throw kafkaCodeError(`${what} (${failed.topic}-${failed.partition})`, failed.errorCode);
+    });
+  }
+
+  /**
+   * EndTxn: the coordinator commits (or aborts) the transaction and writes its markers. Under transactions v2 it
+   * answers the producer id and epoch of the next transaction (the epoch bumped), undefined under v1.
+   */
+  end(id: TxnProducerId, commit: boolean): Promise<TxnProducerId | undefined> {
+    const what = `${commit ? "commit" : "abort"} transaction`;
+    return this.onCoordinator(TRANSACTION, this.transactionalId, what, async (broker) => {
+      if (this.version === 1) {
         await broker.endTxn({ ...this.args(id), transactionResult: commit });
-      },
-    );
+        return undefined;
+      }
+      const response = (await sendOwnRequest(broker, {
+        apiKey: END_TXN_API_KEY,
+        apiVersion: END_TXN_V2_VERSION,
+        apiName: "EndTxn",
+        body: encodeEndTxnRequest({ ...id, transactionalId: this.transactionalId, commit }),
+        decode: decodeEndTxnResponse,
+        timeoutMs: this.options.requestTimeoutMs,
+        flexible: true,
+      }))!;
+      if (response.errorCode !== 0) throw kafkaCodeError(what, response.errorCode);
+      return { producerId: response.producerId, producerEpoch: response.producerEpoch };
+    });
+  }
+
+  /**
+   * 2 when the transaction coordinator serves the v2 requests and the cluster finalized transaction.version >= 2
+   * (ApiVersions v3 tells the finalized features; kafkajs asks an older version), else 1.
+   */
+  private clusterTransactionVersion(): Promise<TransactionVersion> {
+    return this.onCoordinator(TRANSACTION, this.transactionalId, "find the transaction version", async (broker) => {
+      const serves = (apiKey: number, version: number) => (broker.versions?.[apiKey]?.maxVersion ?? -1) >= version;
+      if (
+        !serves(API_VERSIONS_API_KEY, API_VERSIONS_FEATURES_VERSION) ||
+        !serves(PRODUCE_API_KEY, PRODUCE_TXN_V2_VERSION) ||
+        !serves(TXN_OFFSET_COMMIT_API_KEY, TXN_OFFSET_COMMIT_V2_VERSION) ||
+        !serves(END_TXN_API_KEY, END_TXN_V2_VERSION)
+      )
+        return 1;
+      const response = (await sendOwnRequest(broker, {
+        apiKey: API_VERSIONS_API_KEY,
+        apiVersion: API_VERSIONS_FEATURES_VERSION,
+        apiName: "ApiVersions",
+        body: encodeApiVersionsRequest(),
+        decode: decodeApiVersionsResponse,
+        timeoutMs: this.options.requestTimeoutMs,
+        flexible: true,
+      }))!;
+      if (response.errorCode !== 0) throw kafkaCodeError("api versions", response.errorCode);
+      return (response.finalizedFeatures.get("transaction.version") ?? 0) >= 2 ? 2 : 1;
+    });
   }
 
   private args(id: TxnProducerId): TxnArgs {
@@ -151,6 +270,7 @@ export class TransactionCoordinator {
         Date.now() + this.options.maxBlockMs,
         retry,
         async () => {
+          if (this.closed) throw new KafkaClientClosedError(what);
           let broker = this.coordinators.get(slot);
           if (!broker) {
             broker = this.cluster.findGroupCoordinator({ groupId: key, coordinatorType: type });

@@ -168,6 +168,11 @@ export interface KafkaProducer {
    * to produce's promise); not for records others give it meanwhile.
    */
   flush(): Promise<void>;
+  /**
+   * The topic's partitions, once it exists with a leader for each: asked with auto-creation allowed and waited for
+   * up to max.block.ms, as Kafka's producer's partitionsFor does (where the broker allows, a new topic is created).
+   */
+  partitionsFor(topic: string): Promise<number[]>;
   /** Starts a transaction (transactional.id required); one at a time per producer. */
   beginTransaction(): Promise<KafkaTransaction>;
   close(): Promise<void>;

@@ -10,10 +10,11 @@
 // (InitProducerId) and numbers each partition's records.
 //
 // A transactional producer (transactional.id) sends the same way, inside transactions: its producer id comes from
-// the id's coordinator (./transaction-coordinator.ts), a partition joins the open transaction (AddPartitionsToTxn)
-// before its first batch goes, batches carry the transactional flag and the id, and commit waits for every batch
-// before EndTxn. A failed batch fails the whole transaction (the caller aborts); after an abort that sent records
-// the next transaction starts under a new epoch, as Java's producer does after an abortable error.
+// the id's coordinator (./transaction-coordinator.ts), a partition joins the open transaction (AddPartitionsToTxn;
+// under transactions v2 its first Produce, v12, adds it) before its first batch goes, batches carry the transactional
+// flag and the id, and commit waits for every batch before EndTxn. A failed batch fails the whole transaction (the
+// caller aborts); after an abort that sent records the next transaction starts under a new epoch, as Java's
+// producer does after an abortable error. Under v2 every EndTxn answers the next transaction's epoch.
 import { Kafka } from "kafkajs";
 import { consoleLogger, type KafkaLogger, type ProducerOptions } from "../config/index.js";
 import {
@@ -27,7 +28,7 @@ import {
 } from "../errors.js";
 import { codecId, compress, kafkajsConfig, retryBackoffMs, sleep, type KafkajsSettings } from "./kafkajs.js";
 import { kafkaErrorCode } from "./kafka-error-codes.js";
-import { kafkaErrorName, toKafkaError } from "./kafkajs-errors.js";
+import { kafkaCodeError, kafkaErrorName, toKafkaError } from "./kafkajs-errors.js";
 import { createInternalCluster, type InternalCluster } from "./kafkajs-internals.js";
 import { keyPartition } from "./murmur2.js";
 import {
@@ -38,6 +39,7 @@ import {
   INIT_PRODUCER_ID_API_KEY,
   INIT_PRODUCER_ID_VERSION,
   PRODUCE_API_KEY,
+  PRODUCE_TXN_V2_VERSION,
   PRODUCE_VERSION,
   type ProducePartitionData,
   type InitProducerIdResponse,
@@ -50,7 +52,7 @@ import { byteLength, encodeRecordBatch, encodeUnstampedRecordBatch, stampRecordB
 import { RECORDS_OFFSET } from "./record-batch-layout.js";
 import { TopicReadiness } from "./topic-readiness.js";
 import { retryUntil } from "./retry-until.js";
-import { TransactionCoordinator } from "./transaction-coordinator.js";
+import { TransactionCoordinator, type TxnProducerId } from "./transaction-coordinator.js";
 import type { GroupOffset, KafkaProducer, KafkaTransaction, ProducerRecord } from "./types.js";
 
 /** Per-record bytes beyond key, value and headers (length, attributes, deltas): what batch.size counts. */
@@ -142,7 +144,17 @@ export class WireProducer implements KafkaProducer {
     // the buffers leave a margin.
     this.batchBuffers = new BatchBuffers(RECORDS_OFFSET + this.sendLimit + Math.ceil(this.sendLimit / 16));
     if (options.transactionalId !== undefined)
-      this.coordinator = new TransactionCoordinator(this.cluster, options.transactionalId, options);
+      this.coordinator = new TransactionCoordinator(
+        this.cluster,
+        options.transactionalId,
+        options,
+        settings.maxTransactionVersion,
+      );
+  }
+
+  /** A transactional producer's protocol (1 or 2, KIP-890), known once its first transaction began. */
+  get transactionVersion(): 1 | 2 | undefined {
+    return this.coordinator && this.currentIdentity ? this.coordinator.transactionVersion : undefined;
   }
 
   produce(records: readonly ProducerRecord[]): Promise<void> {
@@ -201,7 +213,7 @@ export class WireProducer implements KafkaProducer {
 
   /** New topics ready and in the metadata; a partition the metadata lacks refreshed for, a few times, or an error. */
   private async prepare(records: readonly ProducerRecord[]): Promise<void> {
-    await this.ready(records);
+    await this.ready(records.map((r) => r.topic));
     for (const { topic, partition } of records) {
       if (partition === undefined) continue;
       for (let refreshes = 0; partition >= this.partitionCount(topic); refreshes++) {
@@ -260,10 +272,18 @@ export class WireProducer implements KafkaProducer {
     return batch;
   }
 
+  async partitionsFor(topic: string): Promise<number[]> {
+    await this.ready([topic]);
+    return this.cluster
+      .findTopicPartitionMetadata(topic)
+      .map((p) => p.partitionId)
+      .sort((a, b) => a - b);
+  }
+
   /** Waits (once per topic) for each topic's creation and leaders, and puts it in the cluster's metadata. */
-  private async ready(records: readonly ProducerRecord[]): Promise<void> {
+  private async ready(topics: Iterable<string>): Promise<void> {
     let missing: Set<string> | undefined;
-    for (const { topic } of records) if (!this.readyTopics.has(topic)) (missing ??= new Set()).add(topic);
+    for (const topic of topics) if (!this.readyTopics.has(topic)) (missing ??= new Set()).add(topic);
     if (!missing) return;
     await this.topics.ensure(missing);
     await this.connect();
@@ -395,8 +415,12 @@ export class WireProducer implements KafkaProducer {
     for (const queue of this.queues) {
       if (queue.unacked.length === queue.inFlight && !queue.rewinding) continue; // nothing waiting
       if (transaction && !transaction.partitions.has(queue)) {
-        (toAdd ??= []).push(queue);
-        continue;
+        if (this.coordinator!.transactionVersion === 2) {
+          transaction.partitions.add(queue); // its first Produce adds it
+        } else {
+          (toAdd ??= []).push(queue);
+          continue;
+        }
       }
       if (queue.retryAt > now) nextRetry = Math.min(nextRetry, queue.retryAt);
       const leader = this.leaderOf(queue);
@@ -430,6 +454,7 @@ export class WireProducer implements KafkaProducer {
           taken.push([queue, batch]);
         }
         if (taken.length === 0) break;
+        if (transaction) transaction.started = true; // (v2: the Produce adds its partitions)
         this.brokerInFlight.set(leader, (this.brokerInFlight.get(leader) ?? 0) + 1);
         void this.send(leader, taken).finally(() => {
           this.brokerInFlight.set(leader, this.brokerInFlight.get(leader)! - 1);
@@ -495,19 +520,25 @@ export class WireProducer implements KafkaProducer {
       }
       const broker = await this.cluster.findBroker({ nodeId: leader });
       await previous;
+      // v12 only under transactions v2: a broker without it refuses versions above 11 inside a transaction.
+      const version = this.coordinator?.transactionVersion === 2 ? PRODUCE_TXN_V2_VERSION : PRODUCE_VERSION;
       const sent = sendOwnRequest(broker, {
         apiKey: PRODUCE_API_KEY,
-        apiVersion: PRODUCE_VERSION,
+        apiVersion: version,
         apiName: "Produce",
-        body: encodeProduceRequest({
-          transactionalId: this.options.transactionalId ?? null,
-          acks: this.options.acks,
-          timeoutMs: this.options.requestTimeoutMs,
-          partitions,
-        }),
-        decode: decodeProduceResponse,
+        body: encodeProduceRequest(
+          {
+            transactionalId: this.options.transactionalId ?? null,
+            acks: this.options.acks,
+            timeoutMs: this.options.requestTimeoutMs,
+            partitions,
+          },
+          version,
+        ),
+        decode: (payload) => decodeProduceResponse(payload, version),
         timeoutMs: this.options.requestTimeoutMs,
         expectResponse: this.options.acks !== 0,
+        flexible: version === PRODUCE_TXN_V2_VERSION,
       });
       // kafkajs's path from here to the socket takes the same steps for every request: order is kept.
       handOver();
@@ -659,13 +690,7 @@ export class WireProducer implements KafkaProducer {
     } catch (err) {
       throw toKafkaError(err, { what: "init producer id" });
     }
-    if (response.errorCode !== 0) {
-      const name = kafkaErrorName(response.errorCode);
-      throw new KafkaClientError(`init producer id: ${name}`, {
-        kafkaErrorType: name,
-        retriable: kafkaErrorCode(response.errorCode)?.retriable ?? false,
-      });
-    }
+    if (response.errorCode !== 0) throw kafkaCodeError("init producer id", response.errorCode);
     return response;
   }
 
@@ -741,8 +766,16 @@ export class WireProducer implements KafkaProducer {
     await this.settleAll();
     await Promise.all(transaction.offsetCalls);
     if (transaction.failure !== undefined) throw transaction.failure;
-    if (transaction.started) await this.coordinator!.end(transaction.identity, true);
+    if (transaction.started) this.nextEpoch(await this.coordinator!.end(transaction.identity, true));
     this.transaction = undefined;
+  }
+
+  /** Transactions v2: the next transaction's producer id and epoch, from EndTxn; its partitions count from 0. */
+  private nextEpoch(next: TxnProducerId | undefined): void {
+    if (!next) return;
+    const identity: ProducerIdentity = { ...next, generation: ++this.generation, transactional: true };
+    this.currentIdentity = identity;
+    this.identity = Promise.resolve(identity);
   }
 
   /**
@@ -757,9 +790,10 @@ export class WireProducer implements KafkaProducer {
       await transaction.adding; // the partitions it adds must be ended too
       await Promise.all(transaction.offsetCalls); // offsets committed after the abort would join the next one
       while (this.unsettled.size > 0) await Promise.all([...this.unsettled]);
-      if (transaction.started) await this.coordinator!.end(transaction.identity, false);
+      if (transaction.started) this.nextEpoch(await this.coordinator!.end(transaction.identity, false));
     } finally {
       this.transaction = undefined;
+      // (v1, or an EndTxn that failed: a new InitProducerId bumps the epoch)
       if (transaction.started) this.renewIdentity(transaction.identity.generation);
     }
   }
@@ -768,6 +802,7 @@ export class WireProducer implements KafkaProducer {
     if (this.closed) return;
     await this.settleAll().catch(() => undefined);
     this.closed = true;
+    this.coordinator?.close();
     for (const timer of [this.lingerTimer, this.retryTimer]) if (timer) clearTimeout(timer);
     if (this.immediate) clearImmediate(this.immediate);
     await Promise.all([this.topics.close(), this.cluster.disconnect().catch(() => undefined)]);

@@ -5,7 +5,7 @@
 //            topic STRING?, partition INT32?, timestamp INT64? (ms). Python infers INT64 for any int, so partition
 //            and timestamp are accepted as number or bigint; fields the caller's schema lacks are absent.
 import type { Instant } from "../../model/windowing.js";
-import type { ProducerRecord } from "../client/index.js";
+import { byteLength, type ProducerRecord } from "../client/index.js";
 import { KafkaConfigError } from "../errors.js";
 import { serialize, type SerdeFormat } from "../serde.js";
 import { KafkaWriteError } from "./errors.js";
@@ -188,7 +188,5 @@ export function bytesOf(value: Buffer | string | null | undefined): Buffer | nul
 
 /** A record's key and value bytes (UTF-8 for strings): what the sink's counters and in-flight bounds count. */
 export function payloadBytes(record: ProducerRecord): number {
-  const size = (v: Buffer | string | null | undefined): number =>
-    v == null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.length;
-  return size(record.key) + size(record.value);
+  return byteLength(record.key) + byteLength(record.value);
 }

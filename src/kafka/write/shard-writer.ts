@@ -16,7 +16,6 @@ import {
   LeasePool,
   retryUntil,
   type KafkaGroupOffsetsClient,
-  type KafkaMetadataClient,
   type KafkaProducer,
   type KafkaTransaction,
   type ProducerRecord,
@@ -27,7 +26,7 @@ import { payloadBytes } from "./record.js";
 import { decideBatch, formatShardMetadata, parseShardState, type ShardState } from "./sequence.js";
 import type { ExactlyOnceSpec } from "./spec.js";
 
-export type ShardOffsetsClient = KafkaGroupOffsetsClient & KafkaMetadataClient;
+export type ShardOffsetsClient = KafkaGroupOffsetsClient;
 
 /** A batch's records: all of them, or a function yielding them in groups (called again by each attempt). */
 export type BatchRecords = readonly ProducerRecord[] | (() => Iterable<readonly ProducerRecord[]>);
@@ -112,7 +111,7 @@ export class ShardWriter {
     let transaction: KafkaTransaction | undefined;
     try {
       transaction = await this.producer.beginTransaction();
-      this.state ??= await this.readState();
+      this.state ??= await this.readState(this.producer);
       const decision = decideBatch(this.state, batchId, digest);
       if (decision.kind !== "write") {
         const open = transaction;
@@ -182,17 +181,18 @@ export class ShardWriter {
     }
   }
 
-  private async readState(): Promise<ShardState> {
+  private async readState(producer: KafkaProducer): Promise<ShardState> {
     const { metadataTopic } = this.spec;
     if (!this.metadataTopicChecked) {
-      const [described] = await this.deps.offsets.partitionsFor([metadataTopic]);
-      const count = described?.partitions.length ?? 0;
+      // As a user's first write meets it: the topic may not exist yet; the producer creates it where the broker
+      // allows (with the broker's num.partitions), as Java's sink does by asking its producer.
+      const count = (await producer.partitionsFor(metadataTopic)).length;
       if (count <= this.shard) {
         throw new KafkaWriteError(
           "KAFKA_WRITE_EXACTLY_ONCE",
           `exactly-once shard ${this.shard} keeps its sequence in partition ${this.shard} of topic ${metadataTopic}, ` +
-            `which has ${count === 0 ? "no partitions (does it exist?)" : `only ${count}`}: use numShards <= ${Math.max(count, 1)} ` +
-            `or a metadataTopic with >= ${this.spec.numShards} partitions`,
+            `which has only ${count}: use numShards <= ${count} or a metadataTopic with >= ${this.spec.numShards} ` +
+            "partitions (create it first)",
         );
       }
       this.metadataTopicChecked = true;
