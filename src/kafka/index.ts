@@ -45,6 +45,7 @@ export {
   kafkaWriteDoFnFactory,
 } from "./write/index.js";
 export type {
+  ExactlyOnceOptions,
   WriteToKafkaOptions,
   WriteToKafkaNativeOptions,
   WriteSpec,

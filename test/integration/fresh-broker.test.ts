@@ -7,7 +7,13 @@ import { startBroker, type Broker } from "../infra/broker.js";
 import { createTopic, readTopicByOffset, testKafka, uniqueTopic, withAdmin } from "../infra/fixtures.js";
 import { Create, Pipeline } from "../../src/pipeline/index.js";
 import { LocalRunner } from "../../src/runners/local/index.js";
-import { closeAllClients, KafkaUnknownTopicError, readFromKafka, writeToKafka } from "../../src/kafka/index.js";
+import {
+  closeAllClients,
+  KafkaUnknownTopicError,
+  readFromKafka,
+  writeToKafka,
+  type ExactlyOnceOptions,
+} from "../../src/kafka/index.js";
 import { collectRows, produce, recordsFor, type SeenRecord } from "./kafka-read-helpers.js";
 import { readClient, readTopic } from "./kafka-write-helpers.js";
 
@@ -28,21 +34,33 @@ function kvs(count: number): { key: string; value: string }[] {
   return Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
 }
 
+/** A pipeline writing kvs(count) to `topic` as strings. */
+function writeKvs(
+  topic: string,
+  count: number,
+  producerConfig: Record<string, string>,
+  exactlyOnce?: ExactlyOnceOptions,
+): Pipeline {
+  const p = Pipeline.create();
+  p.apply(Create.of(kvs(count))).apply(
+    writeToKafka({
+      producerConfig,
+      topic,
+      keySerializer: "string",
+      valueSerializer: "string",
+      ...(exactlyOnce ? { exactlyOnce } : {}),
+    }),
+  );
+  return p;
+}
+
 s.test(
   "write: a topic that does not exist yet is created by the broker (auto.create.topics.enable) and gets every record",
   async () => {
     const bootstrap = await freshBroker();
     const topic = uniqueTopic("new-out");
     const started = Date.now();
-    const p = Pipeline.create();
-    p.apply(Create.of(kvs(500))).apply(
-      writeToKafka({
-        producerConfig: { "bootstrap.servers": bootstrap },
-        topic,
-        keySerializer: "string",
-        valueSerializer: "string",
-      }),
-    );
+    const p = writeKvs(topic, 500, { "bootstrap.servers": bootstrap });
     assert.is(await p.run(new LocalRunner()).waitUntilFinish(60_000), "DONE");
     const tookMs = Date.now() - started;
     // Before the fix the bundle waited out delivery.timeout.ms (120 s) and failed.
@@ -66,15 +84,7 @@ s.test(
   async () => {
     const bootstrap = await freshBroker({ "auto.create.topics.enable": "false" });
     const topic = uniqueTopic("refused");
-    const p = Pipeline.create();
-    p.apply(Create.of(kvs(10))).apply(
-      writeToKafka({
-        producerConfig: { "bootstrap.servers": bootstrap, "max.block.ms": "3000" },
-        topic,
-        keySerializer: "string",
-        valueSerializer: "string",
-      }),
-    );
+    const p = writeKvs(topic, 10, { "bootstrap.servers": bootstrap, "max.block.ms": "3000" });
     const started = Date.now();
     const failure = (await rejection(p.run(new LocalRunner()).waitUntilFinish(60_000))) as Error;
     const tookMs = Date.now() - started;
@@ -93,17 +103,8 @@ s.test(
   async () => {
     const bootstrap = await freshBroker();
     const topic = uniqueTopic("new-eos");
-    const p = Pipeline.create();
-    p.apply(Create.of(kvs(500))).apply(
-      writeToKafka({
-        producerConfig: { "bootstrap.servers": bootstrap },
-        topic,
-        keySerializer: "string",
-        valueSerializer: "string",
-        // One shard: the sink keeps it in partition 0 of the topic, which the broker creates with one partition.
-        exactlyOnce: { numShards: 1, sinkGroupId: `sink-${topic}` },
-      }),
-    );
+    // One shard: the sink keeps it in partition 0 of the topic, which the broker creates with one partition.
+    const p = writeKvs(topic, 500, { "bootstrap.servers": bootstrap }, { numShards: 1, sinkGroupId: `sink-${topic}` });
     const started = Date.now();
     assert.is(await p.run(new LocalRunner()).waitUntilFinish(90_000), "DONE");
     console.log(`  first exactly-once write on a new broker: ${Date.now() - started} ms`);

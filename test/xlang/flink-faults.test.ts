@@ -64,6 +64,37 @@ async function produce(topic: string, from: number, count: number): Promise<void
   }
 }
 
+/** The Python job: ReadFromKafka(source) → our exactly-once write to `results` (sink group `sink-<results>`). */
+function eosJob(
+  source: string,
+  results: string,
+  args: string[],
+  pipelineOptions: string[],
+  timeoutMs: number,
+): Promise<PythonResult> {
+  return runPython(
+    "kafka_pipelines.py",
+    [
+      "write-eos-unbounded",
+      "--expansion",
+      stack.service("process").expansionAddress,
+      "--job-endpoint",
+      stack.jobServer.jobEndpoint,
+      "--bootstrap",
+      stack.bootstrap,
+      "--topic",
+      source,
+      "--results-topic",
+      results,
+      "--sink-group",
+      `sink-${results}`,
+      ...args,
+      ...pipelineOptions.map((o) => `--pipeline-option=${o}`),
+    ],
+    timeoutMs,
+  );
+}
+
 /**
  * Runs the read → exactly-once write job, SIGKILLs every worker once `killAfter` records are committed, produces
  * more, and checks that read_committed holds every record exactly once.
@@ -78,32 +109,11 @@ async function killWorkersMidStream(checkpointingIntervalMs: number, killAfter: 
   await produce(source, 0, BEFORE);
 
   const stopFile = join(tmpdir(), `${results}.stop`);
-  const run: Promise<PythonResult> = runPython(
-    "kafka_pipelines.py",
-    [
-      "write-eos-unbounded",
-      "--expansion",
-      stack.service("process").expansionAddress,
-      "--job-endpoint",
-      stack.jobServer.jobEndpoint,
-      "--bootstrap",
-      stack.bootstrap,
-      "--topic",
-      source,
-      "--results-topic",
-      results,
-      "--shards",
-      "3",
-      "--sink-group",
-      `sink-${results}`,
-      "--metadata-topic",
-      meta,
-      "--run-seconds",
-      "300",
-      "--stop-file",
-      stopFile,
-      ...options(checkpointingIntervalMs).map((o) => `--pipeline-option=${o}`),
-    ],
+  const run = eosJob(
+    source,
+    results,
+    ["--shards", "3", "--metadata-topic", meta, "--run-seconds", "300", "--stop-file", stopFile],
+    options(checkpointingIntervalMs),
     330_000,
   );
   let ended = false;
@@ -177,28 +187,11 @@ s.test("exactly-once on Flink without checkpointing: the job fails at start, say
   const results = uniqueTopic("flink-nocp-out");
   await createTopic(stack.bootstrap, source, 4);
   await produce(source, 0, 100);
-  const result = await runPython(
-    "kafka_pipelines.py",
-    [
-      "write-eos-unbounded",
-      "--expansion",
-      stack.service("process").expansionAddress,
-      "--job-endpoint",
-      stack.jobServer.jobEndpoint,
-      "--bootstrap",
-      stack.bootstrap,
-      "--topic",
-      source,
-      "--results-topic",
-      results,
-      "--shards",
-      "2",
-      "--sink-group",
-      `sink-${results}`,
-      "--run-seconds",
-      "60",
-      ...["--streaming", "--parallelism=2"].map((o) => `--pipeline-option=${o}`),
-    ],
+  const result = await eosJob(
+    source,
+    results,
+    ["--shards", "2", "--run-seconds", "60"],
+    ["--streaming", "--parallelism=2"],
     90_000,
   );
   assert.is.not(result.code, 0, "the job fails");

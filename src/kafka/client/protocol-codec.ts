@@ -1,17 +1,11 @@
 // Kafka's protocol primitives for the requests we encode ourselves (https://kafka.apache.org/protocol#protocol_types):
 // the classic ones (int16-length strings, int32-count arrays) and the "flexible" ones of newer versions (KIP-482:
 // unsigned-varint lengths plus one, and tagged fields after every struct, which we send empty and skip on reading).
+import { varIntSize } from "../../model/coders/bytes-io.js";
 import { KafkaUnsupportedError } from "../errors.js";
 
-/** Bytes of an unsigned varint. */
-export function uvarintSize(value: number): number {
-  let size = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    size++;
-  }
-  return size;
-}
+/** Bytes of an unsigned varint (Kafka's are protobuf's, as Beam's coders write them). */
+export const uvarintSize = varIntSize;
 
 /** Bytes of a COMPACT_STRING (or COMPACT_NULLABLE_STRING, null = 1 byte). */
 export function compactStringSize(value: string | null): number {
