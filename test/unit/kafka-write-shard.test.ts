@@ -31,6 +31,7 @@ import {
 } from "../../src/kafka/write/shard-record.js";
 import { ByteReader } from "../../src/model/coders/index.js";
 import { parseProducerConfig, type ProducerOptions } from "../../src/kafka/config/index.js";
+import { KafkaClientError } from "../../src/kafka/errors.js";
 import type {
   CommittedOffset,
   GroupOffset,
@@ -320,7 +321,7 @@ class FakeCluster {
   }
 }
 
-type Fault = "none" | "produce" | "commit-then-throw" | "commit-fails";
+type Fault = "none" | "produce" | "abortable" | "commit-then-throw" | "commit-fails";
 
 class FakeProducer implements KafkaProducer {
   epoch = -1;
@@ -359,6 +360,10 @@ class FakeProducer implements KafkaProducer {
         fenced();
         txn.records.push(...records);
         if (this.fault === "produce") throw new Error("injected: failed after send");
+        if (this.fault === "abortable")
+          throw new KafkaClientError("produce to out-1: TRANSACTION_ABORTABLE", {
+            kafkaErrorType: "TRANSACTION_ABORTABLE",
+          });
       },
       sendOffsets: async (groupId, offsets) => {
         fenced();
@@ -449,6 +454,25 @@ s.test("shard writer: a failure after the send aborts, drops the producer, and t
   assert.is(producers.length, 2, "the retry used a new producer (which fenced the old one)");
   assert.is(cluster.committed.length, 5);
 });
+
+s.test(
+  "shard writer: TRANSACTION_ABORTABLE aborts and writes the batch again at once, with a new producer",
+  async () => {
+    const cluster = new FakeCluster();
+    const producers: FakeProducer[] = [];
+    const writer = shardWriter(cluster, 1, producers);
+    await writer.writeBatch("g/0", "1:a", batch(1, "first"));
+    producers[0]!.fault = "abortable";
+    assert.equal(await writer.writeBatch("g/1", "4:b", batch(4, "b")), { kind: "committed", seq: 2n, records: 4 });
+    assert.ok(producers[0]!.closed, "the producer whose transaction could not commit is closed");
+    assert.is(producers.length, 2);
+    assert.equal(
+      cluster.committed.map((r) => (r.value as Buffer).toString()),
+      ["first-0", "b-0", "b-1", "b-2", "b-3"],
+      "the batch once",
+    );
+  },
+);
 
 s.test("shard writer: committed but reported failed (unknown outcome) → the retry finds it committed", async () => {
   for (const fault of ["commit-then-throw", "commit-fails"] as const) {

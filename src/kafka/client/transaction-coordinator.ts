@@ -63,6 +63,8 @@ export class TransactionCoordinator {
   private versionKnown = false;
   /** Set when the producer closes: a request retrying then (its connection gone) must not reconnect the cluster. */
   private closed = false;
+  /** Requests not settled yet: close waits for them, so none reconnects the cluster after it was disconnected. */
+  private readonly pending = new Set<Promise<unknown>>();
   /** Coordinators by type and key (the transactional id, or a group id), found once and again when they move. */
   private readonly coordinators = new Map<string, Promise<InternalBroker>>();
   /**
@@ -79,9 +81,10 @@ export class TransactionCoordinator {
     private readonly maxVersion: TransactionVersion = 2,
   ) {}
 
-  /** Stops every request's retries: the producer is closing. */
-  close(): void {
+  /** Stops every request's retries and waits for those in flight: the producer is closing. */
+  async close(): Promise<void> {
     this.closed = true;
+    await Promise.allSettled([...this.pending]);
   }
 
   /** The protocol of this producer's transactions (known after initProducerId). */
@@ -289,9 +292,11 @@ export class TransactionCoordinator {
         undefined,
         backoffMs,
       );
-    if (type === GROUP) return send();
-    const run = this.transactionTail.then(send, send);
-    this.transactionTail = run.catch(() => undefined);
+    const run = type === GROUP ? send() : this.transactionTail.then(send, send);
+    if (type === TRANSACTION) this.transactionTail = run.catch(() => undefined);
+    this.pending.add(run);
+    const settled = () => this.pending.delete(run);
+    void run.then(settled, settled);
     return run;
   }
 }

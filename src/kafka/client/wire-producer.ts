@@ -802,7 +802,7 @@ export class WireProducer implements KafkaProducer {
     if (this.closed) return;
     await this.settleAll().catch(() => undefined);
     this.closed = true;
-    this.coordinator?.close();
+    await this.coordinator?.close();
     for (const timer of [this.lingerTimer, this.retryTimer]) if (timer) clearTimeout(timer);
     if (this.immediate) clearImmediate(this.immediate);
     await Promise.all([this.topics.close(), this.cluster.disconnect().catch(() => undefined)]);

@@ -8,8 +8,9 @@
 //   3. skip the batch if it was committed before; else send its records and put the new state into the transaction
 //      (sendOffsets, at the same time) and commit: records and state land together or not at all.
 // Any failure discards the producer (best-effort abort, close) and the remembered state, so the retry starts at 1.
-// A failure that passes (the broker restarting, a coordinator moving: a retriable Kafka error) is retried here at
-// once, until delivery.timeout.ms, by that same protocol; anything else fails the bundle for the runner to retry.
+// A failure that passes (the broker restarting, a coordinator moving: a retriable Kafka error; a transaction the
+// broker calls abortable) is retried here at once, until delivery.timeout.ms, by that same protocol; anything else
+// fails the bundle for the runner to retry.
 import { hostname } from "node:os";
 import type { ProducerOptions } from "../config/index.js";
 import {
@@ -20,7 +21,7 @@ import {
   type KafkaTransaction,
   type ProducerRecord,
 } from "../client/index.js";
-import { isRetriableKafkaError } from "../errors.js";
+import { isRetriableKafkaError, KafkaClientError } from "../errors.js";
 import { KafkaWriteError } from "./errors.js";
 import { payloadBytes } from "./record.js";
 import { decideBatch, formatShardMetadata, parseShardState, type ShardState } from "./sequence.js";
@@ -100,7 +101,7 @@ export class ShardWriter {
       Date.now() + this.producerOptions.deliveryTimeoutMs,
       this.producerOptions.retry,
       () => this.write(batchId, digest, records),
-      (err) => !this.closed && isRetriableKafkaError(err),
+      (err) => !this.closed && startsAgain(err),
     );
   }
 
@@ -222,6 +223,17 @@ export class ShardWriter {
     await producer?.close().catch(() => undefined);
     this.deps.onClose?.();
   }
+}
+
+/**
+ * Failures after which the batch starts again at once with a new producer: Kafka's retriable ones, and
+ * TRANSACTION_ABORTABLE (Kafka 4, under transactions v2: this transaction cannot commit, say it timed out on the
+ * coordinator; Java's producer tells its caller to abort and begin again).
+ */
+function startsAgain(err: unknown): boolean {
+  return (
+    isRetriableKafkaError(err) || (err instanceof KafkaClientError && err.kafkaErrorType === "TRANSACTION_ABORTABLE")
+  );
 }
 
 /**

@@ -13,6 +13,7 @@ import { resolveSerdeFormat, type SerdeFormat } from "../serde.js";
  */
 export type WriteTimestampPolicy = "producer" | "element";
 
+/** The exactly-once sink's options (WriteToKafkaOptions.exactlyOnce): shards, the sink group, stable input. */
 export interface ExactlyOnceOptions {
   /** Fixed number of shards; each writes through its own transactional producer. Keep it stable across restarts. */
   readonly numShards: number;
