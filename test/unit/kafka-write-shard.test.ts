@@ -39,6 +39,7 @@ import type {
   KafkaTransaction,
   ProducerRecord,
 } from "../../src/kafka/client/index.js";
+import { keyPartition } from "../../src/kafka/client/index.js";
 import { GLOBAL_WINDOW, NO_FIRING_PANE } from "../../src/model/windowing.js";
 
 const s = suite("kafka write: shards, sequences and the shard writer");
@@ -164,7 +165,7 @@ s.test(
   },
 );
 
-s.test("shard assignment: deterministic, in range, by key (by the record's bytes when unkeyed), roughly even", () => {
+s.test("shard assignment: deterministic, in range, by partition or key (else the record's bytes), roughly even", () => {
   const counts = new Array<number>(8).fill(0);
   for (let i = 0; i < 16_000; i++) {
     const record = { topic: "t", key: Buffer.from(`key-${i}`), value: Buffer.from("same") };
@@ -184,6 +185,19 @@ s.test("shard assignment: deterministic, in range, by key (by the record's bytes
   }
   for (const c of unkeyed) assert.ok(c > 1600 && c < 2400, `uneven unkeyed shards: ${unkeyed.join(",")}`);
   assert.is(shardOf({ topic: "t", key: Buffer.from("x"), value: null }, 1), 0);
+  // Aligned with Kafka's partitioning: with 4 shards and 8 partitions, a partition's records all go to one shard.
+  const shardsOfPartition = new Map<number, Set<number>>();
+  for (let i = 0; i < 4_000; i++) {
+    const key = Buffer.from(`key-${i}`);
+    const partition = keyPartition(key, 8);
+    const shard = shardOf({ topic: "t", key, value: null }, 4);
+    shardsOfPartition.set(partition, (shardsOfPartition.get(partition) ?? new Set()).add(shard));
+  }
+  assert.equal(
+    [...shardsOfPartition].sort(([a], [b]) => a - b).map(([p, shards]) => [p, [...shards]]),
+    Array.from({ length: 8 }, (_, p) => [p, [p % 4]]),
+  );
+  assert.is(shardOf({ topic: "t", key: Buffer.from("x"), value: null, partition: 6 }, 4), 2, "a given partition");
 });
 
 s.test("batch id and digest: window + pane identify a firing; the digest ignores order, sees content", () => {

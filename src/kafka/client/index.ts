@@ -37,6 +37,7 @@ export { LeasePool } from "./lease-pool.js";
 export type { Lease } from "./lease-pool.js";
 export { decodeRecordSet } from "./record-batch.js";
 export { byteLength } from "./record-batch-encoder.js";
+export { keyPartition } from "./murmur2.js";
 export type { AbortedTransaction, DecodedRecordSet, Decompressor, RecordSetInput } from "./record-batch.js";
 
 export { createKafkaProducer, WireProducer } from "./wire-producer.js";

@@ -11,7 +11,7 @@
 // is varint (length + 1) + bytes, 0 meaning null. A reader of version 1 only refuses it with a clear error.
 import { ByteReader, ByteWriter } from "../../model/coders/index.js";
 import type { BoundedWindow, PaneInfo } from "../../model/windowing.js";
-import type { ProducerRecord } from "../client/index.js";
+import { keyPartition, type ProducerRecord } from "../client/index.js";
 import { KafkaWriteError } from "./errors.js";
 import { bytesOf } from "./record.js";
 
@@ -197,14 +197,17 @@ function finalMix(h: number): number {
 }
 
 /**
- * The shard of a record: a hash of its key modulo numShards; without a key, the hash of its bytes (`recordHash`,
- * the one the batch digest takes; computed here if not given). Deterministic, so a replayed input lands in the same
- * shards, and one key's records share a shard and keep their relative order inside a batch.
+ * The shard of a record: its partition (given, or Kafka's default one for its key: murmur2) modulo numShards;
+ * without either, the hash of its bytes (`recordHash`, the one the batch digest takes; computed here if not given).
+ * Deterministic, so a replayed input lands in the same shards, and one key's records share a shard and keep their
+ * relative order inside a batch. Where numShards divides the partition count, each shard's transactions write to
+ * partitions no other shard writes to (fewer partitions per transaction, and one producer per partition).
  */
 export function shardOf(record: ProducerRecord, numShards: number, recordHash?: number): number {
   if (numShards === 1) return 0;
+  if (record.partition !== undefined) return record.partition % numShards;
   const key = bytesOf(record.key);
-  if (key !== null) return hash32(key) % numShards;
+  if (key !== null) return keyPartition(key, numShards);
   return (recordHash ?? hash32(encodeShardRecord(record))) % numShards;
 }
 
