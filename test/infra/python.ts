@@ -9,6 +9,27 @@ export interface PythonResult {
   readonly stderr: string;
 }
 
+/** Where a pipeline of kafka_pipelines.py finds our expansion service, the runner's job service and Kafka. */
+export interface PipelineEndpoints {
+  readonly expansion: string;
+  readonly jobEndpoint: string;
+  readonly bootstrap: string;
+}
+
+/** Runs test/xlang/python/kafka_pipelines.py in `mode` against `at`, with the mode's own flags. */
+export function runKafkaPipeline(
+  mode: string,
+  at: PipelineEndpoints,
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<PythonResult> {
+  return runPython(
+    "kafka_pipelines.py",
+    [mode, "--expansion", at.expansion, "--job-endpoint", at.jobEndpoint, "--bootstrap", at.bootstrap, ...args],
+    timeoutMs,
+  );
+}
+
 export async function runPython(script: string, args: string[], timeoutMs: number): Promise<PythonResult> {
   const python = process.env.KBT_PYTHON;
   if (!python) throw new Error("KBT_PYTHON is not set: run through test/runner.ts (xlang) or scripts/setup-xlang.sh");

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "../harness.js";
 import { createTopic, testKafka, uniqueTopic } from "../infra/fixtures.js";
-import { runPython, type PythonResult } from "../infra/python.js";
+import { runKafkaPipeline, type PythonResult } from "../infra/python.js";
 import { workerPids } from "../infra/worker-processes.js";
 import { useEngineStack } from "../infra/xlang-stack.js";
 import { readClient, readTopic, type ReadRecord } from "../integration/kafka-write-helpers.js";
@@ -72,16 +72,14 @@ function eosJob(
   pipelineOptions: string[],
   timeoutMs: number,
 ): Promise<PythonResult> {
-  return runPython(
-    "kafka_pipelines.py",
+  return runKafkaPipeline(
+    "write-eos-unbounded",
+    {
+      expansion: stack.service("process").expansionAddress,
+      jobEndpoint: stack.jobServer.jobEndpoint,
+      bootstrap: stack.bootstrap,
+    },
     [
-      "write-eos-unbounded",
-      "--expansion",
-      stack.service("process").expansionAddress,
-      "--job-endpoint",
-      stack.jobServer.jobEndpoint,
-      "--bootstrap",
-      stack.bootstrap,
       "--topic",
       source,
       "--results-topic",

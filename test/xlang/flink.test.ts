@@ -17,7 +17,7 @@ import {
   withAdmin,
   type ConsumedRecord,
 } from "../infra/fixtures.js";
-import { lastJsonLine, runPython, type MetadataRow, type PythonResult } from "../infra/python.js";
+import { lastJsonLine, runKafkaPipeline, type MetadataRow, type PythonResult } from "../infra/python.js";
 import { runGoExample } from "../infra/go.js";
 import { liveLatencies, produceLive, summarizeLatencies } from "../infra/latency.js";
 import { useEngineStack, type WorkerEnvironment } from "../infra/xlang-stack.js";
@@ -48,18 +48,14 @@ function python(
   args: string[],
   timeoutMs = 240_000,
 ): Promise<PythonResult> {
-  return runPython(
-    "kafka_pipelines.py",
-    [
-      mode,
-      "--expansion",
-      stack.service(environment).expansionAddress,
-      "--job-endpoint",
-      stack.jobServer.jobEndpoint,
-      "--bootstrap",
-      stack.bootstrap,
-      ...args,
-    ],
+  return runKafkaPipeline(
+    mode,
+    {
+      expansion: stack.service(environment).expansionAddress,
+      jobEndpoint: stack.jobServer.jobEndpoint,
+      bootstrap: stack.bootstrap,
+    },
+    [...args],
     timeoutMs,
   );
 }

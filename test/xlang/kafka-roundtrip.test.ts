@@ -3,30 +3,29 @@
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
 import { consumeTopic, createTopic, uniqueTopic, testKafka, withAdmin } from "../infra/fixtures.js";
-import { runPython, lastJsonLine, type MetadataRow, type PythonResult } from "../infra/python.js";
+import {
+  runKafkaPipeline,
+  lastJsonLine,
+  type MetadataRow,
+  type PipelineEndpoints,
+  type PythonResult,
+} from "../infra/python.js";
 import { useXlangStack } from "../infra/xlang-stack.js";
 
 const s = suite("xlang Kafka roundtrip on Prism", { timeoutMs: 240_000 });
 const stack = useXlangStack(s);
 
+/** Our service, Prism and the broker, for kafka_pipelines.py. */
+function prism(): PipelineEndpoints {
+  return {
+    expansion: stack.service.expansionAddress,
+    jobEndpoint: stack.prism.jobEndpoint,
+    bootstrap: stack.bootstrap,
+  };
+}
+
 function pipeline(mode: string, topic: string, count: number): Promise<PythonResult> {
-  return runPython(
-    "kafka_pipelines.py",
-    [
-      mode,
-      "--expansion",
-      stack.service.expansionAddress,
-      "--job-endpoint",
-      stack.prism.jobEndpoint,
-      "--bootstrap",
-      stack.bootstrap,
-      "--topic",
-      topic,
-      "--count",
-      String(count),
-    ],
-    200_000,
-  );
+  return runKafkaPipeline(mode, prism(), ["--topic", topic, "--count", String(count)], 200_000);
 }
 
 function withLogs<T>(result: PythonResult, parse: (r: PythonResult) => T): T {
@@ -94,23 +93,7 @@ s.test(
     const output = uniqueTopic("xu-out");
     await createTopic(stack.bootstrap, input, 1);
     const out = withLogs(
-      await runPython(
-        "kafka_pipelines.py",
-        [
-          "write-untyped",
-          "--expansion",
-          stack.service.expansionAddress,
-          "--job-endpoint",
-          stack.prism.jobEndpoint,
-          "--bootstrap",
-          stack.bootstrap,
-          "--topic",
-          input,
-          "--results-topic",
-          output,
-        ],
-        120_000,
-      ),
+      await runKafkaPipeline("write-untyped", prism(), ["--topic", input, "--results-topic", output], 120_000),
       (r) => lastJsonLine<{ error_type?: string; error: string | null }>(r),
     );
     assert.ok(out.error, "the pipeline was refused");
@@ -200,25 +183,10 @@ s.test(
     await producer.disconnect();
 
     const out = withLogs(
-      await runPython(
-        "kafka_pipelines.py",
-        [
-          "unbounded",
-          "--expansion",
-          stack.service.expansionAddress,
-          "--job-endpoint",
-          stack.prism.jobEndpoint,
-          "--bootstrap",
-          stack.bootstrap,
-          "--topic",
-          topic,
-          "--results-topic",
-          results,
-          "--group",
-          group,
-          "--run-seconds",
-          "25",
-        ],
+      await runKafkaPipeline(
+        "unbounded",
+        prism(),
+        ["--topic", topic, "--results-topic", results, "--group", group, "--run-seconds", "25"],
         200_000,
       ),
       (r) => lastJsonLine<{ state: string }>(r),
@@ -279,23 +247,10 @@ s.test(
         acks: -1,
         messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })),
       });
-      const run = runPython(
-        "kafka_pipelines.py",
-        [
-          "discover",
-          "--expansion",
-          stack.service.expansionAddress,
-          "--job-endpoint",
-          stack.prism.jobEndpoint,
-          "--bootstrap",
-          stack.bootstrap,
-          "--topic",
-          topic,
-          "--results-topic",
-          results,
-          "--run-seconds",
-          "30",
-        ],
+      const run = runKafkaPipeline(
+        "discover",
+        prism(),
+        ["--topic", topic, "--results-topic", results, "--run-seconds", "30"],
         200_000,
       );
       const before = await consumeTopic(stack.bootstrap, results, 200, { timeoutMs: 60_000, settleMs: 0 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
 import { consumeTopic, createTopic, testKafka, uniqueTopic } from "../infra/fixtures.js";
-import { runPython, lastJsonLine, type PythonResult } from "../infra/python.js";
+import { runKafkaPipeline, lastJsonLine, type PythonResult } from "../infra/python.js";
 import { useXlangStack } from "../infra/xlang-stack.js";
 import { readClient, readTopic, type ReadRecord } from "../integration/kafka-write-helpers.js";
 import { parseShardState, type ShardState } from "../../src/kafka/write/index.js";
@@ -40,18 +40,10 @@ function pipeline(mode: string, args: Record<string, string | number>, stableInp
     ...(stableInput ? [] : ["--no-stable-input"]),
     ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]),
   ];
-  return runPython(
-    "kafka_pipelines.py",
-    [
-      mode,
-      "--expansion",
-      stack.service.expansionAddress,
-      "--job-endpoint",
-      stack.prism.jobEndpoint,
-      "--bootstrap",
-      stack.bootstrap,
-      ...flags,
-    ],
+  return runKafkaPipeline(
+    mode,
+    { expansion: stack.service.expansionAddress, jobEndpoint: stack.prism.jobEndpoint, bootstrap: stack.bootstrap },
+    [...flags],
     240_000,
   );
 }

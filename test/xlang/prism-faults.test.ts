@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { suite } from "../harness.js";
 import { createTopic, readTopicByOffset, testKafka, uniqueTopic, withAdmin } from "../infra/fixtures.js";
-import { runPython, type PythonResult } from "../infra/python.js";
+import { runKafkaPipeline, type PythonResult } from "../infra/python.js";
 import { workerPids } from "../infra/worker-processes.js";
 import { useXlangStack } from "../infra/xlang-stack.js";
 
@@ -47,27 +47,10 @@ async function produce(topic: string, from: number, count: number): Promise<void
 }
 
 function stream(source: string, results: string, group: string, stopFile: string): Promise<PythonResult> {
-  return runPython(
-    "kafka_pipelines.py",
-    [
-      "stream",
-      "--expansion",
-      stack.service.expansionAddress,
-      "--job-endpoint",
-      stack.prism.jobEndpoint,
-      "--bootstrap",
-      stack.bootstrap,
-      "--topic",
-      source,
-      "--results-topic",
-      results,
-      "--group",
-      group,
-      "--run-seconds",
-      "200",
-      "--stop-file",
-      stopFile,
-    ],
+  return runKafkaPipeline(
+    "stream",
+    { expansion: stack.service.expansionAddress, jobEndpoint: stack.prism.jobEndpoint, bootstrap: stack.bootstrap },
+    ["--topic", source, "--results-topic", results, "--group", group, "--run-seconds", "200", "--stop-file", stopFile],
     230_000,
   );
 }

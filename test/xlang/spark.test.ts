@@ -4,7 +4,7 @@
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
 import { withAdmin, uniqueTopic } from "../infra/fixtures.js";
-import { lastJsonLine, runPython, type PythonResult } from "../infra/python.js";
+import { lastJsonLine, runKafkaPipeline, type PythonResult } from "../infra/python.js";
 import { useEngineStack } from "../infra/xlang-stack.js";
 
 const s = suite("xlang on Spark (Beam 2.56 job server, local[2])", { timeoutMs: 300_000 });
@@ -12,21 +12,14 @@ const stack = useEngineStack(s, "spark", { "num.partitions": "4" });
 const RECORDS = 10_000;
 
 function python(mode: string, topic: string): Promise<PythonResult> {
-  return runPython(
-    "kafka_pipelines.py",
-    [
-      mode,
-      "--expansion",
-      stack.service("process").expansionAddress,
-      "--job-endpoint",
-      stack.jobServer.jobEndpoint,
-      "--bootstrap",
-      stack.bootstrap,
-      "--topic",
-      topic,
-      "--count",
-      String(RECORDS),
-    ],
+  return runKafkaPipeline(
+    mode,
+    {
+      expansion: stack.service("process").expansionAddress,
+      jobEndpoint: stack.jobServer.jobEndpoint,
+      bootstrap: stack.bootstrap,
+    },
+    ["--topic", topic, "--count", String(RECORDS)],
     240_000,
   );
 }
