@@ -35,16 +35,26 @@ const ADD_OPENS = [
 ];
 const SPARK_ADD_OPENS = [...ADD_OPENS, "sun.nio.ch", "java.lang.invoke", "sun.util.calendar"];
 
-const ENGINES: Readonly<Record<Engine, { mainClass: string; opens: readonly string[]; args: readonly string[] }>> = {
+interface EngineSetup {
+  readonly mainClass: string;
+  readonly opens: readonly string[];
+  readonly args: readonly string[];
+  /** Its JobServerDriver's "JobService started on host:port" reaches our log (Spark's logs through log4j). */
+  readonly logsJobPort: boolean;
+}
+
+const ENGINES: Readonly<Record<Engine, EngineSetup>> = {
   flink: {
     mainClass: "org.apache.beam.runners.flink.FlinkJobServerDriver",
     opens: ADD_OPENS,
     args: ["--flink-master", "[local]"],
+    logsJobPort: true,
   },
   spark: {
     mainClass: "org.apache.beam.runners.spark.SparkJobServerDriver",
     opens: SPARK_ADD_OPENS,
     args: ["--spark-master-url", "local[2]"],
+    logsJobPort: false,
   },
 };
 
@@ -61,13 +71,16 @@ export async function startJobServer(
   options: { readonly startTimeoutMs?: number } = {},
 ): Promise<JobServer> {
   const libs = await engineLibs(engine);
-  const { mainClass, opens, args } = ENGINES[engine];
-  const jobPort = await freePort();
+  const { mainClass, opens, args, logsJobPort } = ENGINES[engine];
+  // The job port is the JVM's own pick (0), read from its log where it can be: a port chosen here and bound seconds
+  // later by the JVM was once taken meanwhile by another test's server, which then answered as the job service.
+  const chosenPort = logsJobPort ? 0 : await freePort();
   const artifacts = mkdtempSync(join(tmpdir(), `kbt-${engine}-artifacts-`));
   const managed: Managed = startManaged("java", [
     "-Xmx2g",
     ...opens.map((pkg) => `--add-opens=java.base/${pkg}=ALL-UNNAMED`),
     `-Dorg.slf4j.simpleLogger.defaultLogLevel=${process.env.KBT_JOB_SERVER_LOG_LEVEL ?? "warn"}`,
+    "-Dorg.slf4j.simpleLogger.log.org.apache.beam.runners.jobsubmission.JobServerDriver=info",
     // Extra JVM flags for debugging a run, e.g. -Dorg.slf4j.simpleLogger.log.org.apache.beam.runners.flink=debug
     ...(process.env.KBT_JOB_SERVER_JAVA_OPTS ?? "").split(" ").filter(Boolean),
     "-cp",
@@ -76,7 +89,7 @@ export async function startJobServer(
     "--job-host",
     "127.0.0.1",
     "--job-port",
-    String(jobPort),
+    String(chosenPort),
     "--artifact-port",
     "0",
     "--expansion-port",
@@ -89,11 +102,26 @@ export async function startJobServer(
     await managed.stop();
     rmSync(artifacts, { recursive: true, force: true });
   };
+  let jobPort: number;
   try {
-    await waitForPort("127.0.0.1", jobPort, options.startTimeoutMs ?? 90_000);
+    const timeoutMs = options.startTimeoutMs ?? 90_000;
+    jobPort = logsJobPort ? await jobServicePort(managed, timeoutMs) : chosenPort;
+    await waitForPort("127.0.0.1", jobPort, timeoutMs);
   } catch (err) {
     await stop();
     throw new Error(`the ${engine} job server did not start: ${String(err)}\n${managed.output().slice(-4000)}`);
   }
   return { engine, jobEndpoint: `127.0.0.1:${jobPort}`, pid: managed.child.pid!, output: managed.output, stop };
+}
+
+/** The port the job server's log says its JobService listens on ("JobService started on host:port"). */
+async function jobServicePort(managed: Managed, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const port = /JobService started on [^\s:]+:(\d+)/.exec(managed.output())?.[1];
+    if (port !== undefined) return Number(port);
+    if (managed.child.exitCode !== null) throw new Error(`the JVM exited (${managed.child.exitCode})`);
+    if (Date.now() > deadline) throw new Error(`no "JobService started" line within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
