@@ -17,6 +17,8 @@ export function median(values: readonly number[]): number {
 /** A rate or count as the tables print it: rounded, with thousands separators. */
 /** A rate as a whole number with separators; "-" for a side that was skipped (NaN). */
 export const fmt = (n: number): string => (Number.isNaN(n) ? "-" : Math.round(n).toLocaleString("en"));
+/** `a / b` as a ratio ("1.23x"); "-" where either side was skipped (NaN). */
+export const ratio = (a: number, b: number): string => (Number.isNaN(a / b) ? "-" : `${(a / b).toFixed(2)}x`);
 export const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
 
 /** Samples RSS on a timer, since the peak between samples of process.memoryUsage() is all Node offers. */

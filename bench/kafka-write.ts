@@ -36,7 +36,7 @@ import {
 import { LocalRunner } from "../src/runners/local/index.js";
 import { defaultShardWriterPool, writeToKafka } from "../src/kafka/write/index.js";
 import { readFromKafka, type KafkaKV } from "../src/kafka/index.js";
-import { flag, fmt, median, mib, numberFlag, PeakRss } from "./common.js";
+import { flag, fmt, median, mib, numberFlag, PeakRss, ratio } from "./common.js";
 import { PARTITIONS, produceRaw } from "./kafka-load.js";
 import { producePlatformatic, producerPerformance } from "./producers.js";
 
@@ -228,9 +228,9 @@ async function main(): Promise<void> {
         const at = (name: SideName) => rates[name][round]!;
         console.log(
           `  ${size} B round ${round + 1}: raw ${fmt(at("raw"))}  platformatic ${fmt(at("platformatic"))}  ` +
-            `java ${fmt(at("java"))}  sink ${fmt(at("sink"))} (${(at("sink") / at("platformatic")).toFixed(2)}x platformatic)  ` +
-            `eos ${fmt(at("eos"))} rec/s (${fmt(eosRecords)} records, ${(at("eos") / at("sink")).toFixed(2)}x sink)  ` +
-            `copy ${fmt(at("copy"))} rec/s (${(at("copy") / at("sink")).toFixed(2)}x sink)`,
+            `java ${fmt(at("java"))}  sink ${fmt(at("sink"))} (${ratio(at("sink"), at("platformatic"))} platformatic)  ` +
+            `eos ${fmt(at("eos"))} rec/s (${fmt(eosRecords)} records, ${ratio(at("eos"), at("sink"))} sink)  ` +
+            `copy ${fmt(at("copy"))} rec/s (${ratio(at("copy"), at("sink"))} sink)`,
         );
       }
       const raw_ = median(rates.raw);
@@ -241,10 +241,10 @@ async function main(): Promise<void> {
       const copy_ = median(rates.copy);
       console.log(
         `${size} B median: raw kafkajs ${fmt(raw_)} | platformatic ${fmt(platformatic_)} | Java ProducerPerformance ${fmt(java_)} rec/s\n` +
-          `  writeToKafka ${fmt(sink_)} rec/s = ${(sink_ / platformatic_).toFixed(2)}x platformatic, ${(sink_ / raw_).toFixed(2)}x kafkajs, ` +
-          `${(sink_ / java_).toFixed(2)}x Java | ` +
-          `exactly-once ${fmt(eos_)} rec/s = ${(eos_ / sink_).toFixed(2)}x at-least-once | ` +
-          `copy (read → map → write) ${fmt(copy_)} rec/s = ${(copy_ / sink_).toFixed(2)}x the write alone`,
+          `  writeToKafka ${fmt(sink_)} rec/s = ${ratio(sink_, platformatic_)} platformatic, ${ratio(sink_, raw_)} kafkajs, ` +
+          `${ratio(sink_, java_)} Java | ` +
+          `exactly-once ${fmt(eos_)} rec/s = ${ratio(eos_, sink_)} at-least-once | ` +
+          `copy (read → map → write) ${fmt(copy_)} rec/s = ${ratio(copy_, sink_)} the write alone`,
       );
     }
     console.log(`peak RSS ${mib(rss.peak)}`);

@@ -5,7 +5,9 @@
 // (re)authenticating first, or that does not look like kafkajs 2.2's, takes kafkajs's own path.
 import { KafkaUnsupportedError } from "../errors.js";
 import type { InternalBroker, InternalConnection, ProtocolRequest } from "./kafkajs-internals.js";
+import { kafkaCodeError } from "./kafkajs-errors.js";
 import { FieldReader } from "./protocol-codec.js";
+import { API_VERSIONS_API_KEY } from "./transaction-protocol.js";
 
 export interface OwnRequest<T> {
   readonly apiKey: number;
@@ -24,7 +26,6 @@ export interface OwnRequest<T> {
   readonly flexible?: boolean;
 }
 
-const API_VERSIONS_API_KEY = 18;
 /** The tagged fields of a flexible request header: none. */
 const NO_HEADER_TAGS = Buffer.from([0]);
 
@@ -71,6 +72,21 @@ export async function sendOwnRequest<T>(broker: InternalBroker, own: OwnRequest<
   const connection = await pool.getConnectionByRequest(protocolRequest);
   if (!framesOwnRequests(connection)) return (await connection.send(protocolRequest)) as T | undefined;
   return sendFramed(connection, request);
+}
+
+/**
+ * Sends a request whose response carries one top-level error code and resolves with the response; a non-zero code
+ * rejects with kafkaCodeError(`what`).
+ */
+export async function sendCheckedRequest<T extends { readonly errorCode: number }>(
+  broker: InternalBroker,
+  own: OwnRequest<T>,
+  what: string,
+): Promise<T> {
+  const response = await sendOwnRequest(broker, own);
+  if (response === undefined) throw new Error(`${own.apiName}: the broker's answer has no payload`);
+  if (response.errorCode !== 0) throw kafkaCodeError(what, response.errorCode);
+  return response;
 }
 
 /** Whether the connection is kafkajs 2.2's and needs no (re)authentication before this request. */

@@ -15,7 +15,7 @@ import { retryBackoffMs } from "./kafkajs.js";
 import { kafkaCodeError, toKafkaError } from "./kafkajs-errors.js";
 import type { InternalBroker, InternalCluster, TxnArgs } from "./kafkajs-internals.js";
 import { PRODUCE_API_KEY, PRODUCE_TXN_V2_VERSION } from "./produce-protocol.js";
-import { sendOwnRequest } from "./protocol-request.js";
+import { sendCheckedRequest, sendOwnRequest } from "./protocol-request.js";
 import { retryUntil } from "./retry-until.js";
 import {
   API_VERSIONS_API_KEY,
@@ -58,9 +58,8 @@ const TRANSACTION = 1;
 const CONCURRENT_TRANSACTIONS_BACKOFF_MS = 20;
 
 export class TransactionCoordinator {
-  /** Set by initProducerId: the protocol this producer's transactions speak. */
-  private version: TransactionVersion = 1;
-  private versionKnown = false;
+  /** Set by the first initProducerId where v2 is allowed: the protocol this producer's transactions speak. */
+  private version: TransactionVersion | undefined;
   /** Set when the producer closes: a request retrying then (its connection gone) must not reconnect the cluster. */
   private closed = false;
   /** Requests not settled yet: close waits for them, so none reconnects the cluster after it was disconnected. */
@@ -89,7 +88,7 @@ export class TransactionCoordinator {
 
   /** The protocol of this producer's transactions (known after initProducerId). */
   get transactionVersion(): TransactionVersion {
-    return this.version;
+    return this.version ?? 1;
   }
 
   /**
@@ -97,10 +96,7 @@ export class TransactionCoordinator {
    * The first one also learns the transaction protocol.
    */
   async initProducerId(): Promise<TxnProducerId> {
-    if (this.maxVersion === 2 && !this.versionKnown) {
-      this.version = await this.clusterTransactionVersion();
-      this.versionKnown = true;
-    }
+    if (this.maxVersion === 2 && this.version === undefined) this.version = await this.clusterTransactionVersion();
     const { producerId, producerEpoch } = await this.onCoordinator(
       TRANSACTION,
       this.transactionalId,
@@ -194,20 +190,23 @@ export class TransactionCoordinator {
   end(id: TxnProducerId, commit: boolean): Promise<TxnProducerId | undefined> {
     const what = `${commit ? "commit" : "abort"} transaction`;
     return this.onCoordinator(TRANSACTION, this.transactionalId, what, async (broker) => {
-      if (this.version === 1) {
+      if (this.version !== 2) {
         await broker.endTxn({ ...this.args(id), transactionResult: commit });
         return undefined;
       }
-      const response = (await sendOwnRequest(broker, {
-        apiKey: END_TXN_API_KEY,
-        apiVersion: END_TXN_V2_VERSION,
-        apiName: "EndTxn",
-        body: encodeEndTxnRequest({ ...id, transactionalId: this.transactionalId, commit }),
-        decode: decodeEndTxnResponse,
-        timeoutMs: this.options.requestTimeoutMs,
-        flexible: true,
-      }))!;
-      if (response.errorCode !== 0) throw kafkaCodeError(what, response.errorCode);
+      const response = await sendCheckedRequest(
+        broker,
+        {
+          apiKey: END_TXN_API_KEY,
+          apiVersion: END_TXN_V2_VERSION,
+          apiName: "EndTxn",
+          body: encodeEndTxnRequest({ ...id, transactionalId: this.transactionalId, commit }),
+          decode: decodeEndTxnResponse,
+          timeoutMs: this.options.requestTimeoutMs,
+          flexible: true,
+        },
+        what,
+      );
       return { producerId: response.producerId, producerEpoch: response.producerEpoch };
     });
   }
@@ -226,16 +225,19 @@ export class TransactionCoordinator {
         !serves(END_TXN_API_KEY, END_TXN_V2_VERSION)
       )
         return 1;
-      const response = (await sendOwnRequest(broker, {
-        apiKey: API_VERSIONS_API_KEY,
-        apiVersion: API_VERSIONS_FEATURES_VERSION,
-        apiName: "ApiVersions",
-        body: encodeApiVersionsRequest(),
-        decode: decodeApiVersionsResponse,
-        timeoutMs: this.options.requestTimeoutMs,
-        flexible: true,
-      }))!;
-      if (response.errorCode !== 0) throw kafkaCodeError("api versions", response.errorCode);
+      const response = await sendCheckedRequest(
+        broker,
+        {
+          apiKey: API_VERSIONS_API_KEY,
+          apiVersion: API_VERSIONS_FEATURES_VERSION,
+          apiName: "ApiVersions",
+          body: encodeApiVersionsRequest(),
+          decode: decodeApiVersionsResponse,
+          timeoutMs: this.options.requestTimeoutMs,
+          flexible: true,
+        },
+        "api versions",
+      );
       return (response.finalizedFeatures.get("transaction.version") ?? 0) >= 2 ? 2 : 1;
     });
   }

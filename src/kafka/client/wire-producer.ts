@@ -28,7 +28,7 @@ import {
 } from "../errors.js";
 import { codecId, compress, kafkajsConfig, retryBackoffMs, sleep, type KafkajsSettings } from "./kafkajs.js";
 import { kafkaErrorCode } from "./kafka-error-codes.js";
-import { kafkaCodeError, kafkaErrorName, toKafkaError } from "./kafkajs-errors.js";
+import { kafkaErrorName, toKafkaError } from "./kafkajs-errors.js";
 import { createInternalCluster, type InternalCluster } from "./kafkajs-internals.js";
 import { keyPartition } from "./murmur2.js";
 import {
@@ -42,11 +42,10 @@ import {
   PRODUCE_TXN_V2_VERSION,
   PRODUCE_VERSION,
   type ProducePartitionData,
-  type InitProducerIdResponse,
   type ProduceResponse,
 } from "./produce-protocol.js";
 import { Batch, PartitionQueue, type ProducerIdentity } from "./partition-queue.js";
-import { sendOwnRequest } from "./protocol-request.js";
+import { sendCheckedRequest, sendOwnRequest } from "./protocol-request.js";
 import { BatchBuffers } from "./batch-buffers.js";
 import { byteLength, encodeRecordBatch, encodeUnstampedRecordBatch, stampRecordBatch } from "./record-batch-encoder.js";
 import { RECORDS_OFFSET } from "./record-batch-layout.js";
@@ -676,22 +675,23 @@ export class WireProducer implements KafkaProducer {
   }
 
   private async idempotentProducerId(): Promise<{ producerId: bigint; producerEpoch: number }> {
-    let response: InitProducerIdResponse;
     try {
       const broker = await this.cluster.brokerPool.findConnectedBroker();
-      response = (await sendOwnRequest(broker, {
-        apiKey: INIT_PRODUCER_ID_API_KEY,
-        apiVersion: INIT_PRODUCER_ID_VERSION,
-        apiName: "InitProducerId",
-        body: encodeInitProducerIdRequest(null, this.options.transactionTimeoutMs),
-        decode: decodeInitProducerIdResponse,
-        timeoutMs: this.options.requestTimeoutMs,
-      }))!;
+      return await sendCheckedRequest(
+        broker,
+        {
+          apiKey: INIT_PRODUCER_ID_API_KEY,
+          apiVersion: INIT_PRODUCER_ID_VERSION,
+          apiName: "InitProducerId",
+          body: encodeInitProducerIdRequest(null, this.options.transactionTimeoutMs),
+          decode: decodeInitProducerIdResponse,
+          timeoutMs: this.options.requestTimeoutMs,
+        },
+        "init producer id",
+      );
     } catch (err) {
-      throw toKafkaError(err, { what: "init producer id" });
+      throw toKafkaError(err, { what: "init producer id" }); // a KafkaError (the broker's code) as it is
     }
-    if (response.errorCode !== 0) throw kafkaCodeError("init producer id", response.errorCode);
-    return response;
   }
 
   /** Joins partitions to the transaction (one request at a time); their batches go once it answers. */

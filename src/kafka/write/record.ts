@@ -156,6 +156,8 @@ export function recordMapper(spec: WriteSpec, input: WriteInputKind, fns: Record
     };
   }
   const what = input === "row" ? "row" : "record";
+  const partitionField = `${what} partition`; // per mapper, not per record
+  const timestampField = `${what} timestamp`;
   return (element, elementTimestamp) => {
     const r = element as WriteRecord | null;
     if (r === null || typeof r !== "object")
@@ -165,18 +167,11 @@ export function recordMapper(spec: WriteSpec, input: WriteInputKind, fns: Record
       key: serialized(keyFormat, "key", r.key),
       value: serialized(valueFormat, "value", r.value),
     };
-    const partition = kafkaPartition(r.partition, `${what} partition`);
+    const partition = kafkaPartition(r.partition, partitionField);
     if (partition !== undefined) record.partition = partition;
     const headers = headersOf(r.headers);
     if (headers) record.headers = headers;
-    return withTimestamp(
-      record,
-      kafkaTimestamp(r.timestamp, `${what} timestamp`),
-      element,
-      elementTimestamp,
-      policy,
-      fns,
-    );
+    return withTimestamp(record, kafkaTimestamp(r.timestamp, timestampField), element, elementTimestamp, policy, fns);
   };
 }
 
