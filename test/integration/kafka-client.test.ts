@@ -1,6 +1,7 @@
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { isIP, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +27,7 @@ import {
   type WireProducer,
 } from "../../src/kafka/client/index.js";
 import { nodeTlsOptions } from "../../src/kafka/client/tls.js";
+import { END_TXN_API_KEY } from "../../src/kafka/client/transaction-protocol.js";
 import {
   KafkaConfigError,
   KafkaClientClosedError,
@@ -36,6 +38,10 @@ import {
 
 const s = suite("kafka client", { timeoutMs: 120_000 });
 let bootstrap = "";
+/** kafkajs's request queue: one test loses an answer the broker sent (see "a commit whose answer is lost"). */
+const RequestQueue = createRequire(import.meta.url)("kafkajs/src/network/requestQueue/index.js") as {
+  prototype: unknown;
+};
 // Client logs are kept out of the test output (kafkajs reports retried errors at error level).
 const logs: { level: string; message: string }[] = [];
 const logger: KafkaLogger = (level, message) => {
@@ -709,6 +715,56 @@ for (const version of [2, 1] as const) {
     },
   );
 }
+
+s.test(
+  "transactions v2: a commit whose answer is lost is sent again with the old epoch; Kafka answers the bumped one, the next transaction uses it",
+  async () => {
+    const topic = uniqueTopic("txn-lost-end");
+    await createTopic(bootstrap, topic, 1);
+    const p = producer({ "transactional.id": `tx-${topic}` }, 2);
+    // The broker commits the first EndTxn, but its answer reaches us as a closed connection (as when the
+    // connection drops after the request went out): the coordinator client asks again, as Java's producer does.
+    const queue = RequestQueue.prototype as {
+      push(request: { entry: { apiKey: number; resolve: (r: unknown) => void; reject: (e: unknown) => void } }): void;
+    };
+    const push = queue.push;
+    let endTxnSends = 0;
+    let lose = true;
+    queue.push = function (this: unknown, request) {
+      const entry = request.entry;
+      if (entry.apiKey === END_TXN_API_KEY) {
+        endTxnSends++;
+        if (lose) {
+          lose = false;
+          const closed = Object.assign(new Error("Connection closed (injected after the request was sent)"), {
+            name: "KafkaJSConnectionClosedError",
+          });
+          const reject = entry.reject;
+          request = { ...request, entry: { ...entry, resolve: () => reject(closed) } };
+        }
+      }
+      return push.call(this, request);
+    };
+    try {
+      const t1 = await p.beginTransaction();
+      assert.is(transactionVersion(p), 2);
+      await t1.produce([{ topic, partition: 0, value: "one" }]);
+      await t1.commit();
+      assert.is(endTxnSends, 2, "EndTxn sent twice: the first answer was lost");
+      const t2 = await p.beginTransaction();
+      await t2.produce([{ topic, partition: 0, value: "two" }]);
+      await t2.commit();
+      assert.is(endTxnSends, 3);
+    } finally {
+      queue.push = push;
+    }
+    const { records } = await readAll(client({ "isolation.level": "read_committed" }), topic, 0, 0n, "read_committed");
+    assert.equal(
+      records.map((r) => text(r.value)),
+      ["one", "two"],
+    );
+  },
+);
 
 s.test("partition discovery: partitionsFor sees added partitions; listTopics matches whole names", async () => {
   const prefix = uniqueTopic("disc");
