@@ -156,6 +156,50 @@ s.test("read: the first consumer group on a new broker reads, then commits, its 
   ]);
 });
 
+s.test(
+  "read of a topic nobody made: fails at once naming it and allow.auto.create.topics; with that set, the broker makes it and the read gets what is written after",
+  async () => {
+    const bootstrap = await freshBroker();
+    const topic = uniqueTopic("read-first");
+    const read = (consumerConfig: Record<string, string>, seen: SeenRecord[]) => {
+      const p = Pipeline.create();
+      collectRows(
+        p.apply(
+          readFromKafka({
+            consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "earliest", ...consumerConfig },
+            topics: [topic],
+            withMetadata: true,
+            maxNumRecords: 3,
+          }),
+        ),
+        seen,
+      );
+      return p.run(new LocalRunner());
+    };
+    const topics = () => withAdmin(bootstrap, (admin) => admin.listTopics());
+
+    const failure = (await rejection(read({}, []).waitUntilFinish(60_000))) as Error;
+    assert.match(failure.message, `topic(s) ${topic} not found`);
+    assert.match(failure.message, "allow.auto.create.topics=true");
+    assert.not.ok((await topics()).includes(topic), "the default read created nothing");
+
+    const seen: SeenRecord[] = [];
+    const running = read({ "allow.auto.create.topics": "true" }, seen);
+    // The read asks the broker to make the topic, then waits for its 3 records: a producer writes them afterwards.
+    for (const deadline = Date.now() + 30_000; !(await topics()).includes(topic); ) {
+      assert.ok(Date.now() < deadline, "the read had the broker create the topic");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const records = recordsFor(1, 3);
+    await produce(testKafka(bootstrap), topic, records);
+    assert.is(await running.waitUntilFinish(60_000), "DONE");
+    assert.equal(
+      seen.map((r) => [r.partition, r.offset, r.value]),
+      records.map((r, i) => [0, BigInt(i), r.value]),
+    );
+  },
+);
+
 function findCause<E extends Error>(err: unknown, type: abstract new (...args: never[]) => E): E | undefined {
   for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof type) return e;
   return undefined;

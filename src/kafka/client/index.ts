@@ -21,8 +21,8 @@ export type {
   TopicPartition,
   TopicPartitions,
 } from "./types.js";
-export { createKafkajsClient, registeredCompressionCodecs, retryBackoffMs } from "./kafkajs.js";
-export { retryUntil } from "./retry-until.js";
+export { createKafkajsClient, registeredCompressionCodecs } from "./kafkajs.js";
+export { retryBackoffMs, retryUntil } from "./retry-until.js";
 export { verifyKafkajsInternals as verifyKafkaClient } from "./kafkajs-internals.js";
 export type { KafkajsSettings } from "./kafkajs.js";
 export {

@@ -9,7 +9,6 @@ import {
   type IsolationLevel,
   type KafkaLogger,
   type KafkaLogLevel,
-  type RetryOptions,
 } from "../config/index.js";
 import {
   KafkaClientClosedError,
@@ -24,7 +23,9 @@ import { createInternalCluster, type InternalBroker, type InternalCluster } from
 import { fetchPartitionError, lostConnection, toKafkaError, type ErrorContext } from "./kafkajs-errors.js";
 import { decodeRecordSet, type Decompressor } from "./record-batch.js";
 import type { Compressor } from "./record-batch-encoder.js";
+import { retryBackoffMs, sleep } from "./retry-until.js";
 import { nodeTlsOptions } from "./tls.js";
+import { TopicReadiness } from "./topic-readiness.js";
 import type {
   CommittedOffset,
   FetchOptions,
@@ -179,15 +180,6 @@ function isolationCode(level: IsolationLevel): 0 | 1 {
   return level === "read_committed" ? 1 : 0;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Exponential retry backoff: `retry.backoff.ms` doubling per attempt, capped at `retry.backoff.max.ms`. */
-export function retryBackoffMs(attempt: number, retry: RetryOptions): number {
-  return Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** attempt);
-}
-
 function groupByTopic<T extends TopicPartition>(items: readonly T[]): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const item of items) {
@@ -218,6 +210,8 @@ export class KafkajsClient implements KafkaClient {
   private readonly leaders = new Map<string, number[]>();
   private readonly queues = new Map<number, BrokerFetchQueue>();
   private refreshing: Promise<void> | undefined;
+  /** With allow.auto.create.topics: waits for the topics a read names to be created. */
+  private readonly autoCreation: TopicReadiness | undefined;
 
   constructor(
     readonly options: ConsumerOptions,
@@ -230,6 +224,13 @@ export class KafkajsClient implements KafkaClient {
       metadataMaxAge: options.metadataMaxAgeMs,
       isolationLevel: isolationCode(options.isolationLevel),
     });
+    if (options.allowAutoTopicCreation)
+      this.autoCreation = new TopicReadiness(this.cluster, {
+        maxBlockMs: options.defaultApiTimeoutMs,
+        retry: options.retry,
+        action: "read",
+        timeoutKey: "default.api.timeout.ms",
+      });
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------------------------
@@ -360,6 +361,12 @@ export class KafkajsClient implements KafkaClient {
   }
 
   async partitionsFor(topics: readonly string[]): Promise<TopicPartitions[]> {
+    // allow.auto.create.topics: a missing topic is asked for until the broker made it and its leaders are elected
+    // (the first answers say "unknown" or "no leader"), as Kafka's consumer waits in partitionsFor.
+    if (this.autoCreation) {
+      await this.connect(`partitions of ${topics.join(", ")}`);
+      await this.autoCreation.ensure(topics.filter((t) => !this.cluster.targetTopics.has(t)));
+    }
     return this.retrying({ what: `partitions of ${topics.join(", ")}` }, async () => {
       let known = topics;
       if (topics.every((t) => this.cluster.targetTopics.has(t))) {

@@ -2,7 +2,6 @@
 // restart or a moving coordinator shares.
 import type { RetryOptions } from "../config/index.js";
 import { isRetriableKafkaError } from "../errors.js";
-import { retryBackoffMs, sleep } from "./kafkajs.js";
 
 /**
  * Runs `op` until it resolves. A failure that `retriable` accepts (Kafka's retriable errors by default) is tried
@@ -25,4 +24,13 @@ export async function retryUntil<T>(
       await sleep(backoff);
     }
   }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Exponential retry backoff: `retry.backoff.ms` doubling per attempt, capped at `retry.backoff.max.ms`. */
+export function retryBackoffMs(attempt: number, retry: RetryOptions): number {
+  return Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** attempt);
 }

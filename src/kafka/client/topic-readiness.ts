@@ -2,6 +2,7 @@
 // with a leader for every partition, asking with auto-creation allowed (a broker with auto.create.topics.enable,
 // Kafka's default, creates it on that request). Bounded by max.block.ms; a topic the broker never creates fails
 // with an error that names it. Without this, kafkajs retries a send to a missing topic until delivery.timeout.ms.
+// A read with allow.auto.create.topics=true waits the same way, bounded by default.api.timeout.ms.
 import type { RetryOptions } from "../config/index.js";
 import {
   KafkaAuthenticationError,
@@ -13,7 +14,7 @@ import {
 } from "../errors.js";
 import { toKafkaError } from "./kafkajs-errors.js";
 import type { InternalCluster } from "./kafkajs-internals.js";
-import { retryBackoffMs, sleep } from "./kafkajs.js";
+import { retryBackoffMs, sleep } from "./retry-until.js";
 
 /** Metadata errors that end the wait at once: waiting would not change them. */
 const FATAL_TOPIC_ERRORS = new Set([
@@ -23,8 +24,13 @@ const FATAL_TOPIC_ERRORS = new Set([
 ]);
 
 export interface TopicReadinessOptions {
+  /** How long to wait for a topic. */
   readonly maxBlockMs: number;
   readonly retry: RetryOptions;
+  /** What waits, for errors: "produce to" (the default) or "read". */
+  readonly action?: string;
+  /** The config key that bounds the wait, for errors: "max.block.ms" (the default). */
+  readonly timeoutKey?: string;
 }
 
 export class TopicReadiness {
@@ -75,6 +81,8 @@ export class TopicReadiness {
   }
 
   private async waitFor(topic: string): Promise<void> {
+    const action = this.options.action ?? "produce to";
+    const timeoutKey = this.options.timeoutKey ?? "max.block.ms";
     const started = Date.now();
     const deadline = started + this.options.maxBlockMs;
     let lastReason = "no answer";
@@ -95,12 +103,12 @@ export class TopicReadiness {
       } catch (err) {
         const type = (err as { type?: string }).type;
         // Credentials and certificates do not get better by waiting.
-        const mapped = toKafkaError(err, { what: `produce to ${topic}`, topic });
+        const mapped = toKafkaError(err, { what: `${action} ${topic}`, topic });
         if (mapped instanceof KafkaAuthenticationError || mapped instanceof KafkaTlsError) throw mapped;
         if (type !== undefined && FATAL_TOPIC_ERRORS.has(type)) {
           if (type === "INVALID_TOPIC_EXCEPTION")
             throw new KafkaConfigError("topic", `${JSON.stringify(topic)} is not a valid topic name`);
-          throw new KafkaClientError(`produce to ${topic}: ${type}`, { kafkaErrorType: type, cause: err });
+          throw new KafkaClientError(`${action} ${topic}: ${type}`, { kafkaErrorType: type, cause: err });
         }
         // An error response is an answer (the broker refusing to create the topic, say); a lost connection is not.
         if (type !== undefined) answered = true;
@@ -109,7 +117,7 @@ export class TopicReadiness {
       const left = deadline - Date.now();
       if (left <= 0 && !answered) {
         throw new KafkaTimeoutError(
-          `produce to ${topic}: no broker answered within max.block.ms (${this.options.maxBlockMs} ms; last: ${lastReason}). ` +
+          `${action} ${topic}: no broker answered within ${timeoutKey} (${this.options.maxBlockMs} ms; last: ${lastReason}). ` +
             "Check bootstrap.servers, and that security.protocol matches the broker's listener",
         );
       }
@@ -118,7 +126,7 @@ export class TopicReadiness {
           topic,
           undefined,
           undefined,
-          `not present in metadata after ${Date.now() - started} ms (max.block.ms ${this.options.maxBlockMs}; last: ${lastReason}). ` +
+          `not present in metadata after ${Date.now() - started} ms (${timeoutKey} ${this.options.maxBlockMs}; last: ${lastReason}). ` +
             "The broker did not create it: create the topic, or enable auto.create.topics.enable on the broker",
         );
       }

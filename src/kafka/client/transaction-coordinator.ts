@@ -11,7 +11,7 @@
 // InitProducerId, as Java's producer does; these requests are ours (./transaction-protocol.ts).
 import type { ProducerOptions } from "../config/index.js";
 import { KafkaClientClosedError, KafkaClientError } from "../errors.js";
-import { retryBackoffMs } from "./kafkajs.js";
+import { retryBackoffMs } from "./retry-until.js";
 import { kafkaCodeError, toKafkaError } from "./kafkajs-errors.js";
 import type { InternalBroker, InternalCluster, TxnArgs } from "./kafkajs-internals.js";
 import { PRODUCE_API_KEY, PRODUCE_TXN_V2_VERSION } from "./produce-protocol.js";

@@ -26,7 +26,8 @@ import {
   KafkaUnknownTopicError,
   type KafkaError,
 } from "../errors.js";
-import { codecId, compress, kafkajsConfig, retryBackoffMs, sleep, type KafkajsSettings } from "./kafkajs.js";
+import { codecId, compress, kafkajsConfig, type KafkajsSettings } from "./kafkajs.js";
+import { retryBackoffMs, sleep } from "./retry-until.js";
 import { kafkaErrorCode } from "./kafka-error-codes.js";
 import { kafkaErrorName, toKafkaError } from "./kafkajs-errors.js";
 import { createInternalCluster, type InternalCluster } from "./kafkajs-internals.js";

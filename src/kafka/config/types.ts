@@ -75,8 +75,8 @@ export interface ConnectionOptions {
   readonly metadataMaxAgeMs: number;
   /**
    * Whether a metadata request may make the broker create a missing topic (if its auto.create.topics.enable allows).
-   * Consumers: allow.auto.create.topics (default false here: a read of a missing topic finds nothing rather than
-   * creating it). Producers: always true, as Kafka's producer asks.
+   * Consumers: allow.auto.create.topics (default false here: a read of a missing topic fails, naming it, rather than
+   * creating it; true: the read waits for the broker to create it). Producers: always true, as Kafka's producer asks.
    */
   readonly allowAutoTopicCreation: boolean;
   readonly retry: RetryOptions;

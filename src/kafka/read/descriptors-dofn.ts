@@ -17,8 +17,9 @@ const WAIT_FOR_RECORDS_POLL_MS = 500;
 /**
  * The read's first step: on the impulse, emits one encoded SourceDescriptor per topic-partition read. With
  * maxNumRecords or stopAtEndOffsets it fixes every start and end offset once (maxNumRecords waits, up to
- * maxReadTimeMs, until that many records exist). Throws KafkaClientError when a named topic does not exist or the
- * pattern matches nothing. An unbounded read with partition discovery uses PartitionDiscoveryDoFn instead.
+ * maxReadTimeMs, until that many records exist). Throws KafkaClientError when a named topic does not exist (with
+ * allow.auto.create.topics=true the broker is asked to create it, and the read waits for it up to
+ * default.api.timeout.ms) or the pattern matches nothing. An unbounded read with partition discovery uses PartitionDiscoveryDoFn instead.
  */
 export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
   readonly outputCoder: Coder<Uint8Array> = bytesCoder;
@@ -56,7 +57,9 @@ export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
     const missing = found.filter((t) => t.partitions.length === 0).map((t) => t.topic);
     if (missing.length > 0 && this.spec.topicPattern === null) {
       throw new KafkaClientError(
-        `topic(s) ${missing.join(", ")} not found on ${this.spec.consumerConfig["bootstrap.servers"]}`,
+        `topic(s) ${missing.join(", ")} not found on ${this.spec.consumerConfig["bootstrap.servers"]}: create ` +
+          "them first, or set allow.auto.create.topics=true in the consumer config to have the broker create them " +
+          "(where its auto.create.topics.enable allows)",
       );
     }
     if (partitions.length === 0) throw new KafkaClientError(`no topic matches ${this.spec.topicPattern}`);
