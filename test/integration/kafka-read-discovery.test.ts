@@ -117,4 +117,57 @@ s.test("discovery: without a discovery interval the added partition is not read 
   );
 });
 
+/**
+ * An unbounded read with discovery of `topics` (or `topicPattern`) started before `topic` exists (from latest); the
+ * topic is made with 2 partitions once a discovery round found nothing, and written to at once and later.
+ */
+async function readBeforeTopicExists(
+  topic: string,
+  select: { topics: string[] } | { topicPattern: string },
+): Promise<{ seen: SeenRecord[]; produced: ProducedRecord[] }> {
+  const seen: SeenRecord[] = [];
+  const p = Pipeline.create();
+  collectRows(
+    p.apply(
+      readFromKafka({
+        consumerConfig: { "bootstrap.servers": bootstrap, "auto.offset.reset": "latest" },
+        ...select,
+        withMetadata: true,
+        partitionDiscoveryIntervalMs: 300,
+      }),
+    ),
+    seen,
+  );
+  const handle = p.run(new LocalRunner());
+  // Two discovery rounds done: the first found nothing (a read that fails there never gets here).
+  await until(
+    () => (handle.metrics().steps["ReadFromKafka/SourceDescriptors"]?.elementsIn ?? 0) >= 2,
+    "two discovery rounds",
+  );
+  await createTopic(bootstrap, topic, 2);
+  const kafka = testKafka(bootstrap);
+  const produced = recordsFor(2, 100, "first-"); // written before any round can have seen the topic
+  await produce(kafka, topic, produced);
+  await sleep(500);
+  const later = recordsFor(2, 50, "later-", 100);
+  await produce(kafka, topic, later);
+  produced.push(...later);
+  for (const deadline = Date.now() + 15_000; seen.length < produced.length && Date.now() < deadline; ) await sleep(20);
+  await sleep(300); // duplicates would show up here
+  assert.is(await handle.cancel(), "CANCELLED");
+  return { seen, produced };
+}
+
+s.test("discovery: a named topic made after the read started is found and read from its first record", async () => {
+  const topic = uniqueTopic("later-topic");
+  const { seen, produced } = await readBeforeTopicExists(topic, { topics: [topic] });
+  assertExactly(seen, produced, () => 0n);
+});
+
+s.test("discovery: a pattern that matched nothing at start reads the topic that matches later", async () => {
+  const topic = uniqueTopic("later-match");
+  const { seen, produced } = await readBeforeTopicExists(topic, { topicPattern: `${topic}.*` });
+  assertExactly(seen, produced, () => 0n);
+});
+
 s.run();

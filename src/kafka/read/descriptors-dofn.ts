@@ -45,19 +45,24 @@ export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
     }
   }
 
-  /** The partitions the read covers right now: the explicit ones, or every partition of its topics / pattern. */
-  async partitions(client: KafkaClient): Promise<TopicPartition[]> {
+  /**
+   * The partitions the read covers right now: the explicit ones, or every partition of its topics / pattern. A
+   * named topic that does not exist, or a pattern that matches nothing, fails; with `missing` "skip" (partition
+   * discovery: they may appear later) it only contributes no partitions.
+   */
+  async partitions(client: KafkaClient, missing: "fail" | "skip" = "fail"): Promise<TopicPartition[]> {
     if (this.spec.topicPartitions.length > 0) return [...this.spec.topicPartitions];
     const topics =
       this.spec.topicPattern !== null
         ? await client.listTopics(new RegExp(this.spec.topicPattern))
         : [...this.spec.topics];
-    const found = await client.partitionsFor(topics);
+    const found = topics.length > 0 ? await client.partitionsFor(topics) : [];
     const partitions = found.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
-    const missing = found.filter((t) => t.partitions.length === 0).map((t) => t.topic);
-    if (missing.length > 0 && this.spec.topicPattern === null) {
+    if (missing === "skip") return partitions;
+    const notFound = found.filter((t) => t.partitions.length === 0).map((t) => t.topic);
+    if (notFound.length > 0 && this.spec.topicPattern === null) {
       throw new KafkaClientError(
-        `topic(s) ${missing.join(", ")} not found on ${this.spec.consumerConfig["bootstrap.servers"]}: create ` +
+        `topic(s) ${notFound.join(", ")} not found on ${this.spec.consumerConfig["bootstrap.servers"]}: create ` +
           "them first, or set allow.auto.create.topics=true in the consumer config to have the broker create them " +
           "(where its auto.create.topics.enable allows)",
       );
@@ -66,8 +71,8 @@ export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
     return partitions;
   }
 
-  async descriptors(client: KafkaClient): Promise<SourceDescriptor[]> {
-    const partitions = await this.partitions(client);
+  async descriptors(client: KafkaClient, missing: "fail" | "skip" = "fail"): Promise<SourceDescriptor[]> {
+    const partitions = await this.partitions(client, missing);
     const deadlineMs = this.spec.maxReadTimeMs !== null ? Date.now() + this.spec.maxReadTimeMs : undefined;
     const common = {
       ...(this.spec.stopReadTime !== null ? { stopReadTime: BigInt(this.spec.stopReadTime) } : {}),

@@ -195,6 +195,14 @@ export class PartitionDiscoveryDoFn
     return undefined;
   }
 
+  /** What the first round did not find: named topics without partitions, or a pattern that matched nothing. */
+  private notFound(found: readonly TopicPartition[]): string | undefined {
+    if (this.spec.topicPattern !== null)
+      return found.length === 0 ? `no topic matches ${this.spec.topicPattern}` : undefined;
+    const missing = this.spec.topics.filter((topic) => !found.some((tp) => tp.topic === topic));
+    return missing.length > 0 ? `topic(s) ${missing.join(", ")} not found` : undefined;
+  }
+
   async processElement(
     context: ProcessContext<Uint8Array>,
     _impulse: Uint8Array,
@@ -205,19 +213,22 @@ export class PartitionDiscoveryDoFn
     const client = this.client;
     const now = this.clock();
     if (emitted === null) {
-      // The first round is the read's usual start: every partition, at the configured start position.
-      const initial = await this.descriptors.descriptors(client);
+      // The first round is the read's usual start: every partition, at the configured start position. A topic not
+      // there yet (or a pattern matching nothing yet) is looked for again each round, and read from its beginning.
+      const initial = await this.descriptors.descriptors(client, "skip");
+      const absent = this.notFound(initial);
+      if (absent) this.log(`partition discovery: ${absent} yet; looking again every ${this.intervalMs} ms`);
       if (!tracker.tryClaim({ emitted: countsOf(initial), done: false })) return ProcessContinuation.stop();
       for (const d of initial) context.output(encodeSourceDescriptor(d));
     } else {
       let fresh: TopicPartition[] = [];
       let starts: bigint[] = [];
       try {
-        const found = await this.descriptors.partitions(client);
+        const found = await this.descriptors.partitions(client, "skip");
         fresh = found.filter((tp) => tp.partition >= (emitted[tp.topic] ?? 0));
         starts = await resolveDiscoveredStartOffsets(client, this.spec, this.options, fresh);
       } catch (err) {
-        // A failed poll (a topic deleted, the pattern matching nothing, a broker away) is not the read's failure:
+        // A failed poll (a broker away, say) is not the read's failure:
         // the partitions already found keep being read, and the next round looks again.
         this.log(`partition discovery: ${(err as Error).message}; retrying in ${this.intervalMs} ms`);
         return ProcessContinuation.resume(this.intervalMs);
