@@ -311,8 +311,11 @@ export class ShardRecordEncoder {
 export class ShardChunkWriter {
   private readonly out: ByteWriter;
   private digest = new BatchDigest();
+  /** The buffer size for the next chunk: the largest chunk so far, and a margin (it does not grow while written). */
+  private capacity: number;
 
-  constructor(private readonly initialCapacity = 64 * 1024) {
+  constructor(initialCapacity = 64 * 1024) {
+    this.capacity = initialCapacity;
     this.out = new ByteWriter(initialCapacity);
     this.start();
   }
@@ -348,7 +351,11 @@ export class ShardChunkWriter {
     out.setUint32BE(4, this.digest.records);
     out.setUint32BE(8, sum1);
     out.setUint32BE(12, sum2);
-    const chunk = out.take(Math.max(this.initialCapacity, out.length + (out.length >>> 3)));
+    this.capacity = Math.max(this.capacity, out.length + (out.length >>> 3));
+    // A chunk that fills the buffer takes it; a small one (the end of a bundle) is copied out, so it does not pin a
+    // whole buffer while it waits for its transaction, and the buffer serves the next chunk.
+    const chunk = out.length * 2 < out.buffer.length ? out.finish() : out.take(this.capacity);
+    out.reset();
     this.start();
     return chunk;
   }
