@@ -11,12 +11,11 @@
 // InitProducerId, as Java's producer does; these requests are ours (./transaction-protocol.ts).
 import type { ProducerOptions } from "../config/index.js";
 import { KafkaClientClosedError, KafkaClientError } from "../errors.js";
-import { retryBackoffMs } from "./retry-until.js";
 import { kafkaCodeError, toKafkaError } from "./kafkajs-errors.js";
 import type { InternalBroker, InternalCluster, TxnArgs } from "./kafkajs-internals.js";
 import { PRODUCE_API_KEY, PRODUCE_TXN_V2_VERSION } from "./produce-protocol.js";
 import { sendCheckedRequest, sendOwnRequest } from "./protocol-request.js";
-import { retryUntil } from "./retry-until.js";
+import { retryBackoffMs, retryUntil } from "./retry-until.js";
 import {
   API_VERSIONS_API_KEY,
   API_VERSIONS_FEATURES_VERSION,

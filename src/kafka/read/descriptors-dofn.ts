@@ -19,7 +19,8 @@ const WAIT_FOR_RECORDS_POLL_MS = 500;
  * maxNumRecords or stopAtEndOffsets it fixes every start and end offset once (maxNumRecords waits, up to
  * maxReadTimeMs, until that many records exist). Throws KafkaClientError when a named topic does not exist (with
  * allow.auto.create.topics=true the broker is asked to create it, and the read waits for it up to
- * default.api.timeout.ms) or the pattern matches nothing. An unbounded read with partition discovery uses PartitionDiscoveryDoFn instead.
+ * default.api.timeout.ms) or the pattern matches nothing. An unbounded read with partition discovery uses
+ * PartitionDiscoveryDoFn instead.
  */
 export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
   readonly outputCoder: Coder<Uint8Array> = bytesCoder;

@@ -228,8 +228,8 @@ export class PartitionDiscoveryDoFn
         fresh = found.filter((tp) => tp.partition >= (emitted[tp.topic] ?? 0));
         starts = await resolveDiscoveredStartOffsets(client, this.spec, this.options, fresh);
       } catch (err) {
-        // A failed poll (a broker away, say) is not the read's failure:
-        // the partitions already found keep being read, and the next round looks again.
+        // A failed poll (a broker away, say) is not the read's failure: the partitions already found keep being
+        // read, and the next round looks again.
         this.log(`partition discovery: ${(err as Error).message}; retrying in ${this.intervalMs} ms`);
         return ProcessContinuation.resume(this.intervalMs);
       }
