@@ -75,13 +75,13 @@ function newRun(total: number, numShards = 4): Run {
 }
 
 /** One attempt of the pipeline; with a fault, the first transaction of shard `shard` fails at `point`. */
-async function attempt(run: Run, fault?: { point: FaultPoint; shard: number }) {
+async function attempt(run: Run, fault?: { point: FaultPoint; shard: number }, config: Record<string, string> = {}) {
   const pool = new ShardWriterPool(60_000); // a fresh pool per attempt: a restarted worker
   const armed = { fired: false, when: (id: string) => fault !== undefined && id.endsWith(`-${fault.shard}`) };
   const p = Pipeline.create();
   p.apply(Create.of(run.elements)).apply(
     writeToKafka<string, string>({
-      producerConfig: { "bootstrap.servers": bootstrap, "transaction.timeout.ms": "30000" },
+      producerConfig: { "bootstrap.servers": bootstrap, "transaction.timeout.ms": "30000", ...config },
       topic: run.topic,
       keySerializer: "string",
       valueSerializer: "string",
@@ -142,6 +142,21 @@ s.test("exactly-once: 50,000 records in 4 shards, one transaction per shard, eac
   assert.is(counter(again, WRITE_METRICS.BATCHES_COMMITTED), 0);
   assert.equal(userCounters(again, /_written\//), {}, "a skipped batch writes (and counts) nothing");
   await assertExactlyOnce(run);
+});
+
+s.test("exactly-once, gzip batches of 2 KB: each record once, per key in order", async () => {
+  const run = newRun(5_000);
+  await createTopic(bootstrap, run.topic, 4);
+  await attempt(run, undefined, { "compression.type": "gzip", "batch.size": "2048" });
+  await assertExactlyOnce(run);
+  const records = await readTopic(reader, run.topic, "read_committed");
+  const last = new Map<string, number>();
+  for (const r of records) {
+    const i = Number(r.value!.toString().slice("value-".length));
+    const key = r.key!.toString();
+    assert.ok((last.get(key) ?? -1) < i, `${key}: value-${i} after value-${last.get(key)}`);
+    last.set(key, i);
+  }
 });
 
 for (const [point, what] of [

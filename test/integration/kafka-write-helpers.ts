@@ -6,6 +6,7 @@ import {
   type KafkaProducer,
   type KafkaRecord,
   type KafkaTransaction,
+  type EncodedRecords,
   type ProducerRecord,
 } from "../../src/kafka/client/index.js";
 import { parseConsumerConfig, type IsolationLevel } from "../../src/kafka/config/index.js";
@@ -126,16 +127,25 @@ export function faultyProducer(
     async beginTransaction(): Promise<KafkaTransaction> {
       alive();
       const txn = await real.beginTransaction();
+      const afterSend = async (): Promise<void> => {
+        if (point === "after-produce" && fire()) throw new InjectedFault(`${id}: failed after the send`);
+        if (point === "kill-after-produce" && fire()) {
+          killed = true;
+          await real.close(); // the connection goes away with the transaction open, as when a worker dies
+          throw new InjectedFault(`${id}: producer killed mid-transaction`);
+        }
+      };
       return {
         async produce(records: readonly ProducerRecord[]): Promise<void> {
           await txn.produce(records);
-          if (point === "after-produce" && fire()) throw new InjectedFault(`${id}: failed after the send`);
-          if (point === "kill-after-produce" && fire()) {
-            killed = true;
-            await real.close(); // the connection goes away with the transaction open, as when a worker dies
-            throw new InjectedFault(`${id}: producer killed mid-transaction`);
-          }
+          await afterSend();
         },
+        // The sink's own path (records already in Kafka's format), with the same faults.
+        async produceEncoded(topic: string, partition: number, records: EncodedRecords): Promise<void> {
+          await txn.produceEncoded!(topic, partition, records);
+          await afterSend();
+        },
+        partitionCount: (topic: string) => txn.partitionCount!(topic),
         sendOffsets: async (groupId, offsets) => {
           alive();
           await txn.sendOffsets(groupId, offsets);

@@ -4,6 +4,8 @@
 // few dozen megabytes (40 in a 1M x 1 KB write, 1 with this). A batch's buffer may come back only when no socket can
 // still be writing it: after the broker answered the one request that carried it (see WireProducer.send).
 
+import { RECORDS_OFFSET } from "./record-batch-layout.js";
+
 /** Free buffers kept, in bytes, for the whole process (producers of one batch.size share them). */
 const MAX_FREE_BYTES = 16 * 1024 * 1024;
 
@@ -36,4 +38,17 @@ export class BatchBuffers {
     free.push(whole);
     freeBytes += whole.byteLength;
   }
+}
+
+/** What one batch of a producer holds at most: batch.size, or max.request.size where that is smaller. */
+export function batchSendLimit(options: { readonly batchSize: number; readonly maxRequestSize: number }): number {
+  return Math.min(options.batchSize, options.maxRequestSize);
+}
+
+/**
+ * The batch buffers of a producer with this send limit (pooled per size, process-wide, so others writing batches
+ * for it share them): the header, the limit, and a margin (a batch's records are sized by estimate).
+ */
+export function batchBuffersFor(sendLimit: number): BatchBuffers {
+  return new BatchBuffers(RECORDS_OFFSET + sendLimit + Math.ceil(sendLimit / 16));
 }

@@ -36,7 +36,16 @@ export type { ClientCacheSettings, ClientLease } from "./cache.js";
 export { LeasePool } from "./lease-pool.js";
 export type { Lease } from "./lease-pool.js";
 export { decodeRecordSet } from "./record-batch.js";
-export { byteLength } from "./record-batch-encoder.js";
+export {
+  byteLength,
+  varintSize,
+  varlongSize,
+  writeVarint,
+  writeVarlong,
+  type EncodedRecords,
+} from "./record-batch-encoder.js";
+export { RECORDS_OFFSET } from "./record-batch-layout.js";
+export { BatchBuffers, batchBuffersFor, batchSendLimit } from "./batch-buffers.js";
 export { keyPartition } from "./murmur2.js";
 export type { AbortedTransaction, DecodedRecordSet, Decompressor, RecordSetInput } from "./record-batch.js";
 

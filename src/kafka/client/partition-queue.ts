@@ -4,7 +4,7 @@
 // the ones sent after it fail too (an idempotent producer's broker refuses a sequence gap) or may have landed: the
 // partition stops sending, waits for every answer, and sends again from its first unacknowledged batch, with the
 // same bytes and sequence numbers, so the broker drops what it already has. This is Kafka's producer's own rule.
-import type { BatchProducer } from "./record-batch-encoder.js";
+import type { BatchProducer, EncodedRecords } from "./record-batch-encoder.js";
 import { NO_PRODUCER } from "./record-batch-encoder.js";
 import type { ProducerRecord } from "./types.js";
 
@@ -32,6 +32,8 @@ export class Batch {
   generation = -1;
   /** The encoded batch; a resend reuses it. */
   encoded: Buffer | undefined;
+  /** Records given already encoded, to be compressed when first sent (uncompressed ones are `encoded` at once). */
+  encodedRecords: EncodedRecords | undefined;
   /** The producer fields `encoded` carries (see stampRecordBatch); undefined: not stamped yet. */
   stampedFor: BatchProducer | undefined;
   inFlight = false;

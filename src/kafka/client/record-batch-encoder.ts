@@ -43,7 +43,7 @@ function zigzag32(n: number): number {
   return ((n << 1) ^ (n >> 31)) >>> 0;
 }
 
-function varintSize(n: number): number {
+export function varintSize(n: number): number {
   let z = zigzag32(n);
   let size = 1;
   while (z >= 0x80) {
@@ -58,7 +58,7 @@ function zigzag64(n: number): number {
   return n >= 0 ? n * 2 : -n * 2 - 1;
 }
 
-function varlongSize(n: number): number {
+export function varlongSize(n: number): number {
   let z = zigzag64(n);
   let size = 1;
   while (z >= 0x80) {
@@ -68,7 +68,7 @@ function varlongSize(n: number): number {
   return size;
 }
 
-function writeVarint(buf: Buffer, n: number, pos: number): number {
+export function writeVarint(buf: Buffer, n: number, pos: number): number {
   let z = zigzag32(n);
   while (z >= 0x80) {
     buf[pos++] = (z & 0x7f) | 0x80;
@@ -78,7 +78,7 @@ function writeVarint(buf: Buffer, n: number, pos: number): number {
   return pos;
 }
 
-function writeVarlong(buf: Buffer, n: number, pos: number): number {
+export function writeVarlong(buf: Buffer, n: number, pos: number): number {
   let z = zigzag64(n);
   while (z >= 0x80) {
     buf[pos++] = (z % 128) | 0x80;
@@ -228,6 +228,40 @@ export function encodeUnstampedRecordBatch(
   const { section, baseTimestamp, maxTimestamp } = encodeRecords(records, nowMs, RECORDS_OFFSET, allocate);
   writeHeader(section, records.length, baseTimestamp, maxTimestamp, 0);
   return section;
+}
+
+/**
+ * Records of one partition already in Kafka's record format (v2), as a batch holds them: offset deltas 0..count-1,
+ * timestamp deltas from `baseTimestamp` (the exactly-once write's transactions step writes them straight from the
+ * shard step's bytes, see ../write/shard-transcoder.ts). `frame` holds the records after RECORDS_OFFSET bytes left
+ * for the batch header, so an uncompressed batch is the frame itself.
+ */
+export interface EncodedRecords {
+  readonly frame: Buffer;
+  readonly count: number;
+  readonly baseTimestamp: number;
+  readonly maxTimestamp: number;
+}
+
+/** An uncompressed batch of encoded records: the header written into the frame; producer fields left for stamping. */
+export function encodeUnstampedEncodedBatch(records: EncodedRecords): Buffer {
+  writeHeader(records.frame, records.count, records.baseTimestamp, records.maxTimestamp, 0);
+  return records.frame;
+}
+
+/** A compressed batch of encoded records, stamped for `producer`. */
+export async function encodeCompressedEncodedBatch(
+  records: EncodedRecords,
+  producer: BatchProducer,
+  codec: number,
+  compress: Compressor,
+): Promise<Buffer> {
+  const compressed = await compress(codec, records.frame.subarray(RECORDS_OFFSET));
+  const buf = Buffer.allocUnsafe(RECORDS_OFFSET + compressed.length);
+  compressed.copy(buf, RECORDS_OFFSET);
+  writeHeader(buf, records.count, records.baseTimestamp, records.maxTimestamp, codec);
+  stampRecordBatch(buf, producer);
+  return buf;
 }
 
 /** Records' sizes while a batch is encoded (synchronously, so one array serves every batch). */

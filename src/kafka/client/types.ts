@@ -1,6 +1,7 @@
 // The Kafka client as the connector needs it: small interfaces, bigint offsets and timestamps, no consumer group.
 // kafkajs (./kafkajs.ts) is the default implementation; a second one would implement the same interfaces.
 import type { ConsumerOptions, IsolationLevel, ProducerOptions } from "../config/index.js";
+import type { EncodedRecords } from "./record-batch-encoder.js";
 
 export interface TopicPartition {
   readonly topic: string;
@@ -150,6 +151,13 @@ export interface KafkaTransaction {
    * (visible to read_committed readers only after commit).
    */
   produce(records: readonly ProducerRecord[]): Promise<void>;
+  /**
+   * Sends one partition's records given already in Kafka's record format, after the records given before; resolves
+   * when acknowledged. Optional: a producer without it takes records only.
+   */
+  produceEncoded?(topic: string, partition: number, records: EncodedRecords): Promise<void>;
+  /** The topic's partition count, once it exists (as partitionsFor); with produceEncoded. */
+  partitionCount?(topic: string): Promise<number>;
   /** Commits group offsets (with optional metadata) atomically with the transaction's records. */
   sendOffsets(groupId: string, offsets: readonly GroupOffset[]): Promise<void>;
   commit(): Promise<void>;

@@ -47,8 +47,16 @@ import {
 } from "./produce-protocol.js";
 import { Batch, PartitionQueue, type ProducerIdentity } from "./partition-queue.js";
 import { sendCheckedRequest, sendOwnRequest } from "./protocol-request.js";
-import { BatchBuffers } from "./batch-buffers.js";
-import { byteLength, encodeRecordBatch, encodeUnstampedRecordBatch, stampRecordBatch } from "./record-batch-encoder.js";
+import { batchBuffersFor, batchSendLimit, type BatchBuffers } from "./batch-buffers.js";
+import {
+  byteLength,
+  encodeCompressedEncodedBatch,
+  encodeRecordBatch,
+  encodeUnstampedEncodedBatch,
+  encodeUnstampedRecordBatch,
+  stampRecordBatch,
+  type EncodedRecords,
+} from "./record-batch-encoder.js";
 import { RECORDS_OFFSET } from "./record-batch-layout.js";
 import { TopicReadiness } from "./topic-readiness.js";
 import { retryUntil } from "./retry-until.js";
@@ -139,10 +147,10 @@ export class WireProducer implements KafkaProducer {
       isolationLevel: 0,
     });
     this.topics = new TopicReadiness(this.cluster, { maxBlockMs: options.maxBlockMs, retry: options.retry });
-    this.sendLimit = Math.min(options.batchSize, options.maxRequestSize);
+    this.sendLimit = batchSendLimit(options);
     // A batch closes before its records pass sendLimit; their encoded size is estimated (RECORD_OVERHEAD_BYTES), so
     // the buffers leave a margin.
-    this.batchBuffers = new BatchBuffers(RECORDS_OFFSET + this.sendLimit + Math.ceil(this.sendLimit / 16));
+    this.batchBuffers = batchBuffersFor(this.sendLimit);
     if (options.transactionalId !== undefined)
       this.coordinator = new TransactionCoordinator(
         this.cluster,
@@ -200,6 +208,59 @@ export class WireProducer implements KafkaProducer {
       return;
     }
     await Promise.all(this.append(records, sizes));
+  }
+
+  /**
+   * Queues one partition's records given already encoded (one batch, sealed at once behind what the partition
+   * holds) and resolves when it is acknowledged; the same order, readiness waits and transaction as enqueue().
+   */
+  async enqueueEncoded(topic: string, partition: number, records: EncodedRecords): Promise<void> {
+    if (this.closed) throw new KafkaClientClosedError("produce");
+    if (records.count === 0) return;
+    const bytes = records.frame.length - RECORDS_OFFSET;
+    if (bytes > this.options.maxRequestSize) {
+      throw new KafkaClientError(
+        `produce to ${topic}-${partition}: a batch of ${bytes} bytes exceeds max.request.size (${this.options.maxRequestSize})`,
+        { kafkaErrorType: "MESSAGE_TOO_LARGE" },
+      );
+    }
+    const where = [{ topic, partition, key: null, value: null }];
+    if (this.waiting || this.mustWait(where)) {
+      const appended = (this.waiting ?? Promise.resolve()).then(async () => {
+        await this.prepare(where);
+        return this.appendEncoded(topic, partition, records);
+      });
+      const settled = appended.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.waiting = settled;
+      void settled.then(() => {
+        if (this.waiting === settled) this.waiting = undefined;
+      });
+      await await appended;
+      return;
+    }
+    await this.appendEncoded(topic, partition, records);
+  }
+
+  private appendEncoded(topic: string, partition: number, records: EncodedRecords): Promise<void> {
+    const queue = this.queueOf({ topic, partition, key: null, value: null }, Date.now());
+    this.seal(queue); // records given before go first
+    const batch = this.openBatch();
+    batch.count = records.count;
+    batch.bytes = records.frame.length - RECORDS_OFFSET;
+    if (this.codec === 0) batch.encoded = encodeUnstampedEncodedBatch(records);
+    else batch.encodedRecords = records;
+    queue.open = batch;
+    queue.seal();
+    this.pump();
+    return batch.done;
+  }
+
+  /** The topic's partition count in this producer's metadata, once the topic is ready (partitionsFor). */
+  async readyPartitionCount(topic: string): Promise<number> {
+    return (await this.partitionsFor(topic)).length;
   }
 
   private mustWait(records: readonly ProducerRecord[]): boolean {
@@ -505,7 +566,10 @@ export class WireProducer implements KafkaProducer {
       for (const [queue, batch] of taken) {
         if (!batch.encoded) {
           // (compressed: encoded on its first send, for the producer it goes with; stays in flight meanwhile)
-          batch.encoded = await encodeRecordBatch(batch.records, batch.producer, Date.now(), this.codec, compress);
+          batch.encoded = batch.encodedRecords
+            ? await encodeCompressedEncodedBatch(batch.encodedRecords, batch.producer, this.codec, compress)
+            : await encodeRecordBatch(batch.records, batch.producer, Date.now(), this.codec, compress);
+          batch.encodedRecords = undefined;
           batch.stampedFor = batch.producer;
           batch.records = [];
         }
@@ -826,6 +890,15 @@ class WireTransaction implements KafkaTransaction {
   async produce(records: readonly ProducerRecord[]): Promise<void> {
     this.check("produce in transaction");
     await this.producer.enqueue(records);
+  }
+
+  async produceEncoded(topic: string, partition: number, records: EncodedRecords): Promise<void> {
+    this.check("produce in transaction");
+    await this.producer.enqueueEncoded(topic, partition, records);
+  }
+
+  partitionCount(topic: string): Promise<number> {
+    return this.producer.readyPartitionCount(topic);
   }
 
   async sendOffsets(groupId: string, offsets: readonly GroupOffset[]): Promise<void> {

@@ -8,7 +8,17 @@
 import type { DoFn, FinishBundleContext, ProcessContext, StartBundleContext } from "../../sdf/index.js";
 import type { KafkaLogger, ProducerOptions } from "../config/index.js";
 import { parseProducerConfig } from "../config/index.js";
-import type { ClientLease, KafkaClient, KafkaProducer, ProducerRecord } from "../client/index.js";
+import {
+  batchBuffersFor,
+  batchSendLimit,
+  RECORDS_OFFSET,
+  type BatchBuffers,
+  type ClientLease,
+  type KafkaClient,
+  type KafkaProducer,
+  type KafkaTransaction,
+  type ProducerRecord,
+} from "../client/index.js";
 import { ByteReader } from "../../model/coders/index.js";
 import type { BoundedWindow, Instant } from "../../model/windowing.js";
 import { windowKey } from "../../sdf/index.js";
@@ -24,7 +34,14 @@ import {
   ShardChunkWriter,
   ShardRecordEncoder,
 } from "./shard-record.js";
-import { defaultShardWriterPool, ShardWriter, type ShardWriterPool } from "./shard-writer.js";
+import {
+  defaultShardWriterPool,
+  ShardWriter,
+  type BatchGroup,
+  type SelfSendingGroup,
+  type ShardWriterPool,
+} from "./shard-writer.js";
+import { ShardTranscoder, type MissingCount, type TranscodedRun } from "./shard-transcoder.js";
 import { shardTransactionalId, type WriteSpec } from "./spec.js";
 
 /** Native-only functions (they cannot travel in a payload). */
@@ -66,6 +83,13 @@ class TopicTally {
       this.last = { topic, entry };
     }
     entry.records++;
+    entry.bytes += bytes;
+  }
+
+  addMany(topic: string, records: number, bytes: number): void {
+    let entry = this.byTopic.get(topic);
+    if (!entry) this.byTopic.set(topic, (entry = { records: 0, bytes: 0 }));
+    entry.records += records;
     entry.bytes += bytes;
   }
 
@@ -352,6 +376,74 @@ export class KafkaShardDoFn implements DoFn<unknown, ShardOutput> {
   }
 }
 
+/** What the groups of one shard batch attempt share. */
+interface ShardGroupContext {
+  readonly transcoder: ShardTranscoder;
+  /** Partition counts of the topics met, looked up once per attempt. */
+  readonly counts: Map<string, number>;
+  readonly tally: TopicTally;
+  readonly reader: ByteReader;
+}
+
+/**
+ * One GroupByKey value of a shard batch as the transactions step sends it: its records transcoded into the batch's
+ * open runs (shard-transcoder.ts), sending the runs that filled, where the producer takes encoded records; else
+ * decoded into records. `value` undefined: the batch's end, sending the runs still open.
+ */
+class ShardValueGroup implements SelfSendingGroup {
+  records = 0;
+  bytes = 0;
+  private runs: TranscodedRun[] = [];
+  private decoded: ProducerRecord[] | undefined;
+
+  constructor(
+    private readonly value: Uint8Array | undefined,
+    private readonly shared: ShardGroupContext,
+  ) {}
+
+  async prepare(transaction: KafkaTransaction): Promise<void> {
+    const { transcoder, counts, tally, reader } = this.shared;
+    if (!transaction.produceEncoded || !transaction.partitionCount) {
+      if (this.value === undefined) return;
+      const records: ProducerRecord[] = [];
+      readShardValue(this.value, records, reader);
+      for (const record of records) {
+        const bytes = payloadBytes(record);
+        tally.add(record.topic, bytes);
+        this.bytes += bytes;
+      }
+      this.records = records.length;
+      this.decoded = records;
+      return;
+    }
+    let runs: TranscodedRun[] | MissingCount;
+    if (this.value === undefined) runs = transcoder.flush();
+    else {
+      const value = this.value;
+      runs = transcoder.transcode(value, Date.now());
+      while (!Array.isArray(runs)) {
+        const { topic, record } = runs;
+        counts.set(topic, await transaction.partitionCount(topic)); // a topic first met: its count, then on
+        runs = transcoder.transcode(value, Date.now(), record);
+      }
+    }
+    for (const run of runs) {
+      tally.addMany(run.topic, run.records.count, run.payloadBytes);
+      this.records += run.records.count;
+      this.bytes += run.payloadBytes;
+    }
+    this.runs = runs;
+  }
+
+  send(transaction: KafkaTransaction): Promise<void> {
+    if (this.decoded) return transaction.produce(this.decoded);
+    // Each run is queued now, in order; they are acknowledged together.
+    const sent = this.runs.map((run) => transaction.produceEncoded!(run.topic, run.partition, run.records));
+    this.runs = [];
+    return Promise.all(sent).then(() => undefined);
+  }
+}
+
 /** A GroupByKey output: the shard and its records (an array, or any iterable a runner hands over). */
 export interface ShardBatch {
   readonly key: bigint | number;
@@ -367,6 +459,9 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
   private readonly pool: ShardWriterPool;
   private readonly leases = new Map<number, { writer: ShardWriter; release: () => void }>();
   private readonly reader = new ByteReader();
+  /** The producer's batch limit and buffers, for the transcoded batches. */
+  private readonly sendLimit: number;
+  private readonly batchBuffers: BatchBuffers;
   private pending: Promise<void>[] = [];
   private failure: unknown;
   private committed = 0;
@@ -387,6 +482,8 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
       );
     this.pool = settings.pool ?? defaultShardWriterPool;
     this.requiresStableInput = spec.exactlyOnce.requiresStableInput;
+    this.sendLimit = batchSendLimit(producerOptionsOf(spec, env.logger));
+    this.batchBuffers = batchBuffersFor(this.sendLimit);
   }
 
   startBundle(): void {
@@ -432,15 +529,15 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
     const digest = new BatchDigest();
     for (const bytes of values) addShardValueDigest(bytes, digest, this.reader);
     let tally = new TopicTally();
-    const reader = this.reader;
-    function* chunks(): Iterable<ProducerRecord[]> {
+    const { reader, sendLimit, batchBuffers } = this;
+    function* chunks(): Iterable<BatchGroup> {
       tally = new TopicTally();
-      for (const bytes of values) {
-        const records: ProducerRecord[] = [];
-        readShardValue(bytes, records, reader);
-        for (const record of records) tally.add(record.topic, payloadBytes(record));
-        yield records;
-      }
+      // One per attempt: shards write in parallel, each batch fills runs of its own.
+      const transcoder = new ShardTranscoder(sendLimit - RECORDS_OFFSET, batchBuffers); // (batch.size: header included)
+      const shared = { transcoder, counts: new Map<string, number>(), tally, reader };
+      transcoder.begin(shared.counts);
+      for (const bytes of values) yield new ShardValueGroup(bytes, shared);
+      yield new ShardValueGroup(undefined, shared);
     }
     const batchId = batchIdOf(context.window, context.pane);
     // Shards of one bundle commit in parallel (each has its own producer); finishBundle waits for all of them.

@@ -401,10 +401,36 @@ export function readShardValue(
   records: ProducerRecord[],
   reader: ByteReader = new ByteReader(),
 ): void {
-  if (bytes[0] !== CHUNK_VERSION) {
+  if (!isShardChunk(bytes)) {
     records.push(decodeShardRecord(bytes, reader));
     return;
   }
+  shardChunkRecords(
+    bytes,
+    (start, end) => {
+      records.push(decodeShardRecord(bytes, reader, start, end));
+      return true;
+    },
+    reader,
+  );
+}
+
+/** Whether a GroupByKey value of the shard step is a chunk (else one record, from a version before chunks). */
+export function isShardChunk(bytes: Uint8Array): boolean {
+  return bytes[0] === CHUNK_VERSION;
+}
+
+/**
+ * Visits the byte range of each record of a chunk from record `from` on, in order, until `visit` returns false
+ * (then returns false).
+ * Throws KafkaWriteError for a chunk whose framing is corrupt.
+ */
+export function shardChunkRecords(
+  bytes: Uint8Array,
+  visit: (start: number, end: number, index: number) => boolean,
+  reader: ByteReader = new ByteReader(),
+  from = 0,
+): boolean {
   const { count } = readChunkHeader(bytes, reader);
   let pos = CHUNK_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
@@ -417,10 +443,11 @@ export function readShardValue(
     } catch (err) {
       throw chunkError(bytes, err);
     }
-    records.push(decodeShardRecord(bytes, reader, pos, pos + length));
+    if (i >= from && !visit(pos, pos + length, i)) return false;
     pos += (length + 3) & ~3;
   }
   if (pos !== bytes.length) throw chunkError(bytes, new Error(`${bytes.length - pos} bytes after ${count} records`));
+  return true;
 }
 
 function chunkError(bytes: Uint8Array, err: unknown): KafkaWriteError {

@@ -30,7 +30,20 @@ import type { ExactlyOnceSpec } from "./spec.js";
 export type ShardOffsetsClient = KafkaGroupOffsetsClient;
 
 /** A batch's records: all of them, or a function yielding them in groups (called again by each attempt). */
-export type BatchRecords = readonly ProducerRecord[] | (() => Iterable<readonly ProducerRecord[]>);
+/** A group of a batch's records that sends itself (the transactions step's encoded records, see dofns.ts). */
+export interface SelfSendingGroup {
+  /** Gets ready to send (partition counts looked up, say); awaited in order, before send. */
+  prepare(transaction: KafkaTransaction): Promise<void>;
+  /** Sends the records, after those sent before; resolves when they are acknowledged. */
+  send(transaction: KafkaTransaction): Promise<void>;
+  /** After prepare: how many records it sends, and their key + value bytes. */
+  readonly records: number;
+  readonly bytes: number;
+}
+
+export type BatchGroup = readonly ProducerRecord[] | SelfSendingGroup;
+
+export type BatchRecords = readonly ProducerRecord[] | (() => Iterable<BatchGroup>);
 
 export interface BatchOutcome {
   readonly kind: "committed" | "skipped";
@@ -145,10 +158,19 @@ export class ShardWriter {
       let inFlightBytes = 0;
       try {
         for (const group of typeof records === "function" ? records() : [records]) {
-          if (group.length === 0) continue;
-          count += group.length;
-          const done = open.produce(group);
-          const bytes = group.reduce((sum, record) => sum + payloadBytes(record), 0);
+          let done: Promise<void>;
+          let bytes: number;
+          if (isRecords(group)) {
+            if (group.length === 0) continue;
+            count += group.length;
+            done = open.produce(group);
+            bytes = group.reduce((sum, record) => sum + payloadBytes(record), 0);
+          } else {
+            await group.prepare(open);
+            count += group.records;
+            done = group.send(open);
+            bytes = group.bytes;
+          }
           sends.push(done);
           inFlight.push({ done, bytes });
           inFlightBytes += bytes;
@@ -264,3 +286,7 @@ export class ShardWriterPool {
 }
 
 export const defaultShardWriterPool = new ShardWriterPool();
+
+function isRecords(group: BatchGroup): group is readonly ProducerRecord[] {
+  return Array.isArray(group);
+}
