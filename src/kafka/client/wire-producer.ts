@@ -189,25 +189,29 @@ export class WireProducer implements KafkaProducer {
       }
       sizes[i] = bytes;
     }
-    // Records join their batches in call order, or per-key order breaks: a call that must wait (a new topic, a
-    // partition missing from the metadata) holds back every call after it until it has appended its records.
-    if (this.waiting || this.mustWait(records)) {
-      const appended = (this.waiting ?? Promise.resolve()).then(async () => {
-        await this.prepare(records);
-        return this.append(records, sizes);
-      });
-      const settled = appended.then(
-        () => undefined,
-        () => undefined,
-      );
-      this.waiting = settled;
-      void settled.then(() => {
-        if (this.waiting === settled) this.waiting = undefined;
-      });
-      await Promise.all(await appended);
-      return;
-    }
-    await Promise.all(this.append(records, sizes));
+    await Promise.all(await this.inCallOrder(records, () => this.append(records, sizes)));
+  }
+
+  /**
+   * Runs `append` now, or, where a call before it still waits or `records` must (a new topic, a partition missing
+   * from the metadata), after that call and after `records` are prepared: records join their batches in call
+   * order, or per-key order breaks.
+   */
+  private inCallOrder<T>(records: readonly ProducerRecord[], append: () => T): Promise<T> {
+    if (!this.waiting && !this.mustWait(records)) return Promise.resolve(append());
+    const appended = (this.waiting ?? Promise.resolve()).then(async () => {
+      await this.prepare(records);
+      return append();
+    });
+    const settled = appended.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.waiting = settled;
+    void settled.then(() => {
+      if (this.waiting === settled) this.waiting = undefined;
+    });
+    return appended;
   }
 
   /**
@@ -225,23 +229,7 @@ export class WireProducer implements KafkaProducer {
       );
     }
     const where = [{ topic, partition, key: null, value: null }];
-    if (this.waiting || this.mustWait(where)) {
-      const appended = (this.waiting ?? Promise.resolve()).then(async () => {
-        await this.prepare(where);
-        return this.appendEncoded(topic, partition, records);
-      });
-      const settled = appended.then(
-        () => undefined,
-        () => undefined,
-      );
-      this.waiting = settled;
-      void settled.then(() => {
-        if (this.waiting === settled) this.waiting = undefined;
-      });
-      await await appended;
-      return;
-    }
-    await this.appendEncoded(topic, partition, records);
+    await await this.inCallOrder(where, () => this.appendEncoded(topic, partition, records));
   }
 
   private appendEncoded(topic: string, partition: number, records: EncodedRecords): Promise<void> {
