@@ -15,13 +15,14 @@ import { keyPartition, type ProducerRecord } from "../client/index.js";
 import { KafkaWriteError } from "./errors.js";
 import { bytesOf } from "./record.js";
 
-const VERSION = 1;
-const VERSION_NULLABLE_HEADERS = 2;
-const HAS_PARTITION = 1;
-const HAS_TIMESTAMP = 2;
-const HAS_KEY = 4;
-const HAS_VALUE = 8;
-const HAS_HEADERS = 16;
+// (shard-transcoder.ts reads the same format)
+export const VERSION = 1;
+export const VERSION_NULLABLE_HEADERS = 2;
+export const HAS_PARTITION = 1;
+export const HAS_TIMESTAMP = 2;
+export const HAS_KEY = 4;
+export const HAS_VALUE = 8;
+export const HAS_HEADERS = 16;
 
 /** Encodes a final record; `out` is reset first and reusable (finish() copies). */
 export function encodeShardRecord(record: ProducerRecord, out: ByteWriter = new ByteWriter()): Uint8Array {

@@ -17,14 +17,17 @@ import {
   type EncodedRecords,
 } from "../client/index.js";
 import { KafkaWriteError } from "./errors.js";
-import { isShardChunk, shardChunkRecords } from "./shard-record.js";
-
-const HAS_PARTITION = 1;
-const HAS_TIMESTAMP = 2;
-const HAS_KEY = 4;
-const HAS_VALUE = 8;
-const HAS_HEADERS = 16;
-const VERSION_NULLABLE_HEADERS = 2;
+import {
+  HAS_HEADERS,
+  HAS_KEY,
+  HAS_PARTITION,
+  HAS_TIMESTAMP,
+  HAS_VALUE,
+  isShardChunk,
+  shardChunkRecords,
+  VERSION,
+  VERSION_NULLABLE_HEADERS,
+} from "./shard-record.js";
 
 /** Open runs of one shard batch at most (each holds a batch buffer): keyed records over many partitions. */
 const MAX_OPEN_RUNS = 16;
@@ -235,7 +238,7 @@ export class ShardTranscoder {
   private read(start: number, end: number): void {
     const r = this.reader.reset(this.bytes, start, end);
     const version = r.readByte();
-    if (version !== 1 && version !== VERSION_NULLABLE_HEADERS) throw new Error(`unknown version ${version}`);
+    if (version !== VERSION && version !== VERSION_NULLABLE_HEADERS) throw new Error(`unknown version ${version}`);
     const flags = r.readByte();
     const topicLength = r.readLength("topic");
     this.topic = this.topicName(r.position, topicLength);
