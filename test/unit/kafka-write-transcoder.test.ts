@@ -25,6 +25,7 @@ const NOW = 1_700_000_000_000;
 const COUNTS = new Map([
   ["orders", 5],
   ["audit-ü", 3],
+  ["wide", 40],
 ]);
 
 /** `tagged`: each record gets a last header with its index, so equal records can be told apart. */
@@ -159,6 +160,31 @@ s.test("byte for byte the producer's own encoding of the same records", () => {
   assert.is(ours.length, producers.length);
   assert.ok(ours.equals(producers), "the same batch, CRC included");
 });
+
+s.test(
+  "keyed records over 40 partitions: at most 16 batches open, each partition's records once and in order",
+  async () => {
+    const records = Array.from({ length: 4_000 }, (_, i) => ({
+      topic: "wide",
+      key: Buffer.from(`k${i % 200}`),
+      value: Buffer.from(`v${i}`),
+    }));
+    const { runs } = transcodeAll(chunksOf(records, 8_192), 1 << 20);
+    // Without the bound, one batch per partition (40); with it, the fullest goes whenever a 17th would open.
+    assert.ok(runs.length > 40, `${runs.length} batches`);
+    const byPartition = new Map<number, string[]>();
+    for (const run of runs) {
+      const list = byPartition.get(run.partition) ?? [];
+      for (const r of await decodeRun(run)) list.push(r.value!.toString());
+      byPartition.set(run.partition, list);
+    }
+    for (const [partition, values] of byPartition) {
+      const expected = records.filter((r) => keyPartition(r.key, 40) === partition).map((r) => r.value.toString());
+      assert.equal(values, expected, `partition ${partition}`);
+    }
+    assert.is([...byPartition.values()].flat().length, records.length);
+  },
+);
 
 s.test("a corrupt record fails with KafkaWriteError", () => {
   const [chunk] = chunksOf(randomRecords(3, 2, "all"), 1 << 20);
