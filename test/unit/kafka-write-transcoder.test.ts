@@ -68,10 +68,9 @@ function chunksOf(records: readonly ProducerRecord[], chunkBytes: number): Uint8
 
 /** Every value through a transcoder whose counts start empty (each topic's is learned where it is missing). */
 function transcodeAll(values: readonly Uint8Array[], limit: number): { runs: TranscodedRun[]; lookups: string[] } {
-  const transcoder = new ShardTranscoder(limit, new BatchBuffers(RECORDS_OFFSET + limit + 64));
   const counts = new Map<string, number>();
+  const transcoder = new ShardTranscoder(limit, new BatchBuffers(RECORDS_OFFSET + limit + 64), counts);
   const lookups: string[] = [];
-  transcoder.begin(counts);
   const runs: TranscodedRun[] = [];
   for (const value of values) {
     let result = transcoder.transcode(value, NOW);
@@ -190,8 +189,7 @@ s.test("a corrupt record fails with KafkaWriteError", () => {
   const [chunk] = chunksOf(randomRecords(3, 2, "all"), 1 << 20);
   const bad = Buffer.from(chunk!);
   bad[16 + 4] = 9; // the first record's format version
-  const transcoder = new ShardTranscoder(1 << 20, new BatchBuffers(RECORDS_OFFSET + (1 << 20)));
-  transcoder.begin(COUNTS);
+  const transcoder = new ShardTranscoder(1 << 20, new BatchBuffers(RECORDS_OFFSET + (1 << 20)), COUNTS);
   assert.throws(
     () => transcoder.transcode(bad, NOW),
     (err: unknown) =>

@@ -94,12 +94,7 @@ class TopicTally {
   }
 
   addAll(other: TopicTally): void {
-    for (const [topic, { records, bytes }] of other.byTopic) {
-      let entry = this.byTopic.get(topic);
-      if (!entry) this.byTopic.set(topic, (entry = { records: 0, bytes: 0 }));
-      entry.records += records;
-      entry.bytes += bytes;
-    }
+    for (const [topic, { records, bytes }] of other.byTopic) this.addMany(topic, records, bytes);
   }
 
   report(metrics: FinishBundleContext<never>["metrics"]): void {
@@ -533,9 +528,9 @@ export class KafkaTransactionalWriteDoFn implements DoFn<ShardBatch, never> {
     function* chunks(): Iterable<BatchGroup> {
       tally = new TopicTally();
       // One per attempt: shards write in parallel, each batch fills runs of its own.
-      const transcoder = new ShardTranscoder(sendLimit - RECORDS_OFFSET, batchBuffers); // (batch.size: header included)
-      const shared = { transcoder, counts: new Map<string, number>(), tally, reader };
-      transcoder.begin(shared.counts);
+      const counts = new Map<string, number>();
+      const transcoder = new ShardTranscoder(sendLimit - RECORDS_OFFSET, batchBuffers, counts); // (batch.size: header included)
+      const shared = { transcoder, counts, tally, reader };
       for (const bytes of values) yield new ShardValueGroup(bytes, shared);
       yield new ShardValueGroup(undefined, shared);
     }

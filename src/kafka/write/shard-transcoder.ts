@@ -120,28 +120,23 @@ export class ShardTranscoder {
   private readonly value: Range = { start: 0, length: -1 };
   private readonly headers: { key: Range; value: Range }[] = [];
   private headerCount = 0;
-  // The value being transcoded, and the shard batch's open runs (begin() starts them again).
+  // The value being transcoded, and the shard batch's open runs.
   private bytes: Buffer = Buffer.alloc(0);
-  private counts: ReadonlyMap<string, number> = new Map();
   private nowMs = 0;
   private runs = new Map<string, Run>();
   private lastRun: Run | undefined;
   private closed: TranscodedRun[] = [];
   private missing: MissingCount | undefined;
 
-  /** `limit`: a batch's records bytes (within the producer's send limit); `buffers`: the producer's batch buffers. */
+  /**
+   * One per shard batch attempt. `limit`: a batch's records bytes (within the producer's send limit); `buffers`: the
+   * producer's batch buffers; `counts`: the partition counts of the topics met (the caller adds missing ones).
+   */
   constructor(
     private readonly limit: number,
     private readonly buffers: BatchBuffers,
+    private readonly counts: ReadonlyMap<string, number>,
   ) {}
-
-  /** Starts a shard batch (an attempt): runs left open by an attempt before are dropped. */
-  begin(counts: ReadonlyMap<string, number>): void {
-    this.counts = counts;
-    this.runs = new Map();
-    this.lastRun = undefined;
-    this.closed = [];
-  }
 
   /**
    * Adds one GroupByKey value's records (from record `from`) to the batch's runs; returns the runs that filled, in
@@ -202,7 +197,7 @@ export class ShardTranscoder {
     let body = recordBody(run, timestamp, key.length, value.length, headers, headerCount);
     if (run.count > 0 && run.bytes + varintSize(body) + body > this.limit) {
       // Full: it goes as one batch; the record starts the partition's next (a keyless one, on the next partition).
-      this.runs.delete(`${partition}:${topic}`);
+      this.runs.delete(runKey(topic, partition));
       this.lastRun = undefined;
       this.closed.push(run.done());
       if (!named && key.length < 0 && this.sticky.get(topic) === partition) {
@@ -270,7 +265,7 @@ export class ShardTranscoder {
   private runOf(topic: string, partition: number): Run {
     const last = this.lastRun;
     if (last !== undefined && last.partition === partition && last.topic === topic) return last;
-    const key = `${partition}:${topic}`;
+    const key = runKey(topic, partition);
     let run = this.runs.get(key);
     if (!run) {
       if (this.runs.size >= MAX_OPEN_RUNS) this.closeFullest();
@@ -333,6 +328,10 @@ function readRange(r: ByteReader, present: number, range: Range, what: string): 
   range.length = r.readLength(what);
   range.start = r.position;
   r.skip(range.length);
+}
+
+function runKey(topic: string, partition: number): string {
+  return `${partition}:${topic}`;
 }
 
 /** A record's encoded size in `run`, without its length prefix. */
