@@ -200,12 +200,13 @@ export async function encodeRecordBatch(
   if (codec === 0) return encodeUncompressedRecordBatch(records, producer, nowMs);
   if (!compress) throw new Error("a compressed record batch needs a compressor");
   const { section, baseTimestamp, maxTimestamp } = encodeRecords(records, nowMs, 0);
-  const compressed = await compress(codec, section);
-  const buf = Buffer.allocUnsafe(RECORDS_OFFSET + compressed.length);
-  compressed.copy(buf, RECORDS_OFFSET);
-  writeHeader(buf, records.length, baseTimestamp, maxTimestamp, codec);
-  stampRecordBatch(buf, producer);
-  return buf;
+  return encodeCompressedEncodedBatch(
+    { frame: section, count: records.length, baseTimestamp, maxTimestamp },
+    producer,
+    codec,
+    compress,
+    0,
+  );
 }
 
 /** encodeRecordBatch without compression, synchronously: the records are written straight into the batch. */
@@ -249,14 +250,15 @@ export function encodeUnstampedEncodedBatch(records: EncodedRecords): Buffer {
   return records.frame;
 }
 
-/** A compressed batch of encoded records, stamped for `producer`. */
+/** A compressed batch of encoded records (from `recordsAt` in the frame: after the header's room), stamped. */
 export async function encodeCompressedEncodedBatch(
   records: EncodedRecords,
   producer: BatchProducer,
   codec: number,
   compress: Compressor,
+  recordsAt = RECORDS_OFFSET,
 ): Promise<Buffer> {
-  const compressed = await compress(codec, records.frame.subarray(RECORDS_OFFSET));
+  const compressed = await compress(codec, records.frame.subarray(recordsAt));
   const buf = Buffer.allocUnsafe(RECORDS_OFFSET + compressed.length);
   compressed.copy(buf, RECORDS_OFFSET);
   writeHeader(buf, records.count, records.baseTimestamp, records.maxTimestamp, codec);
