@@ -17,6 +17,7 @@ import {
   KafkaUnknownTopicError,
   KafkaUnsupportedError,
 } from "../errors.js";
+import { builtInCodec } from "./compression/index.js";
 import { BrokerFetchQueue } from "./fetch-queue.js";
 import type { FetchPartitionResponse } from "./fetch-protocol.js";
 import { createInternalCluster, type InternalBroker, type InternalCluster } from "./kafkajs-internals.js";
@@ -67,16 +68,20 @@ interface Codec {
 // Not a detectable named export of the CommonJS module: read it from the default export.
 const { CompressionCodecs } = kafkajs;
 
+/** The codec kafkajs has registered for the id (gzip always, others where the user registered one), else ours. */
 function codecFor(id: number): Codec | undefined {
   const factory = (CompressionCodecs as Record<number, (() => Codec) | undefined>)[id];
   try {
-    return factory?.();
+    const registered = factory?.();
+    if (registered) return registered;
   } catch {
-    return undefined; // kafkajs's placeholders for snappy/lz4/zstd throw until a codec is registered
+    // kafkajs's placeholders for snappy/lz4/zstd throw until a codec is registered
   }
+  const builtIn = builtInCodec(id);
+  return builtIn && { decompress: builtIn.decompress, compress: (encoder) => builtIn.compress(encoder.buffer) };
 }
 
-/** Compression types usable in this process: gzip always, others once registered in kafkajs CompressionCodecs. */
+/** Compression types usable in this process: gzip, snappy and lz4 always, zstd where Node's zlib has it. */
 export function registeredCompressionCodecs(): CompressionType[] {
   return (Object.keys(CODEC_IDS) as Exclude<CompressionType, "none">[]).filter(
     (name) => codecFor(CODEC_IDS[name]) !== undefined,
@@ -90,7 +95,9 @@ function registeredCodec(codecId: number): Codec {
       (Object.keys(CODEC_IDS) as (keyof typeof CODEC_IDS)[]).find((n) => CODEC_IDS[n] === codecId) ??
       `codec ${codecId}`;
     throw new KafkaUnsupportedError(
-      `a record batch is compressed with ${name}: register a ${name} codec in kafkajs CompressionCodecs`,
+      name === "zstd"
+        ? `a record batch is compressed with zstd: this Node (${process.version}) has no zstd in zlib (Node >= 22.15 has); or register a zstd codec in kafkajs CompressionCodecs`
+        : `a record batch is compressed with ${name}: register a ${name} codec in kafkajs CompressionCodecs`,
     );
   }
   return codec;

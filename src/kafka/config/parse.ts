@@ -20,8 +20,9 @@ export interface ParseOptions {
   /** Receives notes (info) and unknown-key warnings (warn), each once per key and logger. Default: console.warn. */
   readonly logger?: KafkaLogger;
   /**
-   * Compression codecs beyond gzip registered in this process (kafkajs `CompressionCodecs`); snappy, lz4 and zstd
-   * are refused unless listed. The client checks again when it starts, in the process that sends.
+   * Compression codecs beyond gzip this process has (the client's `registeredCompressionCodecs()`: snappy and lz4
+   * always, zstd where Node's zlib has it); those not listed are refused. Default: all. The client checks again when
+   * it starts, in the process that sends.
    */
   readonly availableCodecs?: readonly CompressionType[];
   /**
@@ -122,11 +123,13 @@ export function parseProducerConfig(config: KafkaConfigMap, options: ParseOption
   const acks: Acks = acksText === "0" ? 0 : acksText === "1" ? 1 : -1;
 
   const compression = reader.oneOf("compression.type", COMPRESSION_TYPES, "none");
-  const available = new Set<CompressionType>(["none", "gzip", ...(options.availableCodecs ?? [])]);
+  const available = new Set<CompressionType>(["none", "gzip", ...(options.availableCodecs ?? COMPRESSION_TYPES)]);
   if (!available.has(compression)) {
     reader.fail(
       "compression.type",
-      `${compression} needs a codec registered in kafkajs CompressionCodecs before the client starts; none is (gzip always works)`,
+      compression === "zstd"
+        ? `zstd needs Node >= 22.15 (zstd in zlib; this is ${process.version}) or a codec registered in kafkajs CompressionCodecs`
+        : `${compression} is not available in this process`,
     );
   }
 
