@@ -6,7 +6,7 @@
 // Usage: npx tsc -p . && node dist/bench/compression.js [--records N] [--rounds R] [--skip read]
 // Uses KBT_BOOTSTRAP if set, else starts a throwaway broker (test/infra/broker.ts).
 import zlib from "node:zlib";
-import { brokerBootstrap, releaseBroker, uniqueTopic, withAdmin } from "../test/infra/fixtures.js";
+import { brokerBootstrap, createTopic, releaseBroker, uniqueTopic } from "../test/infra/fixtures.js";
 import { parseConsumerConfig, parseProducerConfig } from "../src/kafka/config/index.js";
 import { closeAllClients, createKafkaClient, createKafkaProducer } from "../src/kafka/client/index.js";
 import { lz4Compress, lz4Decompress, snappyCompress, snappyDecompress } from "../src/kafka/client/compression/index.js";
@@ -88,18 +88,9 @@ async function read(): Promise<void> {
   for (const compression of ["none", "lz4", "snappy", "zstd", "gzip"]) {
     // The broker compresses what it stores with Java's codec, as a topic written by Java producers would hold.
     const topic = uniqueTopic(`bench-${compression}`);
-    await withAdmin(bootstrap, (admin) =>
-      admin.createTopics({
-        topics: [
-          {
-            topic,
-            numPartitions: PARTITIONS,
-            configEntries: [{ name: "compression.type", value: compression === "none" ? "uncompressed" : compression }],
-          },
-        ],
-        waitForLeaders: true,
-      }),
-    );
+    await createTopic(bootstrap, topic, PARTITIONS, {
+      "compression.type": compression === "none" ? "uncompressed" : compression,
+    });
     await sendInChunks(RECORDS, 5_000, (first, count) =>
       producer.produce(
         Array.from({ length: count }, (_, i) => ({

@@ -31,10 +31,17 @@ export function testKafka(bootstrap: string, clientId = "kbt-test"): Kafka {
 }
 
 /** Creates a topic and waits until every partition has a leader. */
-export async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<void> {
+/** Creates `topic` with its leaders up; `config`: topic configs (e.g. compression.type). */
+export async function createTopic(
+  bootstrap: string,
+  topic: string,
+  partitions: number,
+  config: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
   await withAdmin(bootstrap, async (admin) => {
     await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries }],
       waitForLeaders: true,
     });
   });

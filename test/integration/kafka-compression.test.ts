@@ -4,7 +4,7 @@
 // decoder, every record) to be stored as gzip, so reading it back proves Java read ours.
 import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
-import { brokerBootstrap, releaseBroker, uniqueTopic, withAdmin } from "../infra/fixtures.js";
+import { brokerBootstrap, createTopic, releaseBroker, uniqueTopic } from "../infra/fixtures.js";
 import { Create, Pipeline } from "../../src/pipeline/index.js";
 import { closeAllClients, type KafkaClient } from "../../src/kafka/client/index.js";
 import { writeToKafka, type WriteRecord } from "../../src/kafka/write/index.js";
@@ -46,22 +46,6 @@ function noise(seed: number, length: number): Buffer {
   return out;
 }
 
-async function createTopicWith(topic: string, compression: string): Promise<void> {
-  await withAdmin(bootstrap, (admin) =>
-    admin.createTopics({
-      topics: [
-        {
-          topic,
-          numPartitions: 2,
-          replicationFactor: 1,
-          configEntries: [{ name: "compression.type", value: compression }],
-        },
-      ],
-      waitForLeaders: true,
-    }),
-  );
-}
-
 async function write(topic: string, compression: string): Promise<void> {
   const records: WriteRecord<string, Buffer>[] = Array.from({ length: RECORDS }, (_, i) => ({
     topic,
@@ -98,7 +82,7 @@ function assertExact(records: ReadRecord[]): void {
 for (const codec of ["snappy", "lz4", "zstd"]) {
   s.test(`${codec}: batches the broker compressed with Java's ${codec} read back exactly`, async () => {
     const topic = uniqueTopic(`java-${codec}`);
-    await createTopicWith(topic, codec);
+    await createTopic(bootstrap, topic, 2, { "compression.type": codec });
     await write(topic, "none");
     assertExact(await readTopic(reader, topic, "read_uncommitted"));
   });
@@ -107,12 +91,12 @@ for (const codec of ["snappy", "lz4", "zstd"]) {
     `${codec}: batches compressed here, decoded by the broker (Java) into a gzip topic, read back exactly`,
     async () => {
       const topic = uniqueTopic(`ours-${codec}`);
-      await createTopicWith(topic, "gzip");
+      await createTopic(bootstrap, topic, 2, { "compression.type": "gzip" });
       await write(topic, codec);
       assertExact(await readTopic(reader, topic, "read_uncommitted"));
       // Kept as written (compression.type=producer): read back through our own decoder.
       const kept = uniqueTopic(`kept-${codec}`);
-      await createTopicWith(kept, "producer");
+      await createTopic(bootstrap, kept, 2, { "compression.type": "producer" });
       await write(kept, codec);
       assertExact(await readTopic(reader, kept, "read_uncommitted"));
     },
