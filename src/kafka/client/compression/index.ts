@@ -5,8 +5,7 @@ import { lz4Compress, lz4Decompress } from "./lz4.js";
 import { snappyCompress, snappyDecompress } from "./snappy.js";
 import { zstd } from "./zstd.js";
 
-export { Lz4FormatError } from "./lz4.js";
-export { SnappyFormatError } from "./snappy.js";
+export { CompressionFormatError } from "./bytes.js";
 export { lz4Compress, lz4Decompress, snappyCompress, snappyDecompress };
 
 export interface CompressionCodec {

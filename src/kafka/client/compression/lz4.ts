@@ -2,6 +2,7 @@
 // LZ4 blocks (https://github.com/lz4/lz4/blob/dev/doc/lz4_Block_format.md). Written from those specifications.
 // Compressing writes what Kafka's Java producer writes: 64 KiB independent blocks, no checksums but the header's.
 // Decompressing reads any frame (linked or independent blocks, checksums, content size), several in a row.
+import { CompressionFormatError, readU32LE, writeU32LE } from "./bytes.js";
 import { xxhash32 } from "./xxhash32.js";
 
 const FRAME_MAGIC = 0x184d2204;
@@ -20,22 +21,8 @@ const MATCH_START_LIMIT = 12;
 const HASH_BITS = 14;
 const MAX_OFFSET = 0xffff;
 
-export class Lz4FormatError extends Error {
-  constructor(message: string) {
-    super(`LZ4: ${message}`);
-    this.name = "Lz4FormatError";
-  }
-}
-
-function readU32LE(b: Uint8Array, i: number): number {
-  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
-}
-
-function writeU32LE(b: Uint8Array, i: number, v: number): void {
-  b[i] = v & 0xff;
-  b[i + 1] = (v >>> 8) & 0xff;
-  b[i + 2] = (v >>> 16) & 0xff;
-  b[i + 3] = (v >>> 24) & 0xff;
+function formatError(message: string): CompressionFormatError {
+  return new CompressionFormatError("lz4", message);
 }
 
 /** One LZ4 frame of `data`. */
@@ -131,23 +118,23 @@ export function lz4Decompress(data: Uint8Array): Buffer {
       pos += 8 + readU32LE(data, pos + 4);
       continue;
     }
-    if (magic !== FRAME_MAGIC) throw new Lz4FormatError(`no frame magic at byte ${pos} (0x${magic.toString(16)})`);
+    if (magic !== FRAME_MAGIC) throw formatError(`no frame magic at byte ${pos} (0x${magic.toString(16)})`);
     need(data, pos + 4, 3, "frame descriptor");
     const flg = data[pos + 4]!;
     const bd = data[pos + 5]!;
-    if (flg >>> 6 !== 1) throw new Lz4FormatError(`frame version ${flg >>> 6}, not 1`);
+    if (flg >>> 6 !== 1) throw formatError(`frame version ${flg >>> 6}, not 1`);
     const blockChecksums = (flg & 0x10) !== 0;
     const contentSize = (flg & 0x08) !== 0;
     const contentChecksum = (flg & 0x04) !== 0;
     const dictionaryId = (flg & 0x01) !== 0;
     const blockSizeCode = (bd >>> 4) & 7;
-    if (blockSizeCode < 4) throw new Lz4FormatError(`block size code ${blockSizeCode} (4 to 7 are defined)`);
+    if (blockSizeCode < 4) throw formatError(`block size code ${blockSizeCode} (4 to 7 are defined)`);
     const maxBlock = 1 << (2 * blockSizeCode + 8);
     const descriptorEnd = pos + 6 + (contentSize ? 8 : 0) + (dictionaryId ? 4 : 0);
     need(data, descriptorEnd, 1, "frame descriptor");
-    if (dictionaryId) throw new Lz4FormatError("frames with a dictionary are not supported");
+    if (dictionaryId) throw formatError("frames with a dictionary are not supported");
     const checksum = (xxhash32(data, pos + 4, descriptorEnd) >>> 8) & 0xff;
-    if (data[descriptorEnd] !== checksum) throw new Lz4FormatError("frame descriptor checksum does not match");
+    if (data[descriptorEnd] !== checksum) throw formatError("frame descriptor checksum does not match");
     pos = descriptorEnd + 1;
     const frameStart = op;
     for (;;) {
@@ -156,10 +143,10 @@ export function lz4Decompress(data: Uint8Array): Buffer {
       pos += 4;
       if (word === 0) break;
       const size = word & ~UNCOMPRESSED_BLOCK;
-      if (size > maxBlock) throw new Lz4FormatError(`block of ${size} bytes, more than the frame's ${maxBlock}`);
+      if (size > maxBlock) throw formatError(`block of ${size} bytes, more than the frame's ${maxBlock}`);
       need(data, pos, size + (blockChecksums ? 4 : 0), "block");
       if (blockChecksums && xxhash32(data, pos, pos + size) !== readU32LE(data, pos + size)) {
-        throw new Lz4FormatError("block checksum does not match");
+        throw formatError("block checksum does not match");
       }
       if (out.length < op + maxBlock) out = grow(out, op, op + maxBlock);
       if (word & UNCOMPRESSED_BLOCK) {
@@ -172,8 +159,7 @@ export function lz4Decompress(data: Uint8Array): Buffer {
     }
     if (contentChecksum) {
       need(data, pos, 4, "content checksum");
-      if (xxhash32(out, frameStart, op) !== readU32LE(data, pos))
-        throw new Lz4FormatError("content checksum does not match");
+      if (xxhash32(out, frameStart, op) !== readU32LE(data, pos)) throw formatError("content checksum does not match");
       pos += 4;
     }
   }
@@ -181,14 +167,25 @@ export function lz4Decompress(data: Uint8Array): Buffer {
 }
 
 function need(data: Uint8Array, at: number, bytes: number, what: string): void {
-  if (at + bytes > data.length)
-    throw new Lz4FormatError(`truncated: ${what} at byte ${at} past the end (${data.length})`);
+  if (at + bytes > data.length) throw formatError(`truncated: ${what} at byte ${at} past the end (${data.length})`);
 }
 
 function grow(out: Buffer, used: number, needed: number): Buffer {
   const grown = Buffer.allocUnsafe(Math.max(needed, out.length * 2));
   out.copy(grown, 0, 0, used);
   return grown;
+}
+
+/** A length's bytes after its nibble's 15, from src[ip]: 255 each but the last (so floor(sum / 255) + 1 bytes). */
+function extendedLength(src: Uint8Array, ip: number, end: number, what: string): number {
+  let sum = 0;
+  let b: number;
+  do {
+    if (ip >= end) throw formatError(`block ends inside a ${what}`);
+    b = src[ip++]!;
+    sum += b;
+  } while (b === 255);
+  return sum;
 }
 
 /** Decodes one block of src[start, end) at out[op]; matches may reach back into earlier blocks (linked frames). */
@@ -202,38 +199,32 @@ function decompressBlock(
 ): number {
   let ip = start;
   for (;;) {
-    if (ip >= end) throw new Lz4FormatError("block ends inside a sequence");
+    if (ip >= end) throw formatError("block ends inside a sequence");
     const token = src[ip++]!;
     let literals = token >>> 4;
     if (literals === 15) {
-      let b: number;
-      do {
-        if (ip >= end) throw new Lz4FormatError("block ends inside a literal length");
-        b = src[ip++]!;
-        literals += b;
-      } while (b === 255);
+      const extra = extendedLength(src, ip, end, "literal length");
+      literals += extra;
+      ip += Math.floor(extra / 255) + 1;
     }
-    if (ip + literals > end || op + literals > limit) throw new Lz4FormatError("literals run past the block");
+    if (ip + literals > end || op + literals > limit) throw formatError("literals run past the block");
     if (literals > 16) out.set(src.subarray(ip, ip + literals), op);
     else for (let i = 0; i < literals; i++) out[op + i] = src[ip + i]!;
     ip += literals;
     op += literals;
     if (ip === end) return op; // the last sequence has literals only
-    if (ip + 2 > end) throw new Lz4FormatError("block ends inside a match offset");
+    if (ip + 2 > end) throw formatError("block ends inside a match offset");
     const offset = src[ip]! | (src[ip + 1]! << 8);
     ip += 2;
-    if (offset === 0 || offset > op) throw new Lz4FormatError(`match offset ${offset} outside the output`);
+    if (offset === 0 || offset > op) throw formatError(`match offset ${offset} outside the output`);
     let length = token & 15;
     if (length === 15) {
-      let b: number;
-      do {
-        if (ip >= end) throw new Lz4FormatError("block ends inside a match length");
-        b = src[ip++]!;
-        length += b;
-      } while (b === 255);
+      const extra = extendedLength(src, ip, end, "match length");
+      length += extra;
+      ip += Math.floor(extra / 255) + 1;
     }
     length += MIN_MATCH;
-    if (op + length > limit) throw new Lz4FormatError("match runs past the block size");
+    if (op + length > limit) throw formatError("match runs past the block size");
     let from = op - offset;
     if (offset >= length && length > 16) {
       out.copyWithin(op, from, from + length);

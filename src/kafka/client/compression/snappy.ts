@@ -2,6 +2,8 @@
 // then chunks, each a u32 BE length and a raw Snappy block), or one raw Snappy block (some other clients). The raw
 // format is https://github.com/google/snappy/blob/main/format_description.txt; written from it.
 
+import { CompressionFormatError, readU32LE } from "./bytes.js";
+
 /** snappy-java's SnappyOutputStream header: magic, version 1, compatible version 1. */
 const XERIAL_HEADER = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]);
 const XERIAL_MAGIC_BYTES = 8;
@@ -14,11 +16,8 @@ const COPY_2 = 2;
 const MIN_MATCH = 4;
 const HASH_BITS = 14;
 
-export class SnappyFormatError extends Error {
-  constructor(message: string) {
-    super(`Snappy: ${message}`);
-    this.name = "SnappyFormatError";
-  }
+function formatError(message: string): CompressionFormatError {
+  return new CompressionFormatError("snappy", message);
 }
 
 /** `data` in snappy-java's framing, as Kafka's Java producer writes it. */
@@ -63,9 +62,9 @@ function isXerial(data: Uint8Array): boolean {
 }
 
 function chunkSize(data: Uint8Array, pos: number): number {
-  if (pos + 4 > data.length) throw new SnappyFormatError(`truncated chunk length at byte ${pos}`);
+  if (pos + 4 > data.length) throw formatError(`truncated chunk length at byte ${pos}`);
   const size = ((data[pos]! << 24) | (data[pos + 1]! << 16) | (data[pos + 2]! << 8) | data[pos + 3]!) >>> 0;
-  if (pos + 4 + size > data.length) throw new SnappyFormatError(`chunk of ${size} bytes at byte ${pos} past the end`);
+  if (pos + 4 + size > data.length) throw formatError(`chunk of ${size} bytes at byte ${pos} past the end`);
   return size;
 }
 
@@ -80,14 +79,14 @@ function rawLength(data: Uint8Array, start: number, end: number): { length: numb
   let shift = 0;
   let at = start;
   for (;;) {
-    if (at >= end) throw new SnappyFormatError("truncated length preamble");
+    if (at >= end) throw formatError("truncated length preamble");
     const b = data[at++]!;
     length += (b & 0x7f) * 2 ** shift;
     if ((b & 0x80) === 0) break;
     shift += 7;
-    if (shift > 28) throw new SnappyFormatError("length preamble longer than 32 bits");
+    if (shift > 28) throw formatError("length preamble longer than 32 bits");
   }
-  if (length > 0xffffffff) throw new SnappyFormatError(`length ${length} over 32 bits`);
+  if (length > 0xffffffff) throw formatError(`length ${length} over 32 bits`);
   return { length, at };
 }
 
@@ -102,7 +101,7 @@ function decodeRaw(data: Uint8Array, start: number, end: number, out: Uint8Array
   const { length, at } = rawLength(data, start, end);
   const blockStart = op;
   const limit = op + length;
-  if (limit > out.length) throw new SnappyFormatError("block longer than its length preamble");
+  if (limit > out.length) throw formatError("block longer than its length preamble");
   let ip = at;
   while (ip < end) {
     const tag = data[ip++]!;
@@ -111,13 +110,13 @@ function decodeRaw(data: Uint8Array, start: number, end: number, out: Uint8Array
       let size = tag >>> 2;
       if (size >= 60) {
         const bytes = size - 59;
-        if (ip + bytes > end) throw new SnappyFormatError("truncated literal length");
+        if (ip + bytes > end) throw formatError("truncated literal length");
         size = 0;
         for (let i = 0; i < bytes; i++) size += data[ip + i]! * 2 ** (8 * i);
         ip += bytes;
       }
       size += 1;
-      if (ip + size > end || op + size > limit) throw new SnappyFormatError("literal runs past the block");
+      if (ip + size > end || op + size > limit) throw formatError("literal runs past the block");
       if (size > 16) out.set(data.subarray(ip, ip + size), op);
       else for (let i = 0; i < size; i++) out[op + i] = data[ip + i]!;
       ip += size;
@@ -127,24 +126,23 @@ function decodeRaw(data: Uint8Array, start: number, end: number, out: Uint8Array
     let size: number;
     let offset: number;
     if (type === COPY_1) {
-      if (ip + 1 > end) throw new SnappyFormatError("truncated copy");
+      if (ip + 1 > end) throw formatError("truncated copy");
       size = MIN_MATCH + ((tag >>> 2) & 7);
       offset = ((tag >>> 5) << 8) | data[ip++]!;
     } else if (type === COPY_2) {
-      if (ip + 2 > end) throw new SnappyFormatError("truncated copy");
+      if (ip + 2 > end) throw formatError("truncated copy");
       size = (tag >>> 2) + 1;
       offset = data[ip]! | (data[ip + 1]! << 8);
       ip += 2;
     } else {
       // copy with a 4-byte offset
-      if (ip + 4 > end) throw new SnappyFormatError("truncated copy");
+      if (ip + 4 > end) throw formatError("truncated copy");
       size = (tag >>> 2) + 1;
       offset = (data[ip]! | (data[ip + 1]! << 8) | (data[ip + 2]! << 16) | (data[ip + 3]! << 24)) >>> 0;
       ip += 4;
     }
-    if (offset === 0 || offset > op - blockStart)
-      throw new SnappyFormatError(`copy offset ${offset} outside the block`);
-    if (op + size > limit) throw new SnappyFormatError("copy runs past the block's length");
+    if (offset === 0 || offset > op - blockStart) throw formatError(`copy offset ${offset} outside the block`);
+    if (op + size > limit) throw formatError("copy runs past the block's length");
     let from = op - offset;
     if (offset >= size && size > 16) {
       out.copyWithin(op, from, from + size);
@@ -153,8 +151,7 @@ function decodeRaw(data: Uint8Array, start: number, end: number, out: Uint8Array
       for (let i = 0; i < size; i++) out[op++] = out[from++]!; // short, or overlapping (repeats the last `offset` bytes)
     }
   }
-  if (op !== limit)
-    throw new SnappyFormatError(`block decoded to ${op - blockStart} bytes, its preamble says ${length}`);
+  if (op !== limit) throw formatError(`block decoded to ${op - blockStart} bytes, its preamble says ${length}`);
   return op;
 }
 
@@ -194,10 +191,6 @@ function compressRaw(
   }
   op = writeLiteral(data, anchor, end, out, op);
   return op - pos;
-}
-
-function readU32LE(b: Uint8Array, i: number): number {
-  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 }
 
 function writeLiteral(data: Uint8Array, from: number, to: number, out: Uint8Array, op: number): number {

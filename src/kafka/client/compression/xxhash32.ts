@@ -1,5 +1,7 @@
 // xxHash32 (https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md): the LZ4 frame's header and content
 // checksums.
+import { readU32LE } from "./bytes.js";
+
 const PRIME1 = 0x9e3779b1;
 const PRIME2 = 0x85ebca77;
 const PRIME3 = 0xc2b2ae3d;
@@ -8,10 +10,6 @@ const PRIME5 = 0x165667b1;
 
 function rotl(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));
-}
-
-function readU32LE(b: Uint8Array, i: number): number {
-  return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
 }
 
 function round(acc: number, lane: number): number {
