@@ -60,6 +60,8 @@ export interface BrokerOptions {
   readonly listeners?: readonly ExtraListener[];
   /** Extra arguments to `kafka-storage format` (e.g. `--add-scram` credentials, which KRaft takes at format time). */
   readonly formatArgs?: readonly string[];
+  /** JVM system properties of the broker (e.g. org.apache.kafka.sasl.oauthbearer.allowed.urls). */
+  readonly systemProperties?: Readonly<Record<string, string>>;
 }
 
 export interface ExtraListener {
@@ -267,7 +269,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   /** (Re)starts the java process on the same properties and data; the log is appended to. */
   const launch = async (): Promise<void> => {
     const logFd = openSync(logFile, "a");
-    child = await java(libs, ["kafka.Kafka", propsFile], logFd);
+    const properties = Object.entries(options.systemProperties ?? {}).map(([k, v]) => `-D${k}=${v}`);
+    child = await java(libs, [...properties, "kafka.Kafka", propsFile], logFd);
     closeSync(logFd);
     registryEntry = join(registryDir(), `${child.pid}.json`);
     writeFileSync(registryEntry, JSON.stringify({ javaPid: child.pid, ownerPid: process.pid, dataDir }));

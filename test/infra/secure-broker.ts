@@ -1,7 +1,9 @@
 // A broker that requires what production brokers require, one listener per way in: TLS, SASL/PLAIN over TLS,
-// SASL/SCRAM (SHA-256 and SHA-512) over plain TCP, mutual TLS, and a TLS listener whose certificate names another
-// host. Certificates are made per run (tls-material.ts); SCRAM credentials are added at format time (KRaft).
+// SASL/SCRAM (SHA-256 and SHA-512) over plain TCP, SASL/OAUTHBEARER with JWTs from an OAuth server (oauth-server.ts,
+// verified by the broker against its JWKS), mutual TLS, and a TLS listener whose certificate names another host.
+// Certificates are made per run (tls-material.ts); SCRAM credentials are added at format time (KRaft).
 import { startBroker, type Broker, type BrokerOptions } from "./broker.js";
+import { startOAuthServer, type OAuthServer } from "./oauth-server.js";
 import { makeTlsMaterial, type TlsMaterial } from "./tls-material.js";
 
 export interface Credentials {
@@ -16,6 +18,9 @@ export interface SecureBroker {
   readonly ssl: string;
   readonly saslSsl: string;
   readonly saslPlaintext: string;
+  /** SASL_PLAINTEXT with OAUTHBEARER: tokens from `oauth`. */
+  readonly oauthBearer: string;
+  readonly oauth: OAuthServer;
   readonly mutualTls: string;
   readonly wrongHost: string;
   /** PLAIN on saslSsl; SCRAM-SHA-256 and SCRAM-SHA-512 on saslPlaintext. */
@@ -27,9 +32,12 @@ export interface SecureBroker {
 
 const PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule";
 const SCRAM_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule";
+const OAUTH_MODULE = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
+const OAUTH_VALIDATOR = "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler";
 
 export async function startSecureBroker(options: Pick<BrokerOptions, "warm"> = {}): Promise<SecureBroker> {
   const tls = await makeTlsMaterial();
+  const oauth = await startOAuthServer();
   const plainUser = { username: "alice", password: "alice-plain-secret" };
   const scram256User = { username: "bob", password: "bob-scram256-secret" };
   const scram512User = { username: "carol", password: "carol-scram512-secret" };
@@ -48,6 +56,7 @@ export async function startSecureBroker(options: Pick<BrokerOptions, "warm"> = {
         { name: "SSL", protocol: "SSL" },
         { name: "SASL_SSL", protocol: "SASL_SSL" },
         { name: "SASL_PLAINTEXT", protocol: "SASL_PLAINTEXT" },
+        { name: "OAUTH", protocol: "SASL_PLAINTEXT" },
         { name: "MTLS", protocol: "SSL" },
         { name: "WRONG_HOST", protocol: "SSL" },
       ],
@@ -63,7 +72,18 @@ export async function startSecureBroker(options: Pick<BrokerOptions, "warm"> = {
         "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "SCRAM-SHA-256,SCRAM-SHA-512",
         "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": `${SCRAM_MODULE} required;`,
         "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": `${SCRAM_MODULE} required;`,
+        "listener.name.oauth.sasl.enabled.mechanisms": "OAUTHBEARER",
+        "listener.name.oauth.oauthbearer.sasl.jaas.config": `${OAUTH_MODULE} required;`,
+        "listener.name.oauth.oauthbearer.sasl.server.callback.handler.class": OAUTH_VALIDATOR,
+        // (listener-prefixed only: mechanism-prefixed keys are read for the JAAS entry and the handler class alone)
+        "listener.name.oauth.sasl.oauthbearer.jwks.endpoint.url": oauth.jwksUrl,
+        // Kafka 4.1's default validator (DefaultJwtValidator, made without a key resolver by the handler) checks
+        // claims but no signature: name the broker's own, which verifies against the JWKS.
+        "listener.name.oauth.sasl.oauthbearer.jwt.validator.class":
+          "org.apache.kafka.common.security.oauthbearer.BrokerJwtValidator",
       },
+      // Kafka 4 fetches only the OAuth URLs listed here.
+      systemProperties: { "org.apache.kafka.sasl.oauthbearer.allowed.urls": oauth.jwksUrl },
       formatArgs: [
         "--add-scram",
         `SCRAM-SHA-256=[name=${scram256User.username},password=${scram256User.password}]`,
@@ -73,6 +93,7 @@ export async function startSecureBroker(options: Pick<BrokerOptions, "warm"> = {
     });
   } catch (err) {
     tls.remove();
+    await oauth.close();
     throw err;
   }
   const at = (name: string) => broker.listeners[name]!;
@@ -82,6 +103,8 @@ export async function startSecureBroker(options: Pick<BrokerOptions, "warm"> = {
     ssl: at("SSL"),
     saslSsl: at("SASL_SSL"),
     saslPlaintext: at("SASL_PLAINTEXT"),
+    oauthBearer: at("OAUTH"),
+    oauth,
     mutualTls: at("MTLS"),
     wrongHost: at("WRONG_HOST"),
     plainUser,
@@ -90,6 +113,7 @@ export async function startSecureBroker(options: Pick<BrokerOptions, "warm"> = {
     stop: async () => {
       await broker.stop();
       tls.remove();
+      await oauth.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 // A broker that requires TLS or SASL, as production brokers do: the native write and read work on every kind of
-// listener (TLS with the CA as PEM text and as a file, SASL/PLAIN over TLS, SCRAM-SHA-256/512, mutual TLS with a PEM
-// key and a PKCS12 keystore), and what a user gets wrong (a password, a CA, a host name, a missing client
+// listener (TLS with the CA as PEM text and as a file, SASL/PLAIN over TLS, SCRAM-SHA-256/512, OAUTHBEARER with
+// tokens from an OAuth server, mutual TLS with a PEM key and a PKCS12 keystore), and what a user gets wrong (a password, a CA, a host name, a missing client
 // certificate, the protocol) fails within seconds with an error that says which. A private broker with its own
 // certificates (test/infra/secure-broker.ts).
 import * as assert from "uvu/assert";
@@ -158,6 +158,79 @@ s.test("SASL_PLAINTEXT with SCRAM-SHA-256 and SCRAM-SHA-512, at least once and e
     await roundtrip(config, true);
   }
 });
+
+const OAUTH_MODULE = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
+
+/** OAUTHBEARER as KIP-768 configures it: the token endpoint, the client credentials in the JAAS entry. */
+function oauthConfig(secret: string, scope: string): Config {
+  return {
+    "bootstrap.servers": sb!.oauthBearer,
+    "security.protocol": "SASL_PLAINTEXT",
+    "sasl.mechanism": "OAUTHBEARER",
+    "sasl.login.callback.handler.class": "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+    "sasl.oauthbearer.token.endpoint.url": sb!.oauth.tokenUrl,
+    "sasl.jaas.config": `${OAUTH_MODULE} required clientId="${sb!.oauth.clientId}" clientSecret="${secret}" scope="${scope}" extension_traceId="kbt";`,
+  };
+}
+
+s.test(
+  "SASL_PLAINTEXT with OAUTHBEARER: JWTs from the token endpoint, verified by the broker; one token for all",
+  async () => {
+    const issued = sb!.oauth.tokensIssued;
+    await roundtrip(oauthConfig(sb!.oauth.clientSecret, "kafka.read kafka.write"));
+    await roundtrip(oauthConfig(sb!.oauth.clientSecret, "kafka.read kafka.write"), true);
+    // Kafka 4.1's keys for the same credentials (and no JAAS entry at all).
+    await roundtrip({
+      "bootstrap.servers": sb!.oauthBearer,
+      "security.protocol": "SASL_PLAINTEXT",
+      "sasl.mechanism": "OAUTHBEARER",
+      "sasl.oauthbearer.token.endpoint.url": sb!.oauth.tokenUrl,
+      "sasl.oauthbearer.client.credentials.client.id": sb!.oauth.clientId,
+      "sasl.oauthbearer.client.credentials.client.secret": sb!.oauth.clientSecret,
+      "sasl.oauthbearer.scope": "kafka.read kafka.write",
+    });
+    // Every connection of the three pipelines (producers, readers, the transaction's) shared one token.
+    assert.is(sb!.oauth.tokensIssued - issued, 1);
+    assert.is(sb!.oauth.lastScope, "kafka.read kafka.write");
+    assert.ok(sb!.oauth.jwksFetches >= 1, "the broker verified the token against the server's keys");
+  },
+);
+
+s.test(
+  "OAUTHBEARER: a wrong client secret fails at once, naming the token endpoint's answer, not the secret",
+  async () => {
+    for (const attempt of [failedWrite, failedRead]) {
+      const { error, ms } = await attempt(oauthConfig("not-the-secret", "kafka"));
+      assert.instance(error, KafkaAuthenticationError, `${attempt.name}: ${error.name}: ${error.message}`);
+      assert.match(error.message, sb!.oauth.tokenUrl);
+      assert.match(error.message, "HTTP 401: invalid_client");
+      assert.not.match(error.message, "not-the-secret");
+      assert.ok(ms < FAST_MS, `${attempt.name} failed after ${ms} ms, not fast`);
+      console.log(`  SECURITY oauth-wrong-secret: ${attempt.name} failed in ${ms} ms`);
+    }
+  },
+);
+
+s.test(
+  "OAUTHBEARER: a token the broker cannot verify (a key not in its JWKS) fails with KafkaAuthenticationError",
+  async () => {
+    sb!.oauth.signWithUnknownKey = true;
+    try {
+      // Another scope: a token of its own, not the one the first test's connections share.
+      const { error, ms } = await failedWrite(oauthConfig(sb!.oauth.clientSecret, "kafka.other"));
+      assert.instance(error, KafkaAuthenticationError, `${error.name}: ${error.message}`);
+      assert.match(
+        error.message,
+        `SASL authentication with ${sb!.oauthBearer} failed: the OAUTHBEARER token was refused`,
+      );
+      assert.match(error.message, "invalid_token");
+      assert.ok(ms < FAST_MS, `failed after ${ms} ms, not fast`);
+      console.log(`  SECURITY oauth-unverifiable-token: failedWrite failed in ${ms} ms: ${error.message}`);
+    } finally {
+      sb!.oauth.signWithUnknownKey = false;
+    }
+  },
+);
 
 s.test("mutual TLS: an encrypted PEM key with its chain, and a PKCS12 keystore", async () => {
   const tls = sb!.tls;

@@ -107,7 +107,7 @@ s.test("parsing resolves on the worker and defers when validating a spec (no var
       { ...config, "sasl.password": "${env:KBT_T_SET}" },
       { logger: () => undefined },
     );
-    assert.is(options.sasl?.password, "pw");
+    assert.is(options.sasl?.mechanism !== "OAUTHBEARER" && options.sasl?.password, "pw");
   } finally {
     delete process.env.KBT_T_SET;
   }
@@ -173,7 +173,8 @@ s.test("protectedSpec: seal keeps references and plain values; refuse names the 
   assert.is(sealed.consumerConfig["bootstrap.servers"], "127.0.0.1:9092");
   assert.match(sealed.consumerConfig["sasl.password"]!, /^\$\{kbt-sealed:v1:/);
   assert.is(protectedSpec(spec, seal), sealed, "one protected spec per spec and policy");
-  assert.is(parseConsumerConfig(sealed.consumerConfig, { sealer: () => sealer }).sasl?.password, "pw-literal");
+  const unsealed = parseConsumerConfig(sealed.consumerConfig, { sealer: () => sealer }).sasl;
+  assert.is(unsealed?.mechanism !== "OAUTHBEARER" && unsealed?.password, "pw-literal");
   const refused = thrown(() => protectedSpec(spec, { literalSecrets: "refuse" }), ExpansionError, "a refusal");
   assert.match(refused.message, "consumer_config['sasl.password']");
   assert.not.match(refused.message, "pw-literal");

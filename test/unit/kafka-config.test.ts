@@ -250,6 +250,129 @@ s.test("jaas: PLAIN and SCRAM modules, quoting and escapes; problems name sasl.j
   }
 });
 
+const OAUTH_MODULE = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
+const OAUTH = {
+  ...B,
+  "security.protocol": "SASL_SSL",
+  "sasl.mechanism": "OAUTHBEARER",
+  "sasl.oauthbearer.token.endpoint.url": "https://idp.example.com/oauth2/token",
+};
+
+s.test(
+  "sasl OAUTHBEARER: KIP-768's client credentials from the JAAS entry, extensions, timeouts; 4.1's keys win",
+  () => {
+    const o = parseConsumerConfig(
+      {
+        ...OAUTH,
+        "sasl.login.callback.handler.class":
+          "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+        "sasl.jaas.config": `${OAUTH_MODULE} required clientId="svc" clientSecret="s3cret" scope="kafka" extension_logicalCluster="lkc-1" extension_identityPoolId="pool-2";`,
+        "sasl.login.read.timeout.ms": "5000",
+      },
+      { logger: quiet },
+    );
+    assert.equal(o.sasl, {
+      mechanism: "OAUTHBEARER",
+      tokenEndpointUrl: "https://idp.example.com/oauth2/token",
+      clientId: "svc",
+      clientSecret: "s3cret",
+      scope: "kafka",
+      extensions: { logicalCluster: "lkc-1", identityPoolId: "pool-2" },
+      tokenRequestTimeoutMs: 15_000,
+    });
+    const newer = parseConsumerConfig(
+      {
+        ...OAUTH,
+        "sasl.login.callback.handler.class":
+          "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler", // 3.x's package
+        "sasl.jaas.config": `${OAUTH_MODULE} required clientId="old" clientSecret="old";`,
+        "sasl.oauthbearer.client.credentials.client.id": "svc",
+        "sasl.oauthbearer.client.credentials.client.secret": "s3cret",
+      },
+      { logger: quiet },
+    );
+    assert.equal(
+      newer.sasl?.mechanism === "OAUTHBEARER" && [newer.sasl.clientId, newer.sasl.clientSecret, newer.sasl.scope],
+      ["svc", "s3cret", undefined],
+    );
+  },
+);
+
+s.test("sasl OAUTHBEARER: what a token endpoint needs is required, by key, never echoing the secret", () => {
+  const jaas = `${OAUTH_MODULE} required clientId="svc" clientSecret="s3cret";`;
+  const base = { ...OAUTH, "sasl.jaas.config": jaas };
+  const { "sasl.oauthbearer.token.endpoint.url": _, ...noEndpoint } = base;
+  const cases: [string, Record<string, string>, string][] = [
+    ["sasl.oauthbearer.token.endpoint.url", noEndpoint, "unsecured test tokens are not supported"],
+    [
+      "sasl.oauthbearer.token.endpoint.url",
+      { ...base, "sasl.oauthbearer.token.endpoint.url": "file:///tmp/token.jwt" },
+      "file: URLs",
+    ],
+    [
+      "sasl.oauthbearer.token.endpoint.url",
+      { ...base, "sasl.oauthbearer.token.endpoint.url": "not a url" },
+      "http(s) URL",
+    ],
+    [
+      "sasl.jaas.config",
+      { ...base, "sasl.jaas.config": `${OAUTH_MODULE} required clientId="svc";` },
+      "client credentials",
+    ],
+    [
+      "sasl.jaas.config",
+      {
+        ...base,
+        "sasl.jaas.config":
+          'org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="s3cret";',
+      },
+      "does not match",
+    ],
+    [
+      "sasl.jaas.config",
+      {
+        ...base,
+        "sasl.jaas.config": `${OAUTH_MODULE} required clientId="svc" clientSecret="s3cret" extension_auth="x";`,
+      },
+      'not "auth"',
+    ],
+    [
+      "sasl.login.callback.handler.class",
+      { ...base, "sasl.login.callback.handler.class": "com.acme.TokenHandler" },
+      "OAuthBearerLoginCallbackHandler",
+    ],
+    ["sasl.username", { ...base, "sasl.username": "u" }, "does not apply"],
+  ];
+  for (const [key, config, why] of cases) {
+    const message = configError(key, () => parseConsumerConfig(config, { logger: quiet }));
+    assert.ok(message.includes(why), `${key}: ${message}`);
+    assert.not.ok(message.includes("s3cret"), message);
+  }
+  // Kafka's OAuth handler with a password mechanism is refused too; without SASL it has no effect (as in Java).
+  configError("sasl.login.callback.handler.class", () =>
+    parseConsumerConfig(
+      {
+        ...B,
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "PLAIN",
+        "sasl.username": "u",
+        "sasl.password": "p",
+        "sasl.login.callback.handler.class":
+          "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+      },
+      { logger: quiet },
+    ),
+  );
+  parseConsumerConfig(
+    {
+      ...B,
+      "sasl.login.callback.handler.class":
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+    },
+    { logger: quiet },
+  );
+});
+
 s.test("sasl: jaas or sasl.username/password, a supported mechanism required", () => {
   const jaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="svc" password="pw";';
   const o = parseConsumerConfig(
@@ -280,7 +403,7 @@ s.test("sasl: jaas or sasl.username/password, a supported mechanism required", (
       parseConsumerConfig({ ...sasl, "sasl.mechanism": "GSSAPI" }, { logger: quiet }),
     ).includes("not supported"),
   );
-  configError("sasl.mechanism", () =>
+  configError("sasl.oauthbearer.token.endpoint.url", () =>
     parseConsumerConfig({ ...sasl, "sasl.mechanism": "OAUTHBEARER" }, { logger: quiet }),
   );
   configError("sasl.jaas.config", () =>

@@ -48,6 +48,7 @@ s.after(async () => {
 });
 
 const PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule";
+const OAUTH_MODULE = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
 const TRUSTSTORE_PASSWORD = "kbt-truststore-secret-7f3a"; // no effect on a PEM truststore; it must not leak either
 
 /** One case per kind of listener, each config holding some of the secrets (together: every secret field). */
@@ -105,6 +106,16 @@ function listenerCases(): Case[] {
       },
     },
     {
+      name: "oauthbearer",
+      config: {
+        "bootstrap.servers": b.oauthBearer,
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "OAUTHBEARER",
+        "sasl.oauthbearer.token.endpoint.url": b.oauth.tokenUrl,
+        "sasl.jaas.config": `${OAUTH_MODULE} required clientId="${b.oauth.clientId}" clientSecret="${b.oauth.clientSecret}";`,
+      },
+    },
+    {
       name: "mtls-pem-key",
       config: {
         "bootstrap.servers": b.mutualTls,
@@ -139,6 +150,7 @@ function secrets(): string[] {
     b.plainUser.password,
     b.scram256User.password,
     b.scram512User.password,
+    b.oauth.clientSecret,
     b.tls.clientKeyPassword,
     TRUSTSTORE_PASSWORD,
     keyBody,
@@ -177,16 +189,19 @@ async function python(mode: string, cases: readonly Case[], timeoutMs = 200_000)
 
 const EXPECTED = Array.from({ length: 5 }, (_, i) => [`key-${i}`, `value-${i}`]);
 
-s.test("Python writes and reads back on every listener: TLS, SASL_SSL/PLAIN, SCRAM-256/512, mutual TLS", async () => {
-  // One Python process per case: a case that fails is named, and cannot hold up the others.
-  for (const c of listenerCases()) {
-    const result = await python("roundtrip", [c], 120_000);
-    const { results } = withContext(c.name, result, () =>
-      lastJsonLine<{ results: Record<string, string[][]> }>(result),
-    );
-    assert.equal(results[c.name], EXPECTED, c.name);
-  }
-});
+s.test(
+  "Python writes and reads back on every listener: TLS, SASL_SSL/PLAIN, SCRAM-256/512, OAUTHBEARER, mutual TLS",
+  async () => {
+    // One Python process per case: a case that fails is named, and cannot hold up the others.
+    for (const c of listenerCases()) {
+      const result = await python("roundtrip", [c], 120_000);
+      const { results } = withContext(c.name, result, () =>
+        lastJsonLine<{ results: Record<string, string[][]> }>(result),
+      );
+      assert.equal(results[c.name], EXPECTED, c.name);
+    }
+  },
+);
 
 s.test("a wrong password: the job fails and Python is told why (authentication), with no secret", async () => {
   const wrong: Case = {

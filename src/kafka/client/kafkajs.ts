@@ -19,6 +19,7 @@ import {
 } from "../errors.js";
 import { builtInCodec } from "./compression/index.js";
 import { BrokerFetchQueue } from "./fetch-queue.js";
+import { oauthBearerAuthenticationProvider } from "./oauth-authenticator.js";
 import type { FetchPartitionResponse } from "./fetch-protocol.js";
 import { createInternalCluster, type InternalBroker, type InternalCluster } from "./kafkajs-internals.js";
 import { fetchPartitionError, lostConnection, toKafkaError, type ErrorContext } from "./kafkajs-errors.js";
@@ -171,12 +172,19 @@ export function kafkajsConfig(
     logCreator: kafkajsLogCreator(logger),
   };
   if (options.tls) config.ssl = nodeTlsOptions(options.tls);
-  if (options.sasl) {
-    const { username, password } = options.sasl;
+  const sasl = options.sasl;
+  if (sasl?.mechanism === "OAUTHBEARER") {
+    // Our exchange, not kafkajs's (see oauth-authenticator.ts); kafkajs's types know only its built-in mechanisms.
+    config.sasl = {
+      mechanism: "OAUTHBEARER",
+      authenticationProvider: oauthBearerAuthenticationProvider(sasl),
+    } as unknown as KafkaConfig["sasl"];
+  } else if (sasl) {
+    const { username, password } = sasl;
     config.sasl =
-      options.sasl.mechanism === "PLAIN"
+      sasl.mechanism === "PLAIN"
         ? { mechanism: "plain", username, password }
-        : options.sasl.mechanism === "SCRAM-SHA-256"
+        : sasl.mechanism === "SCRAM-SHA-256"
           ? { mechanism: "scram-sha-256", username, password }
           : { mechanism: "scram-sha-512", username, password };
   }

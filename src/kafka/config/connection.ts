@@ -5,6 +5,7 @@ import type { ConfigReader } from "./reader.js";
 import type {
   BrokerAddress,
   ConnectionOptions,
+  OAuthBearerOptions,
   SaslMechanism,
   SaslOptions,
   SecurityProtocol,
@@ -16,8 +17,16 @@ import type {
 export const DEFAULT_CLIENT_ID = "kafka-beam-ts";
 
 const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
-const SASL_MECHANISMS: readonly SaslMechanism[] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
-const UNSUPPORTED_MECHANISMS = new Set(["GSSAPI", "OAUTHBEARER"]);
+const SASL_MECHANISMS: readonly SaslMechanism[] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"];
+const UNSUPPORTED_MECHANISMS = new Set(["GSSAPI"]);
+/** Kafka's client-credentials login handler (4.x, and 3.x's package): the only Java class OAUTHBEARER takes. */
+const OAUTH_LOGIN_HANDLERS = new Set([
+  "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+  "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler",
+]);
+const LOGIN_HANDLER_KEY = "sasl.login.callback.handler.class";
+/** A SASL extension's name as Kafka allows it (letters only; "auth" is the token's own). */
+const EXTENSION_NAME = /^[A-Za-z]+$/;
 const STORE_TYPES = ["PEM", "PKCS12", "JKS"] as const;
 const TLS_VERSIONS: readonly TlsVersion[] = ["TLSv1.2", "TLSv1.3"];
 
@@ -56,7 +65,14 @@ function parseSasl(reader: ConfigReader, protocol: SecurityProtocol): SaslOption
   const password = reader.exact("sasl.password");
   if (protocol !== "SASL_PLAINTEXT" && protocol !== "SASL_SSL") {
     const why = `no effect with security.protocol=${protocol}`;
-    reader.noteIgnored({ [mechanismKey]: why, "sasl.jaas.config": why, "sasl.username": why, "sasl.password": why });
+    checkLoginHandler(reader, "none");
+    reader.noteIgnored({
+      [mechanismKey]: why,
+      "sasl.jaas.config": why,
+      "sasl.username": why,
+      "sasl.password": why,
+      [LOGIN_HANDLER_KEY]: why,
+    });
     return undefined;
   }
   if (rawMechanism !== undefined && UNSUPPORTED_MECHANISMS.has(rawMechanism.toUpperCase())) {
@@ -69,7 +85,14 @@ function parseSasl(reader: ConfigReader, protocol: SecurityProtocol): SaslOption
       `is required with security.protocol=${protocol} (GSSAPI, Java's default, is not supported): set ${SASL_MECHANISMS.join(", ")}`,
     );
   }
+  checkLoginHandler(reader, mechanism);
   const hasJaas = jaasText !== undefined && jaasText.trim() !== "";
+  if (mechanism === "OAUTHBEARER") {
+    if (username !== undefined || password !== undefined) {
+      reader.fail("sasl.username", "does not apply to OAUTHBEARER: give the client credentials in sasl.jaas.config");
+    }
+    return parseOAuthBearer(reader, hasJaas ? jaasText : undefined);
+  }
   const hasPlainCredentials = username !== undefined || password !== undefined;
   if (hasJaas && hasPlainCredentials) {
     reader.fail("sasl.jaas.config", "set either sasl.jaas.config or sasl.username/sasl.password, not both");
@@ -77,7 +100,7 @@ function parseSasl(reader: ConfigReader, protocol: SecurityProtocol): SaslOption
   if (hasJaas && reader.deferred("sasl.jaas.config")) return Object.freeze({ mechanism, username: "", password: "" });
   if (hasJaas) {
     const login = parseJaasConfig(jaasText);
-    if (login.module !== moduleForMechanism(mechanism)) {
+    if (login.module === "oauthbearer" || login.module !== moduleForMechanism(mechanism)) {
       reader.fail("sasl.jaas.config", `the login module does not match sasl.mechanism=${mechanism}`);
     }
     return Object.freeze({ mechanism, username: login.username, password: login.password });
@@ -90,6 +113,96 @@ function parseSasl(reader: ConfigReader, protocol: SecurityProtocol): SaslOption
   }
   if (password === undefined) reader.fail("sasl.password", "is required when sasl.username is set");
   return Object.freeze({ mechanism, username, password });
+}
+
+/**
+ * Java login handlers cannot run here; Kafka's client-credentials one is what OAUTHBEARER does anyway (without SASL
+ * it has no effect, as in Java).
+ */
+function checkLoginHandler(reader: ConfigReader, mechanism: SaslMechanism | "none"): void {
+  const handler = reader.string(LOGIN_HANDLER_KEY);
+  if (handler === undefined) return;
+  if (OAUTH_LOGIN_HANDLERS.has(handler) && (mechanism === "OAUTHBEARER" || mechanism === "none")) return;
+  reader.fail(
+    LOGIN_HANDLER_KEY,
+    mechanism === "OAUTHBEARER"
+      ? `only Kafka's OAuthBearerLoginCallbackHandler (client credentials at sasl.oauthbearer.token.endpoint.url) is supported`
+      : "Java callback handlers cannot run here: use PLAIN or SCRAM credentials, or OAUTHBEARER with a token endpoint",
+  );
+}
+
+/**
+ * OAUTHBEARER as KIP-768 configures it: tokens from sasl.oauthbearer.token.endpoint.url (client credentials grant),
+ * clientId / clientSecret / scope / extension_<name> in the OAuthBearerLoginModule entry, or Kafka 4.1's
+ * sasl.oauthbearer.client.credentials.client.id / .client.secret and sasl.oauthbearer.scope (which win).
+ */
+function parseOAuthBearer(reader: ConfigReader, jaasText: string | undefined): OAuthBearerOptions {
+  const endpointKey = "sasl.oauthbearer.token.endpoint.url";
+  const endpoint = reader.string(endpointKey);
+  if (endpoint === undefined) {
+    reader.fail(
+      endpointKey,
+      "is required with sasl.mechanism=OAUTHBEARER (tokens come from an OAuth token endpoint, client credentials grant; Kafka's unsecured test tokens are not supported)",
+    );
+  }
+  if (!reader.deferred(endpointKey)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      reader.fail(endpointKey, `expected an http(s) URL, got ${reader.show(endpointKey, endpoint)}`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      reader.fail(endpointKey, `${url.protocol} URLs are not supported: give the token endpoint's http(s) URL`);
+    }
+  }
+  const timeoutMs =
+    reader.int("sasl.login.connect.timeout.ms", 10_000, { min: 1 }) +
+    reader.int("sasl.login.read.timeout.ms", 10_000, { min: 1 });
+  reader.noteIgnored({
+    "sasl.oauthbearer.scope.claim.name": "the broker validates the token's claims",
+    "sasl.oauthbearer.sub.claim.name": "the broker validates the token's claims",
+    "sasl.login.refresh.window.factor": "a token is renewed at 80% of its lifetime",
+    "sasl.login.refresh.window.jitter": "a token is renewed at 80% of its lifetime",
+    "sasl.login.refresh.min.period.seconds": "a token is renewed at 80% of its lifetime",
+    "sasl.login.refresh.buffer.seconds": "a token is renewed at 80% of its lifetime",
+  });
+  const options = new Map<string, string>();
+  if (jaasText !== undefined && !reader.deferred("sasl.jaas.config")) {
+    const login = parseJaasConfig(jaasText);
+    if (login.module !== "oauthbearer") {
+      reader.fail("sasl.jaas.config", "the login module does not match sasl.mechanism=OAUTHBEARER");
+    }
+    for (const [name, value] of login.options) options.set(name, value);
+  }
+  const deferred = jaasText !== undefined && reader.deferred("sasl.jaas.config");
+  const clientId = reader.string("sasl.oauthbearer.client.credentials.client.id") ?? options.get("clientId");
+  const clientSecret = reader.exact("sasl.oauthbearer.client.credentials.client.secret") ?? options.get("clientSecret");
+  const scope = reader.string("sasl.oauthbearer.scope") ?? options.get("scope");
+  if (!deferred && (clientId === undefined || clientId === "" || clientSecret === undefined || clientSecret === "")) {
+    reader.fail(
+      "sasl.jaas.config",
+      'OAUTHBEARER needs client credentials: OAuthBearerLoginModule required clientId="..." clientSecret="..."; (or sasl.oauthbearer.client.credentials.client.id and .client.secret)',
+    );
+  }
+  const extensions: Record<string, string> = {};
+  for (const [name, value] of options) {
+    if (!name.startsWith("extension_")) continue;
+    const extension = name.slice("extension_".length);
+    if (!EXTENSION_NAME.test(extension) || extension === "auth") {
+      reader.fail("sasl.jaas.config", `SASL extension name ${JSON.stringify(extension)}: letters only, and not "auth"`);
+    }
+    extensions[extension] = value;
+  }
+  return Object.freeze({
+    mechanism: "OAUTHBEARER",
+    tokenEndpointUrl: endpoint,
+    clientId: clientId ?? "",
+    clientSecret: clientSecret ?? "",
+    ...(scope !== undefined && scope !== "" ? { scope } : {}),
+    extensions: Object.freeze(extensions),
+    tokenRequestTimeoutMs: timeoutMs,
+  });
 }
 
 /** One TLS material slot that several keys may fill; two of them at once is an error. */
@@ -289,7 +402,6 @@ export function parseConnection(reader: ConfigReader, defaults: ConnectionDefaul
     "ssl.cipher.suites": "Java cipher suite names do not apply to OpenSSL; Node's defaults are used",
   });
   reader.rejectIfSet({
-    "sasl.login.callback.handler.class": "Java callback handlers cannot run here: use PLAIN or SCRAM credentials",
     "sasl.client.callback.handler.class": "Java callback handlers cannot run here: use PLAIN or SCRAM credentials",
     "sasl.login.class": "Java login classes cannot run here: use PLAIN or SCRAM credentials",
     "interceptor.classes": "Java interceptors cannot run here",

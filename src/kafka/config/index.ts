@@ -22,6 +22,8 @@ export type {
   RetryOptions,
   SaslMechanism,
   SaslOptions,
+  PasswordSaslOptions,
+  OAuthBearerOptions,
   SecurityProtocol,
   TlsMaterial,
   TlsOptions,

@@ -1,20 +1,21 @@
 // `sasl.jaas.config` as Kafka reads it: one login module entry,
 //   <module class> <required|requisite|sufficient|optional> [name=value ...];
-// values are double-quoted (backslash escapes \" and \\) or bare words. Only the PLAIN and SCRAM modules carry
-// credentials we can use; anything else is a KafkaConfigError. Error messages never echo option values.
+// values are double-quoted (backslash escapes \" and \\) or bare words. The PLAIN and SCRAM modules carry a username
+// and password, the OAUTHBEARER module its client credentials options; anything else is a KafkaConfigError. Error
+// messages never echo option values.
 import { KafkaConfigError } from "../errors.js";
 import type { SaslMechanism } from "./types.js";
 
 const KEY = "sasl.jaas.config";
 const PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule";
 const SCRAM_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule";
+const OAUTHBEARER_MODULE = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
 const CONTROL_FLAGS = new Set(["required", "requisite", "sufficient", "optional"]);
 
-export interface JaasLogin {
-  readonly module: "plain" | "scram";
-  readonly username: string;
-  readonly password: string;
-}
+export type JaasLogin =
+  | { readonly module: "plain" | "scram"; readonly username: string; readonly password: string }
+  /** OAuthBearerLoginModule: its options as written (clientId, clientSecret, scope, extension_<name>, ...). */
+  | { readonly module: "oauthbearer"; readonly options: ReadonlyMap<string, string> };
 
 type Token = { kind: "word"; text: string } | { kind: "quoted"; text: string } | { kind: "punct"; text: "=" | ";" };
 
@@ -92,13 +93,14 @@ export function parseJaasConfig(text: string): JaasLogin {
     throw new KafkaConfigError(KEY, "only one login module entry is supported");
   }
 
-  let module: JaasLogin["module"];
+  if (moduleToken.text === OAUTHBEARER_MODULE) return { module: "oauthbearer", options };
+  let module: "plain" | "scram";
   if (moduleToken.text === PLAIN_MODULE) module = "plain";
   else if (moduleToken.text === SCRAM_MODULE) module = "scram";
   else {
     throw new KafkaConfigError(
       KEY,
-      `login module ${moduleToken.text} is not supported (use ${PLAIN_MODULE} or ${SCRAM_MODULE})`,
+      `login module ${moduleToken.text} is not supported (use ${PLAIN_MODULE}, ${SCRAM_MODULE} or ${OAUTHBEARER_MODULE})`,
     );
   }
   const username = options.get("username");
@@ -109,7 +111,7 @@ export function parseJaasConfig(text: string): JaasLogin {
   return { module, username, password };
 }
 
-/** The module a mechanism needs: PLAIN goes with PlainLoginModule, SCRAM-* with ScramLoginModule. */
+/** The module a mechanism needs: PLAIN goes with PlainLoginModule, SCRAM-* with ScramLoginModule, OAUTHBEARER with OAuthBearerLoginModule. */
 export function moduleForMechanism(mechanism: SaslMechanism): JaasLogin["module"] {
-  return mechanism === "PLAIN" ? "plain" : "scram";
+  return mechanism === "PLAIN" ? "plain" : mechanism === "OAUTHBEARER" ? "oauthbearer" : "scram";
 }

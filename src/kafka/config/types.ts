@@ -14,12 +14,31 @@ export interface BrokerAddress {
 }
 
 export type SecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
-export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512" | "OAUTHBEARER";
 
-export interface SaslOptions {
-  readonly mechanism: SaslMechanism;
+export type SaslOptions = PasswordSaslOptions | OAuthBearerOptions;
+
+export interface PasswordSaslOptions {
+  readonly mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
   readonly username: string;
   readonly password: string;
+}
+
+/**
+ * SASL/OAUTHBEARER with tokens from an OAuth 2 token endpoint, client credentials grant (KIP-768: what Java's
+ * OAuthBearerLoginCallbackHandler does with sasl.oauthbearer.token.endpoint.url).
+ */
+export interface OAuthBearerOptions {
+  readonly mechanism: "OAUTHBEARER";
+  readonly tokenEndpointUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The scope asked for (absent: none sent). */
+  readonly scope?: string;
+  /** SASL extensions sent with the token (the JAAS entry's extension_<name> options), e.g. a logical cluster id. */
+  readonly extensions: Readonly<Record<string, string>>;
+  /** Bounds one token request (sasl.login.connect.timeout.ms + sasl.login.read.timeout.ms, default 10 s each). */
+  readonly tokenRequestTimeoutMs: number;
 }
 
 /**
