@@ -22,6 +22,8 @@ export interface OAuthServer {
   signWithUnknownKey: boolean;
   /** Answers the next this many token requests 503 (an endpoint having a bad moment). */
   unavailableFor: number;
+  /** Hands out opaque tokens (not JWTs): their lifetime is the answer's expires_in alone. */
+  opaqueTokens: boolean;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startOAuthServer(): Promise<OAuthServer> {
     lifetimeSeconds: 3600,
     signWithUnknownKey: false,
     unavailableFor: 0,
+    opaqueTokens: false,
   };
 
   const jwt = (scope: string): string => {
@@ -82,7 +85,8 @@ export async function startOAuthServer(): Promise<OAuthServer> {
       }
       state.tokensIssued++;
       state.lastScope = form.get("scope") ?? "";
-      reply(200, { access_token: jwt(state.lastScope), token_type: "Bearer", expires_in: state.lifetimeSeconds });
+      const token = state.opaqueTokens ? `opaque-${randomBytes(8).toString("hex")}` : jwt(state.lastScope);
+      reply(200, { access_token: token, token_type: "Bearer", expires_in: state.lifetimeSeconds });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -118,6 +122,12 @@ export async function startOAuthServer(): Promise<OAuthServer> {
     },
     set unavailableFor(value: number) {
       state.unavailableFor = value;
+    },
+    get opaqueTokens() {
+      return state.opaqueTokens;
+    },
+    set opaqueTokens(value: boolean) {
+      state.opaqueTokens = value;
     },
     close: () =>
       new Promise<void>((resolve) => {

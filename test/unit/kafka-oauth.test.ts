@@ -37,22 +37,39 @@ function claims(jwt: string): { sub: string; scope: string; exp: number } {
   return JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8"));
 }
 
-s.test("one token for every provider of the same credentials and scope, renewed at 80% of its lifetime", async () => {
-  idp.lifetimeSeconds = 1;
+s.test("one token for every provider of the same credentials and scope", async () => {
+  const before = idp.tokensIssued;
+  const a = await oauthBearerProvider(options("shared"))();
+  const b = await Promise.all([oauthBearerProvider(options("shared"))(), oauthBearerProvider(options("shared"))()]);
+  assert.is(idp.tokensIssued - before, 1);
+  assert.equal([b[0].value, b[1].value], [a.value, a.value]);
+  assert.equal(a.extensions, { logicalCluster: "lkc-1" });
+  assert.equal([claims(a.value).sub, claims(a.value).scope], [idp.clientId, "shared"]);
+});
+
+s.test("renewed at 80% of its lifetime; used until it expires while the endpoint is down", async () => {
+  // Opaque tokens live exactly expires_in from their request (a JWT's exp has whole seconds).
+  Object.assign(idp, { opaqueTokens: true, lifetimeSeconds: 2 });
   try {
     const before = idp.tokensIssued;
     const a = await oauthBearerProvider(options("renew"))();
-    const b = await Promise.all([oauthBearerProvider(options("renew"))(), oauthBearerProvider(options("renew"))()]);
-    assert.is(idp.tokensIssued - before, 1);
-    assert.equal([b[0].value, b[1].value], [a.value, a.value]);
-    assert.equal(a.extensions, { logicalCluster: "lkc-1" });
-    assert.equal([claims(a.value).sub, claims(a.value).scope], [idp.clientId, "renew"]);
-    await new Promise((r) => setTimeout(r, 850)); // past 80% of 1 s
-    const c = await oauthBearerProvider(options("renew"))();
+    assert.is((await oauthBearerProvider(options("renew"))()).value, a.value);
+    await new Promise((r) => setTimeout(r, 1_700)); // past 80% of 2 s: a still serves, b is asked for behind
+    assert.is((await oauthBearerProvider(options("renew"))()).value, a.value);
+    await new Promise((r) => setTimeout(r, 50));
+    const b = await oauthBearerProvider(options("renew"))();
     assert.is(idp.tokensIssued - before, 2);
-    assert.ok(claims(c.value).exp >= claims(a.value).exp);
+    assert.is.not(b.value, a.value);
+    await new Promise((r) => setTimeout(r, 1_700)); // renewal of b due while the endpoint is down: b still serves
+    idp.unavailableFor = 3;
+    assert.is((await oauthBearerProvider(options("renew"))()).value, b.value);
+    await new Promise((r) => setTimeout(r, 600)); // b expired, the renewal behind failed
+    assert.is(idp.unavailableFor, 0);
+    idp.unavailableFor = 3;
+    assert.match(((await rejection(oauthBearerProvider(options("renew"))())) as Error).message, "HTTP 503");
+    assert.is(idp.tokensIssued - before, 2);
   } finally {
-    idp.lifetimeSeconds = 3600;
+    Object.assign(idp, { opaqueTokens: false, lifetimeSeconds: 3600, unavailableFor: 0 });
   }
 });
 

@@ -1,7 +1,8 @@
 // SASL/OAUTHBEARER tokens: the OAuth 2 client credentials grant at the configured token endpoint, as Java's
 // OAuthBearerLoginCallbackHandler asks for them (KIP-768): POST grant_type=client_credentials[&scope=...] with the
 // client id and secret as HTTP Basic authentication. One token serves every connection of the process with the same
-// credentials, and is renewed once 80% of its lifetime has passed (kafkajs asks at each (re)authentication).
+// credentials, and is renewed once 80% of its lifetime has passed, behind while it is still good (kafkajs asks at
+// each (re)authentication).
 import type { OAuthBearerOptions } from "../config/index.js";
 import { KafkaAuthenticationError } from "../errors.js";
 
@@ -18,6 +19,7 @@ const RETRY_BACKOFF_MS = 100;
 interface Held {
   readonly token: OAuthBearerToken;
   readonly renewAt: number;
+  readonly expiresAt: number;
 }
 
 class TokenSource {
@@ -28,10 +30,17 @@ class TokenSource {
 
   token(): Promise<OAuthBearerToken> {
     const held = this.held;
-    if (held && Date.now() < held.renewAt) return Promise.resolve(held.token);
+    const now = Date.now();
+    if (held && now < held.renewAt) return Promise.resolve(held.token);
     this.asking ??= this.ask().finally(() => {
       this.asking = undefined;
     });
+    if (held && now < held.expiresAt) {
+      // Renewal is due but the token is still good: use it and renew behind (as Java's refresh thread does); if
+      // the endpoint is down, the next call asks again.
+      this.asking.catch(() => undefined);
+      return Promise.resolve(held.token);
+    }
     return this.asking;
   }
 
@@ -39,7 +48,11 @@ class TokenSource {
     const started = Date.now();
     const { value, lifetimeMs } = await requestToken(this.options);
     const token = { value, extensions: this.options.extensions };
-    this.held = { token, renewAt: started + lifetimeMs * RENEW_AT_LIFETIME_FRACTION };
+    this.held = {
+      token,
+      renewAt: started + lifetimeMs * RENEW_AT_LIFETIME_FRACTION,
+      expiresAt: started + lifetimeMs,
+    };
     return token;
   }
 }
