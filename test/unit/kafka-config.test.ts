@@ -60,6 +60,7 @@ s.test("consumer: defaults are Kafka's, bootstrap.servers is the only required k
     maxPollRecords: 500,
     defaultApiTimeoutMs: 60_000,
     excludeInternalTopics: true,
+    checkCrcs: true,
   });
   assert.ok(
     Object.isFrozen(o) &&

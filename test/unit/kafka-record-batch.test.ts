@@ -3,9 +3,11 @@
 import * as assert from "uvu/assert";
 import { gzipSync, gunzipSync } from "node:zlib";
 import { suite } from "../harness.js";
+import { rejection } from "../assertions.js";
 import { decodeRecordSet, type Decompressor, type KafkaRecord } from "../../src/kafka/client/index.js";
+import { crc32c } from "../../src/kafka/client/crc32c.js";
 import { decodeFetchResponse, encodeFetchRequest } from "../../src/kafka/client/fetch-protocol.js";
-import { KafkaUnsupportedError } from "../../src/kafka/errors.js";
+import { KafkaClientError, KafkaUnsupportedError } from "../../src/kafka/errors.js";
 
 const s = suite("kafka record batches");
 
@@ -69,7 +71,6 @@ function encodeBatch(b: TestBatch): Buffer {
   header.writeInt32BE(61 - 12 + records.length, 8);
   header.writeInt32BE(0, 12);
   header.writeInt8(b.magic ?? 2, 16);
-  header.writeInt32BE(0, 17); // crc: not checked
   header.writeInt16BE(attributes, 21);
   header.writeInt32BE(b.lastOffsetDelta ?? Math.max(0, ...b.records.map((r) => r.offsetDelta)), 23);
   header.writeBigInt64BE(b.baseTimestamp ?? 1_700_000_000_000n, 27);
@@ -78,7 +79,9 @@ function encodeBatch(b: TestBatch): Buffer {
   header.writeInt16BE(0, 51);
   header.writeInt32BE(-1, 53);
   header.writeInt32BE(b.records.length, 57);
-  return Buffer.concat([header, records]);
+  const batch = Buffer.concat([header, records]);
+  batch.writeUInt32BE(crc32c(batch, 21), 17); // CRC-32C of the attributes onwards
+  return batch;
 }
 
 function marker(baseOffset: bigint, producerId: bigint, commit: boolean): Buffer {
@@ -271,6 +274,23 @@ s.test(
     assert.equal([fromMarker.records, fromMarker.nextOffset], [[], 8n]);
   },
 );
+
+s.test("a corrupt batch fails with its offset and both CRCs; check.crcs=false reads it as it is", async () => {
+  const good = encodeBatch({ baseOffset: 40n, records: [{ offsetDelta: 0, key: null, value: Buffer.from("value") }] });
+  const corrupt = Buffer.from(good);
+  corrupt[corrupt.length - 2]! ^= 0x01; // a bit of the value's last byte (the header count follows)
+  const input = { start: 0, end: corrupt.length, fromOffset: 40n, readCommitted: false, abortedTransactions: null };
+  const noCodec: Decompressor = async () => Buffer.alloc(0);
+  const stored = `0x${good.readUInt32BE(17).toString(16).padStart(8, "0")}`;
+  const err = await rejection(decodeRecordSet({ ...input, buffer: corrupt, source: "events-3" }, noCodec));
+  assert.instance(err, KafkaClientError);
+  assert.is((err as KafkaClientError).kafkaErrorType, "CORRUPT_MESSAGE");
+  assert.is((err as KafkaClientError).retriable, false);
+  assert.match((err as Error).message, `events-3: the record batch at offset 40 is corrupt: CRC-32C ${stored} stored`);
+  const unchecked = await decodeRecordSet({ ...input, buffer: corrupt, checkCrcs: false }, noCodec);
+  assert.is(unchecked.records[0]!.value!.toString(), "valud");
+  assert.is((await decodeRecordSet({ ...input, buffer: good }, noCodec)).records[0]!.value!.toString(), "value");
+});
 
 s.test("legacy message formats are refused clearly", async () => {
   try {

@@ -14,6 +14,7 @@ import {
 import {
   encodeUnstampedEncodedBatch,
   encodeUnstampedRecordBatch,
+  NO_PRODUCER,
   stampRecordBatch,
 } from "../../src/kafka/client/record-batch-encoder.js";
 import { ShardChunkWriter, ShardRecordEncoder } from "../../src/kafka/write/shard-record.js";
@@ -87,6 +88,7 @@ function transcodeAll(values: readonly Uint8Array[], limit: number): { runs: Tra
 
 async function decodeRun(run: TranscodedRun) {
   const batch = encodeUnstampedEncodedBatch(run.records);
+  stampRecordBatch(batch, NO_PRODUCER); // the CRC, as the producer writes it when it sends
   return (
     await decodeRecordSet(
       { buffer: batch, start: 0, end: batch.length, fromOffset: 0n, readCommitted: false, abortedTransactions: null },

@@ -545,6 +545,8 @@ export class KafkajsClient implements KafkaClient {
           fromOffset,
           readCommitted,
           abortedTransactions: response.abortedTransactions,
+          checkCrcs: this.options.checkCrcs,
+          source: `${topic}-${partition}`,
         },
         decompress,
       );

@@ -2,12 +2,14 @@
 // keys, values and header values are views of the response buffer. Written from the protocol specification
 // (https://kafka.apache.org/documentation/#recordbatch). The next offset to fetch comes from batch headers, so gaps
 // from compaction, control batches (transaction markers) and aborted transactions are stepped over.
-import { KafkaUnsupportedError } from "../errors.js";
+import { KafkaClientError, KafkaUnsupportedError } from "../errors.js";
+import { crc32c } from "./crc32c.js";
 import {
   ATTRIBUTES_OFFSET,
   BASE_TIMESTAMP_OFFSET,
   COMPRESSION_MASK,
   CONTROL_MASK,
+  CRC_OFFSET,
   LAST_OFFSET_DELTA_OFFSET,
   LENGTH_OFFSET,
   LOG_OVERHEAD,
@@ -40,6 +42,10 @@ export interface RecordSetInput {
   readonly readCommitted: boolean;
   /** From the fetch response (read_committed only), any order. */
   readonly abortedTransactions: readonly AbortedTransaction[] | null;
+  /** check.crcs: each batch's CRC-32C is verified before it is read (default true, as Java's consumer). */
+  readonly checkCrcs?: boolean;
+  /** "topic-partition", for error messages. */
+  readonly source?: string;
 }
 
 export interface DecodedRecordSet {
@@ -148,6 +154,7 @@ export async function decodeRecordSet(input: RecordSetInput, decompress: Decompr
     pos = batchEnd;
     if (lastOffset < fromOffset) continue; // wholly before the requested offset
     nextOffset = lastOffset + 1n;
+    if (input.checkCrcs !== false) checkCrc(buffer, batchStart, batchEnd, baseOffset, input.source);
 
     const isControl = (attributes & CONTROL_MASK) !== 0;
     if (readCommitted && (attributes & TRANSACTIONAL_MASK) !== 0) {
@@ -250,6 +257,24 @@ function decodeRecords(
       sizeBytes: recordEnd - lengthStart,
     });
   }
+}
+
+/** A batch's CRC-32C covers its bytes from the attributes to its end; a mismatch is corruption, not retried. */
+function checkCrc(
+  buffer: Buffer,
+  batchStart: number,
+  batchEnd: number,
+  baseOffset: bigint,
+  source = "a partition",
+): void {
+  const stored = buffer.readUInt32BE(batchStart + CRC_OFFSET);
+  const computed = crc32c(buffer, batchStart + ATTRIBUTES_OFFSET, batchEnd) >>> 0;
+  if (stored === computed) return;
+  const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
+  throw new KafkaClientError(
+    `${source}: the record batch at offset ${baseOffset} is corrupt: CRC-32C ${hex(stored)} stored, ${hex(computed)} computed (check.crcs=false skips the check)`,
+    { retriable: false, kafkaErrorType: "CORRUPT_MESSAGE" },
+  );
 }
 
 /** The control record's type (0 abort, 1 commit) from the key of a control batch's first record. */

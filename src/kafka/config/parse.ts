@@ -62,7 +62,6 @@ const CONSUMER_NOTES: Readonly<Record<string, string>> = {
   "group.instance.id": "partitions are read without joining a consumer group",
   "key.deserializer": "the transform's key_deserializer decides",
   "value.deserializer": "the transform's value_deserializer decides",
-  "check.crcs": "record batch CRCs are not verified (TCP and the broker already check them)",
   "client.rack": "records are always fetched from partition leaders",
   "enable.metrics.push": "metrics are reported by the connector",
 };
@@ -108,6 +107,7 @@ export function parseConsumerConfig(config: KafkaConfigMap, options: ParseOption
     defaultApiTimeoutMs: reader.int("default.api.timeout.ms", 60_000),
     allowAutoTopicCreation: reader.bool("allow.auto.create.topics", false),
     excludeInternalTopics: reader.bool("exclude.internal.topics", true),
+    checkCrcs: reader.bool("check.crcs", true),
   };
   reader.noteIgnored(CONSUMER_NOTES);
   reader.warnUnknown("consumer");

@@ -118,6 +118,8 @@ export interface ConsumerOptions extends ConnectionOptions {
   readonly maxPollRecords: number;
   readonly defaultApiTimeoutMs: number;
   readonly excludeInternalTopics: boolean;
+  /** check.crcs: each fetched batch's CRC-32C is verified (default true, as Java's consumer). */
+  readonly checkCrcs: boolean;
 }
 
 export type CompressionType = "none" | "gzip" | "snappy" | "lz4" | "zstd";
