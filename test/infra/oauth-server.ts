@@ -10,12 +10,14 @@ export interface OAuthServer {
   readonly jwksUrl: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  // Counted by the server as it answers:
   /** Tokens handed out so far. */
-  readonly tokensIssued: number;
+  tokensIssued: number;
   /** Times the verification keys were fetched (by the broker). */
-  readonly jwksFetches: number;
+  jwksFetches: number;
   /** The scope of the last token request ("" for none). */
-  readonly lastScope: string;
+  lastScope: string;
+  // Set by a test:
   /** The lifetime of the next tokens, in seconds (default 3600). */
   lifetimeSeconds: number;
   /** Signs the next tokens with a key the JWKS does not list (the broker must refuse them). */
@@ -34,15 +36,8 @@ export async function startOAuthServer(): Promise<OAuthServer> {
   const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const kid = "kbt-test-key";
   const jwk = { ...key.publicKey.export({ format: "jwk" }), kid, use: "sig", alg: "RS256" };
-  const state = {
-    tokensIssued: 0,
-    jwksFetches: 0,
-    lastScope: "",
-    lifetimeSeconds: 3600,
-    signWithUnknownKey: false,
-    unavailableFor: 0,
-    opaqueTokens: false,
-  };
+  // The object returned: its counters and settings are what the handlers count in and read.
+  let state!: OAuthServer;
 
   const jwt = (scope: string): string => {
     const now = Math.floor(Date.now() / 1000);
@@ -91,48 +86,23 @@ export async function startOAuthServer(): Promise<OAuthServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  state = {
     tokenUrl: `${base}/token`,
     jwksUrl: `${base}/jwks`,
     clientId,
     clientSecret,
-    get tokensIssued() {
-      return state.tokensIssued;
-    },
-    get jwksFetches() {
-      return state.jwksFetches;
-    },
-    get lastScope() {
-      return state.lastScope;
-    },
-    get lifetimeSeconds() {
-      return state.lifetimeSeconds;
-    },
-    set lifetimeSeconds(value: number) {
-      state.lifetimeSeconds = value;
-    },
-    get signWithUnknownKey() {
-      return state.signWithUnknownKey;
-    },
-    set signWithUnknownKey(value: boolean) {
-      state.signWithUnknownKey = value;
-    },
-    get unavailableFor() {
-      return state.unavailableFor;
-    },
-    set unavailableFor(value: number) {
-      state.unavailableFor = value;
-    },
-    get opaqueTokens() {
-      return state.opaqueTokens;
-    },
-    set opaqueTokens(value: boolean) {
-      state.opaqueTokens = value;
-    },
+    tokensIssued: 0,
+    jwksFetches: 0,
+    lastScope: "",
+    lifetimeSeconds: 3600,
+    signWithUnknownKey: false,
+    unavailableFor: 0,
+    opaqueTokens: false,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+  return state;
 }
