@@ -4,9 +4,11 @@ Usage: counter_pipeline.py --expansion HOST:PORT --job-endpoint HOST:PORT --coun
 Prints a JSON line {"values": [...]} with every value the transform emitted.
 """
 import argparse
+import atexit
 import glob
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -22,6 +24,7 @@ def main():
     parser.add_argument("--count", type=int, required=True)
     args = parser.parse_args()
     out_dir = tempfile.mkdtemp(prefix="kbt-counter-")
+    atexit.register(shutil.rmtree, out_dir, True)  # the output files go when the process does
     options = PipelineOptions(["--runner=PortableRunner", f"--job_endpoint={args.job_endpoint}",
                                "--environment_type=LOOPBACK"])
     with beam.Pipeline(options=options) as p:

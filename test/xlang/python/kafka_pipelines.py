@@ -7,6 +7,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -165,6 +166,7 @@ def read(args, with_metadata):
     for path in sorted(glob.glob(os.path.join(out_dir, "out*"))):
         with open(path) as f:
             rows.extend(json.loads(line) for line in f if line.strip())
+    shutil.rmtree(out_dir, ignore_errors=True)  # (main ends with os._exit: no atexit)
     return {"records": rows}
 
 

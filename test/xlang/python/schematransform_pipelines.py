@@ -5,9 +5,11 @@ Usage: schematransform_pipelines.py MODE --expansion HOST:PORT [--job-endpoint H
 The last line of stdout is a JSON object with the result, read by the TypeScript test.
 """
 import argparse
+import atexit
 import glob
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -113,6 +115,7 @@ def write(args):
 
 def read(args):
     out_dir = tempfile.mkdtemp(prefix="kbt-st-read-")
+    atexit.register(shutil.rmtree, out_dir, True)  # the output files go when the process does
     with beam.Pipeline(options=options(args)) as p:
         rows = p | managed.Read(managed.KAFKA, config={
             "bootstrap_servers": args.bootstrap, "topic": args.topic, "format": "RAW",
@@ -129,6 +132,7 @@ def read(args):
 def read_json_errors(args):
     """managed.Read JSON with error_handling: good rows and dead letters, each to its own file."""
     out_dir = tempfile.mkdtemp(prefix="kbt-st-json-")
+    atexit.register(shutil.rmtree, out_dir, True)  # the output files go when the process does
     with beam.Pipeline(options=options(args)) as p:
         outputs = p | managed.Read(managed.KAFKA, config={
             "bootstrap_servers": args.bootstrap, "topic": args.topic, "format": "JSON", "schema": JSON_SCHEMA,

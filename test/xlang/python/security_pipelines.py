@@ -7,9 +7,11 @@ Usage: security_pipelines.py MODE --expansion HOST:PORT --job-endpoint HOST:PORT
 --expansion-ca: connect to the expansion service over TLS, trusting this CA (serve --tls-cert/--tls-key).
 """
 import argparse
+import atexit
 import glob
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -45,6 +47,7 @@ def write(args, case):
 
 def read(args, case):
     out_dir = tempfile.mkdtemp(prefix="kbt-secure-read-")
+    atexit.register(shutil.rmtree, out_dir, True)  # the output files go when the process does
     consumer_config = {**case["config"], "auto.offset.reset": "earliest"}
     with beam.Pipeline(options=options(args)) as p:
         (p
