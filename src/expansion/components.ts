@@ -109,6 +109,25 @@ export class ExpansionBuilder {
     return id;
   }
 
+  /**
+   * The global window with a trigger that fires for every element, keeping each group's earliest timestamp: what a
+   * GroupByKey that only moves data between workers needs (Beam's Redistribute; Java's ReshuffleTrigger is
+   * `always` on the wire). Created once.
+   */
+  everyElementWindowing(): string {
+    const id = `${this.namespace}every_element_windowing`;
+    if (!this.windowingStrategies[id]) {
+      this.windowingStrategies[id] = {
+        ...this.windowingStrategies[this.globalWindowing()]!,
+        trigger: { always: {} },
+        outputTime: runnerApi.OutputTime.Enum.EARLIEST_IN_PANE,
+        closingBehavior: runnerApi.ClosingBehavior.Enum.EMIT_IF_NONEMPTY,
+        onTimeBehavior: runnerApi.OnTimeBehavior.Enum.FIRE_IF_NONEMPTY,
+      };
+    }
+    return id;
+  }
+
   pcollection(name: string, spec: PCollectionSpec, windowingStrategyId = this.globalWindowing()): string {
     const id = this.id(name);
     this.pcollections[id] = {
@@ -120,7 +139,10 @@ export class ExpansionBuilder {
     return id;
   }
 
-  /** Adds a leaf transform; `environment: false` for runner primitives such as Impulse. */
+  /**
+   * Adds a transform: a leaf (`environment: false` for runner primitives such as Impulse), or a composite when
+   * `subtransforms` are given (no environment: its leaves run).
+   */
   transform(
     id: string,
     t: {
@@ -129,6 +151,7 @@ export class ExpansionBuilder {
       inputs?: Record<string, string>;
       outputs?: Record<string, string>;
       environment?: boolean;
+      subtransforms?: string[];
     },
   ): string {
     this.transforms[id] = {
@@ -136,7 +159,8 @@ export class ExpansionBuilder {
       spec: t.spec,
       inputs: t.inputs ?? {},
       outputs: t.outputs ?? {},
-      environmentId: t.environment === false ? "" : this.environmentId,
+      environmentId: t.environment === false || t.subtransforms ? "" : this.environmentId,
+      ...(t.subtransforms ? { subtransforms: t.subtransforms } : {}),
     };
     return id;
   }

@@ -19,6 +19,13 @@ import {
   type ReadSpec,
 } from "../kafka/read/spec.js";
 import { discoveryRestrictionWithWatermarkCoder } from "../kafka/read/discovery-dofn.js";
+import {
+  DEFAULT_REDISTRIBUTE_KEYS,
+  groupedRecordsCoder,
+  keyedRecordCoder,
+  redistributeSpec,
+  type RedistributeSpec,
+} from "../kafka/read/redistribute.js";
 import { writeSpecFromOptions, type ExactlyOnceOptions, type WriteSpec } from "../kafka/write/spec.js";
 import { sourceDescriptorCoder, restrictionWithWatermarkCoder, readOutputCoder } from "../kafka/read/coders.js";
 import { bytesCoder, iterableCoder, kvCoder, varIntCoder } from "../model/coders/index.js";
@@ -52,9 +59,21 @@ const BEAM_READ_FIELDS: readonly FieldSpec[] = [
   { name: "commit_offset_in_finalize", kind: "bool", description: "commit offsets of finalized bundles to group.id" },
   { name: "timestamp_policy", kind: "string", description: "ProcessingTime | CreateTime | LogAppendTime" },
   { name: "consumer_polling_timeout", kind: "int", description: "seconds one fetch may wait for data" },
-  { name: "redistribute", kind: "bool", onlyValue: false, description: "not supported: must be false or null" },
-  { name: "redistribute_num_keys", kind: "int", onlyValue: 0n, description: "not supported: must be 0 or null" },
-  { name: "allow_duplicates", kind: "bool", onlyValue: false, description: "not supported: must be false or null" },
+  {
+    name: "redistribute",
+    kind: "bool",
+    description: "shuffle the records after the read, so the steps after it can run on more workers than partitions",
+  },
+  {
+    name: "redistribute_num_keys",
+    kind: "int",
+    description: `redistribute over this many keys (0: ${DEFAULT_REDISTRIBUTE_KEYS})`,
+  },
+  {
+    name: "allow_duplicates",
+    kind: "bool",
+    description: "with redistribute: a hint that the runner may duplicate records (no runner here does either way)",
+  },
   { name: "dynamic_read_poll_interval_seconds", kind: "int", description: "look for new partitions this often" },
   {
     name: "consumer_factory_fn_class",
@@ -81,6 +100,11 @@ const OUR_READ_FIELDS: readonly FieldSpec[] = [
     name: "idle_partition_timeout_ms",
     kind: "int",
     description: "advance an idle partition's watermark after this long",
+  },
+  {
+    name: "redistribute_by_record_key",
+    kind: "bool",
+    description: "with redistribute: key by a hash of the record's key (a key's records meet in one group)",
   },
 ];
 
@@ -273,6 +297,11 @@ function specDoFn(
   );
 }
 
+/** The coder of the read's records, one object per spec. */
+function recordCoder(spec: ReadSpec): Coder<unknown> {
+  return fromSpec(spec, "output coder", () => validated("key_deserializer", () => readOutputCoder(spec)));
+}
+
 /**
  * The read graph (Impulse → descriptors → SDF read) and the PCollection of its records, for expansions that map the
  * records further (schema-transforms.ts).
@@ -287,10 +316,7 @@ export function expandReadGraph(spec: ReadSpec, ctx: ExpansionContext): { record
     coder: sourceDescriptorCoder,
     bounded: !discovery,
   });
-  const records = b.pcollection("kafka_read/read.out", {
-    coder: fromSpec(spec, "output coder", () => validated("key_deserializer", () => readOutputCoder(spec))),
-    bounded,
-  });
+  const records = b.pcollection("kafka_read/read.out", { coder: recordCoder(spec), bounded });
   const impulse = b.transform(b.id("kafka_read/Impulse"), {
     uniqueName: `${ctx.uniqueName}/Impulse`,
     spec: { urn: urns.StandardPTransforms.Primitives.IMPULSE },
@@ -323,9 +349,121 @@ export function expandReadGraph(spec: ReadSpec, ctx: ExpansionContext): { record
   return { records, subtransforms: [impulse, describe, read] };
 }
 
-function expandRead(spec: ReadSpec, ctx: ExpansionContext): ExpansionResult {
+/** The payload field names of a read's redistribute options (Beam's Python wrapper and the managed read differ). */
+export interface RedistributeFields {
+  readonly enabled: string;
+  readonly numKeys: string;
+  readonly byRecordKey: string;
+  readonly allowDuplicates: string;
+}
+
+const READ_REDISTRIBUTE_FIELDS: RedistributeFields = {
+  enabled: "redistribute",
+  numKeys: "redistribute_num_keys",
+  byRecordKey: "redistribute_by_record_key",
+  allowDuplicates: "allow_duplicates",
+};
+
+/**
+ * The payload's redistribute options, or undefined when the read is not redistributed; the other fields set
+ * without the switch are refused (they would silently do nothing). allow_duplicates is only a hint to runners.
+ */
+export function redistributeOf(
+  fields: RedistributeFields,
+  get: (name: string) => unknown,
+): RedistributeSpec | undefined {
+  const numKeys = get(fields.numKeys) as bigint | number | undefined;
+  const byRecordKey = get(fields.byRecordKey) === true;
+  if (get(fields.enabled) !== true) {
+    const strays: [string, boolean][] = [
+      [fields.numKeys, numKeys !== undefined && Number(numKeys) !== 0],
+      [fields.byRecordKey, byRecordKey],
+      [fields.allowDuplicates, get(fields.allowDuplicates) === true],
+    ];
+    for (const [name, set] of strays) {
+      if (set)
+        throw invalidArgument(name, `takes effect only with ${fields.enabled}=true: set that too, or leave this unset`);
+    }
+    return undefined;
+  }
+  try {
+    return redistributeSpec(numKeys === undefined ? undefined : Number(numKeys), byRecordKey);
+  } catch (err) {
+    if (err instanceof KafkaConfigError)
+      throw invalidArgument(fields.numKeys, err.message.slice(err.key.length + 2), err);
+    throw err;
+  }
+}
+
+/**
+ * Redistributes a read's records, as Java's KafkaIO does: a composite of URN redistribute_arbitrarily (runners may
+ * replace it: Prism removes it) over AssignKey → GroupByKey (every element fires, earliest timestamp) → Values.
+ * Returns the redistributed PCollection and the composite's id.
+ */
+export function expandRedistribute(
+  records: string,
+  spec: ReadSpec,
+  redistribute: RedistributeSpec,
+  ctx: ExpansionContext,
+): { records: string; transform: string } {
+  const b = ctx.builder;
+  const bounded = isBoundedRead(spec);
+  const coder = recordCoder(spec);
+  const shuffling = b.everyElementWindowing();
+  const keyed = b.pcollection(
+    "kafka_read/redistribute_keyed.out",
+    { coder: keyedRecordCoder(coder), bounded },
+    shuffling,
+  );
+  const grouped = b.pcollection(
+    "kafka_read/redistribute_grouped.out",
+    { coder: groupedRecordsCoder(coder), bounded },
+    shuffling,
+  );
+  const redistributed = b.pcollection("kafka_read/redistributed.out", { coder, bounded });
+  const name = `${ctx.uniqueName}/Redistribute`;
+  const subtransforms = [
+    b.transform(b.id("kafka_read/AssignKey"), {
+      uniqueName: `${name}/AssignKey`,
+      spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_read_redistribute_key", redistribute }) }),
+      inputs: { in: records },
+      outputs: { out: keyed },
+    }),
+    b.transform(b.id("kafka_read/GroupByKey"), {
+      uniqueName: `${name}/GroupByKey`,
+      spec: { urn: urns.StandardPTransforms.Primitives.GROUP_BY_KEY },
+      inputs: { in: keyed },
+      outputs: { out: grouped },
+      environment: false,
+    }),
+    b.transform(b.id("kafka_read/Values"), {
+      uniqueName: `${name}/Values`,
+      spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_read_redistribute_values" }) }),
+      inputs: { in: grouped },
+      outputs: { out: redistributed },
+    }),
+  ];
+  const transform = b.transform(b.id("kafka_read/Redistribute"), {
+    uniqueName: name,
+    spec: { urn: urns.StandardPTransforms.Composites.REDISTRIBUTE_ARBITRARILY },
+    inputs: { in: records },
+    outputs: { out: redistributed },
+    subtransforms,
+  });
+  return { records: redistributed, transform };
+}
+
+/** What a read's payload prepares: its spec, and how its records are redistributed (undefined: they are not). */
+interface PreparedRead {
+  readonly spec: ReadSpec;
+  readonly redistribute: RedistributeSpec | undefined;
+}
+
+function expandRead({ spec, redistribute }: PreparedRead, ctx: ExpansionContext): ExpansionResult {
   const { records, subtransforms } = expandReadGraph(spec, ctx);
-  return { outputs: { out: records }, subtransforms };
+  if (!redistribute) return { outputs: { out: records }, subtransforms };
+  const shuffled = expandRedistribute(records, spec, redistribute, ctx);
+  return { outputs: { out: shuffled.records }, subtransforms: [...subtransforms, shuffled.transform] };
 }
 
 /** The write ParDo on one PCollection (of KVs or rows, per `input`); returns its transform id. */
@@ -495,12 +633,15 @@ function readDefinition(
   urnList: readonly string[],
   fields: readonly FieldSpec[],
   withMetadata: boolean,
-): TransformDefinition<ReadSpec> {
+): TransformDefinition<PreparedRead> {
   return {
     name,
     urns: urnList,
     fields,
-    prepare: (values) => validated("consumer_config", () => readSpecFromOptions(readOptions(values, withMetadata))),
+    prepare: (values) => ({
+      spec: validated("consumer_config", () => readSpecFromOptions(readOptions(values, withMetadata))),
+      redistribute: redistributeOf(READ_REDISTRIBUTE_FIELDS, (field) => values.get(field)),
+    }),
     expand: expandRead,
   };
 }

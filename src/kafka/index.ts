@@ -2,7 +2,16 @@
 // the pieces other layers need (specs, coders, client, config, errors).
 import type { AnyDoFn, AnySplittableDoFn } from "../sdf/index.js";
 import type { DoFnPayload } from "../model/dofn-payload.js";
-import { SourceDescriptorsDoFn, ReadFromKafkaDoFn, PartitionDiscoveryDoFn, type ReadSpec } from "./read/index.js";
+import {
+  SourceDescriptorsDoFn,
+  ReadFromKafkaDoFn,
+  PartitionDiscoveryDoFn,
+  RedistributeKeyDoFn,
+  RedistributedValuesDoFn,
+  redistributeSpec,
+  type ReadSpec,
+  type RedistributeSpec,
+} from "./read/index.js";
 import { defaultShardWriterPool, kafkaWriteDoFnFactory } from "./write/index.js";
 import { closeAllClients as closeClientCache } from "./client/index.js";
 import { schemaTransformDoFnFactories } from "./schematransform/index.js";
@@ -27,6 +36,7 @@ export type {
   PartitionReadGauge,
   ReadFromKafkaOptions,
   ReadSpec,
+  RedistributeSpec,
   ReadWithDeadLetters,
   KafkaDeadLetter,
   KafkaKV,
@@ -85,6 +95,11 @@ export const kafkaDoFnFactories: Readonly<Record<string, (payload: DoFnPayload) 
     kafka_read_descriptors: (payload: DoFnPayload) => new SourceDescriptorsDoFn(payload.read as ReadSpec),
     kafka_read_discovery: (payload: DoFnPayload) => new PartitionDiscoveryDoFn(payload.read as ReadSpec),
     kafka_read: (payload: DoFnPayload) => new ReadFromKafkaDoFn(payload.read as ReadSpec),
+    kafka_read_redistribute_key: (payload: DoFnPayload) => {
+      const { numKeys, byRecordKey } = (payload.redistribute ?? {}) as Partial<RedistributeSpec>;
+      return new RedistributeKeyDoFn(redistributeSpec(numKeys, byRecordKey));
+    },
+    kafka_read_redistribute_values: () => new RedistributedValuesDoFn(),
     kafka_write: kafkaWriteDoFnFactory,
     ...schemaTransformDoFnFactories,
   });

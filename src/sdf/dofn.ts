@@ -91,4 +91,9 @@ export interface DoFnLifecycle<O> {
 export interface DoFn<I, O> extends DoFnLifecycle<O> {
   /** Called once per element and window; the element counts as done once a returned promise settles. */
   process(element: I, context: ProcessContext<O>): Awaitable<void>;
+  /**
+   * True when outputs may be stamped before the input (Beam's unlimited allowed skew): only for a DoFn restoring
+   * timestamps an earlier step carried in the elements, as after a GroupByKey that moved data between workers.
+   */
+  readonly outputsMayPrecedeInput?: boolean;
 }

@@ -108,6 +108,105 @@ s.test("Python's read payload expands to Impulse → descriptors → SDF read, e
   assert.is(runnerApi.ProcessPayload.decode(env.payload!).command, "/opt/kbt/bin/kafka-beam-ts-worker");
 });
 
+s.test(
+  "redistribute=True: the read's records go through a redistribute_arbitrarily composite (AssignKey → GroupByKey → Values)",
+  () => {
+    const { response } = expand(
+      request(
+        "beam:transform:org.apache.beam:kafka_read_with_metadata:v1",
+        payload(pythonReadFields, { ...pythonReadValues, redistribute: true, redistribute_num_keys: 3 }),
+      ),
+      { registry, environment },
+    );
+    const c = response.components!;
+    const top = response.transform!.subtransforms!.map((id) => c.transforms![id]!);
+    assert.equal(
+      top.map((t) => t.uniqueName),
+      [
+        "ReadFromKafka/Impulse",
+        "ReadFromKafka/SourceDescriptors",
+        "ReadFromKafka/ReadFromKafka",
+        "ReadFromKafka/Redistribute",
+      ],
+    );
+    const composite = top[3]!;
+    assert.is(composite.spec!.urn, "beam:transform:redistribute_arbitrarily:v1");
+    assert.is(composite.environmentId, "", "a composite runs no code of its own");
+    assert.equal(composite.inputs, { in: top[2]!.outputs!.out });
+    assert.equal(composite.outputs, response.transform!.outputs, "the read's output is the redistributed records");
+    const [assign, group, values] = composite.subtransforms!.map((id) => c.transforms![id]!);
+    assert.equal(
+      [assign!.spec!.urn, group!.spec!.urn, values!.spec!.urn],
+      ["beam:transform:pardo:v1", "beam:transform:group_by_key:v1", "beam:transform:pardo:v1"],
+    );
+    assert.equal([assign!.environmentId, group!.environmentId], ["external_7kafka-beam-ts", ""]);
+    const fnOf = (t: runnerApi.IPTransform) =>
+      decodeDoFnPayload(runnerApi.ParDoPayload.decode(t.spec!.payload!).doFn!.payload!);
+    assert.equal(fnOf(assign!), {
+      fn: "kafka_read_redistribute_key",
+      redistribute: { numKeys: 3, byRecordKey: false },
+    });
+    assert.equal(fnOf(values!), { fn: "kafka_read_redistribute_values" });
+    // The chain is connected: read → AssignKey → GroupByKey → Values → the output.
+    assert.is(assign!.inputs!.in, top[2]!.outputs!.out);
+    assert.is(group!.inputs!.in, assign!.outputs!.out);
+    assert.is(values!.inputs!.in, group!.outputs!.out);
+    assert.is(values!.outputs!.out, response.transform!.outputs!.out);
+
+    // Around the GroupByKey: the global window, a trigger for every element, each group at its earliest timestamp.
+    const keyed = c.pcollections![assign!.outputs!.out!]!;
+    const strategy = c.windowingStrategies![keyed.windowingStrategyId!]!;
+    assert.equal(strategy.trigger, { always: {} });
+    assert.is(strategy.outputTime, runnerApi.OutputTime.Enum.EARLIEST_IN_PANE);
+    assert.is(strategy.accumulationMode, runnerApi.AccumulationMode.Enum.DISCARDING);
+    assert.is(strategy.windowFn!.urn, "beam:window_fn:global_windows:v1");
+    const out = c.pcollections![values!.outputs!.out!]!;
+    assert.equal(c.windowingStrategies![out.windowingStrategyId!]!.trigger, { default: {} }, "downstream as before");
+    // Standard coders: KV<varint, KV<varint timestamp, the read's row>>, grouped as an iterable of those.
+    const urnTree = (id: string): unknown => {
+      const coder = c.coders![id]!;
+      const urn = coder.spec!.urn!;
+      return coder.componentCoderIds?.length ? [urn, ...coder.componentCoderIds.map(urnTree)] : urn;
+    };
+    const KV = "beam:coder:kv:v1";
+    const VARINT = "beam:coder:varint:v1";
+    assert.equal(urnTree(out.coderId!), "beam:coder:row:v1");
+    assert.equal(urnTree(keyed.coderId!), [KV, VARINT, [KV, VARINT, "beam:coder:row:v1"]]);
+    assert.equal(urnTree(c.pcollections![group!.outputs!.out!]!.coderId!), [
+      KV,
+      VARINT,
+      ["beam:coder:iterable:v1", [KV, VARINT, "beam:coder:row:v1"]],
+    ]);
+  },
+);
+
+s.test("redistribute's options: the default key count, by record key (our URN), and allow_duplicates as a hint", () => {
+  const keyFn = (urn: string, fields: RowDescription, values: Record<string, unknown>) => {
+    const { response } = expand(request(urn, payload(fields, values)), { registry, environment });
+    const c = response.components!;
+    const composite = Object.values(c.transforms!).find((t) => t.uniqueName === "ReadFromKafka/Redistribute")!;
+    const assign = c.transforms![composite.subtransforms![0]!]!;
+    return decodeDoFnPayload(runnerApi.ParDoPayload.decode(assign.spec!.payload!).doFn!.payload!).redistribute;
+  };
+  const python = "beam:transform:org.apache.beam:kafka_read_without_metadata:v1";
+  assert.equal(keyFn(python, pythonReadFields, { ...pythonReadValues, redistribute: true }), {
+    numKeys: 1024,
+    byRecordKey: false,
+  });
+  assert.equal(keyFn(python, pythonReadFields, { ...pythonReadValues, redistribute: true, allow_duplicates: true }), {
+    numKeys: 1024,
+    byRecordKey: false,
+  });
+  assert.equal(
+    keyFn(
+      "beam:transform:kafka_read:v1",
+      { ...pythonReadFields, redistribute_by_record_key: nullable("boolean") },
+      { ...pythonReadValues, redistribute: true, redistribute_num_keys: 16, redistribute_by_record_key: true },
+    ),
+    { numKeys: 16, byRecordKey: true },
+  );
+});
+
 s.test("the same payload again: checked once, then built under each request's namespace with nothing shared", () => {
   let prepared = 0;
   const counting: TransformDefinition<bigint> = {
@@ -219,6 +318,14 @@ s.test("encoded Expand (the service's path) decodes to what expand returns: temp
       request(
         "beam:transform:org.apache.beam:kafka_read_without_metadata:v1",
         payload(pythonReadFields, pythonReadValues),
+        { namespace },
+      ),
+    ]);
+    cases.push([
+      `python read, redistributed ${namespace}`,
+      request(
+        "beam:transform:org.apache.beam:kafka_read_without_metadata:v1",
+        payload(pythonReadFields, { ...pythonReadValues, redistribute: true }),
         { namespace },
       ),
     ]);
@@ -346,7 +453,21 @@ s.test("bad input names the field: deserializer, empty topics, bootstrap, Java f
     /^consumer_factory_fn_class: names a Java class/,
   );
   expectError(bad({ timestamp_policy: "EventTime" }), "INVALID_ARGUMENT", /^timestamp_policy: must be one of/);
-  expectError(bad({ redistribute: true }), "INVALID_ARGUMENT", /^redistribute: only false is supported/);
+  expectError(
+    bad({ redistribute_num_keys: 4 }),
+    "INVALID_ARGUMENT",
+    /^redistribute_num_keys: takes effect only with redistribute=true/,
+  );
+  expectError(
+    bad({ allow_duplicates: true }),
+    "INVALID_ARGUMENT",
+    /^allow_duplicates: takes effect only with redistribute/,
+  );
+  expectError(
+    bad({ redistribute: true, redistribute_num_keys: -1 }),
+    "INVALID_ARGUMENT",
+    /^redistribute_num_keys: must be an integer from 0 .* got -1/,
+  );
   const unknown = payload({ ...pythonReadFields, surprise: "string" }, { ...pythonReadValues, surprise: "x" });
   expectError(
     () => expand(request(urn, unknown), { registry, environment }),

@@ -200,6 +200,22 @@ s.test("timestamps: WithTimestamps moves forward only; outputs before the input 
   );
 });
 
+s.test("timestamps: a DoFn declaring outputsMayPrecedeInput may stamp outputs before its input", async () => {
+  const p = Pipeline.create();
+  const seen: { value: number; timestamp: bigint; window: string; pane: string }[] = [];
+  p.apply(Create.timestamped([{ value: 5, timestamp: 50n }]))
+    .apply(
+      "Restore",
+      ParDo.of<number, number>({
+        outputsMayPrecedeInput: true,
+        process: (n, ctx) => void ctx.outputWithTimestamp(n, BigInt(n)),
+      }),
+    )
+    .apply(ParDo.of(recorder(seen)));
+  await p.run(new LocalRunner()).waitUntilFinish(10_000);
+  assert.equal(seen, [{ value: 5, timestamp: 5n, window: "global", pane: "UNKNOWN" }]);
+});
+
 s.test("bundles are capped by maxBundleSize", async () => {
   const p = Pipeline.create();
   const values = Array.from({ length: 25 }, (_, i) => ({ value: i, timestamp: BigInt(i) }));

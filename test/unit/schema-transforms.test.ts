@@ -353,6 +353,39 @@ s.test(
   },
 );
 
+s.test("kafka_read redistributed: the records cross the redistribute composite before ToRows", () => {
+  const e = expanded(
+    request(
+      stPayload(SCHEMA_TRANSFORM_IDS.KAFKA_READ, {
+        ...BASE_READ,
+        redistributed: true,
+        redistribute_num_keys: 6,
+        redistribute_by_record_key: true,
+        allow_duplicates: true,
+      }),
+    ),
+  );
+  const c = e.response.components!;
+  assert.equal(
+    e.leaves.map((t) => t.spec!.urn),
+    [
+      "beam:transform:impulse:v1",
+      "beam:transform:pardo:v1",
+      "beam:transform:pardo:v1",
+      "beam:transform:redistribute_arbitrarily:v1",
+      "beam:transform:pardo:v1",
+    ],
+  );
+  const composite = e.leaves[3]!;
+  assert.equal(composite.inputs, { in: e.leaves[2]!.outputs!.out });
+  assert.equal(e.leaves[4]!.inputs, { in: composite.outputs!.out }, "ToRows takes the redistributed records");
+  const assign = c.transforms![composite.subtransforms![0]!]!;
+  assert.equal(decodeDoFnPayload(runnerApi.ParDoPayload.decode(assign.spec!.payload!).doFn!.payload!), {
+    fn: "kafka_read_redistribute_key",
+    redistribute: { numKeys: 6, byRecordKey: true },
+  });
+});
+
 s.test("kafka_read: a payload built from Python kwargs (INT64 ints, other spellings) is accepted", () => {
   const e = expanded(
     request(
@@ -404,11 +437,20 @@ s.test("kafka_read: bad values are INVALID_ARGUMENT naming the field", () => {
   );
   expectError(bad({ message_name: "M" }), "INVALID_ARGUMENT", /^message_name: is only used with format PROTO/);
   expectError(
-    bad({ redistributed: true }),
+    bad({ offset_deduplication: true }),
     "INVALID_ARGUMENT",
-    /^redistributed: redistributing the read is not supported/,
+    /^offset_deduplication: offset deduplication is Dataflow's/,
   );
-  expectError(bad({ redistribute_num_keys: 8 }), "INVALID_ARGUMENT", /^redistribute_num_keys: /);
+  expectError(
+    bad({ redistribute_num_keys: 8 }),
+    "INVALID_ARGUMENT",
+    /^redistribute_num_keys: takes effect only with redistributed=true/,
+  );
+  expectError(
+    bad({ redistribute_by_record_key: true }),
+    "INVALID_ARGUMENT",
+    /^redistribute_by_record_key: takes effect only with redistributed=true/,
+  );
   expectError(
     bad({ auto_offset_reset_config: "smallest" }),
     "INVALID_ARGUMENT",

@@ -146,6 +146,44 @@ s.test(
 );
 
 s.test(
+  "batch: ReadFromKafka(redistribute=True) runs Flink's GroupByKey: every record once, each at its own CreateTime",
+  async () => {
+    const topic = uniqueTopic("flink-redistribute");
+    const count = 300;
+    const { base_timestamp: base } = withLogs(
+      await python("write-headers", "process", ["--topic", topic, "--count", String(count)]),
+      (r) => lastJsonLine<{ base_timestamp: number }>(r),
+    );
+    const out = withLogs(
+      await python("read-metadata", "process", [
+        "--topic",
+        topic,
+        "--count",
+        String(count),
+        "--redistribute-keys",
+        "3",
+        "--timestamp-policy",
+        "CreateTime",
+        "--element-timestamps",
+      ]),
+      (r) => lastJsonLine<{ records: (MetadataRow & { elementTimestamp: number })[] }>(r),
+    );
+    const rows = out.records.sort((a, b) => a.timestamp - b.timestamp);
+    assert.equal(
+      rows.map((r) => `${r.key}=${r.value}@${r.timestamp}`),
+      Array.from({ length: count }, (_, i) => `key-${i}=value-${i}@${base + i}`),
+      "every record once",
+    );
+    // Flink's batch GroupByKey gives each group one timestamp; the records leave it at their own again.
+    assert.equal(
+      rows.map((r) => r.elementTimestamp),
+      rows.map((r) => r.timestamp),
+      "each record's element timestamp is its CreateTime",
+    );
+  },
+);
+
+s.test(
   "batch: commit_offset_in_finalize fails the job with Flink's own message (no bundle finalization in batch, Beam #19526)",
   async () => {
     // Documented in the README: on Flink, offsets are committed only by streaming jobs with checkpoints.
@@ -224,6 +262,7 @@ function startStream(
   group: string,
   pythonMap: boolean,
   options: string[],
+  scriptArgs: readonly string[] = [],
 ): StreamRun {
   const stopFile = join(tmpdir(), `kbt-stop-${output}-${Date.now()}`);
   const done = python(
@@ -241,6 +280,7 @@ function startStream(
       "--stop-file",
       stopFile,
       ...(pythonMap ? ["--python-map"] : []),
+      ...scriptArgs,
       ...[...FLINK_STREAMING, ...options].map((o) => `--pipeline-option=${o}`),
     ],
     290_000,
@@ -293,7 +333,12 @@ async function committed(group: string, topic: string): Promise<string[]> {
  * latency; with checkpoints, the group's offsets reach the end, and a restart after more records were produced
  * reads exactly those.
  */
-async function streaming(environment: WorkerEnvironment, pythonMap: boolean, checkpoints: boolean): Promise<void> {
+async function streaming(
+  environment: WorkerEnvironment,
+  pythonMap: boolean,
+  checkpoints: boolean,
+  scriptArgs: readonly string[] = [],
+): Promise<void> {
   const input = uniqueTopic("flink-stream-in");
   const output = uniqueTopic("flink-stream-out");
   const group = `g-${input}`;
@@ -316,6 +361,7 @@ async function streaming(environment: WorkerEnvironment, pythonMap: boolean, che
       group,
       pythonMap,
       checkpoints ? WITH_CHECKPOINTS : WITHOUT_CHECKPOINTS,
+      scriptArgs,
     );
     try {
       const first = await awaitRecords(output, PRELOADED, run);
@@ -363,7 +409,7 @@ async function streaming(environment: WorkerEnvironment, pythonMap: boolean, che
         partition: i % 4,
       })),
     });
-    const again = startStream(environment, input, output, group, pythonMap, WITH_CHECKPOINTS);
+    const again = startStream(environment, input, output, group, pythonMap, WITH_CHECKPOINTS, scriptArgs);
     try {
       // How the first run ended (its cancel) matters if the restart gets nothing: say it.
       const first = `--- the first run ended: ${firstRun.stdout.trim().split("\n").pop()} ---\n${firstRun.stderr.slice(-1500)}\n`;
@@ -394,6 +440,13 @@ s.test("streaming, no checkpoints: our read → write, every record once, live r
 s.test("streaming, no checkpoints: read → Python Map → write, every record once, live records follow", async () => {
   await streaming("process", true, false);
 });
+
+s.test(
+  "streaming, no checkpoints: read(redistribute=True) → write across Flink's GroupByKey, every record once, live records follow",
+  async () => {
+    await streaming("process", false, false, ["--redistribute-keys", "4"]);
+  },
+);
 
 s.test(
   "streaming with checkpoints: our read → write; offsets committed after checkpoints; a restart reads on from them",

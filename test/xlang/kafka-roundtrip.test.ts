@@ -162,6 +162,52 @@ s.test("Python ReadFromKafka(with_metadata=True) decodes our rows: topic, partit
 });
 
 s.test(
+  "Python ReadFromKafka(redistribute=True, redistribute_num_keys=3): accepted and run as Prism runs a redistribute (a fusion break)",
+  async () => {
+    const topic = uniqueTopic("xrd");
+    await createTopic(stack.bootstrap, topic, 2);
+    const producer = testKafka(stack.bootstrap).producer();
+    await producer.connect();
+    const base = Date.now() - 60_000;
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: 50 }, (_, i) => ({
+        key: `k${i}`,
+        value: `v${i}`,
+        partition: i % 2,
+        timestamp: String(base + i),
+      })),
+    });
+    await producer.disconnect();
+    const out = withLogs(
+      await runKafkaPipeline(
+        "read-metadata",
+        prism(),
+        [
+          "--topic",
+          topic,
+          "--count",
+          "50",
+          "--redistribute-keys",
+          "3",
+          "--timestamp-policy",
+          "CreateTime",
+          "--element-timestamps",
+        ],
+        200_000,
+      ),
+      (r) => lastJsonLine<{ records: (MetadataRow & { elementTimestamp: number })[] }>(r),
+    );
+    const rows = out.records.sort((a, b) => a.timestamp - b.timestamp);
+    assert.equal(
+      rows.map((r) => `${r.key}=${r.value}@${r.timestamp}/${r.elementTimestamp}`),
+      Array.from({ length: 50 }, (_, i) => `k${i}=v${i}@${base + i}/${base + i}`),
+    );
+  },
+);
+
+s.test(
   "an unbounded Python read counts fixed windows while one partition is idle, commits offsets, cancels",
   async () => {
     const topic = uniqueTopic("xu");

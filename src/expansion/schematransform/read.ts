@@ -1,7 +1,7 @@
 // kafka_read: Impulse → descriptors → SDF read (with metadata) → ParDo(records → rows) {output, [error output]}.
 import { rowCoder, type Coder } from "../../model/coders/index.js";
 import { doFnSpec } from "../../model/dofn-payload.js";
-import { isBoundedRead, readSpecFromOptions, type ReadSpec } from "../../kafka/index.js";
+import { isBoundedRead, readSpecFromOptions, type ReadSpec, type RedistributeSpec } from "../../kafka/index.js";
 import {
   ERROR_OUTPUT,
   MAIN_OUTPUT,
@@ -16,7 +16,7 @@ import {
 } from "../../kafka/schematransform/index.js";
 import { parDoSpec } from "../components.js";
 import { invalidArgument } from "../errors.js";
-import { expandReadGraph } from "../kafka-transforms.js";
+import { expandReadGraph, expandRedistribute, redistributeOf } from "../kafka-transforms.js";
 import type { ExpansionContext, ExpansionResult } from "../registry.js";
 import type { ConfigField, SchemaTransformConfig, SchemaTransformDefinition } from "./config.js";
 import { SCHEMA_TRANSFORM_IDS } from "./ids.js";
@@ -35,7 +35,7 @@ const READ_FIELDS: readonly ConfigField[] = [
   {
     name: "allow_duplicates",
     kind: "boolean",
-    description: "If the Kafka read allows duplicates (with redistribute; not supported here: false or unset).",
+    description: "With redistributed: a hint that the runner may duplicate records (no runner here does either way).",
   },
   {
     name: "auto_offset_reset_config",
@@ -67,22 +67,23 @@ const READ_FIELDS: readonly ConfigField[] = [
   {
     name: "offset_deduplication",
     kind: "boolean",
-    description: "Redistribute with offset deduplication (not supported here: false or unset).",
+    description: "Redistribute with offset deduplication (Dataflow's; not supported here: false or unset).",
   },
   {
     name: "redistribute_by_record_key",
     kind: "boolean",
-    description: "Redistribute by record key (not supported here: false or unset).",
+    description: "With redistributed: key by a hash of the record's key (a key's records meet in one group).",
   },
   {
     name: "redistribute_num_keys",
     kind: "int32",
-    description: "Number of redistribute keys (not supported here: 0 or unset).",
+    description: "With redistributed: the number of keys (0 or unset: 1024).",
   },
   {
     name: "redistributed",
     kind: "boolean",
-    description: "Redistribute the read (not supported here: false or unset).",
+    description:
+      "Shuffle the records after the read, so the steps after it can run on more workers than the topic has partitions.",
   },
   { name: "schema", kind: "string", description: SCHEMA_DESCRIPTION },
   { name: "topic", kind: "string", required: true, description: "The topic to read." },
@@ -90,6 +91,7 @@ const READ_FIELDS: readonly ConfigField[] = [
 
 interface ReadPlan {
   readonly spec: ReadSpec;
+  readonly redistribute: RedistributeSpec | undefined;
   readonly format: ValueFormat;
   readonly json: JsonObjectType | null;
   readonly errorOutput: string | null;
@@ -125,20 +127,20 @@ export function kafkaReadPlan(config: SchemaTransformConfig): ReadPlan {
   if (format === "RAW") refuse(config, "schema", "a RAW read takes no schema (its rows are {payload: BYTES})");
   else json = jsonSchemaOf(config);
 
-  for (const field of ["redistributed", "allow_duplicates", "offset_deduplication", "redistribute_by_record_key"]) {
-    if (config.get(field) === true) {
-      throw invalidArgument(
-        field,
-        "redistributing the read is not supported by kafka-beam-ts (reads are split by partition): leave it unset or false",
-      );
-    }
-  }
-  const numKeys = config.get("redistribute_num_keys") as number | undefined;
-  if (numKeys !== undefined && numKeys !== 0)
+  if (config.get("offset_deduplication") === true)
     throw invalidArgument(
-      "redistribute_num_keys",
-      `redistributing the read is not supported by kafka-beam-ts: leave it unset or 0, got ${numKeys}`,
+      "offset_deduplication",
+      "offset deduplication is Dataflow's (its runner drops records by offset); not supported by kafka-beam-ts",
     );
+  const redistribute = redistributeOf(
+    {
+      enabled: "redistributed",
+      numKeys: "redistribute_num_keys",
+      byRecordKey: "redistribute_by_record_key",
+      allowDuplicates: "allow_duplicates",
+    },
+    (field) => config.get(field),
+  );
 
   const reset = config.get("auto_offset_reset_config") as string | undefined;
   if (reset !== undefined && reset !== "earliest" && reset !== "latest") {
@@ -181,7 +183,7 @@ export function kafkaReadPlan(config: SchemaTransformConfig): ReadPlan {
       ...(maxReadTime !== undefined ? { maxReadTimeMs: maxReadTime * 1000 } : {}),
     }),
   );
-  return { spec, format, json, errorOutput: errorOutputName(config, ["output"]) };
+  return { spec, redistribute, format, json, errorOutput: errorOutputName(config, ["output"]) };
 }
 
 function expandKafkaRead(config: SchemaTransformConfig, ctx: ExpansionContext): ExpansionResult {
@@ -191,6 +193,7 @@ function expandKafkaRead(config: SchemaTransformConfig, ctx: ExpansionContext): 
   const b = ctx.builder;
   const bounded = isBoundedRead(plan.spec);
   const read = expandReadGraph(plan.spec, ctx);
+  const shuffled = plan.redistribute ? expandRedistribute(read.records, plan.spec, plan.redistribute, ctx) : undefined;
   const rowSchema = plan.format === "RAW" ? rawRowSchema() : rowSchemaOf(plan.json!);
   const rows = b.pcollection("kafka_read/rows", { coder: rowCoder(rowSchema) as Coder<unknown>, bounded });
   const errors =
@@ -208,12 +211,12 @@ function expandKafkaRead(config: SchemaTransformConfig, ctx: ExpansionContext): 
         }),
       ),
     }),
-    inputs: { in: read.records },
+    inputs: { in: shuffled?.records ?? read.records },
     outputs: { [MAIN_OUTPUT]: rows, ...(errors === null ? {} : { [ERROR_OUTPUT]: errors }) },
   });
   return {
     outputs: { output: rows, ...(errors === null ? {} : { [plan.errorOutput!]: errors }) },
-    subtransforms: [...read.subtransforms, toRows],
+    subtransforms: [...read.subtransforms, ...(shuffled ? [shuffled.transform] : []), toRows],
   };
 }
 

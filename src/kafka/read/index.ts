@@ -42,6 +42,15 @@ export { encodeSourceDescriptor, decodeSourceDescriptor } from "./source-descrip
 export type { SourceDescriptor } from "./source-descriptor.js";
 export { readOutputCoder, restrictionWithWatermarkCoder, sourceDescriptorCoder } from "./coders.js";
 export { allocateRecords } from "./start-offsets.js";
+export {
+  RedistributeKeyDoFn,
+  RedistributedValuesDoFn,
+  redistributeSpec,
+  keyedRecordCoder,
+  groupedRecordsCoder,
+  DEFAULT_REDISTRIBUTE_KEYS,
+} from "./redistribute.js";
+export type { RedistributeSpec, KeyedRecord } from "./redistribute.js";
 
 /** A key/value record as a read without metadata emits it (values per deserializer; null for tombstones). */
 export interface KafkaKV<K = Buffer, V = Buffer> {

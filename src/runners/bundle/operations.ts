@@ -418,7 +418,7 @@ export class ParDoOperation extends DoFnOperation {
     private readonly dofn: AnyDoFn,
     mainOutput: string | undefined,
   ) {
-    super(id, name, outputs, dofn, mainOutput, false);
+    super(id, name, outputs, dofn, mainOutput, dofn.outputsMayPrecedeInput === true);
   }
 
   receive(element: WindowedValue<unknown>): OutputResult {

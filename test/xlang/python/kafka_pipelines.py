@@ -14,6 +14,7 @@ import time
 import typing
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.io.kafka import ReadFromKafka, WriteToKafka
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.transforms.external import NamedTupleBasedPayloadBuilder
@@ -142,6 +143,13 @@ def write_eos_unbounded(args):
     return {"state": str(run_until_stopped(p, args.run_seconds, args.stop_file))}
 
 
+def redistribute_kwargs(args):
+    """ReadFromKafka's redistribute arguments for --redistribute-keys (none when it is not given)."""
+    if args.redistribute_keys < 0:
+        return {}
+    return {"redistribute": True, "redistribute_num_keys": np.int32(args.redistribute_keys)}
+
+
 def read(args, with_metadata):
     out_dir = tempfile.mkdtemp(prefix="kbt-read-")
     consumer_config = {"bootstrap.servers": args.bootstrap, "auto.offset.reset": "earliest"}
@@ -150,14 +158,20 @@ def read(args, with_metadata):
     with beam.Pipeline(options=options(args)) as p:
         records = p | ReadFromKafka(consumer_config=consumer_config, topics=[args.topic],
                                     max_num_records=args.count, with_metadata=with_metadata,
-                                    commit_offset_in_finalize=args.commit_offsets, expansion_service=args.expansion)
+                                    commit_offset_in_finalize=args.commit_offsets, expansion_service=args.expansion,
+                                    timestamp_policy=args.timestamp_policy, **redistribute_kwargs(args))
         if with_metadata:
-            lines = records | beam.Map(lambda r: json.dumps({
-                "topic": r.topic, "partition": r.partition, "offset": r.offset, "timestamp": r.timestamp,
-                "key": r.key.decode() if r.key is not None else None,
-                "value": r.value.decode() if r.value is not None else None,
-                "headers": [[h.key, h.value.decode() if h.value is not None else None] for h in (r.headers or [])],
-                "timestampTypeId": r.timestampTypeId, "timestampTypeName": r.timestampTypeName}))
+            def metadata_line(r, ts=beam.DoFn.TimestampParam):
+                line = {
+                    "topic": r.topic, "partition": r.partition, "offset": r.offset, "timestamp": r.timestamp,
+                    "key": r.key.decode() if r.key is not None else None,
+                    "value": r.value.decode() if r.value is not None else None,
+                    "headers": [[h.key, h.value.decode() if h.value is not None else None] for h in (r.headers or [])],
+                    "timestampTypeId": r.timestampTypeId, "timestampTypeName": r.timestampTypeName}
+                if args.element_timestamps:
+                    line["elementTimestamp"] = ts.micros // 1000
+                return json.dumps(line)
+            lines = records | beam.Map(metadata_line)
         else:
             lines = records | beam.Map(lambda kv: json.dumps([
                 kv[0].decode() if kv[0] is not None else None, kv[1].decode() if kv[1] is not None else None]))
@@ -213,7 +227,7 @@ def stream(args):
                        **dict(o.split("=", 1) for o in args.consumer_option)}
     p = beam.Pipeline(options=options(args))
     records = p | ReadFromKafka(consumer_config=consumer_config, topics=[args.topic], commit_offset_in_finalize=True,
-                                expansion_service=args.expansion)
+                                expansion_service=args.expansion, **redistribute_kwargs(args))
     if args.python_map:
         records = records | beam.Map(lambda kv: (kv[0], kv[1].upper())).with_output_types(tuple[bytes, bytes])
     records | WriteToKafka(producer_config={"bootstrap.servers": args.bootstrap}, topic=args.results_topic,
@@ -300,6 +314,11 @@ def main():
     parser.add_argument("--python-map", action="store_true")
     parser.add_argument("--commit-offsets", action="store_true", help="read: group --group, commit_offset_in_finalize")
     parser.add_argument("--pipeline-option", action="append", default=[])
+    parser.add_argument("--redistribute-keys", type=int, default=-1,
+                        help="read, stream: redistribute=True over this many keys (0: the service's default count)")
+    parser.add_argument("--timestamp-policy", default="ProcessingTime", help="read: ReadFromKafka's timestamp_policy")
+    parser.add_argument("--element-timestamps", action="store_true",
+                        help="read-metadata: each row also gives its element's timestamp (ms) as elementTimestamp")
     parser.add_argument("--consumer-option", action="append", default=[], help="KEY=VALUE added to consumer_config")
     args = parser.parse_args()
     result = MODES[args.mode](args)
