@@ -21,7 +21,7 @@ export type {
   TopicPartition,
   TopicPartitions,
 } from "./types.js";
-export { createKafkajsClient, registeredCompressionCodecs } from "./kafkajs.js";
+export { createKafkajsClient, registeredCompressionCodecs, missingCodecReason } from "./kafkajs.js";
 export { retryBackoffMs, retryUntil } from "./retry-until.js";
 export { verifyKafkajsInternals as verifyKafkaClient } from "./kafkajs-internals.js";
 export type { KafkajsSettings } from "./kafkajs.js";

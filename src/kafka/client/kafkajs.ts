@@ -78,9 +78,16 @@ function codecFor(id: number): Codec | undefined {
   } catch {
     // kafkajs's placeholders for snappy/lz4/zstd throw until a codec is registered
   }
-  const builtIn = builtInCodec(id);
-  return builtIn && { decompress: builtIn.decompress, compress: (encoder) => builtIn.compress(encoder.buffer) };
+  return builtInCodecs.get(id);
 }
+
+/** Our codecs in kafkajs's shape, made once per id. */
+const builtInCodecs = new Map<number, Codec | undefined>(
+  Object.values(CODEC_IDS).map((id) => {
+    const builtIn = builtInCodec(id);
+    return [id, builtIn && { decompress: builtIn.decompress, compress: (encoder) => builtIn.compress(encoder.buffer) }];
+  }),
+);
 
 /** Compression types usable in this process: gzip, snappy and lz4 always, zstd where Node's zlib has it. */
 export function registeredCompressionCodecs(): CompressionType[] {
@@ -89,17 +96,20 @@ export function registeredCompressionCodecs(): CompressionType[] {
   );
 }
 
+/** Why this process has no codec for a compression type, and what to do. */
+export function missingCodecReason(name: string): string {
+  return name === "zstd"
+    ? `this Node (${process.version}) has no zstd in zlib (Node >= 22.15 has); or register a zstd codec in kafkajs CompressionCodecs`
+    : `register a ${name} codec in kafkajs CompressionCodecs`;
+}
+
 function registeredCodec(codecId: number): Codec {
   const codec = codecFor(codecId);
   if (!codec) {
     const name =
       (Object.keys(CODEC_IDS) as (keyof typeof CODEC_IDS)[]).find((n) => CODEC_IDS[n] === codecId) ??
       `codec ${codecId}`;
-    throw new KafkaUnsupportedError(
-      name === "zstd"
-        ? `a record batch is compressed with zstd: this Node (${process.version}) has no zstd in zlib (Node >= 22.15 has); or register a zstd codec in kafkajs CompressionCodecs`
-        : `a record batch is compressed with ${name}: register a ${name} codec in kafkajs CompressionCodecs`,
-    );
+    throw new KafkaUnsupportedError(`a record batch is compressed with ${name}: ${missingCodecReason(name)}`);
   }
   return codec;
 }

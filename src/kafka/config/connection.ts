@@ -168,14 +168,14 @@ function parseOAuthBearer(reader: ConfigReader, jaasText: string | undefined): O
     "sasl.login.refresh.buffer.seconds": "a token is renewed at 80% of its lifetime",
   });
   const options = new Map<string, string>();
-  if (jaasText !== undefined && !reader.deferred("sasl.jaas.config")) {
+  const deferred = jaasText !== undefined && reader.deferred("sasl.jaas.config");
+  if (jaasText !== undefined && !deferred) {
     const login = parseJaasConfig(jaasText);
     if (login.module !== "oauthbearer") {
       reader.fail("sasl.jaas.config", "the login module does not match sasl.mechanism=OAUTHBEARER");
     }
     for (const [name, value] of login.options) options.set(name, value);
   }
-  const deferred = jaasText !== undefined && reader.deferred("sasl.jaas.config");
   const clientId = reader.string("sasl.oauthbearer.client.credentials.client.id") ?? options.get("clientId");
   const clientSecret = reader.exact("sasl.oauthbearer.client.credentials.client.secret") ?? options.get("clientSecret");
   const scope = reader.string("sasl.oauthbearer.scope") ?? options.get("scope");

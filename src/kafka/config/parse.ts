@@ -25,6 +25,8 @@ export interface ParseOptions {
    * it starts, in the process that sends.
    */
   readonly availableCodecs?: readonly CompressionType[];
+  /** Why a codec is not available (the client's `missingCodecReason`); default: "not available in this process". */
+  readonly missingCodecReason?: (codec: CompressionType) => string;
   /**
    * `resolve` (default, where a client is made): `${provider:...}` references are replaced by their values first.
    * `defer` (validating a spec, perhaps on a machine without the files or variables): values holding references
@@ -127,9 +129,7 @@ export function parseProducerConfig(config: KafkaConfigMap, options: ParseOption
   if (!available.has(compression)) {
     reader.fail(
       "compression.type",
-      compression === "zstd"
-        ? `zstd needs Node >= 22.15 (zstd in zlib; this is ${process.version}) or a codec registered in kafkajs CompressionCodecs`
-        : `${compression} is not available in this process`,
+      `${compression}: ${options.missingCodecReason?.(compression) ?? "not available in this process"}`,
     );
   }
 

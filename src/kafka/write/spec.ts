@@ -3,7 +3,7 @@
 // payload is data from another process, not a value this code made.
 import { KafkaConfigError } from "../errors.js";
 import { parseProducerConfig } from "../config/index.js";
-import { registeredCompressionCodecs } from "../client/index.js";
+import { missingCodecReason, registeredCompressionCodecs } from "../client/index.js";
 import { resolveSerdeFormat, type SerdeFormat } from "../serde.js";
 
 /**
@@ -159,7 +159,7 @@ export function writeSpecFromOptions(options: WriteToKafkaOptions): WriteSpec {
   // rules (acks=all, retries > 0, <= 5 in flight) errors instead of quiet downgrades.
   parseProducerConfig(
     exactlyOnce ? { ...producerConfig, "transactional.id": shardTransactionalId(exactlyOnce, 0) } : producerConfig,
-    { logger: silent, availableCodecs: registeredCompressionCodecs(), references: "defer" },
+    { logger: silent, availableCodecs: registeredCompressionCodecs(), missingCodecReason, references: "defer" },
   );
   const timestampPolicy = options.timestampPolicy ?? "producer";
   if (!TIMESTAMP_POLICIES.includes(timestampPolicy)) {
