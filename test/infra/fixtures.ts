@@ -91,7 +91,7 @@ export async function consumeTopic(
   bootstrap: string,
   topic: string,
   count: number,
-  options: { timeoutMs?: number; settleMs?: number } = {},
+  options: { timeoutMs?: number; settleMs?: number; valueEncoding?: "utf8" | "hex" } = {},
 ): Promise<ConsumedRecord[]> {
   const records: ConsumedRecord[] = [];
   if (count === 0 && !options.settleMs) return records;
@@ -120,7 +120,7 @@ export async function consumeTopic(
           partition,
           offset: BigInt(message.offset),
           key: message.key?.toString() ?? null,
-          value: message.value?.toString() ?? null,
+          value: message.value?.toString(options.valueEncoding ?? "utf8") ?? null,
           headers,
           timestamp: BigInt(message.timestamp),
         });

@@ -18,6 +18,7 @@ import {
   decodeSchema,
   encodeSchema,
   fieldTypeKind,
+  map,
   schema,
   type FieldType,
   type Schema,
@@ -386,6 +387,58 @@ s.test("kafka_read redistributed: the records cross the redistribute composite b
   });
 });
 
+s.test("kafka_read AVRO (also the default format): the Avro schema's row type, the record in the DoFn payload", () => {
+  const avro = JSON.stringify({
+    type: "record",
+    name: "Event",
+    fields: [
+      { name: "id", type: "long" },
+      { name: "name", type: ["null", "string"] },
+    ],
+  });
+  for (const format of ["AVRO", null]) {
+    const e = expanded(request(stPayload(SCHEMA_TRANSFORM_IDS.KAFKA_READ, { ...BASE_READ, format, schema: avro })));
+    assert.equal(fieldsText(e.outputSchema("output")), ["id INT64", "name STRING?"]);
+    const toRows = e.fn(3);
+    assert.is(toRows.format, "AVRO");
+    assert.equal(toRows.avro, {
+      kind: "record",
+      name: "Event",
+      fields: [
+        { name: "id", type: { kind: "long" } },
+        { name: "name", type: { kind: "nullable", type: { kind: "string" }, nullIndex: 0 } },
+      ],
+    });
+    // The worker builds it from that payload and decodes Avro values: id 5 (0a), name "ab" (02 04 61 62).
+    const out: unknown[] = [];
+    build(toRows).process({ value: Buffer.from("0a02046162", "hex") }, {
+      output: (row: unknown) => void out.push(row),
+    } as never);
+    assert.equal(out, [{ id: 5n, name: "ab" }]);
+  }
+});
+
+s.test("kafka_write AVRO: the Avro record derived from the input rows goes to the write step", () => {
+  const e = expanded(
+    request(
+      stPayload(SCHEMA_TRANSFORM_IDS.KAFKA_WRITE, { bootstrap_servers: "h:1", topic: "out", format: "AVRO" }),
+      JSON_INPUT_SCHEMA,
+    ),
+  );
+  const toRecords = e.fn(0);
+  assert.is(toRecords.format, "AVRO");
+  assert.is((toRecords.avro as { name: string }).name, "topLevelRecord");
+  const out: { key: null; value: Uint8Array }[] = [];
+  build(toRecords).process({ name: "x", n: 3n, score: 0.5, ok: true }, {
+    output: (record: { key: null; value: Uint8Array }) => void out.push(record),
+  } as never);
+  // name "x" (02 78), n 3 (06), score 0.5 (LE double), ok true (01).
+  assert.equal(
+    out.map((r) => [r.key, Buffer.from(r.value).toString("hex")]),
+    [[null, "027806000000000000e03f01"]],
+  );
+});
+
 s.test("kafka_read: a payload built from Python kwargs (INT64 ints, other spellings) is accepted", () => {
   const e = expanded(
     request(
@@ -405,11 +458,19 @@ s.test("kafka_read: bad values are INVALID_ARGUMENT naming the field", () => {
   expectError(
     bad({ format: "AVRO", schema: "{}" }),
     "INVALID_ARGUMENT",
-    /^format: AVRO is not supported by kafka-beam-ts \(supported: RAW, JSON\)/,
+    /^schema: not a usable Avro schema: \$: has no "type"/,
   );
-  expectError(bad({ format: "PROTO" }), "INVALID_ARGUMENT", /^format: PROTO is not supported/);
+  expectError(
+    bad({ format: null }),
+    "INVALID_ARGUMENT",
+    /^schema: required with format AVRO \(the read's default format, as in Beam Java\)/,
+  );
+  expectError(
+    bad({ format: "PROTO" }),
+    "INVALID_ARGUMENT",
+    /^format: PROTO is not supported by kafka-beam-ts \(supported: RAW, JSON, AVRO\)/,
+  );
   expectError(bad({ format: "XML" }), "INVALID_ARGUMENT", /^format: must be one of RAW, JSON, AVRO, PROTO/);
-  expectError(bad({ format: null }), "INVALID_ARGUMENT", /^format: required/);
   expectError(bad({ format: "JSON" }), "INVALID_ARGUMENT", /^schema: required with format JSON/);
   expectError(
     bad({ format: "JSON", schema: "{not json" }),
@@ -616,7 +677,12 @@ s.test("kafka_write: bad values and inputs name the field", () => {
     (values: Record<string, unknown>, input: Schema | undefined = INPUT_SCHEMA, coder?: string) =>
     () =>
       expand(request(stPayload(SCHEMA_TRANSFORM_IDS.KAFKA_WRITE, { ...base, ...values }), input, coder), options);
-  expectError(bad({ format: "AVRO" }), "INVALID_ARGUMENT", /^format: AVRO is not supported by kafka-beam-ts/);
+  expectError(bad({ format: "PROTO" }), "INVALID_ARGUMENT", /^format: PROTO is not supported by kafka-beam-ts/);
+  expectError(
+    bad({ format: "AVRO" }, schema({ m: map("int64", "string") })),
+    "INVALID_ARGUMENT",
+    /^inputs\[input\]: the rows have no Avro form: \$\.m: an Avro map has string keys/,
+  );
   expectError(
     bad({}, JSON_INPUT_SCHEMA),
     "INVALID_ARGUMENT",
@@ -716,9 +782,9 @@ s.test("managed: config_url reads a local file (path or file: URL); remote URLs 
     expectError(bad({ config: "topic: [unclosed\n" }), "INVALID_ARGUMENT", /^config: not valid YAML/);
     expectError(bad({ config: "- a\n- b\n" }), "INVALID_ARGUMENT", /^config: expected a YAML mapping/);
     expectError(
-      bad({ config: "bootstrap_servers: h:1\nformat: AVRO\nschema: '{}'\ntopic: t\n" }),
+      bad({ config: "bootstrap_servers: h:1\nformat: PROTO\ntopic: t\n" }),
       "INVALID_ARGUMENT",
-      /^format: AVRO is not supported/,
+      /^format: PROTO is not supported/,
     );
     expectError(
       bad({ config: "bootstrap_servers: h:1\nformat: RAW\ntopic: t\ntopics: [a]\n" }),
@@ -989,8 +1055,12 @@ s.test(
 
 s.test("DoFn payloads are checked when a worker builds them", () => {
   assert.throws(
+    () => build({ fn: SCHEMATRANSFORM_DOFN_NAMES.RECORDS_TO_ROWS, format: "PROTO" }),
+    /format must be RAW, JSON, AVRO/,
+  );
+  assert.throws(
     () => build({ fn: SCHEMATRANSFORM_DOFN_NAMES.RECORDS_TO_ROWS, format: "AVRO" }),
-    /format must be RAW or JSON/,
+    /an AVRO format step needs the Avro record/,
   );
   assert.throws(
     () => build({ fn: SCHEMATRANSFORM_DOFN_NAMES.RECORDS_TO_ROWS, format: "JSON", json: null }),

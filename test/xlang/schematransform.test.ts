@@ -1,6 +1,9 @@
 // Beam Python's SchemaTransform route (managed.Read/Write(KAFKA), SchemaAwareExternalTransform, Beam YAML's path)
 // against our expansion service: discovery, construction, our error text, and a RAW roundtrip on Prism.
 import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { suite } from "../harness.js";
 import {
   brokerBootstrap,
@@ -130,7 +133,7 @@ s.test("an unsupported format reaches the Python user as INVALID_ARGUMENT naming
   const out = lastJsonLine<{ error: string | null }>(await py("bad-format"));
   assert.ok(out.error, "the pipeline must not construct");
   assert.match(out.error!, /INVALID_ARGUMENT/);
-  assert.match(out.error!, /format: AVRO is not supported by kafka-beam-ts \(supported: RAW, JSON\)/);
+  assert.match(out.error!, /format: PROTO is not supported by kafka-beam-ts \(supported: RAW, JSON, AVRO\)/);
 });
 
 s.test("Prism: managed.Write RAW of 100 rows, then managed.Read RAW reads exactly those 100 values", async () => {
@@ -200,5 +203,58 @@ s.test("Prism: managed.Read JSON with error_handling emits parsed rows and dead 
   assert.match(byRow.get('{"name": "no id"}')!, /: \$\.id: required property is missing$/);
   assert.match(byRow.get('{"id": "7"}')!, /: \$\.id: expected an integer, got a string$/);
 });
+
+s.test(
+  "Prism: managed.Write(format AVRO) writes what fastavro decodes with the derived schema; fastavro's values read back as rows",
+  async () => {
+    bootstrap = await brokerBootstrap();
+    prism ??= await startPrism();
+    // Python rows → our AVRO write → Kafka → fastavro (a real Avro implementation) decodes them.
+    const topic = uniqueTopic("st-avro-w");
+    const args = ["--job-endpoint", prism.jobEndpoint, "--bootstrap", bootstrap, "--topic", topic, "--count", "30"];
+    withLogs(await py("write-avro", args, 200_000), (r) => lastJsonLine<{ written: number }>(r));
+    const values = (await consumeTopic(bootstrap, topic, 30, { valueEncoding: "hex" })).map((r) => r.value!);
+    const file = join(mkdtempSync(join(tmpdir(), "kbt-avro-")), "values.hex");
+    writeFileSync(file, `${values.join("\n")}\n`);
+    try {
+      const decoded = withLogs(await py("avro-decode", ["--values-file", file, "--count", "30"]), (r) =>
+        lastJsonLine<{ rows: { id: number }[]; expected: { id: number }[] }>(r),
+      );
+      assert.equal(
+        [...decoded.rows].sort((a, b) => a.id - b.id),
+        decoded.expected,
+        "every row, decoded by fastavro exactly",
+      );
+    } finally {
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
+
+    // fastavro-encoded values (nested record, enum, nullable, decimal, timestamp-millis, array, map, float) →
+    // Kafka → managed.Read without a format (AVRO, as in Java) → exactly those rows in Python.
+    const orders = uniqueTopic("st-avro-r");
+    await createTopic(bootstrap, orders, 2);
+    const encoded = lastJsonLine<{ values: string[]; expected: unknown[] }>(await py("avro-encode", ["--count", "25"]));
+    const producer = testKafka(bootstrap).producer();
+    await producer.connect();
+    await producer.send({
+      topic: orders,
+      acks: -1,
+      messages: encoded.values.map((hex, i) => ({ value: Buffer.from(hex, "hex"), partition: i % 2 })),
+    });
+    await producer.disconnect();
+    const read = withLogs(
+      await py(
+        "read-avro",
+        ["--job-endpoint", prism.jobEndpoint, "--bootstrap", bootstrap, "--topic", orders, "--read-seconds", "12"],
+        200_000,
+      ),
+      (r) => lastJsonLine<{ rows: { id: number }[] }>(r),
+    );
+    assert.equal(
+      [...read.rows].sort((a, b) => a.id - b.id),
+      encoded.expected,
+    );
+  },
+);
 
 s.run();

@@ -9,8 +9,8 @@ export const BOOTSTRAP_DESCRIPTION =
   "A list of host/port pairs to use for establishing the initial connection to the Kafka " +
   "cluster, in the form `host1:port1,host2:port2,...`.";
 export const SCHEMA_DESCRIPTION =
-  "The schema in which the data is encoded in the Kafka topic. For JSON data, a JSON-schema " +
-  "(https://json-schema.org/) object schema; AVRO and PROTO are not supported by this service.";
+  "The schema in which the data is encoded in the Kafka topic. For AVRO data, an Avro record schema; for JSON data, " +
+  "a JSON-schema (https://json-schema.org/) object schema; PROTO is not supported by this service.";
 export const ERROR_HANDLING_DESCRIPTION = "This option specifies whether and where to output unwritable rows.";
 
 const ALL_FORMATS = ["RAW", "JSON", "AVRO", "PROTO"] as const;
@@ -18,19 +18,17 @@ const ALL_FORMATS = ["RAW", "JSON", "AVRO", "PROTO"] as const;
 export function valueFormat(config: SchemaTransformConfig, direction: "read" | "write"): ValueFormat {
   const format = config.get("format") as string | undefined;
   if (format === undefined) {
-    throw invalidArgument(
-      "format",
-      `required: this service ${direction}s RAW or JSON values` +
-        (direction === "read" ? " (Beam Java would assume AVRO)" : ""),
-    );
+    // As Beam Java: a read without a format is AVRO; a write must say.
+    if (direction === "read") return "AVRO";
+    throw invalidArgument("format", "required: RAW, JSON or AVRO");
   }
-  if (format === "RAW" || format === "JSON") return format;
+  if (format === "RAW" || format === "JSON" || format === "AVRO") return format;
   if ((ALL_FORMATS as readonly string[]).includes(format)) {
-    throw invalidArgument("format", `${format} is not supported by kafka-beam-ts (supported: RAW, JSON)`);
+    throw invalidArgument("format", `${format} is not supported by kafka-beam-ts (supported: RAW, JSON, AVRO)`);
   }
   throw invalidArgument(
     "format",
-    `must be one of ${ALL_FORMATS.join(", ")} (this service supports RAW and JSON), got ${JSON.stringify(format)}`,
+    `must be one of ${ALL_FORMATS.join(", ")} (this service supports RAW, JSON and AVRO), got ${JSON.stringify(format)}`,
   );
 }
 

@@ -6,12 +6,16 @@ import {
   ERROR_OUTPUT,
   MAIN_OUTPUT,
   JsonFormatError,
+  AvroFormatError,
+  avroRowSchema,
+  parseAvroSchema,
   parseJsonSchema,
   rawRowSchema,
   readErrorSchema,
   recordsToRowsPayload,
   rowSchemaOf,
   type JsonObjectType,
+  type AvroRecord,
   type ValueFormat,
 } from "../../kafka/schematransform/index.js";
 import { parDoSpec } from "../components.js";
@@ -94,7 +98,24 @@ interface ReadPlan {
   readonly redistribute: RedistributeSpec | undefined;
   readonly format: ValueFormat;
   readonly json: JsonObjectType | null;
+  readonly avro: AvroRecord | null;
   readonly errorOutput: string | null;
+}
+
+function avroSchemaOf(config: SchemaTransformConfig): AvroRecord {
+  const text = config.get("schema") as string | undefined;
+  if (text === undefined)
+    throw invalidArgument(
+      "schema",
+      "required with format AVRO (the read's default format, as in Beam Java): an Avro record schema",
+    );
+  try {
+    return parseAvroSchema(text);
+  } catch (err) {
+    if (err instanceof AvroFormatError)
+      throw invalidArgument("schema", `not a usable Avro schema: ${err.message}`, err);
+    throw err;
+  }
 }
 
 function jsonSchemaOf(config: SchemaTransformConfig): JsonObjectType {
@@ -124,7 +145,9 @@ export function kafkaReadPlan(config: SchemaTransformConfig): ReadPlan {
   const format = valueFormat(config, "read");
   refuseProtoFields(config);
   let json: JsonObjectType | null = null;
+  let avro: AvroRecord | null = null;
   if (format === "RAW") refuse(config, "schema", "a RAW read takes no schema (its rows are {payload: BYTES})");
+  else if (format === "AVRO") avro = avroSchemaOf(config);
   else json = jsonSchemaOf(config);
 
   if (config.get("offset_deduplication") === true)
@@ -183,7 +206,7 @@ export function kafkaReadPlan(config: SchemaTransformConfig): ReadPlan {
       ...(maxReadTime !== undefined ? { maxReadTimeMs: maxReadTime * 1000 } : {}),
     }),
   );
-  return { spec, redistribute, format, json, errorOutput: errorOutputName(config, ["output"]) };
+  return { spec, redistribute, format, json, avro, errorOutput: errorOutputName(config, ["output"]) };
 }
 
 function expandKafkaRead(config: SchemaTransformConfig, ctx: ExpansionContext): ExpansionResult {
@@ -194,7 +217,12 @@ function expandKafkaRead(config: SchemaTransformConfig, ctx: ExpansionContext): 
   const bounded = isBoundedRead(plan.spec);
   const read = expandReadGraph(plan.spec, ctx);
   const shuffled = plan.redistribute ? expandRedistribute(read.records, plan.spec, plan.redistribute, ctx) : undefined;
-  const rowSchema = plan.format === "RAW" ? rawRowSchema() : rowSchemaOf(plan.json!);
+  const rowSchema =
+    plan.format === "RAW"
+      ? rawRowSchema()
+      : plan.format === "AVRO"
+        ? avroRowSchema(plan.avro!)
+        : rowSchemaOf(plan.json!);
   const rows = b.pcollection("kafka_read/rows", { coder: rowCoder(rowSchema) as Coder<unknown>, bounded });
   const errors =
     plan.errorOutput === null
@@ -207,6 +235,7 @@ function expandKafkaRead(config: SchemaTransformConfig, ctx: ExpansionContext): 
         recordsToRowsPayload({
           format: plan.format,
           json: plan.json,
+          ...(plan.avro ? { avro: plan.avro } : {}),
           errorOutput: errors === null ? null : ERROR_OUTPUT,
         }),
       ),

@@ -16,6 +16,9 @@ import {
   MAIN_OUTPUT,
   rowsToRecordsPayload,
   writeErrorSchema,
+  avroRecordOfRowSchema,
+  AvroFormatError,
+  type AvroRecord,
   type ValueFormat,
 } from "../../kafka/schematransform/index.js";
 import { parDoSpec } from "../components.js";
@@ -42,7 +45,7 @@ const WRITE_FIELDS: readonly ConfigField[] = [
     kind: "string",
     required: true,
     description:
-      "The encoding format of the record values: RAW or JSON (AVRO and PROTO are not supported by this service).",
+      "The encoding format of the record values: RAW, JSON or AVRO (PROTO is not supported by this service).",
   },
   { name: "message_name", kind: "string", description: "PROTO only; not supported by this service." },
   {
@@ -53,7 +56,8 @@ const WRITE_FIELDS: readonly ConfigField[] = [
   {
     name: "schema",
     kind: "string",
-    description: "Not needed for RAW and JSON writes (the input rows carry their schema).",
+    description:
+      "Not needed: the input rows carry their schema (an AVRO write derives its Avro schema from it, as Beam Java).",
   },
   { name: "topic", kind: "string", required: true, description: "The topic to write to." },
 ];
@@ -111,6 +115,17 @@ function rawPayloadField(inputSchema: Schema): string {
   );
 }
 
+/** AVRO: the Avro record the input's rows are written as. */
+function avroRecordOf(tag: string, inputSchema: Schema): AvroRecord {
+  try {
+    return avroRecordOfRowSchema(inputSchema);
+  } catch (err) {
+    if (err instanceof AvroFormatError)
+      throw invalidArgument(`inputs[${tag}]`, `the rows have no Avro form: ${err.message}`, err);
+    throw err;
+  }
+}
+
 function inputRowSchema(ctx: ExpansionContext, tag: string, pcollectionId: string): Schema {
   const pc = ctx.requestComponents.pcollections?.[pcollectionId];
   const coder = pc ? ctx.requestComponents.coders?.[pc.coderId ?? ""] : undefined;
@@ -136,6 +151,7 @@ function expandKafkaWrite(config: SchemaTransformConfig, ctx: ExpansionContext):
   const plan = kafkaWritePlan(config);
   const inputSchema = inputRowSchema(ctx, tag, inputId);
   const payloadField = plan.format === "RAW" ? rawPayloadField(inputSchema) : null;
+  const avro = plan.format === "AVRO" ? avroRecordOf(tag, inputSchema) : null;
 
   const b = ctx.builder;
   const inputPc = ctx.requestComponents.pcollections![inputId]!;
@@ -159,7 +175,12 @@ function expandKafkaWrite(config: SchemaTransformConfig, ctx: ExpansionContext):
     uniqueName: `${ctx.uniqueName}/ToRecords`,
     spec: parDoSpec({
       doFn: doFnSpec(
-        rowsToRecordsPayload({ format: plan.format, payloadField, errorOutput: errors === null ? null : ERROR_OUTPUT }),
+        rowsToRecordsPayload({
+          format: plan.format,
+          payloadField,
+          ...(avro ? { avro } : {}),
+          errorOutput: errors === null ? null : ERROR_OUTPUT,
+        }),
       ),
     }),
     inputs: { in: inputId },
@@ -172,8 +193,8 @@ function expandKafkaWrite(config: SchemaTransformConfig, ctx: ExpansionContext):
 export const KAFKA_WRITE: SchemaTransformDefinition = {
   identifier: SCHEMA_TRANSFORM_IDS.KAFKA_WRITE,
   description:
-    "Writes Rows to a Kafka topic as record values (no key): RAW (the row's BYTES field) or JSON (the row as a " +
-    "JSON object). With error_handling, rows that cannot be written go to that output as {failed_row, error_message}.",
+    "Writes Rows to a Kafka topic as record values (no key): RAW (the row's BYTES field), JSON (the row as a " +
+    "JSON object) or AVRO (Avro binary, its schema derived from the rows' as Beam Java derives it). With error_handling, rows that cannot be written go to that output as {failed_row, error_message}.",
   fields: WRITE_FIELDS,
   inputs: ["input"],
   outputs: [],

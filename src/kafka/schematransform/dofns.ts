@@ -7,15 +7,17 @@ import { DoFnPayloadError, type DoFnPayload } from "../../model/dofn-payload.js"
 import { schema, fieldTypeOf, type Schema } from "../../model/schema.js";
 import { randomUUID } from "node:crypto";
 import { jsonBytesToRow, rowToJsonBytes, type JsonObjectType } from "./json-schema.js";
+import { avroBytesToRow, rowToAvroBytes } from "./avro-binary.js";
+import type { AvroRecord } from "./avro-schema.js";
 
 export const SCHEMATRANSFORM_DOFN_NAMES = Object.freeze({
   RECORDS_TO_ROWS: "kafka_schematransform_records_to_rows",
   ROWS_TO_RECORDS: "kafka_schematransform_rows_to_records",
 });
 
-/** Value formats this project maps; AVRO and PROTO are refused at expansion. */
-export type ValueFormat = "RAW" | "JSON";
-export const SUPPORTED_FORMATS: readonly ValueFormat[] = Object.freeze(["RAW", "JSON"]);
+/** Value formats this project maps; PROTO is refused at expansion. */
+export type ValueFormat = "RAW" | "JSON" | "AVRO";
+export const SUPPORTED_FORMATS: readonly ValueFormat[] = Object.freeze(["RAW", "JSON", "AVRO"]);
 
 /** The local output name of the main output of both steps. */
 export const MAIN_OUTPUT = "out";
@@ -26,6 +28,8 @@ export interface RecordsToRowsConfig {
   readonly format: ValueFormat;
   /** JSON: the row type the value is parsed into. */
   readonly json: JsonObjectType | null;
+  /** AVRO: the record the value is encoded as. */
+  readonly avro?: AvroRecord | null;
   /** Local output name for records that fail to parse; null: fail the bundle. */
   readonly errorOutput: string | null;
 }
@@ -34,6 +38,8 @@ export interface RowsToRecordsConfig {
   readonly format: ValueFormat;
   /** RAW: the BYTES field of the input row that becomes the record value. */
   readonly payloadField: string | null;
+  /** AVRO: the record each row is encoded as (derived from the input's row schema). */
+  readonly avro?: AvroRecord | null;
   readonly errorOutput: string | null;
 }
 
@@ -69,9 +75,19 @@ export function rowsToRecordsPayload(config: RowsToRecordsConfig): DoFnPayload {
 
 function formatOf(payload: DoFnPayload): ValueFormat {
   const format = payload.format;
-  if (format !== "RAW" && format !== "JSON")
-    throw new DoFnPayloadError(`${payload.fn}: format must be RAW or JSON, got ${JSON.stringify(format)}`);
-  return format;
+  if (!SUPPORTED_FORMATS.includes(format as ValueFormat))
+    throw new DoFnPayloadError(
+      `${payload.fn}: format must be ${SUPPORTED_FORMATS.join(", ")}, got ${JSON.stringify(format)}`,
+    );
+  return format as ValueFormat;
+}
+
+/** The AVRO record of a payload (required with format AVRO). */
+function avroOf(payload: DoFnPayload, format: ValueFormat): AvroRecord | null {
+  const avro = (payload.avro ?? null) as AvroRecord | null;
+  if (format === "AVRO" && (avro === null || avro.kind !== "record" || !Array.isArray(avro.fields)))
+    throw new DoFnPayloadError(`${payload.fn}: an AVRO format step needs the Avro record ("avro")`);
+  return avro;
 }
 
 function errorOutputOf(payload: DoFnPayload): string | null {
@@ -116,7 +132,12 @@ class RecordsToRows implements DoFn<RecordLike, Record<string, unknown>> {
     let row: Record<string, unknown>;
     try {
       if (value === null) throw new Error("the record has no value (a tombstone)");
-      row = this.config.format === "RAW" ? { payload: value } : jsonBytesToRow(value, this.config.json!);
+      row =
+        this.config.format === "RAW"
+          ? { payload: value }
+          : this.config.format === "AVRO"
+            ? avroBytesToRow(value, this.config.avro!)
+            : jsonBytesToRow(value, this.config.json!);
     } catch (err) {
       const message = `${where(record)}${(err as Error).message}`;
       if (this.config.errorOutput === null) {
@@ -153,6 +174,8 @@ class RowsToRecords implements DoFn<Record<string, unknown>, KeylessRecord> {
         if (!(bytes instanceof Uint8Array))
           throw new Error(`field ${field} is ${bytes === null || bytes === undefined ? "null" : "not bytes"}`);
         value = bytes;
+      } else if (this.config.format === "AVRO") {
+        value = rowToAvroBytes(row, this.config.avro!);
       } else {
         value = rowToJsonBytes(row);
       }
@@ -176,7 +199,7 @@ function recordsToRowsFromPayload(payload: DoFnPayload): DoFn<RecordLike, Record
   if (format === "JSON" && (json === null || json.kind !== "object" || !Array.isArray(json.properties))) {
     throw new DoFnPayloadError(`${payload.fn}: a JSON read needs the row type ("json")`);
   }
-  return new RecordsToRows({ format, json, errorOutput: errorOutputOf(payload) });
+  return new RecordsToRows({ format, json, avro: avroOf(payload, format), errorOutput: errorOutputOf(payload) });
 }
 
 function rowsToRecordsFromPayload(payload: DoFnPayload): DoFn<Record<string, unknown>, KeylessRecord> {
@@ -185,7 +208,12 @@ function rowsToRecordsFromPayload(payload: DoFnPayload): DoFn<Record<string, unk
   if (format === "RAW" && (typeof payloadField !== "string" || payloadField.length === 0)) {
     throw new DoFnPayloadError(`${payload.fn}: a RAW write needs the name of the bytes field ("payloadField")`);
   }
-  return new RowsToRecords({ format, payloadField, errorOutput: errorOutputOf(payload) });
+  return new RowsToRecords({
+    format,
+    payloadField,
+    avro: avroOf(payload, format),
+    errorOutput: errorOutputOf(payload),
+  });
 }
 
 /** Factories of these DoFns by name, for a worker's DoFn registry. */

@@ -43,7 +43,13 @@ export { jsValueCoder, JS_VALUE_CODER_URN } from "./js-value.js";
 export type { RowCoderOptions } from "./row.js";
 export { mapCoder } from "./map.js";
 export { int8Coder, int16Coder, varInt32Coder, float32Coder } from "./numbers.js";
-export { decimalCoder, decimalFromString, decimalToString } from "./decimal.js";
+export {
+  decimalCoder,
+  decimalFromString,
+  decimalToString,
+  twosComplementBytes,
+  bigIntFromTwosComplement,
+} from "./decimal.js";
 
 export { coderFromComponents, CoderComponentSet, SUPPORTED_CODER_URNS } from "./registry.js";
 export type { CoderProto, CoderComponent, CoderFromComponentsOptions } from "./registry.js";

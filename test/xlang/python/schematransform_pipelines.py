@@ -12,8 +12,11 @@ import os
 import shutil
 import sys
 import tempfile
+import typing
+from decimal import Decimal
 
 import apache_beam as beam
+import fastavro
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.transforms import managed
 from apache_beam.transforms.external import SchemaAwareExternalTransform
@@ -93,11 +96,11 @@ def expand_only(args):
 
 
 def bad_format(args):
-    """AVRO is refused with our message, naming the field."""
+    """PROTO is refused with our message, naming the field."""
     try:
         p = beam.Pipeline(options=options(args))
         p | managed.Read(managed.KAFKA, config={"bootstrap_servers": args.bootstrap, "topic": args.topic,
-                                                "format": "AVRO", "schema": '{"type": "string"}'},
+                                                "format": "PROTO", "message_name": "M"},
                          expansion_service=args.expansion)
     except Exception as e:  # the expansion error surfaces at construction
         return {"error_type": type(e).__name__, "error": str(e)}
@@ -155,18 +158,136 @@ def read_json_errors(args):
     return {"good": lines("good"), "bad": lines("bad")}
 
 
+class AvroEvent(typing.NamedTuple):
+    """Rows a Python user writes with managed.Write(format AVRO)."""
+    id: int
+    name: typing.Optional[str]
+    score: float
+    tags: typing.List[str]
+    payload: bytes
+
+
+beam.coders.registry.register_coder(AvroEvent, beam.coders.RowCoder)
+
+# What our expansion derives from AvroEvent's row schema (as Beam Java's AvroUtils.toAvroSchema would).
+AVRO_EVENT_SCHEMA = {"type": "record", "name": "topLevelRecord", "fields": [
+    {"name": "id", "type": "long"}, {"name": "name", "type": ["null", "string"]}, {"name": "score", "type": "double"},
+    {"name": "tags", "type": {"type": "array", "items": "string"}}, {"name": "payload", "type": "bytes"}]}
+
+# What a producer elsewhere writes with fastavro, read back with managed.Read(format AVRO).
+AVRO_ORDER_SCHEMA = {"type": "record", "name": "Order", "namespace": "shop", "fields": [
+    {"name": "id", "type": "long"},
+    {"name": "customer", "type": {"type": "record", "name": "Customer", "fields": [
+        {"name": "name", "type": "string"}, {"name": "vip", "type": "boolean"}]}},
+    {"name": "status", "type": {"type": "enum", "name": "Status", "symbols": ["NEW", "PAID"]}},
+    {"name": "note", "type": ["null", "string"], "default": None},
+    {"name": "amount", "type": {"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2}},
+    {"name": "placed", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    {"name": "items", "type": {"type": "array", "items": "string"}},
+    {"name": "attrs", "type": {"type": "map", "values": "int"}},
+    {"name": "weight", "type": "float"}]}
+
+
+def avro_event(i):
+    return AvroEvent(id=i, name=None if i % 3 == 0 else f"name-{i}", score=i / 4, tags=[f"t{j}" for j in range(i % 3)],
+                     payload=bytes([i % 256, 255]))
+
+
+def write_avro(args):
+    with beam.Pipeline(options=options(args)) as p:
+        (p
+         | beam.Create([avro_event(i) for i in range(args.count)]).with_output_types(AvroEvent)
+         | managed.Write(managed.KAFKA, config={"bootstrap_servers": args.bootstrap, "topic": args.topic,
+                                                "format": "AVRO"}, expansion_service=args.expansion))
+    return {"written": args.count}
+
+
+def avro_decode(args):
+    """Decodes hex Avro values (one per line of --values-file) with fastavro and AVRO_EVENT_SCHEMA."""
+    schema = fastavro.parse_schema(AVRO_EVENT_SCHEMA)
+    import io
+    rows = []
+    with open(args.values_file) as f:
+        for line in f:
+            if line.strip():
+                record = fastavro.schemaless_reader(io.BytesIO(bytes.fromhex(line.strip())), schema)
+                record["payload"] = record["payload"].hex()
+                rows.append(record)
+    expected = [{**avro_event(i)._asdict(), "payload": avro_event(i).payload.hex()} for i in range(args.count)]
+    return {"rows": rows, "expected": expected}
+
+
+def avro_order(i):
+    return {"id": i, "customer": {"name": f"c{i % 5}", "vip": i % 2 == 0}, "status": "PAID" if i % 2 else "NEW",
+            "note": None if i % 4 else f"note {i}", "amount": Decimal(f"{i}.{i % 100:02d}"),
+            "placed": 1_764_000_000_000 + i, "items": [f"item-{j}" for j in range(i % 4)],
+            "attrs": {f"k{j}": j * i for j in range(i % 3)}, "weight": 0.5 + i}
+
+
+def plain(value):
+    """A row value as JSON: rows as objects, bytes as hex, decimals as text, timestamps as ms."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, beam.Row):
+        return {k: plain(v) for k, v in value.as_dict().items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "micros"):
+        return value.micros // 1000
+    return value
+
+
+def avro_encode(args):
+    """--count Order records encoded by fastavro (hex, one per value), and what a reader should get back."""
+    import io
+    schema = fastavro.parse_schema(AVRO_ORDER_SCHEMA)
+    values, expected = [], []
+    for i in range(args.count):
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, schema, avro_order(i))
+        values.append(out.getvalue().hex())
+        expected.append(plain(avro_order(i)))
+    return {"values": values, "expected": expected, "schema": json.dumps(AVRO_ORDER_SCHEMA)}
+
+
+def read_avro(args):
+    out_dir = tempfile.mkdtemp(prefix="kbt-st-avro-")
+    atexit.register(shutil.rmtree, out_dir, True)
+    with beam.Pipeline(options=options(args)) as p:
+        # No format: AVRO is the read's default, as in Beam Java.
+        rows = p | managed.Read(managed.KAFKA, config={
+            "bootstrap_servers": args.bootstrap, "topic": args.topic, "schema": json.dumps(AVRO_ORDER_SCHEMA),
+            "auto_offset_reset_config": "earliest", "max_read_time_seconds": args.read_seconds},
+            expansion_service=args.expansion)
+        rows | beam.Map(lambda r: json.dumps(plain(r))) | beam.io.WriteToText(os.path.join(out_dir, "out"))
+    found = []
+    for path in sorted(glob.glob(os.path.join(out_dir, "out*"))):
+        with open(path) as f:
+            found.extend(json.loads(line) for line in f if line.strip())
+    return {"rows": found}
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["discover", "expand-only", "bad-format", "write", "read", "read-json-errors"])
+    parser.add_argument("mode", choices=["discover", "expand-only", "bad-format", "write", "read", "read-json-errors",
+                                         "write-avro", "avro-decode", "avro-encode", "read-avro"])
     parser.add_argument("--expansion", required=True)
     parser.add_argument("--job-endpoint", default="")
     parser.add_argument("--bootstrap", default="127.0.0.1:9")
     parser.add_argument("--topic", default="t")
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--read-seconds", type=int, default=15)
+    parser.add_argument("--values-file", default="")
     args = parser.parse_args()
     result = {"discover": discover, "expand-only": expand_only, "bad-format": bad_format, "write": write, "read": read,
-              "read-json-errors": read_json_errors}[args.mode](args)
+              "read-json-errors": read_json_errors, "write-avro": write_avro, "avro-decode": avro_decode,
+              "avro-encode": avro_encode, "read-avro": read_avro}[args.mode](args)
     sys.stdout.write(json.dumps(result) + "\n")
 
 
