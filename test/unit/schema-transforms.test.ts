@@ -26,6 +26,9 @@ import {
 import { externalTransforms, runnerApi, type expansionApi } from "../../src/model/proto/index.js";
 import { decodeDoFnPayload, type DoFnPayload } from "../../src/model/dofn-payload.js";
 import {
+  avroRowSchema,
+  parseAvroSchema,
+  rowToAvroBytes,
   parseJsonSchema,
   rowSchemaOf,
   jsonBytesToRow,
@@ -976,6 +979,50 @@ s.test(
     const rowsCoder = rowCoder(rowSchemaOf(json));
     for (const row of j.out.main)
       assert.equal(decodeFromBytes(rowsCoder, encodeToBytes(rowsCoder, row as Record<string, unknown>)), row);
+  },
+);
+
+s.test(
+  "records → rows AVRO: rows the row coder carries (logical types, maps, nested rows); bad values to the error output",
+  async () => {
+    const record = parseAvroSchema(
+      JSON.stringify({
+        type: "record",
+        name: "R",
+        fields: [
+          { name: "at", type: { type: "long", logicalType: "timestamp-millis" } },
+          { name: "price", type: { type: "bytes", logicalType: "decimal", precision: 6, scale: 2 } },
+          { name: "attrs", type: { type: "map", values: "int" } },
+          { name: "inner", type: ["null", { type: "record", name: "I", fields: [{ name: "f", type: "float" }] }] },
+        ],
+      }),
+    );
+    const fn = build({
+      fn: SCHEMATRANSFORM_DOFN_NAMES.RECORDS_TO_ROWS,
+      format: "AVRO",
+      json: null,
+      avro: record,
+      errorOutput: "errors",
+      mainOutput: "out",
+    });
+    const good = {
+      at: 1_764_000_000_000n,
+      price: { unscaled: 1999n, scale: 2 },
+      attrs: new Map([["a", 1]]),
+      inner: { f: 0.25 },
+    };
+    const c = fakeContext();
+    await fn.process({ topic: "t", partition: 0, offset: 0n, value: rowToAvroBytes(good, record) }, c.ctx);
+    await fn.process({ topic: "t", partition: 0, offset: 1n, value: enc("\u0002") }, c.ctx);
+    assert.equal(c.out.main, [good]);
+    assert.equal(c.out.tagged, [
+      [
+        "errors",
+        { failed_row: enc("\u0002"), error_message: "t-0@1: $.price: the value ends early (1 more bytes needed)" },
+      ],
+    ]);
+    const rowsCoder = rowCoder(avroRowSchema(record));
+    assert.equal(decodeFromBytes(rowsCoder, encodeToBytes(rowsCoder, good)), good);
   },
 );
 
