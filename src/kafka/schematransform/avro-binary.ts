@@ -2,21 +2,25 @@
 // Java's AvroUtils reads and writes Kafka values) between bytes and Row values of the mapped Beam schema
 // (avro-schema.ts): int → number, long → bigint, float/double → number, bytes → Uint8Array, string and enum symbol →
 // string, map → Map, record → object, timestamp-millis → bigint ms, decimal → {unscaled, scale}.
-import { bigIntFromTwosComplement, twosComplementBytes } from "../../model/coders/index.js";
+//
+// Each record type is compiled once into a tree of closures (cached per type object): the per-value work is the
+// bytes, not walking the schema, and error paths ("$.address.city") are fixed when compiled, not built per value.
+import { bigIntFromTwosComplement, rowFactory, twosComplementBytes } from "../../model/coders/index.js";
 import type { Decimal } from "../../model/schema.js";
 import { AvroFormatError, type AvroRecord, type AvroType } from "./avro-schema.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-const utf8Encoder = new TextEncoder();
 const INT_MIN = -(2 ** 31);
 const INT_MAX = 2 ** 31 - 1;
 const LONG_MIN = -(1n << 63n);
 const LONG_MAX = (1n << 63n) - 1n;
+/** Longs whose zig-zag form fits 7 varint bytes (49 bits) are read and written as numbers. */
+const FAST_LONG = 2 ** 47;
 
 class Reader {
   pos = 0;
   private readonly view: DataView;
-  constructor(private readonly bytes: Uint8Array) {
+  constructor(readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -24,19 +28,36 @@ class Reader {
     return this.bytes.length - this.pos;
   }
 
-  private need(n: number, path: string): void {
-    if (this.remaining < n) throw new AvroFormatError(path, `the value ends early (${n} more bytes needed)`);
+  need(n: number, path: string): void {
+    if (this.bytes.length - this.pos < n)
+      throw new AvroFormatError(path, `the value ends early (${n} more bytes needed)`);
   }
 
-  /** A zig-zag varint of up to 64 bits. */
+  /** A zig-zag varint of up to 64 bits: as a number while it has at most 7 bytes, else through bigint. */
   long(path: string): bigint {
+    const bytes = this.bytes;
+    const start = this.pos;
+    let n = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= bytes.length) this.need(1, path);
+      const b = bytes[this.pos++]!;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return BigInt(n % 2 === 0 ? n / 2 : -(n + 1) / 2);
+      scale *= 128;
+    }
+    this.pos = start;
+    return this.bigLong(path);
+  }
+
+  private bigLong(path: string): bigint {
     let result = 0n;
     let shift = 0n;
     for (;;) {
       this.need(1, path);
       const b = this.bytes[this.pos++]!;
       result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
+      if (b < 0x80) break;
       shift += 7n;
       if (shift > 63n) throw new AvroFormatError(path, "a varint longer than 10 bytes");
     }
@@ -44,23 +65,31 @@ class Reader {
   }
 
   int(path: string): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      this.need(1, path);
-      const b = this.bytes[this.pos++]!;
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7;
-      if (shift > 28) throw new AvroFormatError(path, "an int varint longer than 5 bytes");
+    const bytes = this.bytes;
+    let n = 0;
+    let scale = 1;
+    for (let i = 0; i < 5; i++) {
+      if (this.pos >= bytes.length) this.need(1, path);
+      const b = bytes[this.pos++]!;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        const value = n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+        if (value < INT_MIN || value > INT_MAX) throw new AvroFormatError(path, `int ${value} is out of range`);
+        return value;
+      }
+      scale *= 128;
     }
-    const value = result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-    if (value < INT_MIN || value > INT_MAX) throw new AvroFormatError(path, `int ${value} is out of range`);
-    return value;
+    throw new AvroFormatError(path, "an int varint longer than 5 bytes");
   }
 
-  /** A count or length: a long that must fit a JS number. */
+  /** A count or length (a long): a JS number. */
   size(path: string): number {
+    const bytes = this.bytes;
+    const b = this.pos < bytes.length ? bytes[this.pos]! : 0x80;
+    if (b < 0x80) {
+      this.pos++;
+      return b % 2 === 0 ? b / 2 : -(b + 1) / 2;
+    }
     const n = this.long(path);
     if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER))
       throw new AvroFormatError(path, `a length of ${n}`);
@@ -73,6 +102,35 @@ class Reader {
     const out = this.bytes.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
+  }
+
+  string(path: string): string {
+    const length = this.size(path);
+    if (length < 0) throw new AvroFormatError(path, `a negative length (${length})`);
+    this.need(length, path);
+    const bytes = this.bytes;
+    const start = this.pos;
+    const end = start + length;
+    // Short ASCII (most keys, names, symbols) without the decoder's call; anything else through it, checked.
+    if (length <= 32) {
+      let text = "";
+      let i = start;
+      for (; i < end; i++) {
+        const c = bytes[i]!;
+        if (c >= 0x80) break;
+        text += String.fromCharCode(c);
+      }
+      if (i === end) {
+        this.pos = end;
+        return text;
+      }
+    }
+    this.pos = end;
+    try {
+      return utf8.decode(bytes.subarray(start, end));
+    } catch {
+      throw new AvroFormatError(path, "a string that is not UTF-8");
+    }
   }
 
   float(path: string): number {
@@ -90,24 +148,10 @@ class Reader {
   }
 }
 
-/** Decodes one Avro-encoded value of `record` into a row; throws AvroFormatError naming the path. */
-export function avroBytesToRow(bytes: Uint8Array, record: AvroRecord): Record<string, unknown> {
-  const reader = new Reader(bytes);
-  const row = readRecord(reader, record, "$");
-  if (reader.remaining > 0)
-    throw new AvroFormatError("$", `${reader.remaining} bytes left after the record (another schema wrote it?)`);
-  return row;
-}
-
-function readRecord(reader: Reader, record: AvroRecord, path: string): Record<string, unknown> {
-  const row: Record<string, unknown> = {};
-  for (const field of record.fields) row[field.name] = readValue(reader, field.type, `${path}.${field.name}`);
-  return row;
-}
+type Decode = (reader: Reader) => unknown;
 
 /** Array and map items come in blocks: a count (negative: followed by the block's byte size), 0 ends. */
-function readBlocks(reader: Reader, path: string, item: (index: number) => void): void {
-  let index = 0;
+function readBlocks(reader: Reader, path: string, item: () => void): void {
   for (;;) {
     let count = reader.size(path);
     if (count === 0) return;
@@ -115,86 +159,136 @@ function readBlocks(reader: Reader, path: string, item: (index: number) => void)
       count = -count;
       reader.size(path); // the block's byte size, for skipping: we read every item
     }
-    for (let i = 0; i < count; i++) item(index++);
+    for (let i = 0; i < count; i++) item();
   }
 }
 
-function readValue(reader: Reader, type: AvroType, path: string): unknown {
+function decoder(type: AvroType, path: string): Decode {
   switch (type.kind) {
-    case "boolean": {
-      const b = reader.raw(1, path)[0]!;
-      if (b > 1) throw new AvroFormatError(path, `a boolean byte of ${b}`);
-      return b === 1;
-    }
+    case "boolean":
+      return (r) => {
+        r.need(1, path);
+        const b = r.bytes[r.pos++]!;
+        if (b > 1) throw new AvroFormatError(path, `a boolean byte of ${b}`);
+        return b === 1;
+      };
     case "int":
-      return reader.int(path);
+      return (r) => r.int(path);
     case "long":
     case "timestamp-millis":
-      return reader.long(path);
+      return (r) => r.long(path);
     case "float":
-      return reader.float(path);
+      return (r) => r.float(path);
     case "double":
-      return reader.double(path);
+      return (r) => r.double(path);
     case "bytes":
-      return Buffer.from(reader.raw(reader.size(path), path));
+      return (r) => Buffer.from(r.raw(r.size(path), path));
     case "string":
-      try {
-        return utf8.decode(reader.raw(reader.size(path), path));
-      } catch (err) {
-        if (err instanceof AvroFormatError) throw err;
-        throw new AvroFormatError(path, "a string that is not UTF-8");
-      }
+      return (r) => r.string(path);
     case "decimal": {
-      const unscaled = bigIntFromTwosComplement(reader.raw(reader.size(path), path));
-      return { unscaled, scale: type.scale } satisfies Decimal;
+      const scale = type.scale;
+      return (r) => ({ unscaled: bigIntFromTwosComplement(r.raw(r.size(path), path)), scale }) satisfies Decimal;
     }
     case "enum": {
-      const index = reader.int(path);
-      const symbol = type.symbols[index];
-      if (symbol === undefined)
-        throw new AvroFormatError(path, `enum index ${index} of ${type.symbols.length} symbols`);
-      return symbol;
+      const symbols = type.symbols;
+      return (r) => {
+        const index = r.int(path);
+        const symbol = symbols[index];
+        if (symbol === undefined) throw new AvroFormatError(path, `enum index ${index} of ${symbols.length} symbols`);
+        return symbol;
+      };
     }
     case "array": {
-      const out: unknown[] = [];
-      readBlocks(reader, path, (i) => out.push(readValue(reader, type.items, `${path}[${i}]`)));
-      return out;
+      const item = decoder(type.items, `${path}[]`);
+      return (r) => {
+        const out: unknown[] = [];
+        readBlocks(r, path, () => out.push(item(r)));
+        return out;
+      };
     }
     case "map": {
-      const out = new Map<string, unknown>();
-      readBlocks(reader, path, () => {
-        const key = readValue(reader, { kind: "string" }, `${path}{}`) as string;
-        out.set(key, readValue(reader, type.values, `${path}.${key}`));
-      });
-      return out;
+      const value = decoder(type.values, `${path}{}`);
+      const keyPath = `${path}{key}`;
+      return (r) => {
+        const out = new Map<string, unknown>();
+        readBlocks(r, path, () => {
+          const key = r.string(keyPath);
+          out.set(key, value(r));
+        });
+        return out;
+      };
     }
     case "nullable": {
-      const branch = reader.long(path);
-      if (branch !== 0n && branch !== 1n) throw new AvroFormatError(path, `union branch ${branch} of 2`);
-      return Number(branch) === type.nullIndex ? null : readValue(reader, type.type, path);
+      const inner = decoder(type.type, path);
+      const nullBranch = type.nullIndex;
+      return (r) => {
+        const branch = r.size(path);
+        if (branch !== 0 && branch !== 1) throw new AvroFormatError(path, `union branch ${branch} of 2`);
+        return branch === nullBranch ? null : inner(r);
+      };
     }
     case "record":
-      return readRecord(reader, type, path);
+      return recordDecoder(type, path);
   }
+}
+
+function recordDecoder(record: AvroRecord, path: string): Decode {
+  const build = rowFactory(record.fields.map((f) => f.name));
+  const fields = record.fields.map((f) => decoder(f.type, `${path}.${f.name}`));
+  // One values array per compiled record: a record never contains itself (recursive types are refused).
+  const values: unknown[] = new Array(fields.length);
+  return (r) => {
+    for (let i = 0; i < fields.length; i++) values[i] = fields[i]!(r);
+    return build(values);
+  };
+}
+
+const decoders = new WeakMap<AvroRecord, Decode>();
+
+/** Decodes one Avro-encoded value of `record` into a row; throws AvroFormatError naming the path. */
+export function avroBytesToRow(bytes: Uint8Array, record: AvroRecord): Record<string, unknown> {
+  let decode = decoders.get(record);
+  if (decode === undefined) decoders.set(record, (decode = recordDecoder(record, "$")));
+  const reader = new Reader(bytes);
+  const row = decode(reader) as Record<string, unknown>;
+  if (reader.remaining > 0)
+    throw new AvroFormatError("$", `${reader.remaining} bytes left after the record (another schema wrote it?)`);
+  return row;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Encoding.
 
 class Writer {
-  private buffer = new Uint8Array(256);
-  private view = new DataView(this.buffer.buffer);
+  buffer = Buffer.allocUnsafe(256);
+  private view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
   length = 0;
 
-  private room(n: number): void {
+  room(n: number): void {
     if (this.length + n <= this.buffer.length) return;
-    const next = new Uint8Array(Math.max(this.buffer.length * 2, this.length + n));
-    next.set(this.buffer.subarray(0, this.length));
+    const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + n));
+    this.buffer.copy(next, 0, 0, this.length);
     this.buffer = next;
-    this.view = new DataView(next.buffer);
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+
+  /** A zig-zag varint of a safe integer (|n| < 2^47 here, or a length). */
+  varint(n: number): void {
+    let z = n >= 0 ? n * 2 : -n * 2 - 1;
+    this.room(10);
+    const buffer = this.buffer;
+    while (z >= 0x80) {
+      buffer[this.length++] = (z % 0x80) | 0x80;
+      z = Math.floor(z / 0x80);
+    }
+    buffer[this.length++] = z;
   }
 
   long(value: bigint): void {
+    if (value > -FAST_LONG && value < FAST_LONG) {
+      this.varint(Number(value));
+      return;
+    }
     let z = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
     this.room(10);
     while (z >= 0x80n) {
@@ -204,21 +298,36 @@ class Writer {
     this.buffer[this.length++] = Number(z);
   }
 
-  int(value: number): void {
-    let z = value >= 0 ? value * 2 : -value * 2 - 1;
-    this.room(5);
-    while (z >= 0x80) {
-      this.buffer[this.length++] = (z % 0x80) | 0x80;
-      z = Math.floor(z / 0x80);
-    }
-    this.buffer[this.length++] = z;
-  }
-
   raw(bytes: Uint8Array): void {
-    this.int(bytes.length);
+    this.varint(bytes.length);
     this.room(bytes.length);
     this.buffer.set(bytes, this.length);
     this.length += bytes.length;
+  }
+
+  string(text: string): void {
+    // Short ASCII straight in; anything else measured, then written by Buffer.
+    if (text.length <= 32) {
+      this.room(1 + text.length);
+      const buffer = this.buffer;
+      const start = this.length;
+      let i = 0;
+      for (; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        buffer[start + 1 + i] = c;
+      }
+      if (i === text.length) {
+        buffer[start] = text.length * 2;
+        this.length = start + 1 + text.length;
+        return;
+      }
+    }
+    const length = Buffer.byteLength(text, "utf8");
+    this.varint(length);
+    this.room(length);
+    this.buffer.write(text, this.length, length, "utf8");
+    this.length += length;
   }
 
   byte(b: number): void {
@@ -238,24 +347,24 @@ class Writer {
     this.length += 8;
   }
 
+  /** A copy of what was written (small ones from Node's buffer pool). */
   bytes(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    const out = Buffer.allocUnsafe(this.length);
+    this.buffer.copy(out, 0, 0, this.length);
+    return out;
+  }
+
+  /** Ready for the next value; a buffer grown past 1 MiB by one large value is let go. */
+  reset(): void {
+    this.length = 0;
+    if (this.buffer.length > 1 << 20) {
+      this.buffer = Buffer.allocUnsafe(256);
+      this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
+    }
   }
 }
 
-/** Encodes a row as `record` (Avro binary); throws AvroFormatError naming the field a value does not fit. */
-export function rowToAvroBytes(row: Record<string, unknown>, record: AvroRecord): Uint8Array {
-  const writer = new Writer();
-  writeRecord(writer, row, record, "$");
-  return writer.bytes();
-}
-
-function writeRecord(writer: Writer, row: unknown, record: AvroRecord, path: string): void {
-  if (row === null || typeof row !== "object") throw new AvroFormatError(path, `expected a row, got ${describe(row)}`);
-  for (const field of record.fields) {
-    writeValue(writer, (row as Record<string, unknown>)[field.name], field.type, `${path}.${field.name}`);
-  }
-}
+type Encode = (writer: Writer, value: unknown) => void;
 
 function integer(value: unknown, path: string): bigint {
   if (typeof value === "bigint") return value;
@@ -263,82 +372,130 @@ function integer(value: unknown, path: string): bigint {
   throw new AvroFormatError(path, `expected an integer, got ${describe(value)}`);
 }
 
-function writeValue(writer: Writer, value: unknown, type: AvroType, path: string): void {
+function encoder(type: AvroType, path: string): Encode {
   if (type.kind === "nullable") {
-    const isNull = value === null || value === undefined;
-    writer.long(BigInt(isNull ? type.nullIndex : 1 - type.nullIndex));
-    if (!isNull) writeValue(writer, value, type.type, path);
-    return;
+    const inner = encoder(type.type, path);
+    const nullBranch = type.nullIndex;
+    return (w, value) => {
+      if (value === null || value === undefined) {
+        w.varint(nullBranch);
+      } else {
+        w.varint(1 - nullBranch);
+        inner(w, value);
+      }
+    };
   }
-  if (value === null || value === undefined) throw new AvroFormatError(path, "is null, and its type is not nullable");
+  const encode = presentEncoder(type, path);
+  return (w, value) => {
+    if (value === null || value === undefined) throw new AvroFormatError(path, "is null, and its type is not nullable");
+    encode(w, value);
+  };
+}
+
+function presentEncoder(type: Exclude<AvroType, { kind: "nullable" }>, path: string): Encode {
   switch (type.kind) {
     case "boolean":
-      if (typeof value !== "boolean") throw new AvroFormatError(path, `expected a boolean, got ${describe(value)}`);
-      writer.byte(value ? 1 : 0);
-      return;
-    case "int": {
-      const n = Number(integer(value, path));
-      if (n < INT_MIN || n > INT_MAX) throw new AvroFormatError(path, `${n} does not fit an Avro int`);
-      writer.int(n);
-      return;
-    }
+      return (w, value) => {
+        if (typeof value !== "boolean") throw new AvroFormatError(path, `expected a boolean, got ${describe(value)}`);
+        w.byte(value ? 1 : 0);
+      };
+    case "int":
+      return (w, value) => {
+        const n = typeof value === "number" && Number.isInteger(value) ? value : Number(integer(value, path));
+        if (n < INT_MIN || n > INT_MAX) throw new AvroFormatError(path, `${n} does not fit an Avro int`);
+        w.varint(n);
+      };
     case "long":
-    case "timestamp-millis": {
-      const n = integer(value, path);
-      if (n < LONG_MIN || n > LONG_MAX) throw new AvroFormatError(path, `${n} does not fit an Avro long`);
-      writer.long(n);
-      return;
-    }
+    case "timestamp-millis":
+      return (w, value) => {
+        const n = integer(value, path);
+        if (n < LONG_MIN || n > LONG_MAX) throw new AvroFormatError(path, `${n} does not fit an Avro long`);
+        w.long(n);
+      };
     case "float":
-    case "double":
-      if (typeof value !== "number") throw new AvroFormatError(path, `expected a number, got ${describe(value)}`);
-      if (type.kind === "float") writer.float(value);
-      else writer.double(value);
-      return;
+    case "double": {
+      const single = type.kind === "float";
+      return (w, value) => {
+        if (typeof value !== "number") throw new AvroFormatError(path, `expected a number, got ${describe(value)}`);
+        if (single) w.float(value);
+        else w.double(value);
+      };
+    }
     case "bytes":
-      if (!(value instanceof Uint8Array)) throw new AvroFormatError(path, `expected bytes, got ${describe(value)}`);
-      writer.raw(value);
-      return;
+      return (w, value) => {
+        if (!(value instanceof Uint8Array)) throw new AvroFormatError(path, `expected bytes, got ${describe(value)}`);
+        w.raw(value);
+      };
     case "string":
-      if (typeof value !== "string") throw new AvroFormatError(path, `expected a string, got ${describe(value)}`);
-      writer.raw(utf8Encoder.encode(value));
-      return;
+      return (w, value) => {
+        if (typeof value !== "string") throw new AvroFormatError(path, `expected a string, got ${describe(value)}`);
+        w.string(value);
+      };
     case "enum": {
-      const index = typeof value === "string" ? type.symbols.indexOf(value) : -1;
-      if (index < 0) throw new AvroFormatError(path, `${describe(value)} is not one of ${type.symbols.join(", ")}`);
-      writer.int(index);
-      return;
+      const symbols = type.symbols;
+      return (w, value) => {
+        const index = typeof value === "string" ? symbols.indexOf(value) : -1;
+        if (index < 0) throw new AvroFormatError(path, `${describe(value)} is not one of ${symbols.join(", ")}`);
+        w.varint(index);
+      };
     }
     case "decimal": {
-      const d = value as Partial<Decimal>;
-      if (typeof d.unscaled !== "bigint" || d.scale !== type.scale)
-        throw new AvroFormatError(path, `expected a decimal of scale ${type.scale}, got ${describe(value)}`);
-      writer.raw(twosComplementBytes(d.unscaled));
-      return;
+      const scale = type.scale;
+      return (w, value) => {
+        const d = value as Partial<Decimal>;
+        if (typeof d.unscaled !== "bigint" || d.scale !== scale)
+          throw new AvroFormatError(path, `expected a decimal of scale ${scale}, got ${describe(value)}`);
+        w.raw(twosComplementBytes(d.unscaled));
+      };
     }
     case "array": {
-      if (!Array.isArray(value)) throw new AvroFormatError(path, `expected an array, got ${describe(value)}`);
-      if (value.length > 0) writer.long(BigInt(value.length));
-      for (const [i, item] of value.entries()) writeValue(writer, item, type.items, `${path}[${i}]`);
-      writer.byte(0);
-      return;
+      const item = encoder(type.items, `${path}[]`);
+      return (w, value) => {
+        if (!Array.isArray(value)) throw new AvroFormatError(path, `expected an array, got ${describe(value)}`);
+        if (value.length > 0) w.varint(value.length);
+        for (const element of value) item(w, element);
+        w.byte(0);
+      };
     }
     case "map": {
-      const entries = value instanceof Map ? [...value.entries()] : undefined;
-      if (!entries) throw new AvroFormatError(path, `expected a map, got ${describe(value)}`);
-      if (entries.length > 0) writer.long(BigInt(entries.length));
-      for (const [key, item] of entries) {
-        if (typeof key !== "string") throw new AvroFormatError(path, `map key ${describe(key)} is not a string`);
-        writer.raw(utf8Encoder.encode(key));
-        writeValue(writer, item, type.values, `${path}.${key}`);
-      }
-      writer.byte(0);
-      return;
+      const item = encoder(type.values, `${path}{}`);
+      return (w, value) => {
+        if (!(value instanceof Map)) throw new AvroFormatError(path, `expected a map, got ${describe(value)}`);
+        if (value.size > 0) w.varint(value.size);
+        for (const [key, element] of value) {
+          if (typeof key !== "string") throw new AvroFormatError(path, `map key ${describe(key)} is not a string`);
+          w.string(key);
+          item(w, element);
+        }
+        w.byte(0);
+      };
     }
     case "record":
-      writeRecord(writer, value, type, path);
-      return;
+      return recordEncoder(type, path);
   }
+}
+
+function recordEncoder(record: AvroRecord, path: string): Encode {
+  const names = record.fields.map((f) => f.name);
+  const fields = record.fields.map((f) => encoder(f.type, `${path}.${f.name}`));
+  return (w, row) => {
+    if (row === null || typeof row !== "object")
+      throw new AvroFormatError(path, `expected a row, got ${describe(row)}`);
+    for (let i = 0; i < fields.length; i++) fields[i]!(w, (row as Record<string, unknown>)[names[i]!]);
+  };
+}
+
+const encoders = new WeakMap<AvroRecord, Encode>();
+/** Encoding is synchronous and calls nothing outside: one scratch writer serves every row, its bytes copied out. */
+const scratch = new Writer();
+
+/** Encodes a row as `record` (Avro binary); throws AvroFormatError naming the field a value does not fit. */
+export function rowToAvroBytes(row: Record<string, unknown>, record: AvroRecord): Uint8Array {
+  let encode = encoders.get(record);
+  if (encode === undefined) encoders.set(record, (encode = recordEncoder(record, "$")));
+  scratch.reset();
+  encode(scratch, row);
+  return scratch.bytes();
 }
 
 function describe(value: unknown): string {

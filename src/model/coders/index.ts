@@ -38,7 +38,7 @@ export type { Timer } from "./timer.js";
 export { shardedKeyCoder } from "./sharded-key.js";
 export type { ShardedKey } from "./sharded-key.js";
 
-export { rowCoder, fieldValueCoder } from "./row.js";
+export { rowCoder, fieldValueCoder, rowFactory } from "./row.js";
 export { jsValueCoder, JS_VALUE_CODER_URN } from "./js-value.js";
 export type { RowCoderOptions } from "./row.js";
 export { mapCoder } from "./map.js";

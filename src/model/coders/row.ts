@@ -140,7 +140,7 @@ function fieldError(err: unknown, field: string): unknown {
  * shape in one allocation (Java's RowCoderGenerator generates its coders for the same reason). Names are quoted
  * with JSON.stringify; "__proto__" as a literal key would set the prototype, so such schemas take the slow path.
  */
-function rowFactory(names: readonly string[]): (values: readonly unknown[]) => Row {
+export function rowFactory(names: readonly string[]): (values: readonly unknown[]) => Row {
   const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(", ");
   // V8 keeps the source of a compiled function over a few KiB after the function is gone (2× its size, for good),
   // and schemas come from requests: rows of a schema with long names are built the slow way.
