@@ -18,12 +18,12 @@ class WriteToKafka(beam_kafka.WriteToKafka):
 
 
 def managed_read(config, expansion_service=None, **kwargs):
-    """``managed.Read(managed.KAFKA, config=...)`` served by kafka-beam-ts (formats RAW and JSON)."""
+    """``managed.Read(managed.KAFKA, config=...)`` served by kafka-beam-ts (formats RAW, JSON and AVRO)."""
     return managed.Read(managed.KAFKA, config=config, expansion_service=expansion_service or default_expansion_service(),
                         **kwargs)
 
 
 def managed_write(config, expansion_service=None, **kwargs):
-    """``managed.Write(managed.KAFKA, config=...)`` served by kafka-beam-ts (formats RAW and JSON)."""
+    """``managed.Write(managed.KAFKA, config=...)`` served by kafka-beam-ts (formats RAW, JSON and AVRO)."""
     return managed.Write(managed.KAFKA, config=config, expansion_service=expansion_service or default_expansion_service(),
                          **kwargs)

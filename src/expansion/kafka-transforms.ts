@@ -2,6 +2,7 @@
 // mapping to the read/write specs, and the expanded graphs:
 //   read:  Impulse → ParDo(kafka_read_descriptors) → SDF ParDo(kafka_read)
 //          (with dynamic_read_poll_interval_seconds: Impulse → SDF ParDo(kafka_read_discovery) → SDF ParDo(kafka_read))
+//          (with redistribute: then Redistribute { ParDo(AssignKey) → GroupByKey (runner) → ParDo(Values) })
 //   write: ParDo(kafka_write) on the caller's input
 //          exactly-once (our URN with exactly_once_shards): [WindowInto(fixed) if the input is globally windowed and
 //          unbounded] → ParDo(kafka_write step "shard") → GroupByKey (runner) → ParDo(kafka_write step

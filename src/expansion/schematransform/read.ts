@@ -1,4 +1,5 @@
-// kafka_read: Impulse → descriptors → SDF read (with metadata) → ParDo(records → rows) {output, [error output]}.
+// kafka_read: Impulse → descriptors → SDF read (with metadata) → [Redistribute] → ParDo(records → rows: RAW, JSON
+// or AVRO) {output, [error output]}.
 import { rowCoder, type Coder } from "../../model/coders/index.js";
 import { doFnSpec } from "../../model/dofn-payload.js";
 import { isBoundedRead, readSpecFromOptions, type ReadSpec, type RedistributeSpec } from "../../kafka/index.js";
@@ -60,7 +61,7 @@ const READ_FIELDS: readonly ConfigField[] = [
     name: "format",
     kind: "string",
     description:
-      "The encoding format for the data stored in Kafka: RAW or JSON (AVRO and PROTO are not supported by this service).",
+      "The encoding format for the data stored in Kafka: RAW, JSON or AVRO (the default, as in Beam Java; PROTO is not supported by this service).",
   },
   {
     name: "max_read_time_seconds",
@@ -135,12 +136,12 @@ export function kafkaReadPlan(config: SchemaTransformConfig): ReadPlan {
   refuse(
     config,
     "confluent_schema_registry_url",
-    "Confluent Schema Registry is not supported by kafka-beam-ts (use format RAW or JSON)",
+    "Confluent Schema Registry is not supported by kafka-beam-ts (give the Avro or JSON schema in schema)",
   );
   refuse(
     config,
     "confluent_schema_registry_subject",
-    "Confluent Schema Registry is not supported by kafka-beam-ts (use format RAW or JSON)",
+    "Confluent Schema Registry is not supported by kafka-beam-ts (give the Avro or JSON schema in schema)",
   );
   const format = valueFormat(config, "read");
   refuseProtoFields(config);
