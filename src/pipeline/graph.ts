@@ -10,7 +10,8 @@ export type PrimitiveKind = "impulse" | "pardo" | "flatten" | "window-into" | "g
  * runner needs to execute it.
  */
 export type TransformPayload =
-  | { readonly kind: "composite" }
+  /** `urn`: a Beam standard composite a runner may replace (others run its subtransforms). */
+  | { readonly kind: "composite"; readonly urn?: string }
   | { readonly kind: "impulse" }
   | {
       readonly kind: "pardo";
@@ -73,12 +74,18 @@ export interface PipelineGraph {
   readonly roots: readonly string[];
 }
 
-/** The primitive transforms in application order (producers before consumers). */
-export function primitiveTransforms(graph: PipelineGraph): TransformNode[] {
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * The primitive transforms in application order (producers before consumers). A composite whose URN is in
+ * `replaced` (a runner implements it itself) is listed instead of its subtransforms.
+ */
+export function primitiveTransforms(graph: PipelineGraph, replaced: ReadonlySet<string> = NONE): TransformNode[] {
   const out: TransformNode[] = [];
   const visit = (id: string): void => {
     const node = graph.transforms[id]!;
-    if (node.payload.kind === "composite") node.subtransforms.forEach(visit);
+    const p = node.payload;
+    if (p.kind === "composite" && !(p.urn !== undefined && replaced.has(p.urn))) node.subtransforms.forEach(visit);
     else out.push(node);
   };
   graph.roots.forEach(visit);

@@ -9,6 +9,12 @@ import type { PCollectionNode, PipelineGraph, TransformPayload } from "./graph.j
  * `context.primitive` once (a primitive), never both.
  */
 export abstract class PTransform<I, O> {
+  /**
+   * The URN of a Beam standard composite this transform is (e.g. beam:transform:redistribute_arbitrarily:v1): a
+   * runner that knows it may replace the subtransforms with its own implementation, as Prism and the local runner
+   * do with a Redistribute.
+   */
+  readonly urn?: string;
   constructor(readonly label: string) {}
   /** Builds this transform's part of the graph from `input` and returns its output(s); called by apply. */
   abstract expand(input: I, context: ExpandContext): O;
@@ -216,7 +222,7 @@ export class Pipeline {
       id: this.uniqueName(parent ? `${parent.id}/${label}` : label),
       label,
       parent: parent?.id,
-      payload: { kind: "composite" },
+      payload: transform.urn ? { kind: "composite", urn: transform.urn } : { kind: "composite" },
       inputs: this.inputsOf(input),
       outputs: {},
       subtransforms: [],

@@ -59,7 +59,13 @@ function millisDuration(ms: bigint): { seconds: ReturnType<typeof fromBigInt>; n
 
 function triggerSpec(trigger: Trigger): runnerApi.ITrigger {
   if (trigger.kind === "default") return { default: {} };
+  if (trigger.kind === "every-element") return { always: {} };
   return { repeat: { subtrigger: { elementCount: { elementCount: trigger.count } } } };
+}
+
+function triggerSuffix(trigger: Trigger): string {
+  if (trigger.kind === "element-count") return `-every-${trigger.count}`;
+  return trigger.kind === "every-element" ? "-every-element" : "";
 }
 
 function windowFnSpec(windowFn: WindowFn): runnerApi.IFunctionSpec {
@@ -167,7 +173,7 @@ class Translation {
     const p = node.payload;
     switch (p.kind) {
       case "composite":
-        return base;
+        return p.urn ? { ...base, spec: { urn: p.urn } } : base;
       case "impulse":
         return { ...base, spec: { urn: P.IMPULSE } };
       case "flatten":
@@ -239,7 +245,7 @@ class Translation {
     if (known !== undefined) return known;
     const windows =
       windowFn.kind === "global" ? "global-windows" : `fixed-windows-${windowFn.sizeMs}ms-${windowFn.offsetMs}ms`;
-    const id = `${this.prefix}${windows}${trigger.kind === "element-count" ? `-every-${trigger.count}` : ""}`;
+    const id = `${this.prefix}${windows}${triggerSuffix(trigger)}`;
     const windowCoder = windowFn.kind === "global" ? globalWindowCoder : intervalWindowCoder;
     this.windowingStrategies[id] = {
       windowFn: windowFnSpec(windowFn),
@@ -247,7 +253,11 @@ class Translation {
       windowCoderId: this.coderId(windowCoder as Coder<unknown>, `window coder of ${id}`),
       trigger: triggerSpec(trigger),
       accumulationMode: runnerApi.AccumulationMode.Enum.DISCARDING,
-      outputTime: runnerApi.OutputTime.Enum.END_OF_WINDOW,
+      // Panes of every-element triggers keep their elements' time (they only move data between workers).
+      outputTime:
+        trigger.kind === "every-element"
+          ? runnerApi.OutputTime.Enum.EARLIEST_IN_PANE
+          : runnerApi.OutputTime.Enum.END_OF_WINDOW,
       closingBehavior: runnerApi.ClosingBehavior.Enum.EMIT_IF_NONEMPTY,
       allowedLateness: fromBigInt(0n),
       onTimeBehavior: runnerApi.OnTimeBehavior.Enum.FIRE_IF_NONEMPTY,

@@ -39,6 +39,7 @@ export type {
 } from "./dofn.js";
 export {
   DEFAULT_TRIGGER,
+  EVERY_ELEMENT_TRIGGER,
   GLOBAL_WINDOW_FN,
   fixedWindowFn,
   repeatedlyElementCount,

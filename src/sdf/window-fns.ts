@@ -21,12 +21,20 @@ export type WindowFn = GlobalWindowFn | FixedWindowFn;
  * When a GroupByKey emits a key's values of a window, as data. `default`: once, when the watermark passes the end of
  * the window. `element-count`: Beam's `Repeatedly.forever(AfterPane.elementCountAtLeast(count))` with discarding
  * fired panes: a pane as soon as a key holds `count` new values (runners look at bundle boundaries), and a last one
- * at the end of the window with what is left, if anything.
+ * at the end of the window with what is left, if anything. `every-element`: Beam's `Always` (Java's
+ * ReshuffleTrigger), each pane at its earliest element's timestamp: a GroupByKey that only moves data between
+ * workers (Redistribute).
  */
-export type Trigger = { readonly kind: "default" } | { readonly kind: "element-count"; readonly count: number };
+export type Trigger =
+  | { readonly kind: "default" }
+  | { readonly kind: "element-count"; readonly count: number }
+  | { readonly kind: "every-element" };
 
 /** The default trigger (frozen and shared). */
 export const DEFAULT_TRIGGER: Trigger = Object.freeze({ kind: "default" });
+
+/** Fires for every element, panes at their earliest timestamp (frozen and shared): see Trigger. */
+export const EVERY_ELEMENT_TRIGGER: Trigger = Object.freeze({ kind: "every-element" });
 
 /** Repeatedly.forever(AfterPane.elementCountAtLeast(count)), discarding fired panes. Throws unless count >= 1. */
 export function repeatedlyElementCount(count: number): Trigger {

@@ -4,7 +4,9 @@ import * as assert from "uvu/assert";
 import { suite } from "../harness.js";
 import {
   RedistributeKeyDoFn,
+  RedistributeRecords,
   RedistributedValuesDoFn,
+  readFromKafka,
   redistributeSpec,
   DEFAULT_REDISTRIBUTE_KEYS,
   type KeyedRecord,
@@ -13,6 +15,10 @@ import { keyPartition } from "../../src/kafka/client/index.js";
 import { KafkaConfigError } from "../../src/kafka/errors.js";
 import { kafkaDoFnFactories } from "../../src/kafka/index.js";
 import type { ProcessContext } from "../../src/sdf/index.js";
+import { Create, Pipeline, assertThat, pipelineToRunnerApi } from "../../src/pipeline/index.js";
+import { LocalRunner, planExecution } from "../../src/runners/local/index.js";
+import { runnerApi } from "../../src/model/proto/index.js";
+import { decodeDoFnPayload } from "../../src/model/dofn-payload.js";
 import type { Instant } from "../../src/model/windowing.js";
 
 const s = suite("kafka read redistribute");
@@ -48,7 +54,7 @@ s.test("redistributeSpec: 0 or unset is the default count; bad counts are refuse
       assert.unreachable(`${bad} accepted`);
     } catch (err) {
       assert.instance(err, KafkaConfigError);
-      assert.is((err as KafkaConfigError).key, "numKeys");
+      assert.is((err as KafkaConfigError).key, "redistribute.numKeys");
     }
   }
 });
@@ -139,6 +145,82 @@ s.test("a worker builds both DoFns from the payloads the expansion writes", () =
   assert.throws(
     () => kafkaDoFnFactories.kafka_read_redistribute_key!({ fn: "x", redistribute: { numKeys: -2 } }),
     (err: unknown) => err instanceof KafkaConfigError && /numKeys: must be an integer/.test(err.message),
+  );
+});
+
+s.test(
+  "native: readFromKafka({redistribute}) translates to the composite Flink runs; Prism's and ours pass it by",
+  () => {
+    const p = Pipeline.create();
+    p.apply(
+      readFromKafka({
+        consumerConfig: { "bootstrap.servers": "127.0.0.1:9" },
+        topics: ["events"],
+        withMetadata: true,
+        redistribute: { numKeys: 8 },
+      }),
+    );
+    const proto = pipelineToRunnerApi(p, { environment: { urn: "beam:env:process:v1" } });
+    const c = proto.components!;
+    const composite = c.transforms!["ReadFromKafka/Redistribute"]!;
+    assert.is(composite.spec!.urn, "beam:transform:redistribute_arbitrarily:v1");
+    assert.equal(
+      composite.subtransforms!.map((id) => [id, c.transforms![id]!.spec!.urn]),
+      [
+        ["ReadFromKafka/Redistribute/AssignKey", "beam:transform:pardo:v1"],
+        ["ReadFromKafka/Redistribute/EveryElement", "beam:transform:window_into:v1"],
+        ["ReadFromKafka/Redistribute/GroupByKey", "beam:transform:group_by_key:v1"],
+        ["ReadFromKafka/Redistribute/Values", "beam:transform:pardo:v1"],
+        ["ReadFromKafka/Redistribute/RestoreTrigger", "beam:transform:window_into:v1"],
+      ],
+    );
+    const strategyOf = (transform: string) => {
+      const pc = c.pcollections![Object.values(c.transforms![transform]!.outputs!)[0]!]!;
+      return c.windowingStrategies![pc.windowingStrategyId!]!;
+    };
+    const grouping = strategyOf("ReadFromKafka/Redistribute/EveryElement");
+    assert.equal(grouping.trigger, { always: {} });
+    assert.is(grouping.outputTime, runnerApi.OutputTime.Enum.EARLIEST_IN_PANE);
+    const after = strategyOf("ReadFromKafka/Redistribute/RestoreTrigger");
+    assert.equal([after.trigger, after.outputTime], [{ default: {} }, runnerApi.OutputTime.Enum.END_OF_WINDOW]);
+    // The DoFns a worker rebuilds, and the row coder carried through (KV<varint, KV<varint, row>>).
+    const fnOf = (id: string) =>
+      decodeDoFnPayload(runnerApi.ParDoPayload.decode(c.transforms![id]!.spec!.payload!).doFn!.payload!);
+    assert.equal(fnOf("ReadFromKafka/Redistribute/AssignKey"), {
+      fn: "kafka_read_redistribute_key",
+      redistribute: { numKeys: 8, byRecordKey: false },
+    });
+    assert.equal(fnOf("ReadFromKafka/Redistribute/Values"), { fn: "kafka_read_redistribute_values" });
+    const coderUrn = (transform: string) => {
+      const pc = c.pcollections![Object.values(c.transforms![transform]!.outputs!)[0]!]!;
+      return c.coders![pc.coderId!]!.spec!.urn;
+    };
+    assert.is(coderUrn("ReadFromKafka/Redistribute/Values"), "beam:coder:row:v1");
+    assert.is(coderUrn("ReadFromKafka/Redistribute/AssignKey"), "beam:coder:kv:v1");
+
+    // The local runner replaces the composite as Prism does: a pass-through, none of its steps run.
+    const steps = planExecution(p.graph).stages.flatMap((stage) => stage.steps);
+    assert.ok(steps.includes("ReadFromKafka/Redistribute"), steps.join(", "));
+    assert.not.ok(
+      steps.some((step) => step.startsWith("ReadFromKafka/Redistribute/")),
+      steps.join(", "),
+    );
+  },
+);
+
+s.test("native: the local runner passes a redistributed PCollection through unchanged", async () => {
+  const p = Pipeline.create();
+  const values = Array.from({ length: 50 }, (_, i) => ({
+    value: { key: `k${i % 5}`, value: `v${i}` },
+    timestamp: BigInt(i),
+  }));
+  const out = p.apply(Create.timestamped(values)).apply(new RedistributeRecords(redistributeSpec(3, false), undefined));
+  assertThat(out).containsInAnyOrder(values.map((v) => v.value));
+  assert.is(await p.run(new LocalRunner()).waitUntilFinish(10_000), "DONE");
+  assert.throws(
+    () =>
+      readFromKafka({ consumerConfig: { "bootstrap.servers": "h:1" }, topics: ["t"], redistribute: { numKeys: -1 } }),
+    (err: unknown) => err instanceof KafkaConfigError && err.key === "redistribute.numKeys",
   );
 });
 

@@ -117,6 +117,24 @@ for (const engine of ["Prism", "Flink"] as const) {
 }
 
 s.test(
+  "readFromKafka({redistribute}) on Flink: the records cross Flink's GroupByKey, output identical to the local runner's",
+  async () => {
+    const output = uniqueTopic("portable-flink-redistribute");
+    const args = { bootstrap, input, output, maxRecords: RECORDS, redistributeKeys: 16 };
+    const handle = pipelineOf(args).run(runner(flink!.jobEndpoint, args));
+    const state = await handle.waitUntilFinish(240_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${flink!.output().slice(-4000)}`);
+    });
+    assert.is(state, "DONE");
+    assert.equal(await contents(output), localOutput, "identical to the local runner's output");
+    const steps = handle.metrics().steps;
+    assert.is(steps["ReadFromKafka/Redistribute/AssignKey"]?.elementsIn, RECORDS, "every record was keyed");
+    assert.is(steps["ReadFromKafka/Redistribute/Values"]?.elementsOut, RECORDS, "and came out of the groups");
+    assert.is(steps.Enrich?.elementsIn, RECORDS);
+  },
+);
+
+s.test(
   "an unbounded read on Prism, cancelled, resumes from the offsets committed in finalization: nothing lost",
   async () => {
     const source = uniqueTopic("portable-unbounded");

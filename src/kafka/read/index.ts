@@ -20,6 +20,7 @@ import { SourceDescriptorsDoFn } from "./descriptors-dofn.js";
 import { ReadFromKafkaDoFn, DEAD_LETTER_TAG, type KafkaDeadLetter } from "./read-dofn.js";
 import { PartitionDiscoveryDoFn } from "./discovery-dofn.js";
 import type { KafkaRecordRow } from "./record-row.js";
+import { RedistributeRecords, redistributeSpec, type RedistributeSpec } from "./redistribute.js";
 
 export { readSpecFromOptions, isBoundedRead, discoversPartitions, READ_DEFAULTS } from "./spec.js";
 export type { ReadFromKafkaOptions, ReadSpec, TimestampFn, TimestampPolicyName, TopicPartitionRef } from "./spec.js";
@@ -45,6 +46,7 @@ export { allocateRecords } from "./start-offsets.js";
 export {
   RedistributeKeyDoFn,
   RedistributedValuesDoFn,
+  RedistributeRecords,
   redistributeSpec,
   keyedRecordCoder,
   groupedRecordsCoder,
@@ -62,10 +64,12 @@ export interface KafkaKV<K = Buffer, V = Buffer> {
 export class ReadFromKafka<T> extends PTransform<PBegin, PCollection<T>> {
   readonly spec: ReadSpec;
   private readonly timestampFn: TimestampFn | undefined;
+  private readonly redistribute: RedistributeSpec | undefined;
   constructor(options: ReadFromKafkaOptions, label = "ReadFromKafka") {
     super(label);
     this.spec = readSpecFromOptions(options);
     this.timestampFn = options.timestampFn;
+    this.redistribute = redistributeOf(options);
   }
 
   expand(input: PBegin, _context: ExpandContext): PCollection<T> {
@@ -74,11 +78,24 @@ export class ReadFromKafka<T> extends PTransform<PBegin, PCollection<T>> {
         "deadLetters",
         "use readFromKafkaWithDeadLetters, which returns the dead-letter output",
       );
-    return descriptorsOf(input, this.spec).apply(
-      "Read",
-      ParDo.of(new ReadFromKafkaDoFn(this.spec, undefined, this.timestampFn)),
-    ) as PCollection<T>;
+    const read = new ReadFromKafkaDoFn(this.spec, undefined, this.timestampFn);
+    return redistributed(descriptorsOf(input, this.spec).apply("Read", ParDo.of(read)), read, this.redistribute);
   }
+}
+
+function redistributeOf(options: ReadFromKafkaOptions): RedistributeSpec | undefined {
+  const r = options.redistribute;
+  return r === undefined ? undefined : redistributeSpec(r.numKeys, r.byRecordKey);
+}
+
+/** The records, redistributed when asked for. */
+function redistributed<T>(
+  records: PCollection<unknown>,
+  read: ReadFromKafkaDoFn,
+  redistribute: RedistributeSpec | undefined,
+): PCollection<T> {
+  if (redistribute === undefined) return records as PCollection<T>;
+  return records.apply(new RedistributeRecords(redistribute, read.outputCoder)) as PCollection<T>;
 }
 
 function descriptorsOf(input: PBegin, spec: ReadSpec): PCollection<Uint8Array> {
@@ -99,21 +116,22 @@ export interface ReadWithDeadLetters<T> {
 export class ReadFromKafkaWithDeadLetters<T> extends PTransform<PBegin, ReadWithDeadLetters<T>> {
   readonly spec: ReadSpec;
   private readonly timestampFn: TimestampFn | undefined;
+  private readonly redistribute: RedistributeSpec | undefined;
   constructor(options: ReadFromKafkaOptions, label = "ReadFromKafka") {
     super(label);
     this.spec = readSpecFromOptions({ ...options, deadLetters: true });
     this.timestampFn = options.timestampFn;
+    this.redistribute = redistributeOf(options);
   }
 
   expand(input: PBegin, _context: ExpandContext): ReadWithDeadLetters<T> {
+    const read = new ReadFromKafkaDoFn(this.spec, undefined, this.timestampFn);
     const outputs = descriptorsOf(input, this.spec).apply(
       "Read",
-      ParDo.of(new ReadFromKafkaDoFn(this.spec, undefined, this.timestampFn)).withOutputs(MAIN_OUTPUT, [
-        DEAD_LETTER_TAG,
-      ]),
+      ParDo.of(read).withOutputs(MAIN_OUTPUT, [DEAD_LETTER_TAG]),
     );
     return {
-      records: outputs[MAIN_OUTPUT] as PCollection<T>,
+      records: redistributed(outputs[MAIN_OUTPUT]!, read, this.redistribute),
       deadLetters: outputs[DEAD_LETTER_TAG] as PCollection<KafkaDeadLetter>,
     };
   }

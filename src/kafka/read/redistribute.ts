@@ -5,7 +5,9 @@
 //   timestamp) → Values (each record at its own timestamp)
 // under one composite of URN beam:transform:redistribute_arbitrarily:v1, which runners may replace (Prism removes
 // it: a fusion break is all a single-process runner needs); Flink runs the steps.
-import type { DoFn, KV, ProcessContext } from "../../sdf/index.js";
+import { EVERY_ELEMENT_TRIGGER, type DoFn, type KV, type ProcessContext } from "../../sdf/index.js";
+import { GlobalWindows, GroupByKey, ParDo, PTransform, WindowInto, type PCollection } from "../../pipeline/index.js";
+import { urns } from "../../model/proto/index.js";
 import type { DoFnPayload } from "../../model/dofn-payload.js";
 import { iterableCoder, kvCoder, varIntCoder, type Coder } from "../../model/coders/index.js";
 import type { Instant } from "../../model/windowing.js";
@@ -31,7 +33,10 @@ export interface RedistributeSpec {
 export function redistributeSpec(numKeys: number | undefined, byRecordKey: boolean | undefined): RedistributeSpec {
   const n = numKeys ?? 0;
   if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff)
-    throw new KafkaConfigError("numKeys", `must be an integer from 0 (the default count) to 2^31-1, got ${numKeys}`);
+    throw new KafkaConfigError(
+      "redistribute.numKeys",
+      `must be an integer from 0 (the default count) to 2^31-1, got ${numKeys}`,
+    );
   return Object.freeze({ numKeys: n === 0 ? DEFAULT_REDISTRIBUTE_KEYS : n, byRecordKey: byRecordKey === true });
 }
 
@@ -68,8 +73,15 @@ function recordKey(record: unknown): unknown {
  */
 export class RedistributeKeyDoFn implements DoFn<unknown, KeyedRecord<unknown>> {
   private next = 0;
+  readonly outputCoder: Coder<KeyedRecord<unknown>> | undefined;
 
-  constructor(readonly spec: RedistributeSpec) {}
+  /** `recordCoder`: the records' coder, when known (a portable runner needs the output coder). */
+  constructor(
+    readonly spec: RedistributeSpec,
+    recordCoder?: Coder<unknown>,
+  ) {
+    this.outputCoder = recordCoder && (keyedRecordCoder(recordCoder) as Coder<KeyedRecord<unknown>>);
+  }
 
   doFnPayload(): DoFnPayload {
     return { fn: "kafka_read_redistribute_key", redistribute: this.spec };
@@ -99,11 +111,41 @@ export class RedistributeKeyDoFn implements DoFn<unknown, KeyedRecord<unknown>> 
 export class RedistributedValuesDoFn implements DoFn<KV<bigint, Iterable<KV<Instant, unknown>>>, unknown> {
   readonly outputsMayPrecedeInput = true;
 
+  constructor(readonly outputCoder?: Coder<unknown>) {}
+
   doFnPayload(): DoFnPayload {
     return { fn: "kafka_read_redistribute_values" };
   }
 
   process(group: KV<bigint, Iterable<KV<Instant, unknown>>>, context: ProcessContext<unknown>): void {
     for (const { key: timestamp, value: record } of group.value) context.outputWithTimestamp(record, timestamp);
+  }
+}
+
+/**
+ * The native Redistribute of a read's records, the graph the expansion service builds for other SDKs: AssignKey →
+ * WindowInto(every element) → GroupByKey → Values → WindowInto(the input's trigger again). Its URN lets Prism and the
+ * local runner pass the records through; Flink runs the steps.
+ */
+export class RedistributeRecords<T> extends PTransform<PCollection<T>, PCollection<T>> {
+  override readonly urn = urns.StandardPTransforms.Composites.REDISTRIBUTE_ARBITRARILY;
+
+  constructor(
+    private readonly spec: RedistributeSpec,
+    private readonly recordCoder: Coder<unknown> | undefined,
+  ) {
+    super("Redistribute");
+  }
+
+  expand(input: PCollection<T>): PCollection<T> {
+    return input
+      .apply("AssignKey", ParDo.of(new RedistributeKeyDoFn(this.spec, this.recordCoder)))
+      .apply("EveryElement", WindowInto(GlobalWindows(), "EveryElement", { trigger: EVERY_ELEMENT_TRIGGER }))
+      .apply("GroupByKey", GroupByKey<bigint, KV<Instant, unknown>>())
+      .apply("Values", ParDo.of(new RedistributedValuesDoFn(this.recordCoder)))
+      .apply(
+        "RestoreTrigger",
+        WindowInto(GlobalWindows(), "RestoreTrigger", { trigger: input.trigger }),
+      ) as PCollection<T>;
   }
 }

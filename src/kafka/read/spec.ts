@@ -69,6 +69,12 @@ export interface ReadFromKafkaOptions {
    * the read. Set by readFromKafkaWithDeadLetters, which returns that output.
    */
   readonly deadLetters?: boolean;
+  /**
+   * Shuffle the records after the read (Beam's Redistribute), so the steps after it can run on more workers than
+   * the topic has partitions: over `numKeys` keys (default 1024), round-robin or by the record key's hash. A portable
+   * runner that runs the subtransforms (Flink) shuffles; Prism and the local runner pass the records through.
+   */
+  readonly redistribute?: { readonly numKeys?: number; readonly byRecordKey?: boolean };
 }
 
 /** The validated, JSON-able form. bigint values are decimal strings. */

@@ -445,7 +445,8 @@ class LocalExecution {
 
   private addToGbk(gbk: Gbk, elements: readonly WindowedValue<unknown>[]): void {
     const step = this.steps[gbk.id]!;
-    const counting = gbk.trigger.kind === "element-count" ? gbk.trigger.count : 0;
+    const counting =
+      gbk.trigger.kind === "element-count" ? gbk.trigger.count : gbk.trigger.kind === "every-element" ? 1 : 0;
     for (const element of elements) {
       const { key, value } = element.value as KV<unknown, unknown>;
       const keyId = structuralKey(key);

@@ -6,6 +6,7 @@
 import { primitiveTransforms, type PipelineGraph, type TransformNode } from "../../pipeline/index.js";
 import type { BundleDescriptor, TransformSpec } from "../bundle/index.js";
 import { DEFAULT_TRIGGER, type Trigger } from "../../sdf/index.js";
+import { urns } from "../../model/proto/index.js";
 
 export const SOURCE_ID = "source";
 
@@ -58,19 +59,26 @@ interface ExecNode {
 }
 
 /** Expands each splittable ParDo into Beam's three SDF steps (pair, split-and-size, process). */
+/**
+ * Composites this runner replaces: a Redistribute or Reshuffle only moves data between workers, and here there is one
+ * process, so its output is its input (as Prism does).
+ */
+const REPLACED_COMPOSITES: ReadonlySet<string> = new Set([
+  urns.StandardPTransforms.Composites.REDISTRIBUTE_ARBITRARILY,
+  urns.StandardPTransforms.Composites.REDISTRIBUTE_BY_KEY,
+  urns.StandardPTransforms.Composites.RESHUFFLE,
+]);
+
 function execNodes(graph: PipelineGraph): ExecNode[] {
   const nodes: ExecNode[] = [];
-  for (const t of primitiveTransforms(graph)) nodes.push(...expand(t));
+  for (const t of primitiveTransforms(graph, REPLACED_COMPOSITES)) nodes.push(...expand(t));
   return nodes;
 }
 
 function expand(t: TransformNode): ExecNode[] {
   const p = t.payload;
   switch (p.kind) {
-    case "impulse":
-      return [{ id: t.id, kind: "impulse", inputs: t.inputs, outputs: t.outputs }];
-    case "group-by-key":
-      return [{ id: t.id, kind: "group-by-key", inputs: t.inputs, outputs: t.outputs }];
+    case "composite": // a replaced one: passes its input through, a Flatten of one
     case "flatten":
       return [
         {
@@ -81,6 +89,10 @@ function expand(t: TransformNode): ExecNode[] {
           spec: { kind: "flatten", name: t.id, inputs: t.inputs, outputs: t.outputs },
         },
       ];
+    case "impulse":
+      return [{ id: t.id, kind: "impulse", inputs: t.inputs, outputs: t.outputs }];
+    case "group-by-key":
+      return [{ id: t.id, kind: "group-by-key", inputs: t.inputs, outputs: t.outputs }];
     case "window-into":
       return [
         {

@@ -18,6 +18,8 @@ export interface EnrichArgs {
   readonly requiresStableInput?: boolean;
   /** The Map throws on this value (a worker error the runner reports). */
   readonly failOn?: string;
+  /** Redistribute the read's records over this many keys. */
+  readonly redistributeKeys?: number;
 }
 
 /** What the Map does to each value: enough work to be sure it ran where the test expects. */
@@ -40,6 +42,7 @@ export function build(pipeline: Pipeline, args: unknown): void {
         valueDeserializer: "string",
         ...(a.maxRecords !== undefined ? { maxNumRecords: a.maxRecords } : {}),
         ...(a.group ? { commitOffsetsInFinalize: true } : {}),
+        ...(a.redistributeKeys !== undefined ? { redistribute: { numKeys: a.redistributeKeys } } : {}),
       }),
     )
     .apply(
