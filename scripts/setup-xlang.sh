@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares the cross-language toolchain, cached between runs:
-#   - a Python virtualenv with the pinned apache-beam from PyPI
+#   - a Python virtualenv with the pinned apache-beam from PyPI (with its [yaml] extra, for Beam YAML)
 #   - the Prism runner, built with `go install` from the Go module proxy at the same Beam version
 #   - the Go example pipeline (examples/go/kafka_roundtrip, Beam Go SDK at that version), rebuilt when it changes
 # Prints `python=<path>`, `prism=<path>` and `go_example=<path>`.
@@ -17,6 +17,11 @@ if [ ! -f "$venv/.complete" ]; then
   "$python" -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "apache-beam==$beam_version" >&2
   touch "$venv/.complete"
+fi
+# Beam YAML's own dependencies (the [yaml] extra), added to venvs made before it was needed.
+if [ ! -f "$venv/.complete-yaml" ]; then
+  "$venv/bin/pip" install -q --disable-pip-version-check "apache-beam[yaml]==$beam_version" >&2
+  touch "$venv/.complete-yaml"
 fi
 
 prism=$(bash "$(dirname "$0")/prism.sh")

@@ -273,10 +273,69 @@ def read_avro(args):
     return {"rows": found}
 
 
+def yaml_roundtrip(args):
+    """Beam YAML: Create → WriteToKafkaTs (AVRO), then ReadFromKafkaTs (AVRO, the read's default) → WriteToJson, both
+    served by our service through a `remote` provider under names of their own, as the README shows (under Beam's
+    names, YAML may pick its Java expansion service instead: it prefers the provider that shares a jar with the
+    next transform)."""
+    from apache_beam.yaml import yaml_transform
+    out_dir = tempfile.mkdtemp(prefix="kbt-st-yaml-")
+    atexit.register(shutil.rmtree, out_dir, True)
+    providers = f"""
+providers:
+  - type: remote
+    config:
+      address: {args.expansion}
+    transforms:
+      WriteToKafkaTs: 'beam:schematransform:org.apache.beam:kafka_write:v1'
+      ReadFromKafkaTs: 'beam:schematransform:org.apache.beam:kafka_read:v1'
+"""
+    elements = "\n".join(f"          - {{id: {i}, name: 'name-{i}'}}" for i in range(args.count))
+    write = f"""
+pipeline:
+  transforms:
+    - type: Create
+      config:
+        elements:
+{elements}
+    - type: WriteToKafkaTs
+      input: Create
+      config:
+        format: AVRO
+        topic: {args.topic}
+        bootstrap_servers: "{args.bootstrap}"
+{providers}"""
+    schema = json.dumps({"type": "record", "name": "topLevelRecord",
+                         "fields": [{"name": "id", "type": "long"}, {"name": "name", "type": "string"}]})
+    read = f"""
+pipeline:
+  transforms:
+    - type: ReadFromKafkaTs
+      config:
+        topic: {args.topic}
+        bootstrap_servers: "{args.bootstrap}"
+        auto_offset_reset_config: earliest
+        max_read_time_seconds: {args.read_seconds}
+        schema: '{schema}'
+    - type: WriteToJson
+      input: ReadFromKafkaTs
+      config:
+        path: {os.path.join(out_dir, "out")}
+{providers}"""
+    for text in (write, read):
+        with beam.Pipeline(options=options(args)) as p:
+            yaml_transform.expand_pipeline(p, text)
+    rows = []
+    for path in sorted(glob.glob(os.path.join(out_dir, "out*"))):
+        with open(path) as f:
+            rows.extend(json.loads(line) for line in f if line.strip())
+    return {"rows": rows}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["discover", "expand-only", "bad-format", "write", "read", "read-json-errors",
-                                         "write-avro", "avro-decode", "avro-encode", "read-avro"])
+                                         "write-avro", "avro-decode", "avro-encode", "read-avro", "yaml-roundtrip"])
     parser.add_argument("--expansion", required=True)
     parser.add_argument("--job-endpoint", default="")
     parser.add_argument("--bootstrap", default="127.0.0.1:9")
@@ -287,7 +346,7 @@ def main():
     args = parser.parse_args()
     result = {"discover": discover, "expand-only": expand_only, "bad-format": bad_format, "write": write, "read": read,
               "read-json-errors": read_json_errors, "write-avro": write_avro, "avro-decode": avro_decode,
-              "avro-encode": avro_encode, "read-avro": read_avro}[args.mode](args)
+              "avro-encode": avro_encode, "read-avro": read_avro, "yaml-roundtrip": yaml_roundtrip}[args.mode](args)
     sys.stdout.write(json.dumps(result) + "\n")
 
 
