@@ -12,6 +12,7 @@ import {
   rowToAvroBytes,
   type AvroRecord,
 } from "../../src/kafka/schematransform/index.js";
+import { rng } from "./sdf-prng.js";
 import { fieldTypeKind, schema, array, map, nullable, row, type FieldType } from "../../src/model/schema.js";
 
 const s = suite("kafka avro format");
@@ -317,5 +318,69 @@ s.test("a write's Avro schema comes from its rows' schema, as Java's AvroUtils.t
     /^\$\.d: logical type beam:logical_type:decimal:v1 has no Avro form/,
   );
 });
+
+s.test(
+  "hostile input: mutated schemas and random bytes fail only as AvroFormatError (the service keeps serving)",
+  () => {
+    const r = rng(20261206);
+    const valid = EVENT;
+    const record = parseAvroSchema(valid);
+    const sample = rowToAvroBytes(
+      {
+        id: 1n,
+        count: 2,
+        ok: true,
+        ratio: 1,
+        score: 2,
+        name: "n",
+        payload: Buffer.from("p"),
+        kind: "VIEW",
+        at: 3n,
+        price: { unscaled: 4n, scale: 2 },
+        day: 5,
+        tags: ["t"],
+        attrs: new Map([["k", 6n]]),
+        address: { city: "c" },
+        previous: null,
+        otherKind: "CLICK",
+      },
+      record,
+    );
+    const outcome = (fn: () => unknown): string => {
+      try {
+        fn();
+        return "ok";
+      } catch (err) {
+        if (err instanceof AvroFormatError) return "refused";
+        throw new Error(`seed ${r.seed}: not an AvroFormatError: ${String(err)}`, { cause: err });
+      }
+    };
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      // A schema with a few characters changed, dropped or repeated.
+      const chars = [...valid];
+      for (let k = r.int(1, 4); k > 0; k--) {
+        const at = r.int(0, chars.length - 1);
+        const op = r.int(0, 2);
+        if (op === 0) chars[at] = r.pick(['"', "{", "}", "[", "]", ":", ",", "a", "1", "null"]);
+        else if (op === 1) chars.splice(at, 1);
+        else chars.splice(at, 0, chars[at]!);
+      }
+      seen.add(outcome(() => parseAvroSchema(chars.join(""))));
+      // A value with bytes flipped, cut short or extended.
+      const bytes = Buffer.from(sample);
+      const op = r.int(0, 2);
+      if (op === 0) for (let k = r.int(1, 3); k > 0; k--) bytes[r.int(0, bytes.length - 1)] = r.int(0, 255);
+      const value =
+        op === 1
+          ? bytes.subarray(0, r.int(0, bytes.length - 1))
+          : op === 2
+            ? Buffer.concat([bytes, Buffer.from([r.int(0, 255)])])
+            : bytes;
+      seen.add(outcome(() => avroBytesToRow(value, record)));
+    }
+    assert.equal([...seen].sort(), ["ok", "refused"], "both outcomes were reached");
+  },
+);
 
 s.run();
