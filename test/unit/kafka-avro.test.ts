@@ -91,7 +91,7 @@ s.test("schemas map as Java's AvroUtils: primitives, nullable unions, logical ty
       "kind STRING",
       "at beam:logical_type:millis_instant:v1",
       "price beam:logical_type:decimal:v1",
-      "day INT32",
+      "day beam:logical_type:date:v1",
       "tags ARRAY<STRING>",
       "attrs MAP<STRING,INT64?>",
       "address ROW(city STRING)?",
@@ -214,7 +214,7 @@ s.test("a rich row writes and reads back exactly", () => {
     kind: "VIEW",
     at: 1_764_000_000_123n,
     price: { unscaled: -12345n, scale: 2 },
-    day: 20_000,
+    day: 20_000n,
     tags: ["a", "ü"],
     attrs: new Map<string, bigint | null>([
       ["x", 1n],

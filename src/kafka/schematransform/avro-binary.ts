@@ -1,7 +1,7 @@
 // Avro's binary encoding (the specification's "Binary Encoding": no container file, no schema in the bytes, as Beam
 // Java's AvroUtils reads and writes Kafka values) between bytes and Row values of the mapped Beam schema
 // (avro-schema.ts): int → number, long → bigint, float/double → number, bytes → Uint8Array, string and enum symbol →
-// string, map → Map, record → object, timestamp-millis → bigint ms, decimal → {unscaled, scale}.
+// string, map → Map, record → object, timestamp-millis → bigint ms, date → bigint days, decimal → {unscaled, scale}.
 //
 // Each record type is compiled once into a tree of closures (cached per type object): the per-value work is the
 // bytes, not walking the schema, and error paths ("$.address.city") are fixed when compiled, not built per value.
@@ -174,6 +174,8 @@ function decoder(type: AvroType, path: string): Decode {
       };
     case "int":
       return (r) => r.int(path);
+    case "date":
+      return (r) => BigInt(r.int(path));
     case "long":
     case "timestamp-millis":
       return (r) => r.long(path);
@@ -400,6 +402,7 @@ function presentEncoder(type: Exclude<AvroType, { kind: "nullable" }>, path: str
         w.byte(value ? 1 : 0);
       };
     case "int":
+    case "date":
       return (w, value) => {
         const n = typeof value === "number" && Number.isInteger(value) ? value : Number(integer(value, path));
         if (n < INT_MIN || n > INT_MAX) throw new AvroFormatError(path, `${n} does not fit an Avro int`);

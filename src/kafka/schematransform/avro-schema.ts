@@ -4,7 +4,8 @@
 //
 // Mapped as Java's AvroUtils maps them: boolean, int → INT32, long → INT64, float, double, string, bytes, record →
 // ROW, array → ARRAY, map → MAP<STRING, ...>, a union of null and one type → that type, nullable;
-// timestamp-millis → DATETIME, decimal (on bytes) → DECIMAL. Other logical types read as their underlying type, as
+// timestamp-millis → DATETIME, decimal (on bytes) → DECIMAL, date → Beam's date (days; Python's datetime.date).
+// Other logical types read as their underlying type, as
 // the Avro specification tells readers that do not know them to. Differences from Java: an enum is a STRING (its
 // symbol; Java's EnumerationType has no Python counterpart), and fixed and other unions are refused by name.
 import { randomUUID } from "node:crypto";
@@ -16,6 +17,8 @@ export type AvroPrimitive = "boolean" | "int" | "long" | "float" | "double" | "s
 export type AvroType =
   | { readonly kind: AvroPrimitive }
   | { readonly kind: "timestamp-millis" }
+  /** Days since the epoch (an Avro int), as Beam's date logical type (INT64 days). */
+  | { readonly kind: "date" }
   | { readonly kind: "decimal"; readonly precision: number; readonly scale: number }
   | { readonly kind: "enum"; readonly name: string; readonly symbols: readonly string[] }
   | { readonly kind: "array"; readonly items: AvroType }
@@ -108,6 +111,7 @@ class AvroSchemaParser {
   private logical(node: Record<string, unknown>, primitive: AvroPrimitive, path: string): AvroType {
     const logical = node.logicalType;
     if (logical === "timestamp-millis" && primitive === "long") return { kind: "timestamp-millis" };
+    if (logical === "date" && primitive === "int") return { kind: "date" };
     if (logical === "decimal" && primitive === "bytes") {
       const { precision, scale = 0 } = node;
       if (typeof precision !== "number" || !Number.isInteger(precision) || precision < 1)
@@ -188,6 +192,10 @@ class AvroSchemaParser {
 // ---------------------------------------------------------------------------------------------------------------
 // Avro → Beam schema.
 
+/** Beam's date (Java's SqlTypes.DATE): days since the epoch as INT64. */
+const DATE_URN = "beam:logical_type:date:v1";
+const DATE_FIELD_TYPE: FieldType = { logicalType: { urn: DATE_URN, representation: { atomicType: AtomicType.INT64 } } };
+
 function fieldType(type: AvroType): FieldType {
   switch (type.kind) {
     case "boolean":
@@ -207,6 +215,8 @@ function fieldType(type: AvroType): FieldType {
       return fieldTypeOf("bytes");
     case "timestamp-millis":
       return fieldTypeOf("datetime");
+    case "date":
+      return DATE_FIELD_TYPE;
     case "decimal":
       return fieldTypeOf("decimal");
     case "array":
@@ -267,6 +277,7 @@ function avroOf(type: FieldType, path: string, names: Set<string>): AvroType {
         return avroRecordOf(kind.schema, path, names);
       case "logical":
         if (kind.logical.urn === MILLIS_INSTANT) return { kind: "timestamp-millis" };
+        if (kind.logical.urn === DATE_URN) return { kind: "date" };
         break;
     }
     throw new AvroFormatError(path, `${describeFieldType(type)} has no Avro form here`);
@@ -301,6 +312,8 @@ export function avroSchemaJson(type: AvroType): unknown {
   switch (type.kind) {
     case "timestamp-millis":
       return { type: "long", logicalType: "timestamp-millis" };
+    case "date":
+      return { type: "int", logicalType: "date" };
     case "decimal":
       return { type: "bytes", logicalType: "decimal", precision: type.precision, scale: type.scale };
     case "enum":

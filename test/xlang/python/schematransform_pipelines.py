@@ -6,6 +6,7 @@ The last line of stdout is a JSON object with the result, read by the TypeScript
 """
 import argparse
 import atexit
+import datetime
 import glob
 import json
 import os
@@ -185,7 +186,8 @@ AVRO_ORDER_SCHEMA = {"type": "record", "name": "Order", "namespace": "shop", "fi
     {"name": "placed", "type": {"type": "long", "logicalType": "timestamp-millis"}},
     {"name": "items", "type": {"type": "array", "items": "string"}},
     {"name": "attrs", "type": {"type": "map", "values": "int"}},
-    {"name": "weight", "type": "float"}]}
+    {"name": "weight", "type": "float"},
+    {"name": "shipped", "type": ["null", {"type": "int", "logicalType": "date"}]}]}
 
 
 def avro_event(i):
@@ -221,7 +223,8 @@ def avro_order(i):
     return {"id": i, "customer": {"name": f"c{i % 5}", "vip": i % 2 == 0}, "status": "PAID" if i % 2 else "NEW",
             "note": None if i % 4 else f"note {i}", "amount": Decimal(f"{i}.{i % 100:02d}"),
             "placed": 1_764_000_000_000 + i, "items": [f"item-{j}" for j in range(i % 4)],
-            "attrs": {f"k{j}": j * i for j in range(i % 3)}, "weight": 0.5 + i}
+            "attrs": {f"k{j}": j * i for j in range(i % 3)}, "weight": 0.5 + i,
+            "shipped": None if i % 5 == 0 else datetime.date(2026, 1, 1) + datetime.timedelta(days=i)}
 
 
 def plain(value):
@@ -238,6 +241,8 @@ def plain(value):
         return value.hex()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if hasattr(value, "micros"):
         return value.micros // 1000
     return value
