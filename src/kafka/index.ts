@@ -45,6 +45,15 @@ export type {
   TimestampPolicyName,
   SourceDescriptor,
 } from "./read/index.js";
+// Avro values (the managed transforms' AVRO format), for TypeScript pipelines that read or write Avro topics as bytes.
+export {
+  parseAvroSchema,
+  avroRowSchema,
+  avroBytesToRow,
+  rowToAvroBytes,
+  AvroFormatError,
+} from "./schematransform/index.js";
+export type { AvroRecord, AvroType } from "./schematransform/index.js";
 export {
   writeToKafka,
   WriteToKafka,

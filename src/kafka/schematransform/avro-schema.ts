@@ -27,6 +27,7 @@ export type AvroType =
   | { readonly kind: "nullable"; readonly type: AvroType; readonly nullIndex: 0 | 1 }
   | AvroRecord;
 
+/** An Avro record schema as parseAvroSchema returns it: its full name and its fields in order. */
 export interface AvroRecord {
   readonly kind: "record";
   /** The full name (namespace.name). */
