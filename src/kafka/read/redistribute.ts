@@ -3,8 +3,8 @@
 // the read run on more workers than the topic has partitions. The graph, as Java's KafkaIO builds it:
 //   AssignKey (bucket, timestamp reified) → GroupByKey (global window, fires for every element, earliest
 //   timestamp) → Values (each record at its own timestamp)
-// under one composite of URN beam:transform:redistribute_arbitrarily:v1, which runners may replace (Prism removes
-// it: a fusion break is all a single-process runner needs); Flink runs the steps.
+// under one composite of URN beam:transform:redistribute_arbitrarily:v1, which runners may replace (Prism and our
+// local runner pass the records through: one process needs no shuffle); Flink runs the steps.
 import { EVERY_ELEMENT_TRIGGER, type DoFn, type KV, type ProcessContext } from "../../sdf/index.js";
 import { GlobalWindows, GroupByKey, ParDo, PTransform, WindowInto, type PCollection } from "../../pipeline/index.js";
 import { urns } from "../../model/proto/index.js";
