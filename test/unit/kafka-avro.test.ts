@@ -72,6 +72,11 @@ const EVENT = JSON.stringify({
     },
     { name: "previous", type: ["null", "Address"] },
     { name: "otherKind", type: "com.example.Kind" },
+    { name: "md5", type: { type: "fixed", name: "MD5", size: 4 } },
+    {
+      name: "exact",
+      type: { type: "fixed", name: "Exact", size: 6, logicalType: "decimal", precision: 12, scale: 3 },
+    },
   ],
 });
 
@@ -97,8 +102,15 @@ s.test("schemas map as Java's AvroUtils: primitives, nullable unions, logical ty
       "address ROW(city STRING)?",
       "previous ROW(city STRING)?",
       "otherKind STRING",
+      "md5 beam:logical_type:fixed_bytes:v1",
+      "exact beam:logical_type:decimal:v1",
     ],
   );
+  const md5 = fieldTypeKind(avroRowSchema(record).fields[16]!.type);
+  assert.equal(md5.kind === "logical" && [md5.logical.argument, md5.logical.argumentType], [
+    { atomicValue: { int32: 4 } },
+    { atomicType: 3 },
+  ]);
 });
 
 s.test("unsupported schemas are refused at their path: fixed, wide unions, recursion, unknown names", () => {
@@ -106,8 +118,8 @@ s.test("unsupported schemas are refused at their path: fixed, wide unions, recur
   expectAvroError(() => parseAvroSchema('"string"'), /^\$: the root must be a record schema/);
   expectAvroError(() => parseAvroSchema("{"), /^\$: not valid JSON/);
   expectAvroError(
-    () => parseAvroSchema(rec([{ name: "f", type: { type: "fixed", name: "F", size: 4 } }])),
-    /^\$\.f: fixed is not supported/,
+    () => parseAvroSchema(rec([{ name: "f", type: { type: "fixed", name: "F", size: -1 } }])),
+    /^\$\.f: a fixed needs an integer "size" >= 0, got -1/,
   );
   expectAvroError(
     () => parseAvroSchema(rec([{ name: "u", type: ["null", "string", "long"] }])),
@@ -223,8 +235,21 @@ s.test("a rich row writes and reads back exactly", () => {
     address: { city: "Zürich" },
     previous: null,
     otherKind: "CLICK",
+    md5: Buffer.from([1, 2, 3, 4]),
+    exact: { unscaled: -1234567n, scale: 3 },
   };
-  assert.equal(avroBytesToRow(rowToAvroBytes(row, record), record), row);
+  const encoded = rowToAvroBytes(row, record);
+  assert.equal(avroBytesToRow(encoded, record), row);
+  // The fixed fields end the value: 4 bytes as they are, then -1234567 sign-extended to 6 bytes (no lengths).
+  assert.is(hex(encoded.subarray(encoded.length - 10)), "01020304ffffffed2979");
+  expectAvroError(
+    () => rowToAvroBytes({ ...row, md5: Buffer.from([1]) }, record),
+    /^\$\.md5: expected 4 bytes, got bytes/,
+  );
+  expectAvroError(
+    () => rowToAvroBytes({ ...row, exact: { unscaled: 1n << 60n, scale: 3 } }, record),
+    /^\$\.exact: 1152921504606846976 needs more than 6 bytes/,
+  );
 });
 
 s.test("bad values are refused at their path, both ways", () => {
@@ -247,13 +272,12 @@ s.test("bad values are refused at their path, both ways", () => {
       address: null,
       previous: null,
       otherKind: "VIEW",
+      md5: Buffer.alloc(4),
+      exact: { unscaled: 0n, scale: 3 },
     },
     record,
   );
-  expectAvroError(
-    () => avroBytesToRow(good.subarray(0, good.length - 1), record),
-    /^\$\.otherKind: the value ends early/,
-  );
+  expectAvroError(() => avroBytesToRow(good.subarray(0, good.length - 1), record), /^\$\.exact: the value ends early/);
   expectAvroError(
     () => avroBytesToRow(Buffer.concat([good, bytes("00")]), record),
     /^\$: 1 bytes left after the record/,
@@ -343,6 +367,8 @@ s.test(
         address: { city: "c" },
         previous: null,
         otherKind: "CLICK",
+        md5: Buffer.from("abcd"),
+        exact: { unscaled: 5n, scale: 3 },
       },
       record,
     );

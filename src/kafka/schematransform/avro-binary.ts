@@ -188,8 +188,16 @@ function decoder(type: AvroType, path: string): Decode {
     case "string":
       return (r) => r.string(path);
     case "decimal": {
-      const scale = type.scale;
-      return (r) => ({ unscaled: bigIntFromTwosComplement(r.raw(r.size(path), path)), scale }) satisfies Decimal;
+      const { scale, size } = type;
+      return (r) =>
+        ({
+          unscaled: bigIntFromTwosComplement(r.raw(size ?? r.size(path), path)),
+          scale,
+        }) satisfies Decimal;
+    }
+    case "fixed": {
+      const size = type.size;
+      return (r) => Buffer.from(r.raw(size, path));
     }
     case "enum": {
       const symbols = type.symbols;
@@ -302,6 +310,13 @@ class Writer {
 
   raw(bytes: Uint8Array): void {
     this.varint(bytes.length);
+    this.room(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** Bytes without a length (a fixed). */
+  fixed(bytes: Uint8Array): void {
     this.room(bytes.length);
     this.buffer.set(bytes, this.length);
     this.length += bytes.length;
@@ -443,12 +458,27 @@ function presentEncoder(type: Exclude<AvroType, { kind: "nullable" }>, path: str
       };
     }
     case "decimal": {
-      const scale = type.scale;
+      const { scale, size } = type;
       return (w, value) => {
         const d = value as Partial<Decimal>;
         if (typeof d.unscaled !== "bigint" || d.scale !== scale)
           throw new AvroFormatError(path, `expected a decimal of scale ${scale}, got ${describe(value)}`);
-        w.raw(twosComplementBytes(d.unscaled));
+        const bytes = twosComplementBytes(d.unscaled);
+        if (size === undefined) {
+          w.raw(bytes);
+          return;
+        }
+        if (bytes.length > size) throw new AvroFormatError(path, `${d.unscaled} needs more than ${size} bytes`);
+        // Sign-extended to the fixed size.
+        w.fixed(Buffer.concat([Buffer.alloc(size - bytes.length, d.unscaled < 0n ? 0xff : 0), bytes]));
+      };
+    }
+    case "fixed": {
+      const size = type.size;
+      return (w, value) => {
+        if (!(value instanceof Uint8Array) || value.length !== size)
+          throw new AvroFormatError(path, `expected ${size} bytes, got ${describe(value)}`);
+        w.fixed(value);
       };
     }
     case "array": {

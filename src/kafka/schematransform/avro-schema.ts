@@ -4,10 +4,11 @@
 //
 // Mapped as Java's AvroUtils maps them: boolean, int → INT32, long → INT64, float, double, string, bytes, record →
 // ROW, array → ARRAY, map → MAP<STRING, ...>, a union of null and one type → that type, nullable;
-// timestamp-millis → DATETIME, decimal (on bytes) → DECIMAL, date → Beam's date (days; Python's datetime.date).
-// Other logical types read as their underlying type, as
-// the Avro specification tells readers that do not know them to. Differences from Java: an enum is a STRING (its
-// symbol; Java's EnumerationType has no Python counterpart), and fixed and other unions are refused by name.
+// timestamp-millis → DATETIME, decimal (on bytes or fixed) → DECIMAL, date → Beam's date (days; Python's
+// datetime.date), fixed → Beam's fixed_bytes (its size the argument). Other logical types read as their underlying
+// type, as the Avro specification tells readers that do not know them to. Differences from Java: an enum is a STRING
+// (its symbol; Java's EnumerationType has no Python counterpart), and unions of more than null and one type are
+// refused by name.
 import { randomUUID } from "node:crypto";
 import { AtomicType, fieldTypeKind, fieldTypeOf, type FieldType, type Schema } from "../../model/schema.js";
 
@@ -19,7 +20,9 @@ export type AvroType =
   | { readonly kind: "timestamp-millis" }
   /** Days since the epoch (an Avro int), as Beam's date logical type (INT64 days). */
   | { readonly kind: "date" }
-  | { readonly kind: "decimal"; readonly precision: number; readonly scale: number }
+  /** `size`: on a fixed of that many bytes; undefined: on bytes. */
+  | { readonly kind: "decimal"; readonly precision: number; readonly scale: number; readonly size?: number }
+  | { readonly kind: "fixed"; readonly name: string; readonly size: number }
   | { readonly kind: "enum"; readonly name: string; readonly symbols: readonly string[] }
   | { readonly kind: "array"; readonly items: AvroType }
   | { readonly kind: "map"; readonly values: AvroType }
@@ -97,7 +100,7 @@ class AvroSchemaParser {
       case "map":
         return { kind: "map", values: this.type(node.values, `${path}{}`, namespace, depth + 1) };
       case "fixed":
-        throw new AvroFormatError(path, "fixed is not supported by kafka-beam-ts (use bytes)");
+        return this.fixed(node, path, namespace);
       case "error":
         throw new AvroFormatError(path, "error types belong to Avro protocols, not to record values");
     }
@@ -113,18 +116,18 @@ class AvroSchemaParser {
     const logical = node.logicalType;
     if (logical === "timestamp-millis" && primitive === "long") return { kind: "timestamp-millis" };
     if (logical === "date" && primitive === "int") return { kind: "date" };
-    if (logical === "decimal" && primitive === "bytes") {
-      const { precision, scale = 0 } = node;
-      if (typeof precision !== "number" || !Number.isInteger(precision) || precision < 1)
-        throw new AvroFormatError(
-          path,
-          `a decimal needs an integer "precision" >= 1, got ${JSON.stringify(precision)}`,
-        );
-      if (typeof scale !== "number" || !Number.isInteger(scale) || scale < 0 || scale > precision)
-        throw new AvroFormatError(path, `a decimal's "scale" must be an integer from 0 to its precision`);
-      return { kind: "decimal", precision, scale };
-    }
+    if (logical === "decimal" && primitive === "bytes") return decimal(node, path);
     return { kind: primitive };
+  }
+
+  private fixed(node: Record<string, unknown>, path: string, namespace: string): AvroType {
+    const [name] = this.fullName(node, path, namespace);
+    const size = node.size;
+    if (typeof size !== "number" || !Number.isInteger(size) || size < 0 || size > 0x7fffffff)
+      throw new AvroFormatError(path, `a fixed needs an integer "size" >= 0, got ${JSON.stringify(size)}`);
+    const type: AvroType = node.logicalType === "decimal" ? decimal(node, path, size) : { kind: "fixed", name, size };
+    this.named.set(name, type);
+    return type;
   }
 
   private fullName(node: Record<string, unknown>, path: string, namespace: string): [string, string] {
@@ -190,9 +193,20 @@ class AvroSchemaParser {
   }
 }
 
+function decimal(node: Record<string, unknown>, path: string, size?: number): AvroType {
+  const { precision, scale = 0 } = node;
+  if (typeof precision !== "number" || !Number.isInteger(precision) || precision < 1)
+    throw new AvroFormatError(path, `a decimal needs an integer "precision" >= 1, got ${JSON.stringify(precision)}`);
+  if (typeof scale !== "number" || !Number.isInteger(scale) || scale < 0 || scale > precision)
+    throw new AvroFormatError(path, `a decimal's "scale" must be an integer from 0 to its precision`);
+  return size === undefined ? { kind: "decimal", precision, scale } : { kind: "decimal", precision, scale, size };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Avro → Beam schema.
 
+/** Beam's fixed-length bytes (Java's FixedBytes, Python's FixedLengthBytes): the length is its argument. */
+const FIXED_BYTES_URN = "beam:logical_type:fixed_bytes:v1";
 /** Beam's date (Java's SqlTypes.DATE): days since the epoch as INT64. */
 const DATE_URN = "beam:logical_type:date:v1";
 const DATE_FIELD_TYPE: FieldType = { logicalType: { urn: DATE_URN, representation: { atomicType: AtomicType.INT64 } } };
@@ -220,6 +234,15 @@ function fieldType(type: AvroType): FieldType {
       return DATE_FIELD_TYPE;
     case "decimal":
       return fieldTypeOf("decimal");
+    case "fixed":
+      return {
+        logicalType: {
+          urn: FIXED_BYTES_URN,
+          representation: { atomicType: AtomicType.BYTES },
+          argumentType: { atomicType: AtomicType.INT32 },
+          argument: { atomicValue: { int32: type.size } },
+        },
+      };
     case "array":
       return { arrayType: { elementType: fieldType(type.items) } };
     case "map":
@@ -315,8 +338,13 @@ export function avroSchemaJson(type: AvroType): unknown {
       return { type: "long", logicalType: "timestamp-millis" };
     case "date":
       return { type: "int", logicalType: "date" };
-    case "decimal":
-      return { type: "bytes", logicalType: "decimal", precision: type.precision, scale: type.scale };
+    case "decimal": {
+      const logical = { logicalType: "decimal", precision: type.precision, scale: type.scale };
+      if (type.size === undefined) return { type: "bytes", ...logical };
+      return { type: "fixed", name: `decimal${type.size}`, size: type.size, ...logical };
+    }
+    case "fixed":
+      return { type: "fixed", name: type.name, size: type.size };
     case "enum":
       return { type: "enum", name: type.name, symbols: type.symbols };
     case "array":

@@ -187,7 +187,10 @@ AVRO_ORDER_SCHEMA = {"type": "record", "name": "Order", "namespace": "shop", "fi
     {"name": "items", "type": {"type": "array", "items": "string"}},
     {"name": "attrs", "type": {"type": "map", "values": "int"}},
     {"name": "weight", "type": "float"},
-    {"name": "shipped", "type": ["null", {"type": "int", "logicalType": "date"}]}]}
+    {"name": "shipped", "type": ["null", {"type": "int", "logicalType": "date"}]},
+    {"name": "checksum", "type": {"type": "fixed", "name": "Checksum", "size": 4}},
+    {"name": "exact", "type": {"type": "fixed", "name": "Exact", "size": 8, "logicalType": "decimal",
+                               "precision": 15, "scale": 3}}]}
 
 
 def avro_event(i):
@@ -224,7 +227,8 @@ def avro_order(i):
             "note": None if i % 4 else f"note {i}", "amount": Decimal(f"{i}.{i % 100:02d}"),
             "placed": 1_764_000_000_000 + i, "items": [f"item-{j}" for j in range(i % 4)],
             "attrs": {f"k{j}": j * i for j in range(i % 3)}, "weight": 0.5 + i,
-            "shipped": None if i % 5 == 0 else datetime.date(2026, 1, 1) + datetime.timedelta(days=i)}
+            "shipped": None if i % 5 == 0 else datetime.date(2026, 1, 1) + datetime.timedelta(days=i),
+            "checksum": bytes([i % 256, 1, 2, 3]), "exact": Decimal(f"-{i + 1}.{i % 1000:03d}")}  # not -0: fastavro writes it as -0.002
 
 
 def plain(value):
