@@ -80,6 +80,33 @@ const EVENT = JSON.stringify({
   ],
 });
 
+/** A row of EVENT with every kind of value (nulls, non-ASCII, negative decimals, a map with a null). */
+function eventRow(): Record<string, unknown> {
+  return {
+    id: 1234567890123n,
+    count: -7,
+    ok: true,
+    ratio: 0.5,
+    score: Math.PI,
+    name: null,
+    payload: Buffer.from([0, 255, 7]),
+    kind: "VIEW",
+    at: 1_764_000_000_123n,
+    price: { unscaled: -12345n, scale: 2 },
+    day: 20_000n,
+    tags: ["a", "ü"],
+    attrs: new Map<string, bigint | null>([
+      ["x", 1n],
+      ["y", null],
+    ]),
+    address: { city: "Zürich" },
+    previous: null,
+    otherKind: "CLICK",
+    md5: Buffer.from([1, 2, 3, 4]),
+    exact: { unscaled: -1234567n, scale: 3 },
+  };
+}
+
 s.test("schemas map as Java's AvroUtils: primitives, nullable unions, logical types, nested and named types", () => {
   const record = parseAvroSchema(EVENT);
   assert.is(record.name, "com.example.Event");
@@ -215,29 +242,7 @@ s.test("blocks as other writers write them: a negative count with its byte size,
 
 s.test("a rich row writes and reads back exactly", () => {
   const record = parseAvroSchema(EVENT);
-  const row = {
-    id: 1234567890123n,
-    count: -7,
-    ok: true,
-    ratio: 0.5,
-    score: Math.PI,
-    name: null,
-    payload: Buffer.from([0, 255, 7]),
-    kind: "VIEW",
-    at: 1_764_000_000_123n,
-    price: { unscaled: -12345n, scale: 2 },
-    day: 20_000n,
-    tags: ["a", "ü"],
-    attrs: new Map<string, bigint | null>([
-      ["x", 1n],
-      ["y", null],
-    ]),
-    address: { city: "Zürich" },
-    previous: null,
-    otherKind: "CLICK",
-    md5: Buffer.from([1, 2, 3, 4]),
-    exact: { unscaled: -1234567n, scale: 3 },
-  };
+  const row = eventRow();
   const encoded = rowToAvroBytes(row, record);
   assert.equal(avroBytesToRow(encoded, record), row);
   // The fixed fields end the value: 4 bytes as they are, then -1234567 sign-extended to 6 bytes (no lengths).
@@ -254,29 +259,7 @@ s.test("a rich row writes and reads back exactly", () => {
 
 s.test("bad values are refused at their path, both ways", () => {
   const record = parseAvroSchema(EVENT);
-  const good = rowToAvroBytes(
-    {
-      id: 1n,
-      count: 1,
-      ok: false,
-      ratio: 0,
-      score: 0,
-      name: "n",
-      payload: Buffer.alloc(0),
-      kind: "CLICK",
-      at: 0n,
-      price: { unscaled: 0n, scale: 2 },
-      day: 0,
-      tags: [],
-      attrs: new Map(),
-      address: null,
-      previous: null,
-      otherKind: "VIEW",
-      md5: Buffer.alloc(4),
-      exact: { unscaled: 0n, scale: 3 },
-    },
-    record,
-  );
+  const good = rowToAvroBytes(eventRow(), record);
   expectAvroError(() => avroBytesToRow(good.subarray(0, good.length - 1), record), /^\$\.exact: the value ends early/);
   expectAvroError(
     () => avroBytesToRow(Buffer.concat([good, bytes("00")]), record),
@@ -349,29 +332,7 @@ s.test(
     const r = rng(20261206);
     const valid = EVENT;
     const record = parseAvroSchema(valid);
-    const sample = rowToAvroBytes(
-      {
-        id: 1n,
-        count: 2,
-        ok: true,
-        ratio: 1,
-        score: 2,
-        name: "n",
-        payload: Buffer.from("p"),
-        kind: "VIEW",
-        at: 3n,
-        price: { unscaled: 4n, scale: 2 },
-        day: 5,
-        tags: ["t"],
-        attrs: new Map([["k", 6n]]),
-        address: { city: "c" },
-        previous: null,
-        otherKind: "CLICK",
-        md5: Buffer.from("abcd"),
-        exact: { unscaled: 5n, scale: 3 },
-      },
-      record,
-    );
+    const sample = rowToAvroBytes(eventRow(), record);
     const outcome = (fn: () => unknown): string => {
       try {
         fn();
