@@ -295,6 +295,8 @@ s.test("a write's Avro schema comes from its rows' schema, as Java's AvroUtils.t
     attrs: map("string", "double"),
     inner: row({ ok: "boolean" }),
     other: nullable(row({ b: "bytes" })),
+    items: array(row({ n: "int64" })),
+    byName: map("string", row({ n: "int64" })),
   });
   const record: AvroRecord = avroRecordOfRowSchema(rows);
   assert.equal(avroSchemaJson(record), {
@@ -311,6 +313,14 @@ s.test("a write's Avro schema comes from its rows' schema, as Java's AvroUtils.t
       {
         name: "other",
         type: ["null", { type: "record", name: "otherRecord", fields: [{ name: "b", type: "bytes" }] }],
+      },
+      {
+        name: "items",
+        type: { type: "array", items: { type: "record", name: "itemsRecord", fields: [{ name: "n", type: "long" }] } },
+      },
+      {
+        name: "byName",
+        type: { type: "map", values: { type: "record", name: "byNameRecord", fields: [{ name: "n", type: "long" }] } },
       },
     ],
   });

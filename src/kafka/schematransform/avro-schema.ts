@@ -11,6 +11,7 @@
 // refused by name.
 import { randomUUID } from "node:crypto";
 import { AtomicType, fieldTypeKind, fieldTypeOf, type FieldType, type Schema } from "../../model/schema.js";
+import { LogicalTypeUrns } from "../../model/coders/index.js";
 
 export type AvroPrimitive = "boolean" | "int" | "long" | "float" | "double" | "string" | "bytes";
 
@@ -205,11 +206,10 @@ function decimal(node: Record<string, unknown>, path: string, size?: number): Av
 // ---------------------------------------------------------------------------------------------------------------
 // Avro → Beam schema.
 
-/** Beam's fixed-length bytes (Java's FixedBytes, Python's FixedLengthBytes): the length is its argument. */
-const FIXED_BYTES_URN = "beam:logical_type:fixed_bytes:v1";
 /** Beam's date (Java's SqlTypes.DATE): days since the epoch as INT64. */
-const DATE_URN = "beam:logical_type:date:v1";
-const DATE_FIELD_TYPE: FieldType = { logicalType: { urn: DATE_URN, representation: { atomicType: AtomicType.INT64 } } };
+const DATE_FIELD_TYPE: FieldType = {
+  logicalType: { urn: LogicalTypeUrns.DATE, representation: { atomicType: AtomicType.INT64 } },
+};
 
 function fieldType(type: AvroType): FieldType {
   switch (type.kind) {
@@ -237,7 +237,8 @@ function fieldType(type: AvroType): FieldType {
     case "fixed":
       return {
         logicalType: {
-          urn: FIXED_BYTES_URN,
+          // Java's FixedBytes, Python's FixedLengthBytes: the length is the argument.
+          urn: LogicalTypeUrns.FIXED_BYTES,
           representation: { atomicType: AtomicType.BYTES },
           argumentType: { atomicType: AtomicType.INT32 },
           argument: { atomicValue: { int32: type.size } },
@@ -261,8 +262,6 @@ export function avroRowSchema(record: AvroRecord): Schema {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Beam schema → Avro (a write's input rows).
-
-const MILLIS_INSTANT = "beam:logical_type:millis_instant:v1";
 
 function avroOf(type: FieldType, path: string, names: Set<string>): AvroType {
   const base = ((): AvroType => {
@@ -300,8 +299,8 @@ function avroOf(type: FieldType, path: string, names: Set<string>): AvroType {
       case "row":
         return avroRecordOf(kind.schema, path, names);
       case "logical":
-        if (kind.logical.urn === MILLIS_INSTANT) return { kind: "timestamp-millis" };
-        if (kind.logical.urn === DATE_URN) return { kind: "date" };
+        if (kind.logical.urn === LogicalTypeUrns.MILLIS_INSTANT) return { kind: "timestamp-millis" };
+        if (kind.logical.urn === LogicalTypeUrns.DATE) return { kind: "date" };
         break;
     }
     throw new AvroFormatError(path, `${describeFieldType(type)} has no Avro form here`);
@@ -315,8 +314,9 @@ function describeFieldType(type: FieldType): string {
 }
 
 function avroRecordOf(schema: Schema, path: string, names: Set<string>): AvroRecord {
-  // Java names the top record "topLevelRecord" and nested ones after their field; names must be unique.
-  let name = path === "$" ? "topLevelRecord" : `${path.slice(path.lastIndexOf(".") + 1)}Record`;
+  // Java names the top record "topLevelRecord" and nested ones after their field ("$.items[]" → itemsRecord);
+  // names must be unique.
+  let name = path === "$" ? "topLevelRecord" : `${path.slice(path.lastIndexOf(".") + 1).replace(/\W/g, "")}Record`;
   for (let n = 2; names.has(name); n++) name = `${name.replace(/\d+$/, "")}${n}`;
   names.add(name);
   return {
