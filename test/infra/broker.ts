@@ -203,7 +203,7 @@ async function waitUntilServing(
   try {
     for (;;) {
       if (child.exitCode !== null) {
-        throw new Error(`broker exited with code ${child.exitCode}; see ${logFile}:\n${tail(logFile)}`);
+        throw new BrokerExitedError(`broker exited with code ${child.exitCode}; see ${logFile}:\n${tail(logFile)}`);
       }
       try {
         await admin.connect();
@@ -235,8 +235,28 @@ function tail(file: string): string {
   }
 }
 
-/** Starts a broker on free loopback ports; `stop()` kills it and deletes its data. */
+/** Attempts at starting a broker whose process exits at start (seen once in CI, beside a job server starting). */
+const START_ATTEMPTS = 3;
+
+/**
+ * Starts a broker on free loopback ports; `stop()` kills it and deletes its data. A broker that exits while starting
+ * is started again on other ports: a free port found here can be taken by another process (a job server starting
+ * beside it) before the broker binds it.
+ */
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBrokerOnce(options);
+    } catch (err) {
+      if (!(err instanceof BrokerExitedError) || attempt >= START_ATTEMPTS) throw err;
+      console.warn(`startBroker: attempt ${attempt} exited at start, trying other ports: ${err.message}`);
+    }
+  }
+}
+
+class BrokerExitedError extends Error {}
+
+async function startBrokerOnce(options: BrokerOptions): Promise<Broker> {
   reapOrphans();
   const libs = await kafkaLibs();
   const dataDir = mkdtempSync(join(tmpdir(), "kbt-kafka-"));
