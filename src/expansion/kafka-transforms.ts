@@ -22,6 +22,8 @@ import {
 import { discoveryRestrictionWithWatermarkCoder } from "../kafka/read/discovery-dofn.js";
 import {
   DEFAULT_REDISTRIBUTE_KEYS,
+  RedistributeKeyDoFn,
+  RedistributedValuesDoFn,
   groupedRecordsCoder,
   keyedRecordCoder,
   redistributeSpec,
@@ -426,7 +428,7 @@ export function expandRedistribute(
   const subtransforms = [
     b.transform(b.id("kafka_read/AssignKey"), {
       uniqueName: `${name}/AssignKey`,
-      spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_read_redistribute_key", redistribute }) }),
+      spec: parDoSpec({ doFn: doFnSpec(new RedistributeKeyDoFn(redistribute).doFnPayload()) }),
       inputs: { in: records },
       outputs: { out: keyed },
     }),
@@ -439,7 +441,7 @@ export function expandRedistribute(
     }),
     b.transform(b.id("kafka_read/Values"), {
       uniqueName: `${name}/Values`,
-      spec: parDoSpec({ doFn: doFnSpec({ fn: "kafka_read_redistribute_values" }) }),
+      spec: parDoSpec({ doFn: doFnSpec(new RedistributedValuesDoFn().doFnPayload()) }),
       inputs: { in: grouped },
       outputs: { out: redistributed },
     }),
