@@ -19,8 +19,12 @@
 //   copy  after the others: readFromKafka (bounded at the end offsets) of the sink's topic → Map (the value's first
 //         byte flipped in place) → writeToKafka into a fresh topic, timed from run() to DONE, against the sink alone
 // Each round rotates which side goes first. Every topic is then checked to hold exactly the records written.
+// sink, eos and copy also print the CPU seconds this process and the broker (when the bench started it) used, and
+// so the most each could reach with that CPU spread over every core: where the broker shares the machine's cores,
+// a bound that no threading of ours passes.
 import { randomBytes } from "node:crypto";
-import { brokerBootstrap, createTopic, releaseBroker } from "../test/infra/fixtures.js";
+import { availableParallelism } from "node:os";
+import { brokerBootstrap, createTopic, ownBrokerPid, releaseBroker } from "../test/infra/fixtures.js";
 import { parseConsumerConfig } from "../src/kafka/config/index.js";
 import { closeAllClients, createKafkaClient } from "../src/kafka/client/index.js";
 import {
@@ -36,7 +40,7 @@ import {
 import { LocalRunner } from "../src/runners/local/index.js";
 import { defaultShardWriterPool, writeToKafka } from "../src/kafka/write/index.js";
 import { readFromKafka, type KafkaKV } from "../src/kafka/index.js";
-import { flag, fmt, median, mib, numberFlag, PeakRss, ratio } from "./common.js";
+import { flag, fmt, median, mib, numberFlag, ownCpuSeconds, PeakRss, processCpuSeconds, ratio } from "./common.js";
 import { PARTITIONS, produceRaw } from "./kafka-load.js";
 import { producePlatformatic, producerPerformance } from "./producers.js";
 
@@ -64,6 +68,34 @@ interface Side {
   readonly records: number;
   run(topic: string): Promise<number>;
 }
+
+/** CPU seconds a side used per million records: this process's and the broker's (NaN under KBT_BOOTSTRAP). */
+interface CpuUse {
+  readonly ours: number;
+  readonly broker: number;
+}
+
+/** Runs `run`, returning its result and the CPU this process and the broker used meanwhile, per million records. */
+async function withCpu<T>(records: number, run: () => Promise<T>): Promise<[T, CpuUse]> {
+  const brokerPid = ownBrokerPid();
+  const ours = ownCpuSeconds();
+  const broker = processCpuSeconds(brokerPid);
+  const result = await run();
+  const perMillion = 1e6 / records;
+  return [
+    result,
+    { ours: (ownCpuSeconds() - ours) * perMillion, broker: (processCpuSeconds(brokerPid) - broker) * perMillion },
+  ];
+}
+
+/**
+ * The most a side could reach, in records/s, were its CPU (ours and the broker's) spread over every core of the
+ * machine: a bound no threading of ours can pass while the broker shares the cores.
+ */
+const coreBound = (cpu: CpuUse): number => (availableParallelism() * 1e6) / (cpu.ours + cpu.broker);
+
+const cpuText = (cpu: CpuUse): string =>
+  Number.isNaN(cpu.ours) ? "-" : `${cpu.ours.toFixed(2)} + ${Number.isNaN(cpu.broker) ? "-" : cpu.broker.toFixed(2)}`;
 
 let topicCounter = 0;
 async function newTopic(bootstrap: string, what: string): Promise<string> {
@@ -196,18 +228,24 @@ async function main(): Promise<void> {
         { name: "eos", records: eosRecords, run: (t) => sink(bootstrap, t, eosRecords, size, true) },
       ];
       const rates: Record<SideName, number[]> = { raw: [], platformatic: [], java: [], sink: [], eos: [], copy: [] };
+      const skipped: CpuUse = { ours: Number.NaN, broker: Number.NaN };
+      const cpu: Record<"sink" | "eos" | "copy", CpuUse[]> = { sink: [], eos: [], copy: [] };
       let sinkTopic: string | undefined;
       for (let round = 0; round < ROUNDS; round++) {
         // Each round starts with another side: the broker is slower right after a side wrote its gigabyte.
         for (let i = 0; i < sides.length; i++) {
           const side = sides[(round + i) % sides.length]!;
+          const measured = side.name === "sink" || side.name === "eos" ? cpu[side.name] : undefined;
           if (SKIP.has(side.name)) {
             rates[side.name].push(NaN);
+            measured?.push(skipped);
             continue;
           }
           const topic = await newTopic(bootstrap, side.name);
           if (side.name === "sink") sinkTopic = topic;
-          rates[side.name].push(await side.run(topic));
+          const [rate, used] = await withCpu(side.records, () => side.run(topic));
+          rates[side.name].push(rate);
+          measured?.push(used);
           const isolation = side.name === "eos" ? "read_committed" : "read_uncommitted";
           // A commit returns before the coordinator has written its markers: read_committed may lag a moment.
           let written = await count(bootstrap, topic, isolation);
@@ -218,10 +256,14 @@ async function main(): Promise<void> {
           if (written !== side.records)
             throw new Error(`${side.name}: ${written} records in ${topic}, not ${side.records}`);
         }
-        if (SKIP.has("copy") || !sinkTopic) rates.copy.push(NaN);
-        else {
+        if (SKIP.has("copy") || !sinkTopic) {
+          rates.copy.push(NaN);
+          cpu.copy.push(skipped);
+        } else {
           const copyTopic = await newTopic(bootstrap, "copy");
-          rates.copy.push(await copy(bootstrap, sinkTopic, copyTopic, RECORDS));
+          const [rate, used] = await withCpu(RECORDS, () => copy(bootstrap, sinkTopic!, copyTopic, RECORDS));
+          rates.copy.push(rate);
+          cpu.copy.push(used);
           const copied = await count(bootstrap, copyTopic, "read_uncommitted");
           if (copied !== RECORDS) throw new Error(`copy: ${copied} records in ${copyTopic}, not ${RECORDS}`);
         }
@@ -230,7 +272,10 @@ async function main(): Promise<void> {
           `  ${size} B round ${round + 1}: raw ${fmt(at("raw"))}  platformatic ${fmt(at("platformatic"))}  ` +
             `java ${fmt(at("java"))}  sink ${fmt(at("sink"))} (${ratio(at("sink"), at("platformatic"))} platformatic)  ` +
             `eos ${fmt(at("eos"))} rec/s (${fmt(eosRecords)} records, ${ratio(at("eos"), at("sink"))} sink)  ` +
-            `copy ${fmt(at("copy"))} rec/s (${ratio(at("copy"), at("sink"))} sink)`,
+            `copy ${fmt(at("copy"))} rec/s (${ratio(at("copy"), at("sink"))} sink)\n` +
+            `    CPU-s per 1M records, ours + broker: sink ${cpuText(cpu.sink[round]!)}  eos ${cpuText(cpu.eos[round]!)}  ` +
+            `copy ${cpuText(cpu.copy[round]!)}; on ${availableParallelism()} cores at most: ` +
+            `eos ${ratio(coreBound(cpu.eos[round]!), at("sink"))} sink, copy ${ratio(coreBound(cpu.copy[round]!), at("sink"))} sink`,
         );
       }
       const raw_ = median(rates.raw);
@@ -244,7 +289,10 @@ async function main(): Promise<void> {
           `  writeToKafka ${fmt(sink_)} rec/s = ${ratio(sink_, platformatic_)} platformatic, ${ratio(sink_, raw_)} kafkajs, ` +
           `${ratio(sink_, java_)} Java | ` +
           `exactly-once ${fmt(eos_)} rec/s = ${ratio(eos_, sink_)} at-least-once | ` +
-          `copy (read → map → write) ${fmt(copy_)} rec/s = ${ratio(copy_, sink_)} the write alone`,
+          `copy (read → map → write) ${fmt(copy_)} rec/s = ${ratio(copy_, sink_)} the write alone\n` +
+          `  bound by ${availableParallelism()} cores (the side's CPU, ours + the broker's, spread over all of them): ` +
+          `exactly-once ${ratio(median(cpu.eos.map(coreBound)), sink_)} at-least-once, ` +
+          `copy ${ratio(median(cpu.copy.map(coreBound)), sink_)} the write alone`,
       );
     }
     console.log(`peak RSS ${mib(rss.peak)}`);

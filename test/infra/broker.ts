@@ -18,6 +18,8 @@ export interface Broker {
   /** host:port of each extra listener, by name. */
   readonly listeners: Readonly<Record<string, string>>;
   readonly logFile: string;
+  /** The broker JVM's process id (a new one after restart()). */
+  readonly pid: number | undefined;
   /** Freezes the broker process (SIGSTOP): connections stay open but nothing answers, as with a hung or partitioned broker. */
   pause(): void;
   /** Lets a paused broker run again (SIGCONT). */
@@ -350,6 +352,9 @@ async function startBrokerOnce(options: BrokerOptions): Promise<Broker> {
     bootstrap,
     listeners,
     logFile,
+    get pid() {
+      return child.pid;
+    },
     stop,
     restart,
     pause: () => signal("SIGSTOP"),

@@ -17,6 +17,11 @@ export async function brokerBootstrap(): Promise<string> {
   return ownBroker.bootstrap;
 }
 
+/** The process id of the broker this file started (undefined under KBT_BOOTSTRAP: the runner's broker). */
+export function ownBrokerPid(): number | undefined {
+  return ownBroker?.pid;
+}
+
 export async function releaseBroker(): Promise<void> {
   await ownBroker?.stop();
   ownBroker = undefined;

@@ -344,13 +344,20 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
       }
       this.state.quietSince.delete(key);
       if (result.nextOffset < tracker.currentRestriction().to) this.prefetch(d, result.nextOffset);
+      this.policy.tick();
+      // The last record emitted: `next` follows it where the loop ends (one bigint per batch, not per record).
+      let last: bigint | undefined;
       for (const record of result.records) {
         const timestamp = this.policy.timestampOf(record, d.topic, d.partition);
         if (d.stopReadTime !== undefined && timestamp >= d.stopReadTime) {
+          if (last !== undefined) next = last + 1n;
           finishEarly(tracker);
           return done(ProcessContinuation.stop());
         }
-        if (!tracker.tryClaim(record.offset)) return done(ProcessContinuation.stop());
+        if (!tracker.tryClaim(record.offset)) {
+          if (last !== undefined) next = last + 1n;
+          return done(ProcessContinuation.stop());
+        }
         let output: unknown;
         let pending: OutputResult | undefined;
         try {
@@ -359,11 +366,15 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
           pending = this.deadLetter(context, d, record, err, timestamp);
         }
         if (output !== undefined) pending = context.outputWithTimestamp(output, timestamp);
-        if (pending) await pending;
-        next = record.offset + 1n;
+        if (pending) {
+          await pending;
+          this.policy.tick();
+        }
+        last = record.offset;
         emitted++;
         if (newest === undefined || timestamp > newest) newest = timestamp;
       }
+      if (last !== undefined) next = last + 1n;
       if (result.nextOffset > next) next = result.nextOffset;
       context.metrics.counter(`records_read/${d.topic}`).inc(result.records.length);
       context.metrics.counter(`partition_records_read/${d.topic}/${d.partition}`).inc(result.records.length);
