@@ -1,20 +1,20 @@
 // Builds the components of one expansion. Every id it creates starts with the request's namespace: the calling
 // SDK keeps only environments and windowing strategies in its namespace and asserts that new transforms are in it.
-import { fromBigInt, runnerApi, urns } from "../model/proto/index.js";
+import { runnerApi, urns } from "../model/proto/index.js";
 import { CoderComponentSet, globalWindowCoder, intervalWindowCoder, type Coder } from "../model/coders/index.js";
-
-const GLOBAL_WINDOWS_URN = urns.GlobalWindowsPayload.Enum.PROPERTIES;
-const FIXED_WINDOWS_URN = urns.FixedWindowsPayload.Enum.PROPERTIES;
+import {
+  DEFAULT_TRIGGER,
+  EVERY_ELEMENT_TRIGGER,
+  GLOBAL_WINDOW_FN,
+  type Trigger,
+  type WindowFn,
+} from "../model/windowing.js";
+import { windowingStrategy } from "../model/windowing-strategy.js";
 
 export interface PCollectionSpec {
   /** A coder we add to the components, or the id of one already there (the caller's element coder). */
   readonly coder: Coder<unknown> | { readonly id: string };
   readonly bounded: boolean;
-}
-
-function millisDuration(ms: bigint): { seconds: ReturnType<typeof fromBigInt>; nanos: number } {
-  const seconds = ms / 1000n;
-  return { seconds: fromBigInt(seconds), nanos: Number(ms - seconds * 1000n) * 1_000_000 };
 }
 
 /**
@@ -60,23 +60,7 @@ export class ExpansionBuilder {
 
   /** The global windowing strategy, created once. */
   globalWindowing(): string {
-    const id = `${this.namespace}global_windowing`;
-    if (!this.windowingStrategies[id]) {
-      this.windowingStrategies[id] = {
-        windowFn: { urn: GLOBAL_WINDOWS_URN },
-        mergeStatus: runnerApi.MergeStatus.Enum.NON_MERGING,
-        windowCoderId: this.coderId(globalWindowCoder),
-        trigger: { default: {} },
-        accumulationMode: runnerApi.AccumulationMode.Enum.DISCARDING,
-        outputTime: runnerApi.OutputTime.Enum.END_OF_WINDOW,
-        closingBehavior: runnerApi.ClosingBehavior.Enum.EMIT_ALWAYS,
-        onTimeBehavior: runnerApi.OnTimeBehavior.Enum.FIRE_ALWAYS,
-        allowedLateness: fromBigInt(0n),
-        assignsToOneWindow: true,
-        environmentId: this.environmentId,
-      };
-    }
-    return id;
+    return this.windowing("global_windowing", GLOBAL_WINDOW_FN, DEFAULT_TRIGGER, globalWindowCoder, true);
   }
 
   /**
@@ -84,29 +68,8 @@ export class ExpansionBuilder {
    * windows: the runner groups by them with the standard interval window coder.
    */
   fixedWindowing(sizeMs: bigint): string {
-    const id = `${this.namespace}fixed_windowing_${sizeMs}ms`;
-    if (!this.windowingStrategies[id]) {
-      this.windowingStrategies[id] = {
-        windowFn: {
-          urn: FIXED_WINDOWS_URN,
-          payload: runnerApi.FixedWindowsPayload.encode({
-            size: millisDuration(sizeMs),
-            offset: millisDuration(0n),
-          }).finish(),
-        },
-        mergeStatus: runnerApi.MergeStatus.Enum.NON_MERGING,
-        windowCoderId: this.coderId(intervalWindowCoder as Coder<unknown>),
-        trigger: { default: {} },
-        accumulationMode: runnerApi.AccumulationMode.Enum.DISCARDING,
-        outputTime: runnerApi.OutputTime.Enum.END_OF_WINDOW,
-        closingBehavior: runnerApi.ClosingBehavior.Enum.EMIT_IF_NONEMPTY,
-        onTimeBehavior: runnerApi.OnTimeBehavior.Enum.FIRE_IF_NONEMPTY,
-        allowedLateness: fromBigInt(0n),
-        assignsToOneWindow: true,
-        environmentId: this.environmentId,
-      };
-    }
-    return id;
+    const windowFn: WindowFn = { kind: "fixed", sizeMs, offsetMs: 0n };
+    return this.windowing(`fixed_windowing_${sizeMs}ms`, windowFn, DEFAULT_TRIGGER, intervalWindowCoder);
   }
 
   /**
@@ -115,16 +78,23 @@ export class ExpansionBuilder {
    * `always` on the wire). Created once.
    */
   everyElementWindowing(): string {
-    const id = `${this.namespace}every_element_windowing`;
-    if (!this.windowingStrategies[id]) {
-      this.windowingStrategies[id] = {
-        ...this.windowingStrategies[this.globalWindowing()]!,
-        trigger: { always: {} },
-        outputTime: runnerApi.OutputTime.Enum.EARLIEST_IN_PANE,
-        closingBehavior: runnerApi.ClosingBehavior.Enum.EMIT_IF_NONEMPTY,
-        onTimeBehavior: runnerApi.OnTimeBehavior.Enum.FIRE_IF_NONEMPTY,
-      };
-    }
+    return this.windowing("every_element_windowing", GLOBAL_WINDOW_FN, EVERY_ELEMENT_TRIGGER, globalWindowCoder);
+  }
+
+  /** The windowing strategy `name` (in this expansion's namespace), added once. */
+  private windowing(
+    name: string,
+    windowFn: WindowFn,
+    trigger: Trigger,
+    windowCoder: Coder<unknown>,
+    fireWhenEmpty = false,
+  ): string {
+    const id = `${this.namespace}${name}`;
+    this.windowingStrategies[id] ??= windowingStrategy(windowFn, trigger, {
+      windowCoderId: this.coderId(windowCoder),
+      environmentId: this.environmentId,
+      fireWhenEmpty,
+    });
     return id;
   }
 

@@ -30,6 +30,46 @@ export function windowMaxTimestamp(window: BoundedWindow): Instant {
   return window.kind === "global" ? GLOBAL_WINDOW_MAX_TIMESTAMP : window.end - 1n;
 }
 
+// Window functions and triggers as plain data: a pipeline graph stays serialisable, and each maps onto Beam's
+// standard payloads (windowing-strategy.ts). Instances and window assignment: ../sdf/window-fns.ts.
+
+/** Beam's GlobalWindows: every element is in the single global window. The default WindowFn. */
+export interface GlobalWindowFn {
+  readonly kind: "global";
+}
+
+/** Beam's FixedWindows: [offset + k*size, offset + (k+1)*size). */
+export interface FixedWindowFn {
+  readonly kind: "fixed";
+  readonly sizeMs: bigint;
+  readonly offsetMs: bigint;
+}
+
+/** A non-merging window function, as data: global or fixed windows. */
+export type WindowFn = GlobalWindowFn | FixedWindowFn;
+
+/**
+ * When a GroupByKey emits a key's values of a window, as data. `default`: once, when the watermark passes the end of
+ * the window. `element-count`: Beam's `Repeatedly.forever(AfterPane.elementCountAtLeast(count))` with discarding
+ * fired panes: a pane as soon as a key holds `count` new values (runners look at bundle boundaries), and a last one
+ * at the end of the window with what is left, if anything. `every-element`: Beam's `Always` (Java's
+ * ReshuffleTrigger), each pane at its earliest element's timestamp: a GroupByKey that only moves data between
+ * workers (Redistribute).
+ */
+export type Trigger =
+  | { readonly kind: "default" }
+  | { readonly kind: "element-count"; readonly count: number }
+  | { readonly kind: "every-element" };
+
+/** The default trigger (frozen and shared). */
+export const DEFAULT_TRIGGER: Trigger = Object.freeze({ kind: "default" });
+
+/** Fires for every element, panes at their earliest timestamp (frozen and shared): see Trigger. */
+export const EVERY_ELEMENT_TRIGGER: Trigger = Object.freeze({ kind: "every-element" });
+
+/** The GlobalWindowFn (frozen and shared). */
+export const GLOBAL_WINDOW_FN: GlobalWindowFn = Object.freeze({ kind: "global" });
+
 export type PaneTiming = "EARLY" | "ON_TIME" | "LATE" | "UNKNOWN";
 
 export interface PaneInfo {

@@ -12,8 +12,9 @@ import {
   kvCoder,
   type Coder,
 } from "../model/coders/index.js";
-import { fromBigInt, runnerApi, urns } from "../model/proto/index.js";
+import { runnerApi, urns } from "../model/proto/index.js";
 import { doFnSpec, type DoFnPayload } from "../model/dofn-payload.js";
+import { windowFnSpec, windowingStrategy } from "../model/windowing-strategy.js";
 import type { AnyDoFn, AnySplittableDoFn, Trigger, WindowFn } from "../sdf/index.js";
 import type { PipelineGraph, TransformNode } from "./graph.js";
 import type { Pipeline } from "./pipeline.js";
@@ -52,29 +53,9 @@ export interface RunnerApiOptions {
 const P = urns.StandardPTransforms.Primitives;
 const REQUIREMENTS = urns.StandardRequirements.Enum;
 
-function millisDuration(ms: bigint): { seconds: ReturnType<typeof fromBigInt>; nanos: number } {
-  const seconds = ms / 1000n;
-  return { seconds: fromBigInt(seconds), nanos: Number(ms - seconds * 1000n) * 1_000_000 };
-}
-
-function triggerSpec(trigger: Trigger): runnerApi.ITrigger {
-  if (trigger.kind === "default") return { default: {} };
-  if (trigger.kind === "every-element") return { always: {} };
-  return { repeat: { subtrigger: { elementCount: { elementCount: trigger.count } } } };
-}
-
 function triggerSuffix(trigger: Trigger): string {
   if (trigger.kind === "element-count") return `-every-${trigger.count}`;
   return trigger.kind === "every-element" ? "-every-element" : "";
-}
-
-function windowFnSpec(windowFn: WindowFn): runnerApi.IFunctionSpec {
-  if (windowFn.kind === "global") return { urn: urns.GlobalWindowsPayload.Enum.PROPERTIES };
-  const payload = runnerApi.FixedWindowsPayload.encode({
-    size: millisDuration(windowFn.sizeMs),
-    offset: millisDuration(windowFn.offsetMs),
-  }).finish();
-  return { urn: urns.FixedWindowsPayload.Enum.PROPERTIES, payload };
 }
 
 /**
@@ -247,23 +228,10 @@ class Translation {
       windowFn.kind === "global" ? "global-windows" : `fixed-windows-${windowFn.sizeMs}ms-${windowFn.offsetMs}ms`;
     const id = `${this.prefix}${windows}${triggerSuffix(trigger)}`;
     const windowCoder = windowFn.kind === "global" ? globalWindowCoder : intervalWindowCoder;
-    this.windowingStrategies[id] = {
-      windowFn: windowFnSpec(windowFn),
-      mergeStatus: runnerApi.MergeStatus.Enum.NON_MERGING,
+    this.windowingStrategies[id] = windowingStrategy(windowFn, trigger, {
       windowCoderId: this.coderId(windowCoder as Coder<unknown>, `window coder of ${id}`),
-      trigger: triggerSpec(trigger),
-      accumulationMode: runnerApi.AccumulationMode.Enum.DISCARDING,
-      // Panes of every-element triggers keep their elements' time (they only move data between workers).
-      outputTime:
-        trigger.kind === "every-element"
-          ? runnerApi.OutputTime.Enum.EARLIEST_IN_PANE
-          : runnerApi.OutputTime.Enum.END_OF_WINDOW,
-      closingBehavior: runnerApi.ClosingBehavior.Enum.EMIT_IF_NONEMPTY,
-      allowedLateness: fromBigInt(0n),
-      onTimeBehavior: runnerApi.OnTimeBehavior.Enum.FIRE_IF_NONEMPTY,
-      assignsToOneWindow: true,
       environmentId: this.environmentId,
-    };
+    });
     this.strategyIds.set(key, id);
     return id;
   }

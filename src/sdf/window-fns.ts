@@ -1,49 +1,26 @@
-// Non-merging window functions as plain data (so a pipeline graph stays serialisable and maps onto Beam's
-// standard_window_fns payloads), and the one function that assigns windows from an element's timestamp.
-import { GLOBAL_WINDOW, type BoundedWindow, type Instant } from "../model/windowing.js";
+// Non-merging window functions and triggers (as data: ../model/windowing.ts), their shared instances, and the one
+// function that assigns windows from an element's timestamp.
+import {
+  DEFAULT_TRIGGER,
+  EVERY_ELEMENT_TRIGGER,
+  GLOBAL_WINDOW,
+  GLOBAL_WINDOW_FN,
+  type BoundedWindow,
+  type FixedWindowFn,
+  type GlobalWindowFn,
+  type Instant,
+  type Trigger,
+  type WindowFn,
+} from "../model/windowing.js";
 
-/** Beam's GlobalWindows: every element is in the single global window. The default WindowFn. */
-export interface GlobalWindowFn {
-  readonly kind: "global";
-}
-
-/** Beam's FixedWindows: [offset + k*size, offset + (k+1)*size). */
-export interface FixedWindowFn {
-  readonly kind: "fixed";
-  readonly sizeMs: bigint;
-  readonly offsetMs: bigint;
-}
-
-/** A non-merging window function, as data: global or fixed windows. */
-export type WindowFn = GlobalWindowFn | FixedWindowFn;
-
-/**
- * When a GroupByKey emits a key's values of a window, as data. `default`: once, when the watermark passes the end of
- * the window. `element-count`: Beam's `Repeatedly.forever(AfterPane.elementCountAtLeast(count))` with discarding
- * fired panes: a pane as soon as a key holds `count` new values (runners look at bundle boundaries), and a last one
- * at the end of the window with what is left, if anything. `every-element`: Beam's `Always` (Java's
- * ReshuffleTrigger), each pane at its earliest element's timestamp: a GroupByKey that only moves data between
- * workers (Redistribute).
- */
-export type Trigger =
-  | { readonly kind: "default" }
-  | { readonly kind: "element-count"; readonly count: number }
-  | { readonly kind: "every-element" };
-
-/** The default trigger (frozen and shared). */
-export const DEFAULT_TRIGGER: Trigger = Object.freeze({ kind: "default" });
-
-/** Fires for every element, panes at their earliest timestamp (frozen and shared): see Trigger. */
-export const EVERY_ELEMENT_TRIGGER: Trigger = Object.freeze({ kind: "every-element" });
+export type { FixedWindowFn, GlobalWindowFn, Trigger, WindowFn };
+export { DEFAULT_TRIGGER, EVERY_ELEMENT_TRIGGER, GLOBAL_WINDOW_FN };
 
 /** Repeatedly.forever(AfterPane.elementCountAtLeast(count)), discarding fired panes. Throws unless count >= 1. */
 export function repeatedlyElementCount(count: number): Trigger {
   if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`element count must be >= 1, got ${count}`);
   return Object.freeze({ kind: "element-count", count });
 }
-
-/** The GlobalWindowFn (frozen and shared). */
-export const GLOBAL_WINDOW_FN: GlobalWindowFn = Object.freeze({ kind: "global" });
 
 /**
  * A frozen FixedWindowFn of `sizeMs` milliseconds, shifted by `offsetMs` (default 0). Throws a RangeError unless
