@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Resolves the jars a pom under scripts/<name>/ depends on (Maven Central) into a cache and prints their directory:
 #   kafka  the Kafka broker (test bed, demo)
+#   kafka-3  a Kafka 3.9 broker (the integration suite that checks 3.x clusters)
 #   flink  Beam's Flink runner with its job service (an embedded Flink cluster)
 #   spark  Beam's Spark runner with its job service (Spark local[N])
 #   kafka-tools  Kafka's ProducerPerformance (benches)
 # The cache is keyed by the pom's content; a second call finds the marker file and downloads nothing.
 set -euo pipefail
-name=${1:?usage: maven-libs.sh kafka|flink|spark|kafka-tools}
+name=${1:?usage: maven-libs.sh kafka|kafka-3|flink|spark|kafka-tools}
 here=$(cd "$(dirname "$0")" && pwd)
 pom="$here/$name/pom.xml"
 [ -f "$pom" ] || { echo "maven-libs: no $pom" >&2; exit 2; }

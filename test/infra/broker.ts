@@ -62,6 +62,11 @@ export interface BrokerOptions {
   readonly listeners?: readonly ExtraListener[];
   /** Extra arguments to `kafka-storage format` (e.g. `--add-scram` credentials, which KRaft takes at format time). */
   readonly formatArgs?: readonly string[];
+  /**
+   * "4.x": the test bed's Kafka 4 (default). "3.x": Kafka 3.9, as many production clusters (and Confluent
+   * Platform 7) run: no transactions v2, older maximum request versions.
+   */
+  readonly release?: "4.x" | "3.x";
   /** JVM system properties of the broker (e.g. org.apache.kafka.sasl.oauthbearer.allowed.urls). */
   readonly systemProperties?: Readonly<Record<string, string>>;
 }
@@ -77,8 +82,9 @@ function cacheDir(): string {
 }
 
 /** Resolves (downloading once) the broker's jars and returns their directory. */
-export async function kafkaLibs(): Promise<string> {
-  const { stdout } = await execFileAsync("bash", [resolve(repoRoot(), "scripts/maven-libs.sh"), "kafka"], {
+export async function kafkaLibs(release: "4.x" | "3.x" = "4.x"): Promise<string> {
+  const pom = release === "3.x" ? "kafka-3" : "kafka";
+  const { stdout } = await execFileAsync("bash", [resolve(repoRoot(), "scripts/maven-libs.sh"), pom], {
     maxBuffer: 1 << 20,
   });
   return stdout.trim().split("\n").pop()!;
@@ -260,7 +266,7 @@ class BrokerExitedError extends Error {}
 
 async function startBrokerOnce(options: BrokerOptions): Promise<Broker> {
   reapOrphans();
-  const libs = await kafkaLibs();
+  const libs = await kafkaLibs(options.release);
   const dataDir = mkdtempSync(join(tmpdir(), "kbt-kafka-"));
   const ports = new Set<number>();
   while (ports.size < 2 + (options.listeners?.length ?? 0)) ports.add(await freePort());

@@ -28,7 +28,7 @@ export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
 
   constructor(
     readonly spec: ReadSpec,
-    private readonly log: (message: string) => void = () => undefined,
+    private readonly log: (message: string) => void = (m) => console.warn(m),
   ) {
     this.options = parseConsumerConfig(spec.consumerConfig, { logger: () => undefined });
   }
@@ -100,7 +100,8 @@ export class SourceDescriptorsDoFn implements DoFn<Uint8Array, Uint8Array> {
       available = ends.map((end, i) => (end > starts[i]! ? end - starts[i]! : 0n));
     }
     // Offsets are positions, not counts: a compacted or transactional partition holds fewer records than its
-    // range. The allocation is by range, so such a read may return fewer than N; the common case is exact.
+    // range. The allocation is by range, so such a read returns fewer than N (the read says so, read-dofn.ts); the
+    // common case is exact.
     const allocation = allocateRecords(wanted, available);
     return partitions
       .map((tp, i) => ({ ...tp, ...common, startOffset: starts[i]!, stopOffset: starts[i]! + allocation[i]! }))

@@ -83,6 +83,10 @@ class PartitionTracker extends GrowableOffsetRangeTracker {
 }
 
 /** Drops the unclaimed rest of the restriction: the read stops here (stop time, deadline). */
+function minOffset(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
 function finishEarly(tracker: RestrictionTracker<OffsetRange, bigint>): void {
   if (!tracker.trySplit(0)) tracker.tryClaim(tracker.currentRestriction().to);
 }
@@ -101,6 +105,12 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
   readonly outputCoder: Coder<unknown> | undefined;
   readonly requestsFinalization: boolean;
   private readonly options: ConsumerOptions;
+  /**
+   * A read of maxNumRecords fixes offset ranges (descriptors-dofn.ts): offsets that hold no record make it return
+   * fewer records, which it says once per partition.
+   */
+  private readonly countsEmptyOffsets: boolean;
+  private readonly warnedEmptyOffsets = new Set<string>();
   private readonly policy: TimestampPolicy;
   private lease: ClientLease<KafkaClient> | undefined;
   /** Prefetches, idle times and latest offsets of the partitions: shared with the other instances on the client. */
@@ -124,8 +134,20 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
     );
     if (spec.timestampPolicy !== "Custom") this.doFnPayload = () => ({ fn: "kafka_read", read: this.spec });
     this.unboundedPerElement = spec.stopReadTime === null && spec.maxNumRecords === null && !spec.stopAtEndOffsets;
+    this.countsEmptyOffsets = spec.maxNumRecords !== null;
     this.outputCoder = spec.valueFormat === "json" || spec.keyFormat === "json" ? undefined : readOutputCoder(spec);
     this.requestsFinalization = spec.commitOffsetsInFinalize;
+  }
+
+  private warnOfEmptyOffsets(d: SourceDescriptor, empty: bigint): void {
+    const key = partitionKey(d.topic, d.partition);
+    if (this.warnedEmptyOffsets.has(key)) return;
+    this.warnedEmptyOffsets.add(key);
+    console.warn(
+      `[kafka] ${d.topic}-${d.partition}: ${empty} offset(s) of the read's range held no record (transaction markers, ` +
+        `aborted or compacted records); a read of max_num_records ${this.spec.maxNumRecords} takes its ranges by ` +
+        "offset, so it returns that many records fewer",
+    );
   }
 
   setup(): void {
@@ -301,7 +323,10 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
     let emitted = 0;
     let newest: Instant | undefined;
     let high: bigint | undefined;
+    /** Offsets of the range that held no record (markers, aborted or compacted records): counted for maxNumRecords. */
+    let empty = 0n;
     const done = (continuation: ProcessContinuation): ProcessContinuation => {
+      if (empty > 0n) this.warnOfEmptyOffsets(d, empty);
       if (emitted > 0) this.commitOnFinalize(context, d, next);
       const wm = this.policy.watermarkAfterRecords(newest);
       if (wm !== undefined) estimator.setWatermark(wm);
@@ -329,6 +354,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
       if (result.records.length === 0) {
         if (result.nextOffset > next) {
           // only transaction markers or aborted records: step over them
+          if (this.countsEmptyOffsets) empty += minOffset(result.nextOffset, end) - next;
           next = result.nextOffset;
           continue;
         }
@@ -358,6 +384,7 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
           if (last !== undefined) next = last + 1n;
           return done(ProcessContinuation.stop());
         }
+        if (this.countsEmptyOffsets) empty += record.offset - (last === undefined ? next : last + 1n);
         let output: unknown;
         let pending: OutputResult | undefined;
         try {
@@ -375,7 +402,10 @@ export class ReadFromKafkaDoFn implements SplittableDoFn<Uint8Array, unknown, Of
         if (newest === undefined || timestamp > newest) newest = timestamp;
       }
       if (last !== undefined) next = last + 1n;
-      if (result.nextOffset > next) next = result.nextOffset;
+      if (result.nextOffset > next) {
+        if (this.countsEmptyOffsets) empty += minOffset(result.nextOffset, end) - next;
+        next = result.nextOffset;
+      }
       context.metrics.counter(`records_read/${d.topic}`).inc(result.records.length);
       context.metrics.counter(`partition_records_read/${d.topic}/${d.partition}`).inc(result.records.length);
       context.metrics.counter(`bytes_read/${d.topic}`).inc(result.bytes);
