@@ -13,6 +13,7 @@ import {
   writeToKafka,
   type KafkaRecordRow,
   type WriteRecord,
+  type ExactlyOnceOptions,
 } from "../../src/kafka/index.js";
 import { readClient, readTopic } from "./kafka-write-helpers.js";
 
@@ -80,6 +81,26 @@ async function readRows(
   return rows;
 }
 
+/** Writes `records` (string keys and values) into `topic` on the local runner. */
+async function writeStrings(
+  records: readonly WriteRecord<string, string>[],
+  topic: string,
+  exactlyOnce?: ExactlyOnceOptions,
+): Promise<void> {
+  const p = Pipeline.create();
+  p.apply(Create.of(records)).apply(
+    writeToKafka<string, string>({
+      producerConfig: { "bootstrap.servers": bootstrap },
+      topic,
+      keySerializer: "string",
+      valueSerializer: "string",
+      input: "record",
+      ...(exactlyOnce ? { exactlyOnce } : {}),
+    }),
+  );
+  assert.is(await p.run(new LocalRunner()).waitUntilFinish(90_000), "DONE");
+}
+
 s.test(
   "at-least-once: a topic nobody made gets every record with its headers, timestamp and tombstones; the first group commits after the read",
   async () => {
@@ -90,17 +111,7 @@ s.test(
       timestamp: 1_600_000_000_000n + BigInt(i),
       headers: i % 3 === 0 ? [{ key: "n", value: String(i) }] : [],
     }));
-    const p = Pipeline.create();
-    p.apply(Create.of(records)).apply(
-      writeToKafka<string, string>({
-        producerConfig: { "bootstrap.servers": bootstrap },
-        topic,
-        keySerializer: "string",
-        valueSerializer: "string",
-        input: "record",
-      }),
-    );
-    assert.is(await p.run(new LocalRunner()).waitUntilFinish(60_000), "DONE");
+    await writeStrings(records, topic);
 
     const group = `g-${topic}`;
     const rows = await readRows({ "group.id": group }, topic, { maxNumRecords: records.length });
@@ -135,17 +146,7 @@ s.test(
     const count = 3_000;
     const records = Array.from({ length: count }, (_, i) => ({ key: `k${i % 30}`, value: String(i) }));
     const sinkGroupId = `sink-${topic}`;
-    const p = Pipeline.create();
-    p.apply(Create.of(records)).apply(
-      writeToKafka<string, string>({
-        producerConfig: { "bootstrap.servers": bootstrap },
-        topic,
-        keySerializer: "string",
-        valueSerializer: "string",
-        exactlyOnce: { numShards: 3, sinkGroupId },
-      }),
-    );
-    assert.is(await p.run(new LocalRunner()).waitUntilFinish(90_000), "DONE");
+    await writeStrings(records, topic, { numShards: 3, sinkGroupId });
 
     const client = readClient(bootstrap);
     try {
