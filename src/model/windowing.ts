@@ -31,7 +31,7 @@ export function windowMaxTimestamp(window: BoundedWindow): Instant {
 }
 
 // Window functions and triggers as plain data: a pipeline graph stays serialisable, and each maps onto Beam's
-// standard payloads (windowing-strategy.ts). Instances and window assignment: ../sdf/window-fns.ts.
+// standard payloads (windowing-strategy.ts). Window assignment: ../sdf/window-fns.ts.
 
 /** Beam's GlobalWindows: every element is in the single global window. The default WindowFn. */
 export interface GlobalWindowFn {

@@ -1,5 +1,5 @@
-// Non-merging window functions and triggers (as data: ../model/windowing.ts), their shared instances, and the one
-// function that assigns windows from an element's timestamp.
+// Non-merging window functions and triggers (defined as data in ../model/windowing.ts, re-exported here with their
+// shared instances), their checked constructors, and the one function that assigns windows from an element's timestamp.
 import {
   DEFAULT_TRIGGER,
   EVERY_ELEMENT_TRIGGER,

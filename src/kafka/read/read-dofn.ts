@@ -82,11 +82,11 @@ class PartitionTracker extends GrowableOffsetRangeTracker {
   }
 }
 
-/** Drops the unclaimed rest of the restriction: the read stops here (stop time, deadline). */
 function minOffset(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
 }
 
+/** Drops the unclaimed rest of the restriction: the read stops here (stop time, deadline). */
 function finishEarly(tracker: RestrictionTracker<OffsetRange, bigint>): void {
   if (!tracker.trySplit(0)) tracker.tryClaim(tracker.currentRestriction().to);
 }
