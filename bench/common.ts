@@ -1,5 +1,4 @@
 // What every bench shares: `--name value` flags, medians, printed numbers, peak RSS and CPU seconds.
-import { readFileSync } from "node:fs";
 
 export function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,25 +43,6 @@ export class PeakRss {
     clearInterval(this.timer);
   }
 }
-
-/**
- * CPU seconds a process has used (user + system), from /proc (Linux); NaN where that cannot be read. A bench reads
- * the broker's with it: on a machine whose broker shares the cores, the broker's CPU is part of a write's cost.
- */
-export function processCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** USER_HZ: 100 on every Linux architecture Node runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /** This process's CPU seconds (user + system) so far. */
 export function ownCpuSeconds(): number {

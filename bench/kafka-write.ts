@@ -40,7 +40,8 @@ import {
 import { LocalRunner } from "../src/runners/local/index.js";
 import { defaultShardWriterPool, writeToKafka } from "../src/kafka/write/index.js";
 import { readFromKafka, type KafkaKV } from "../src/kafka/index.js";
-import { flag, fmt, median, mib, numberFlag, ownCpuSeconds, PeakRss, processCpuSeconds, ratio } from "./common.js";
+import { processCpuSeconds } from "../test/infra/process-memory.js";
+import { flag, fmt, median, mib, numberFlag, ownCpuSeconds, PeakRss, ratio } from "./common.js";
 import { PARTITIONS, produceRaw } from "./kafka-load.js";
 import { producePlatformatic, producerPerformance } from "./producers.js";
 

@@ -15,6 +15,7 @@ import { useXlangToolchain } from "../test/infra/toolchain.js";
 import { startBroker } from "../test/infra/broker.js";
 import { startPrism } from "../test/infra/prism.js";
 import { startServe } from "../test/infra/service.js";
+import { parentPid } from "../test/infra/process-memory.js";
 import { createTopic, uniqueTopic } from "../test/infra/fixtures.js";
 import { lastJsonLine, runPython, type PythonResult } from "../test/infra/python.js";
 import { createKafkaClient } from "../src/kafka/client/index.js";
@@ -49,10 +50,7 @@ function parents(): Map<number, number> {
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // The command name (2nd field) is in parentheses and may hold spaces: fields after the last ")".
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      out.set(Number(name), ppid);
+      out.set(Number(name), parentPid(name));
     } catch {
       /* gone meanwhile */
     }
